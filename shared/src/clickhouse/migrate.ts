@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TABLES } from '../names.ts';
+import type { CommonConfig } from '../config/env-config.ts';
+import { connectClickHouse } from './clickhouse-client.ts';
+import { ident, int, str } from './sql-values.ts';
+
+/** Numbered, forward-only DDL files: `NNNN-name.sql`, statements separated by `;` at line end. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export type Migration = { version: number; name: string; statements: string[]; checksum: string };
+
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => /^\d{4}-[a-z0-9-]+\.sql$/.test(f)).sort();
+  const migrations: Migration[] = [];
+  for (const file of files) {
+    const text = await readFile(join(dir, file), 'utf8');
+    migrations.push({
+      version: Number(file.slice(0, 4)),
+      name: file.replace(/\.sql$/, ''),
+      statements: splitStatements(text),
+      checksum: createHash('sha256').update(text).digest('hex'),
+    });
+  }
+  const versions = migrations.map((m) => m.version);
+  if (new Set(versions).size !== versions.length) throw new Error('two migrations share a version number');
+  return migrations;
+}
+
+export function splitStatements(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Creates the database if needed, applies pending migrations in order and records each in
+ * the ledger table. A migration whose file changed after it was applied is an error:
+ * migrations are forward-only.
+ */
+export async function migrate(config: CommonConfig['clickhouse'], dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
+  const server = connectClickHouse(config, { database: null });
+  try {
+    await server.command(`CREATE DATABASE IF NOT EXISTS ${ident(config.database)}`);
+  } finally {
+    await server.close();
+  }
+  const db = connectClickHouse(config);
+  try {
+    const ledger = ident(TABLES.migrations);
+    await db.command(
+      `CREATE TABLE IF NOT EXISTS ${ledger} (version UInt32, name String, checksum String, applied_at DateTime('UTC')) ENGINE = MergeTree() ORDER BY version`,
+    );
+    const done = new Map(
+      (await db.rows<{ version: number; checksum: string }>(`SELECT version, checksum FROM ${ledger}`)).map((r) => [Number(r.version), r.checksum]),
+    );
+    const applied: string[] = [];
+    for (const migration of await readMigrations(dir)) {
+      const seen = done.get(migration.version);
+      if (seen !== undefined) {
+        if (seen !== migration.checksum) throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
+        continue;
+      }
+      for (const statement of migration.statements) await db.command(statement);
+      await db.command(
+        `INSERT INTO ${ledger} (version, name, checksum, applied_at) VALUES (${int(migration.version)}, ${str(migration.name)}, ${str(migration.checksum)}, now())`,
+      );
+      applied.push(migration.name);
+    }
+    return { applied };
+  } finally {
+    await db.close();
+  }
+}

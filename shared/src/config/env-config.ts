@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * Config is read from the environment once, at start, and passed down. A bad value
+ * stops the service with a message naming the variable.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type EnvShape = Record<string, z.ZodType>;
+export type Env = Record<string, string | undefined>;
+
+export function parseEnv<S extends EnvShape>(shape: S, env: Env): { [K in keyof S]: z.output<S[K]> } {
+  const result = z.object(shape).safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? null)}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data as { [K in keyof S]: z.output<S[K]> };
+}
+
+/** Reusable field parsers (environment values are strings). */
+export const envField = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
+  string: (fallback: string) => z.string().min(1).default(fallback),
+  url: (fallback: string) => z.url().default(fallback),
+  list: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  name: (fallback: string) => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default(fallback),
+  topicPrefix: (fallback: string) => z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').default(fallback),
+};
+
+/** Settings every service shares: where the engines are and how names are namespaced. */
+export const commonEnvShape = {
+  KAFKA_BROKERS: envField.list('127.0.0.1:9092'),
+  KAFKA_TOPIC_PREFIX: envField.topicPrefix('confidant'),
+  CLICKHOUSE_URL: envField.url('http://127.0.0.1:8123'),
+  CLICKHOUSE_USER: envField.string('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: envField.name('confidant'),
+  LOG_LEVEL: envField.logLevel(),
+};
+
+export type CommonConfig = {
+  kafka: { brokers: string[]; topicPrefix: string; clientId: string };
+  clickhouse: { url: string; user: string; password: string; database: string };
+  logLevel: string;
+};
+
+export function loadCommonConfig(clientId: string, env: Env = process.env): CommonConfig {
+  const e = parseEnv(commonEnvShape, env);
+  return {
+    kafka: { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX, clientId },
+    clickhouse: { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
+    logLevel: e.LOG_LEVEL,
+  };
+}

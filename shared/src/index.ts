@@ -1,0 +1,13 @@
+export * from './beacon.schema.ts';
+export * from './errors.ts';
+export * from './event-envelope.ts';
+export * from './logger.ts';
+export * from './names.ts';
+export * from './result.ts';
+export * from './config/env-config.ts';
+export * from './clickhouse/clickhouse-client.ts';
+export * from './clickhouse/migrate.ts';
+export * as sqlv from './clickhouse/sql-values.ts';
+export * from './kafka/kafka-client.ts';
+export * from './practices/practice.ts';
+export * from './practices/practice-store.ts';

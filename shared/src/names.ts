@@ -1,0 +1,22 @@
+/** Kafka topic and ClickHouse table names: the one place they are spelled. */
+export const HOUR_MS = 3_600_000;
+
+export type TopicSpec = { name: string; partitions: number; retentionMs: number };
+
+/** Topics under a prefix (tests use a unique prefix per run). The raw event topic keeps at most 48 h. */
+export function topicsFor(prefix: string): { events: TopicSpec; deadLetter: TopicSpec } {
+  const p = prefix ? `${prefix}.` : '';
+  return {
+    events: { name: `${p}events.v1`, partitions: 3, retentionMs: 48 * HOUR_MS },
+    deadLetter: { name: `${p}events.dlq.v1`, partitions: 1, retentionMs: 14 * 24 * HOUR_MS },
+  };
+}
+
+export const TABLES = {
+  migrations: 'schema_migrations',
+  practices: 'practices',
+  rollupDaily: 'rollup_daily',
+  rollupHourly: 'rollup_hourly',
+  rollupIngest: 'rollup_ingest',
+  processorLedger: 'processor_ledger',
+} as const;

@@ -1,0 +1,42 @@
+import { connectClickHouse, connectKafka, createLogger, ensureTopics, migrate, sqlv, type CommonConfig, type Db } from '@confidant/shared';
+
+/** Prepares an isolated namespace: database migrated, topics created. Returns a Db and a cleanup. */
+export async function prepareNamespace(config: CommonConfig): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  await migrate(config.clickhouse);
+  const logger = createLogger('test', 'silent');
+  const admin = connectKafka(config.kafka, logger).admin();
+  await admin.connect();
+  await ensureTopics(admin, config.kafka.topicPrefix);
+  const db = connectClickHouse(config.clickhouse);
+  return {
+    db,
+    async cleanup() {
+      await db.close();
+      if (process.env.KEEP_TEST_DATA !== '1') {
+        const server = connectClickHouse(config.clickhouse, { database: null });
+        await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
+        await server.close();
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.kafka.topicPrefix}.`));
+        if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+      }
+      await admin.disconnect();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value accepted by `done`, or throws after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000, label = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (done(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${label}; last value ${JSON.stringify(last)}${lastError ? `; last error ${String(lastError)}` : ''}`);
+}

@@ -1,0 +1,25 @@
+// The one place integration tests read the environment: which engines to use.
+import { randomBytes } from 'node:crypto';
+import { loadCommonConfig, type CommonConfig } from '@confidant/shared';
+
+/**
+ * Integration tests run against real engines. `KAFKA_BROKERS` / `CLICKHOUSE_URL` select
+ * them (defaults: the ones `infra/up` starts on loopback); `scripts/test.sh` starts them.
+ * Every test file gets its own ClickHouse database and Kafka topic prefix, so files never
+ * see each other's data.
+ */
+export function isolatedConfig(label: string): CommonConfig {
+  const suffix = `${label.replace(/[^a-z0-9]/gi, '').slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  return loadCommonConfig(`test-${label}`, {
+    ...process.env,
+    CLICKHOUSE_DATABASE: `t_${suffix}`,
+    KAFKA_TOPIC_PREFIX: `t.${suffix}`,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  });
+}
+
+export const testEnv = {
+  /** Keep test databases after the run (for debugging). */
+  keepData: process.env.KEEP_TEST_DATA === '1',
+  outputDir: process.env.TEST_OUTPUT_DIR ?? new URL('../../test-output/', import.meta.url).pathname,
+};
