@@ -9,7 +9,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 COMPONENT=kafka
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$HERE/../lib/common.sh"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -22,8 +22,14 @@ PROPS="$STATE/server.properties"
 LOGFILE="$LOG_DIR/kafka.log"
 # Fixed id (base64url of the 16 bytes "ConfidantKafka01"): deterministic, no JVM call.
 CLUSTER_ID="Q29uZmlkYW50S2Fma2EwMQ"
-MATCH="kafka.Kafka"
+MATCH="kafka.Kafka $PROPS"   # unique to this checkout (see pid_of)
 
+lock_engine kafka
+# Fresh machines: install what is missing (root only); otherwise say how to.
+if ! command -v java >/dev/null 2>&1; then
+  [[ $(id -u) -eq 0 ]] || die "'java' not found. Fix: apt-get install -y openjdk-17-jre-headless"
+  apt_install openjdk-17-jre-headless
+fi
 need java "apt-get install -y openjdk-17-jre-headless"
 
 # ---- already running? -------------------------------------------------------
@@ -40,6 +46,10 @@ fi
 version="${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")}"
 want="$version $(sha256sum "$HERE/pom.xml" | cut -c1-16)"
 if [[ "$(cat "$LIBS/.complete" 2>/dev/null)" != "$want" ]]; then
+  if ! command -v mvn >/dev/null 2>&1; then
+    [[ $(id -u) -eq 0 ]] || die "'mvn' not found. Fix: apt-get install -y maven"
+    apt_install maven
+  fi
   need mvn "apt-get install -y maven"
   log "fetching Kafka $version jars from Maven Central (first run only)..."
   rm -rf "$LIBS.tmp"

@@ -5,6 +5,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 COMPONENT=kafka
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 source "$HERE/../lib/common.sh"
-stop_pid kafka "kafka.Kafka"
+lock_engine kafka
+stop_pid kafka "kafka.Kafka $DATA/kafka/server.properties"

@@ -48,6 +48,8 @@ export const eventEnvelopeSchema = z.object({
   browser: label,
   os: label,
   device: z.enum(DEVICE_CLASSES),
+  /** Custom-event properties under keys the practice allowlisted, values scrubbed (added in v1, optional). */
+  props: z.record(z.string().regex(/^[a-z0-9_]{1,40}$/), label).optional(),
 });
 
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;

@@ -19,4 +19,8 @@ export const TABLES = {
   rollupHourly: 'rollup_hourly',
   rollupIngest: 'rollup_ingest',
   processorLedger: 'processor_ledger',
+  partners: 'partners',
+  apiKeys: 'api_keys',
+  partnerReleases: 'partner_releases',
+  privacyBudgetLedger: 'privacy_budget_ledger',
 } as const;

@@ -1,0 +1,65 @@
+/**
+ * Demo data for `npm start`: two practices, an admin key kept under .data/demo, and
+ * (once) synthetic traffic sent through the real collector so the printed report URLs
+ * show a populated report.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { connectClickHouse, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
+import { sendDemoTraffic } from './demo-traffic.ts';
+import type { loadStackConfig } from './stack.config.ts';
+
+const DEMO_DIR = fileURLToPath(new URL('../../.data/demo/', import.meta.url));
+
+export const DEMO_PRACTICES: PracticeInput[] = [
+  {
+    id: 'riverside-family',
+    siteKey: 'demo-riverside',
+    name: 'Riverside Family Practice',
+    domains: ['127.0.0.1', 'localhost', 'riverside-family.example'],
+    timezone: 'America/New_York',
+    exitAllowlist: ['www.cdc.gov'],
+    shareWithPartners: true,
+  },
+  {
+    id: 'lakeside-derm',
+    siteKey: 'demo-lakeside',
+    name: 'Lakeside Dermatology',
+    domains: ['lakeside-derm.example'],
+    timezone: 'Europe/Berlin',
+    cookieMode: true,
+    shareWithPartners: true,
+  },
+];
+
+export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
+  mkdirSync(DEMO_DIR, { recursive: true });
+  const keyFile = `${DEMO_DIR}admin-key`;
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `cf_demo_${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  const adminKey = stack.env.REPORTER_ADMIN_KEY ?? readFileSync(keyFile, 'utf8').trim();
+
+  const common = loadCommonConfig('confidant-demo', stack.env);
+  const db = connectClickHouse(common.clickhouse);
+  const practices = new PracticeStore(db);
+  for (const practice of DEMO_PRACTICES) {
+    if (!(await practices.get(practice.id))) await practices.save(practice);
+  }
+  await db.close();
+
+  const month = new Date().toISOString().slice(0, 7);
+  const reportJsonUrl = `${stack.reporterUrl}/v1/practices/riverside-family/reports/monthly?month=${month}`;
+  return {
+    adminKey,
+    env: { REPORTER_ADMIN_KEY: adminKey, TRUSTED_PROXIES: '127.0.0.1/32,::1/128' },
+    reportJsonUrl,
+    reportUrl: `${reportJsonUrl}&format=html&key=${adminKey}`,
+    async preload() {
+      const marker = `${DEMO_DIR}preloaded`;
+      if (existsSync(marker)) return;
+      const sent = await sendDemoTraffic(stack.collectorUrl, DEMO_PRACTICES);
+      writeFileSync(marker, `${new Date().toISOString()} ${sent} events\n`);
+      console.log(`[stack] preloaded ${sent} demo events through the collector`);
+    },
+  };
+}

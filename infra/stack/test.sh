@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `npm test`: lint, typecheck, unit tests, then integration tests against the real engines
+# (started here when they are not already running, and stopped again afterwards).
+# `npm run test:faults` runs the full fault-injection suite instead of its short version.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+source infra/stack/node-deps.sh
+ensure_node_deps || exit 1
+mode=${1:-all}
+OUT="$ROOT/test-output"
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+# Engines given from outside (KAFKA_BROKERS/CLICKHOUSE_URL, e.g. testcontainers or CI services) are used as they are.
+started=()
+if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} ]]; then
+  for engine in clickhouse kafka; do
+    bash infra/status "$engine" >/dev/null 2>&1 || started+=("$engine")
+  done
+  if ((${#started[@]})); then
+    bash infra/up "${started[@]}" || { echo "could not start ${started[*]}" >&2; exit 1; }
+  fi
+fi
+stop_started() { ((${#started[@]})) && bash infra/down "${started[@]}" >/dev/null 2>&1; return 0; }
+trap stop_started EXIT
+
+status=0
+step() { echo; echo "== $1"; shift; "$@" || status=1; }
+
+if [[ $mode == faults ]]; then
+  step "fault-injection suite (full)" env FAULTS=full npx vitest run --config tests/vitest.config.ts tests/faults \
+    --reporter=default --reporter=json --outputFile="$OUT/faults.json"
+else
+  step "lint" npx eslint .
+  step "typecheck" npx turbo run typecheck --output-logs=errors-only
+  step "unit tests" npx vitest run --reporter=default --reporter=json --outputFile="$OUT/unit.json"
+  step "integration tests (real Kafka and ClickHouse)" npx vitest run --config tests/vitest.config.ts \
+    --reporter=default --reporter=json --outputFile="$OUT/integration.json"
+fi
+
+# One closing line over every run, in the plain form CI reads.
+node -e '
+const fs = require("fs"); let passed = 0, failed = 0, skipped = 0;
+for (const f of fs.readdirSync(process.argv[1]).filter((f) => f.endsWith(".json"))) {
+  const r = JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+}
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (passed === 0) process.exit(1);
+' "$OUT" || status=1
+exit $status

@@ -1,0 +1,42 @@
+// The one place the processor reads its environment.
+import { commonEnvShape, envField, loadCommonConfig, parseEnv, type CommonConfig, type Env } from '@confidant/shared';
+
+export type ProcessorConfig = CommonConfig & {
+  groupId: string;
+  metricsPort: number;
+  sessionMaxEntries: number;
+  dedupMaxIds: number;
+  /** Messages re-read before the ledger offset after an assignment, to rebuild the duplicate filter. */
+  warmupMessages: number;
+  retentionMonths: number;
+  sessionTimeoutMs: number;
+  maxWaitMs: number;
+};
+
+const processorEnvShape = {
+  ...commonEnvShape,
+  PROCESSOR_GROUP_ID: envField.string('confidant-processor'),
+  PROCESSOR_METRICS_PORT: envField.port(8082),
+  SESSION_MAX_ENTRIES: envField.int(200_000, 1),
+  DEDUP_MAX_IDS: envField.int(500_000, 1),
+  WARMUP_MESSAGES: envField.int(100_000, 0),
+  RETENTION_MONTHS: envField.int(25, 1, 1200),
+  // Kafka's group.min.session.timeout.ms is 6 s by default.
+  KAFKA_SESSION_TIMEOUT_MS: envField.int(30_000, 6000),
+  KAFKA_MAX_WAIT_MS: envField.int(1000, 10, 10_000),
+};
+
+export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
+  const e = parseEnv(processorEnvShape, env);
+  return {
+    ...loadCommonConfig('confidant-processor', env),
+    groupId: e.PROCESSOR_GROUP_ID,
+    metricsPort: e.PROCESSOR_METRICS_PORT,
+    sessionMaxEntries: e.SESSION_MAX_ENTRIES,
+    dedupMaxIds: e.DEDUP_MAX_IDS,
+    warmupMessages: e.WARMUP_MESSAGES,
+    retentionMonths: e.RETENTION_MONTHS,
+    sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    maxWaitMs: e.KAFKA_MAX_WAIT_MS,
+  };
+}
