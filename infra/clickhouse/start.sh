@@ -4,8 +4,8 @@
 # when no ClickHouse binary exists. Idempotent.
 #
 # Env: CLICKHOUSE_HTTP_PORT (8123) CLICKHOUSE_TCP_PORT (9000)
-#      CLICKHOUSE_LOG_LEVEL (information; "critical" keeps failed-query texts out
-#      of the log files, see README) CLICKHOUSE_START_TIMEOUT (60 seconds)
+#      CLICKHOUSE_LOG_LEVEL (critical by default: lower levels log the text of failed
+#      queries, literals included, see README) CLICKHOUSE_START_TIMEOUT (60 seconds)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,7 +16,7 @@ source "$HERE/../lib/common.sh"
 
 HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-8123}"
 TCP_PORT="${CLICKHOUSE_TCP_PORT:-9000}"
-LEVEL="${CLICKHOUSE_LOG_LEVEL:-information}"
+LEVEL="${CLICKHOUSE_LOG_LEVEL:-critical}"
 TIMEOUT="${CLICKHOUSE_START_TIMEOUT:-60}"
 STATE="$DATA/clickhouse"
 ETC="$STATE/etc"
@@ -27,6 +27,11 @@ MATCH="--config-file=$ETC/config.xml"   # unique to this checkout (see pid_of)
 ping_ok() { [[ "$(curl -sf --max-time 2 "http://127.0.0.1:$HTTP_PORT/ping" 2>/dev/null)" == "Ok." ]]; }
 
 lock_engine clickhouse
+# curl is the readiness probe; bare machines may lack it.
+if ! command -v curl >/dev/null 2>&1; then
+  [[ $(id -u) -eq 0 ]] || die "'curl' not found. Fix: apt-get install -y curl"
+  apt_install curl
+fi
 need curl "apt-get install -y curl"
 
 # ---- already running? -------------------------------------------------------
@@ -69,6 +74,7 @@ render "$HERE/users.xml" "$ETC/users.xml"
 # the Debian service runs it as user `clickhouse` only because of /var/lib ownership.
 if [[ -z ${pid:-} ]]; then
   log "starting ClickHouse on 127.0.0.1 http:$HTTP_PORT tcp:$TCP_PORT (log: $LOGFILE)"
+  rotate_log "$OUTFILE"
   echo "---- $(date -Is) start" >>"$OUTFILE"
   spawn clickhouse "$OUTFILE" "${SERVER[@]}" --config-file="$ETC/config.xml"
 fi
@@ -77,10 +83,9 @@ fi
 start=$SECONDS
 until ping_ok; do
   if ! pid_of clickhouse "$MATCH" >/dev/null; then
-    cat "$OUTFILE" >>"$LOGFILE" 2>/dev/null || true
-    fail_with_log "ClickHouse exited during startup (see also $OUTFILE)" "$LOGFILE"
+    fail_with_log "ClickHouse exited during startup" "$LOGFILE" "$OUTFILE"
   fi
-  ((SECONDS - start < TIMEOUT)) || fail_with_log "ClickHouse not ready after ${TIMEOUT}s" "$LOGFILE"
+  ((SECONDS - start < TIMEOUT)) || fail_with_log "ClickHouse not answering /ping on port $HTTP_PORT after ${TIMEOUT}s (if it runs with other ports, infra/down clickhouse first)" "$LOGFILE"
   sleep 0.25
 done
 version=$(curl -sf --max-time 2 "http://127.0.0.1:$HTTP_PORT/" --data-binary 'SELECT version()' || echo '?')
