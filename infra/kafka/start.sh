@@ -55,9 +55,10 @@ if [[ "$(cat "$LIBS/.complete" 2>/dev/null)" != "$want" ]]; then
   rm -rf "$LIBS.tmp"
   # -f pom.xml: the pom lives next to this script; output to a temp dir then rename,
   # so an interrupted download never looks complete.
-  mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" -Dkafka.version="$version" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" >&2 \
-    || die "mvn could not fetch kafka_2.13:$version (is Maven Central reachable? try: mvn -f $HERE/pom.xml dependency:resolve)"
+  mvn -q -B -f "$HERE/pom.xml" -Dkafka.version="$version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" \
+    >"$LOG_DIR/kafka-fetch.log" 2>&1 \
+    || fail_with_log "mvn could not fetch kafka_2.13:$version (Maven Central reachable? version exists?)" "$LOG_DIR/kafka-fetch.log"
   [[ -f "$LIBS.tmp/kafka_2.13-$version.jar" ]] || die "kafka_2.13-$version.jar missing after fetch"
   rm -rf "$LIBS"; mv "$LIBS.tmp" "$LIBS"
   echo "$want" >"$LIBS/.complete"
@@ -85,10 +86,13 @@ if [[ ! -f "$STATE/data/meta.properties" ]]; then
 fi
 
 # ---- launch -----------------------------------------------------------------
+log_offset=0   # only this run's log lines count as "started"
 if [[ -z ${pid:-} ]]; then
   port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is in use. Set KAFKA_CONTROLLER_PORT."
   log "starting Kafka $version on 127.0.0.1:$KAFKA_PORT (log: $LOGFILE)"
+  rotate_log "$LOGFILE"
   echo "---- $(date -Is) start Kafka $version" >>"$LOGFILE"
+  log_offset=$(stat -c %s "$LOGFILE")
   # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of JVM flags
   spawn kafka "$LOGFILE" java $KAFKA_HEAP_OPTS "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$PROPS"
 fi
@@ -100,7 +104,7 @@ start=$SECONDS
 ready=0
 while ((SECONDS - start < TIMEOUT)); do
   pid_of kafka "$MATCH" >/dev/null || fail_with_log "Kafka exited during startup" "$LOGFILE"
-  if port_open "$KAFKA_PORT" && tail -n 500 "$LOGFILE" | grep -q "Kafka Server started"; then
+  if port_open "$KAFKA_PORT" && tail -c +"$((log_offset + 1))" "$LOGFILE" | grep -q "Kafka Server started"; then
     if java -Xmx64m -Xshare:auto -XX:TieredStopAtLevel=1 "-Dlog4j2.configurationFile=$HERE/log4j2.properties" \
         -cp "$LIBS/*" org.apache.kafka.tools.BrokerApiVersionsCommand \
         --bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1; then
@@ -109,5 +113,5 @@ while ((SECONDS - start < TIMEOUT)); do
   fi
   sleep 0.5
 done
-((ready)) || fail_with_log "Kafka not ready after ${TIMEOUT}s" "$LOGFILE"
+((ready)) || fail_with_log "Kafka not ready on port $KAFKA_PORT after ${TIMEOUT}s (if it runs with other ports, infra/down kafka first)" "$LOGFILE"
 log "ready in $((SECONDS - start)) s (pid $(cat "$RUN_DIR/kafka.pid"), 127.0.0.1:$KAFKA_PORT, Kafka $version)"

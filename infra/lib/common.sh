@@ -142,12 +142,20 @@ stop_pid() {
   return 0
 }
 
-# fail_with_log MSG LOGFILE: report a startup failure with the end of the log.
+# fail_with_log MSG LOGFILE...: report a startup failure with the end of each log.
 fail_with_log() {
-  log "ERROR: $1"
-  if [[ -f $2 ]]; then
-    log "last 40 lines of $2:"
-    tail -n 40 "$2" >&2
-  fi
+  local msg=$1 f; shift
+  log "ERROR: $msg"
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    log "last 30 lines of $f:"
+    tail -n 30 "$f" >&2
+  done
   exit 1
+}
+
+# rotate_log FILE: keep append-only logs bounded (one previous generation, 50 MB).
+rotate_log() {
+  [[ -f $1 ]] && (($(stat -c %s "$1") > 50 * 1024 * 1024)) && mv -f "$1" "$1.1"
+  return 0
 }

@@ -40,7 +40,8 @@ function decodeOnce(text: string): string {
 
 const UUID = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
 const SSN = /(^|\D)\d{3}[\s.-]\d{2}[\s.-]\d{4}(\D|$)/;
-const PHONE = /\+?\(?\d[\d\s().-]{5,}\d/;
+// Digits with the separators people write phone numbers with (a bare digit run is an id).
+const PHONE = /[+(]?\d[\d\s().-]{5,}\d/;
 const DIGIT_RUN = /\d{6,}/;
 const LONG_HEX = /[0-9a-f]{16,}/i;
 
@@ -51,7 +52,8 @@ export function classifyText(decoded: string): string | null {
   if (UUID.test(text)) return PLACEHOLDERS.id;
   if (SSN.test(text)) return PLACEHOLDERS.id;
   const digits = text.replace(/\D/g, '').length;
-  if (digits >= 7 && PHONE.test(text)) return PLACEHOLDERS.phone;
+  const phone = PHONE.exec(text)?.[0];
+  if (digits >= 7 && phone && /[\s().+-]/.test(phone)) return PLACEHOLDERS.phone;
   if (DIGIT_RUN.test(text) || digits >= 9) return PLACEHOLDERS.id;
   if (LONG_HEX.test(text) && /\d/.test(text)) return PLACEHOLDERS.token;
   if (/^eyJ/.test(text)) return PLACEHOLDERS.token;
@@ -65,7 +67,7 @@ export function classifyText(decoded: string): string | null {
 
 function clean(text: string): string {
   // Control characters never belong in a label.
-  return text.replace(/[\u0000-\u001f\u007f]/g, '');
+  return text.replace(/\p{Cc}/gu, '');
 }
 
 /** Scrubs a path: matrix parameters dropped, identifying segments replaced, length bounded. */

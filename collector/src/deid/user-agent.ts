@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- ua-parser-js 1.x ships no types; this makes every program that includes this file (tests too) see our declaration.
+/// <reference path="./ua-parser-js.d.ts" />
 import { UAParser } from 'ua-parser-js';
 
 export type UaClass = { browser: string; os: string; device: 'desktop' | 'mobile' | 'tablet' | 'unknown' };

@@ -73,8 +73,8 @@ def main(argv):
         sess.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"chdb {getattr(chdb, '__version__', '?')} (ClickHouse {version}): "
-          f"{len(items) - failed}/{len(items)} ok")
+    print(f"version() = {version} (chdb {getattr(chdb, '__version__', '?')}): "
+          f"{len(items) - failed}/{len(items)} statements ok")
     return 1 if failed else 0
 
 

@@ -18,7 +18,10 @@ PY="${PYTHON:-python3}"
 need "$PY" "apt-get install -y python3 python3-venv (or set PYTHON=/path/to/python3.11)"
 
 # (Re)build the venv when missing or when requirements.txt changed (marker = its hash).
+# Locked so parallel test workers don't build it twice at once.
 want="$(sha256sum "$HERE/requirements.txt" | cut -c1-16)"
+exec 8>"$RUN_DIR/venv-chdb.lock"
+flock -w 900 8 || die "another run has been building $VENV for 900 s"
 if [[ "$(cat "$VENV/.complete" 2>/dev/null)" != "$want" ]]; then
   log "creating $VENV and installing chdb (first run only, ~1 GB)..."
   rm -rf "$VENV"
@@ -27,5 +30,6 @@ if [[ "$(cat "$VENV/.complete" 2>/dev/null)" != "$want" ]]; then
     || die "pip install chdb failed (PyPI reachable? Python $("$PY" -V 2>&1) supported by the pinned chdb?)"
   echo "$want" >"$VENV/.complete"
 fi
+exec 8>&-
 
 exec "$VENV/bin/python" "$HERE/check.py" "$@"

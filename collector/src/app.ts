@@ -1,0 +1,107 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import { ApiError, errorBody, ErrorCode, type Logger } from '@confidant/shared';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { CollectorConfig } from './collector.config.ts';
+import { createClientIpResolver } from './deid/client-ip.ts';
+import { createCountryLookup, type CountryLookup } from './deid/country.ts';
+import type { SaltSource } from './deid/salt-store.ts';
+import type { Metrics } from './metrics.ts';
+import type { PracticeRegistry } from './registry/practice-registry.ts';
+import { bufferPageRoute } from './routes/buffer-page.route.ts';
+import { collectRoute } from './routes/collect.route.ts';
+import { healthRoute } from './routes/health.route.ts';
+import type { EventSink } from './routes/hit-handler.ts';
+import { pixelRoute } from './routes/pixel.route.ts';
+import { plausibleRoute } from './routes/plausible.route.ts';
+import { privacyRoute } from './routes/privacy.route.ts';
+import type { RouteDeps } from './routes/route-deps.ts';
+import { snippetRoute } from './routes/snippet.route.ts';
+
+export type CollectorDeps = {
+  config: CollectorConfig;
+  logger: Logger;
+  registry: PracticeRegistry;
+  salts: SaltSource;
+  sink: EventSink;
+  metrics: Metrics;
+  country?: CountryLookup;
+  now?: () => number;
+};
+
+export const BEACON_BODY_LIMIT = 4096;
+const UNMETERED = new Set(['/healthz', '/readyz', '/metrics', '/s.js']);
+
+/** Maps framework errors (body too large, bad content type, …) to our 4xx contract; anything else is a 500 without request data. */
+function toApiError(error: FastifyError | ApiError): ApiError | null {
+  if (error instanceof ApiError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${BEACON_BODY_LIMIT} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, ErrorCode.unsupportedMediaType, 'send text/plain or application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, ErrorCode.invalidJson, 'body must be a JSON object');
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
+  if (status >= 400 && status < 500) return new ApiError(status === 413 || status === 415 ? status : 400, ErrorCode.invalidBody, 'invalid request');
+  return null;
+}
+
+export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Fastify's request log lines carry the URL and remote address.
+    disableRequestLogging: true,
+    bodyLimit: BEACON_BODY_LIMIT,
+    trustProxy: false,
+  });
+
+  // Beacons arrive as text/plain (no CORS preflight) or JSON; both are parsed by the routes, so bad JSON is a 400 of ours.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['text/plain', 'application/json'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const api = toApiError(error);
+    if (api) return reply.code(api.statusCode).headers(api.headers).send(api.toBody());
+    deps.logger.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'unhandled error');
+    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such endpoint')));
+
+  // Rate-limit buckets are keyed by a keyed hash of the IP under a per-process key, held in memory only.
+  const rateKey = randomBytes(32);
+  const clientIp = createClientIpResolver(deps.config.trustedProxies);
+  await app.register(rateLimit, {
+    max: deps.config.rateLimitPerMin,
+    timeWindow: 60_000,
+    keyGenerator: (req) => createHmac('sha256', rateKey).update(clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'])).digest('base64url'),
+    allowList: (req) => UNMETERED.has(req.routeOptions.url ?? ''),
+    onExceeded: () => deps.metrics.dropped.inc({ reason: 'rate-limited' }),
+    errorResponseBuilder: () => new ApiError(429, ErrorCode.rateLimited, 'too many requests'),
+  });
+
+  const routeDeps: RouteDeps = {
+    config: deps.config,
+    logger: deps.logger,
+    registry: deps.registry,
+    metrics: deps.metrics,
+    hits: {
+      sink: deps.sink,
+      salts: deps.salts,
+      country: deps.country ?? createCountryLookup(),
+      metrics: deps.metrics,
+      clientIp,
+      now: deps.now ?? Date.now,
+    },
+  };
+  collectRoute(app, routeDeps);
+  plausibleRoute(app, routeDeps);
+  pixelRoute(app, routeDeps);
+  snippetRoute(app);
+  bufferPageRoute(app, routeDeps);
+  privacyRoute(app, routeDeps);
+  healthRoute(app, routeDeps);
+  return app;
+}

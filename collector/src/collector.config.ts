@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { commonEnvShape, envField, loadCommonConfig, parseEnv, type CommonConfig, type Env } from '@confidant/shared';
+
+const DEFAULT_SPOOL_DIR = fileURLToPath(new URL('../../.data/spool/collector', import.meta.url));
+
+export const collectorEnvShape = {
+  ...commonEnvShape,
+  COLLECTOR_PORT: envField.port(8080),
+  COLLECTOR_HOST: envField.string('127.0.0.1'),
+  TRUSTED_PROXIES: envField.list(''),
+  SPOOL_DIR: envField.string(DEFAULT_SPOOL_DIR),
+  SPOOL_MAX_BYTES: envField.int(256 * 1024 * 1024, 4096),
+  PRODUCER_LINGER_MS: envField.int(5, 0, 1000),
+  PRODUCER_BATCH_SIZE: envField.int(500, 1, 10_000),
+  PRODUCE_TIMEOUT_MS: envField.int(3000, 100, 60_000),
+  SPOOL_REPLAY_MS: envField.int(2000, 50, 600_000),
+  REGISTRY_REFRESH_MS: envField.int(2000, 100),
+  SALT_MAINTENANCE_MS: envField.int(60_000, 1000),
+  RATE_LIMIT_PER_MIN: envField.int(600, 1),
+};
+
+export type CollectorConfig = CommonConfig & {
+  port: number;
+  host: string;
+  trustedProxies: string[];
+  spool: { dir: string; maxBytes: number; replayMs: number };
+  producer: { lingerMs: number; batchSize: number; timeoutMs: number };
+  registryRefreshMs: number;
+  saltMaintenanceMs: number;
+  rateLimitPerMin: number;
+};
+
+export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
+  const e = parseEnv(collectorEnvShape, env);
+  return {
+    ...loadCommonConfig('confidant-collector', env),
+    port: e.COLLECTOR_PORT,
+    host: e.COLLECTOR_HOST,
+    trustedProxies: e.TRUSTED_PROXIES,
+    spool: { dir: e.SPOOL_DIR, maxBytes: e.SPOOL_MAX_BYTES, replayMs: e.SPOOL_REPLAY_MS },
+    producer: { lingerMs: e.PRODUCER_LINGER_MS, batchSize: e.PRODUCER_BATCH_SIZE, timeoutMs: e.PRODUCE_TIMEOUT_MS },
+    registryRefreshMs: e.REGISTRY_REFRESH_MS,
+    saltMaintenanceMs: e.SALT_MAINTENANCE_MS,
+    rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+  };
+}

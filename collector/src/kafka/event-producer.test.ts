@@ -1,0 +1,111 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, ENVELOPE_VERSION, type EventEnvelope } from '@confidant/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../metrics.ts';
+import { DiskSpool, type SpoolRecord } from './disk-spool.ts';
+import { EventProducer, SpoolFullError, type EventTransport } from './event-producer.ts';
+
+class FakeKafka implements EventTransport {
+  up = true;
+  sent: SpoolRecord[] = [];
+  batches = 0;
+  async connect() {
+    if (!this.up) throw new Error('broker down');
+  }
+  async send(records: SpoolRecord[]) {
+    if (!this.up) throw new Error('broker down');
+    this.batches++;
+    this.sent.push(...records);
+  }
+  async close() {}
+}
+
+const event = (n: number): EventEnvelope => ({
+  v: ENVELOPE_VERSION,
+  id: n.toString(16).padStart(32, '0'),
+  practiceId: 'p1',
+  source: 'snippet',
+  type: 'pageview',
+  ts: 1_700_000_000_000 + n,
+  visitor: 'ab'.repeat(16),
+  page: `/p${n}`,
+  countOnly: false,
+  referrerDomain: null,
+  utmSource: null,
+  utmMedium: null,
+  utmCampaign: null,
+  target: null,
+  name: null,
+  engagedMs: null,
+  country: 'ZZ',
+  browser: 'Chrome',
+  os: 'Linux',
+  device: 'desktop',
+});
+const pages = (records: SpoolRecord[]) => records.map((r) => JSON.parse(r.v).page);
+const options = { lingerMs: 2, batchSize: 10, timeoutMs: 200, replayMs: 60_000 };
+
+describe('EventProducer', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'spool-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const make = async (kafka: FakeKafka, maxBytes = 1_000_000) => {
+    const producer = new EventProducer(kafka, new DiskSpool(dir, maxBytes), options, createMetrics(), createLogger('t', 'silent'));
+    await producer.start();
+    return producer;
+  };
+
+  it('batches by size and linger', async () => {
+    const kafka = new FakeKafka();
+    const producer = await make(kafka);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => producer.submit('k', event(i))));
+    expect(kafka.sent).toHaveLength(25);
+    expect(kafka.batches).toBe(3);
+    expect(pages(kafka.sent)).toEqual(Array.from({ length: 25 }, (_, i) => `/p${i}`));
+    await producer.close();
+  });
+
+  it('spools during an outage and replays in order, before new events, when Kafka returns', async () => {
+    const kafka = new FakeKafka();
+    const producer = await make(kafka);
+    kafka.up = false;
+    await producer.submit('k', event(1));
+    await producer.submit('k', event(2));
+    expect(producer.ready()).toBe(false);
+    expect(kafka.sent).toHaveLength(0);
+    expect((await readdir(dir)).length).toBeGreaterThan(0);
+    kafka.up = true;
+    await (producer as unknown as { replay(): Promise<void> }).replay();
+    await producer.submit('k', event(3));
+    expect(pages(kafka.sent)).toEqual(['/p1', '/p2', '/p3']);
+    expect(producer.ready()).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+    await producer.close();
+  });
+
+  it('replays a spool left by a previous process on start', async () => {
+    const down = new FakeKafka();
+    down.up = false;
+    const first = await make(down);
+    await first.submit('k', event(7));
+    await first.close();
+    const kafka = new FakeKafka();
+    const second = await make(kafka);
+    expect(pages(kafka.sent)).toEqual(['/p7']);
+    await second.close();
+  });
+
+  it('refuses with SpoolFullError when the spool is full', async () => {
+    const kafka = new FakeKafka();
+    kafka.up = false;
+    const producer = await make(kafka, 700);
+    await producer.submit('k', event(1));
+    await expect(producer.submit('k', event(2))).rejects.toBeInstanceOf(SpoolFullError);
+    await producer.close();
+  });
+});

@@ -1,0 +1,192 @@
+import { encodeEvent, type EventEnvelope, type Logger } from '@confidant/shared';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Metrics } from '../metrics.ts';
+import { SpoolFullError, type DiskSpool, type SpoolRecord } from './disk-spool.ts';
+
+/** Where batches go; Kafka in production, a fake in unit tests to simulate outages. */
+export interface EventTransport {
+  connect(): Promise<void>;
+  send(records: SpoolRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Idempotent kafkajs producer, acks from all in-sync replicas. */
+export class KafkaTransport implements EventTransport {
+  private readonly producer: Producer;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topic: string,
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async send(records: SpoolRecord[]): Promise<void> {
+    await this.producer.send({ topic: this.topic, acks: -1, messages: records.map((r) => ({ key: r.k, value: r.v })) });
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+export { SpoolFullError };
+
+type Waiter = { record: SpoolRecord; resolve: () => void; reject: (e: unknown) => void };
+
+export type ProducerOptions = { lingerMs: number; batchSize: number; timeoutMs: number; replayMs: number };
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Batches envelopes to Kafka (kafkajs has no linger: flush on size or after lingerMs).
+ * `submit` resolves only once Kafka acknowledged the event or it is fsynced in the disk
+ * spool. After a failed send the producer goes spool-first: new events append to the
+ * spool behind the failed ones, and a replay loop drains the spool oldest first; direct
+ * sends resume only when the spool is empty, which keeps events in order.
+ */
+export class EventProducer {
+  private batch: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private replayTimer: NodeJS.Timeout | null = null;
+  private replaying: Promise<void> | null = null;
+  private healthy = false;
+  private closed = false;
+  private inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly transport: EventTransport,
+    private readonly spool: DiskSpool,
+    private readonly options: ProducerOptions,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the spool and tries Kafka once; if it is down, events spool until it returns. */
+  async start(): Promise<void> {
+    await this.spool.open();
+    this.metrics.spoolBytes.set(this.spool.bytes);
+    try {
+      await withTimeout(this.transport.connect(), this.options.timeoutMs);
+      this.healthy = true;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'kafka unavailable at start; spooling');
+    }
+    this.replayTimer = setInterval(() => void this.replay(), this.options.replayMs);
+    this.replayTimer.unref();
+    await this.replay();
+  }
+
+  /** Kafka reachable and the spool has room. */
+  ready(): boolean {
+    return this.healthy && !this.closed && this.spool.bytes < this.spool.maxBytes * 0.9;
+  }
+
+  /** Resolves when the event is durable (Kafka ack or fsynced spool); rejects with SpoolFullError when it cannot be. */
+  submit(key: string, event: EventEnvelope): Promise<void> {
+    if (this.closed) return Promise.reject(new SpoolFullError('collector is shutting down'));
+    const record = { k: key, v: encodeEvent(event).toString('utf8') };
+    if (!this.healthy || !this.spool.isEmpty()) return this.toSpool([record]);
+    return new Promise((resolve, reject) => {
+      this.batch.push({ record, resolve, reject });
+      this.metrics.queued.set(this.batch.length);
+      if (this.batch.length >= this.options.batchSize) this.flush();
+      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.lingerMs);
+    });
+  }
+
+  /** Stops accepting, sends or spools everything pending, stops replay and disconnects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flush();
+    await Promise.all(this.inflight);
+    if (this.replayTimer) clearInterval(this.replayTimer);
+    await this.replaying;
+    await this.spool.close();
+    await this.transport.close().catch(() => undefined);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const waiters = this.batch;
+    this.batch = [];
+    this.metrics.queued.set(0);
+    if (waiters.length === 0) return;
+    const work = this.deliver(waiters);
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  private async deliver(waiters: Waiter[]): Promise<void> {
+    const records = waiters.map((w) => w.record);
+    const end = this.metrics.produceLatency.startTimer();
+    try {
+      await withTimeout(this.transport.send(records), this.options.timeoutMs);
+      end();
+      waiters.forEach((w) => w.resolve());
+      return;
+    } catch (error) {
+      if (this.healthy) this.logger.warn({ err: error }, 'kafka send failed; spooling until it returns');
+      this.healthy = false;
+    }
+    try {
+      await this.toSpool(records);
+      waiters.forEach((w) => w.resolve());
+    } catch (error) {
+      waiters.forEach((w) => w.reject(error));
+    }
+  }
+
+  private async toSpool(records: SpoolRecord[]): Promise<void> {
+    await this.spool.append(records);
+    this.metrics.spooled.inc(records.length);
+    this.metrics.spoolBytes.set(this.spool.bytes);
+  }
+
+  /** Drains the spool oldest segment first; stops at the first failure and retries on the next tick. */
+  private replay(): Promise<void> {
+    if (this.replaying) return this.replaying;
+    this.replaying = (async () => {
+      try {
+        for (;;) {
+          const segment = await this.spool.oldest();
+          if (!segment) break;
+          for (let i = 0; i < segment.records.length; i += this.options.batchSize) {
+            const chunk = segment.records.slice(i, i + this.options.batchSize);
+            await withTimeout(this.transport.send(chunk), this.options.timeoutMs);
+            this.metrics.replayed.inc(chunk.length);
+          }
+          await this.spool.remove(segment.seq);
+          this.metrics.spoolBytes.set(this.spool.bytes);
+        }
+        if (!this.healthy) {
+          await withTimeout(this.transport.connect(), this.options.timeoutMs);
+          this.logger.info('kafka reachable; sending directly again');
+        }
+        this.healthy = true;
+      } catch (error) {
+        this.healthy = false;
+        this.logger.debug({ err: error }, 'spool replay deferred');
+      } finally {
+        this.replaying = null;
+      }
+    })();
+    return this.replaying;
+  }
+}

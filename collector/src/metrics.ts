@@ -1,0 +1,29 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One registry per app instance, so tests and several apps in a process never share counters. */
+export function createMetrics() {
+  const registry = new Registry();
+  const opts = { registers: [registry] };
+  return {
+    registry,
+    accepted: new Counter({ name: 'collector_events_accepted_total', help: 'Events durably accepted', labelNames: ['type'] as const, ...opts }),
+    dropped: new Counter({
+      name: 'collector_events_dropped_total',
+      help: 'Requests dropped or refused, by reason (bot, opted-out, page-class-drop, invalid, unknown-site, rate-limited, spool-full)',
+      labelNames: ['reason'] as const,
+      ...opts,
+    }),
+    queued: new Gauge({ name: 'collector_events_queued', help: 'Events waiting in the producer batch', ...opts }),
+    spooled: new Counter({ name: 'collector_events_spooled_total', help: 'Events written to the disk spool', ...opts }),
+    replayed: new Counter({ name: 'collector_events_replayed_total', help: 'Spooled events delivered to Kafka', ...opts }),
+    spoolBytes: new Gauge({ name: 'collector_spool_bytes', help: 'Bytes held in the disk spool', ...opts }),
+    produceLatency: new Histogram({
+      name: 'collector_produce_latency_seconds',
+      help: 'Time for Kafka to acknowledge a batch',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      ...opts,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

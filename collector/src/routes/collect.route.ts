@@ -1,0 +1,36 @@
+import { ApiError, beaconSchema, ErrorCode } from '@confidant/shared';
+import type { FastifyInstance } from 'fastify';
+import { acceptHit, applyCors } from './hit-handler.ts';
+import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
+
+/** `POST /e`: the snippet's beacon. */
+export function collectRoute(app: FastifyInstance, deps: RouteDeps): void {
+  app.post('/e', async (request, reply) => {
+    applyCors(request, reply, null);
+    let beacon;
+    try {
+      beacon = validate(beaconSchema, parseJsonBody(request.body));
+    } catch (error) {
+      deps.metrics.dropped.inc({ reason: 'invalid' });
+      throw error;
+    }
+    const practice = deps.registry.bySite(beacon.site);
+    if (!practice) {
+      deps.metrics.dropped.inc({ reason: 'unknown-site' });
+      throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
+    }
+    applyCors(request, reply, practice);
+    await acceptHit(request, reply, practice, beacon, deps.hits);
+    return reply.code(202).send();
+  });
+
+  app.options('/e', async (request, reply) => {
+    applyCors(request, reply, null);
+    return reply
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'content-type')
+      .header('access-control-max-age', '86400')
+      .code(204)
+      .send();
+  });
+}
