@@ -23,4 +23,6 @@ export const TABLES = {
   apiKeys: 'api_keys',
   partnerReleases: 'partner_releases',
   privacyBudgetLedger: 'privacy_budget_ledger',
+  logImports: 'log_imports',
+  ingestKeys: 'ingest_keys',
 } as const;

@@ -1,0 +1,126 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ApiError, ErrorCode, PracticeStore, errorBody, type Db, type Logger } from '@confidant/shared';
+import { Authenticator, type Principal } from './auth/authenticate.ts';
+import { KeyStore } from './auth/key-store.ts';
+import { PartnerStore } from './auth/partner-store.ts';
+import type { UniformSource } from './privacy/discrete-laplace.ts';
+import type { ReporterConfig } from './reporter.config.ts';
+import { adminRoutes } from './routes/admin.route.ts';
+import { opsRoutes } from './routes/ops.route.ts';
+import { partnerRoutes } from './routes/partner.route.ts';
+import { practiceRoutes } from './routes/practice.route.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export type AppDeps = {
+  config: ReporterConfig;
+  db: Db;
+  logger: Logger;
+  /** Uniform integers for the DP sampler; node:crypto unless a test substitutes one. */
+  uniform?: UniformSource;
+  now?: () => Date;
+};
+
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+const isPublic = (req: FastifyRequest): boolean => {
+  const url = req.routeOptions.url;
+  return url !== undefined && (PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/'));
+};
+
+/** The reporter: aggregates only, every data route behind a scoped API key. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const now = deps.now ?? (() => new Date());
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+
+  // zod validates every input (see routes/validate.ts); JSON schemas on routes only describe the API in /docs.
+  app.setValidatorCompiler(() => () => true);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'reporter_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const latency = new Histogram({ name: 'reporter_http_request_seconds', help: 'HTTP request duration', labelNames: ['route'], registers: [registry] });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Confidant reporter', version: '1.0.0', description: 'Aggregated, privacy-preserving website statistics for medical practices.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'cf_<keyId>_<secret>' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { validatorUrl: null } });
+
+  const keys = new KeyStore(db);
+  const practices = new PracticeStore(db);
+  const partners = new PartnerStore(db);
+  const auth = new Authenticator(keys, config.adminKey, deps.logger, now);
+
+  app.addHook('onClose', async () => auth.drain());
+  app.addHook('onRequest', async (req, reply) => {
+    if (isPublic(req)) return;
+    // A browser cannot send a header from a link, so GET also takes `?key=` (the stack's demo
+    // prints such report links). Logs never hold URLs, and responses are not cached.
+    const query = req.query as Record<string, unknown>;
+    const queryKey = req.method === 'GET' && typeof query.key === 'string' ? query.key : undefined;
+    delete query.key;
+    req.principal = await auth.authenticate(req.headers.authorization ?? (queryKey ? `Bearer ${queryKey}` : undefined));
+    reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.principal?.keyId ?? 'public',
+    allowList: (req) => !req.principal,
+    errorResponseBuilder: (_req, ctx) => new ApiError(429, ErrorCode.rateLimited, `rate limit of ${ctx.max} requests per minute for this key exceeded; retry in ${ctx.after}`),
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
+    if (error instanceof ApiError) return reply.code(error.statusCode).headers(error.headers).send(error.toBody());
+    const status = error.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send(errorBody(ErrorCode.payloadTooLarge, 'request body too large'));
+    if (status === 415) return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, 'send application/json'));
+    if (status === 400) return reply.code(400).send(errorBody(error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? ErrorCode.invalidJson : ErrorCode.invalidBody, error.message));
+    if (status === 429) return reply.code(429).send(errorBody(ErrorCode.rateLimited, error.message));
+    if (status >= 400 && status < 500) return reply.code(status).send(errorBody(ErrorCode.invalidParameter, error.message));
+    req.log.error({ err: error }, 'request failed');
+    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such route')));
+
+  await app.register(async (scope) => opsRoutes(scope, { db, registry }));
+  await app.register(async (scope) => adminRoutes(scope, { practices, partners, keys }));
+  await app.register(async (scope) => practiceRoutes(scope, { db, practices }));
+  await app.register(async (scope) =>
+    partnerRoutes(scope, {
+      db,
+      partners,
+      release: {
+        epsilon: config.dp.epsilonPerRelease,
+        yearlyBudget: config.dp.yearlyBudget,
+        suppressionThreshold: config.suppressionThreshold,
+        ...(deps.uniform ? { uniform: deps.uniform } : {}),
+        now,
+      },
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,23 @@
+import { breakdownSql } from './breakdown.query.ts';
+import { dailyTotalsSql, rangeUniqueVisitorsSql, sourceTotalsSql } from './monthly-report.query.ts';
+import { partnerExportSql } from './partner-export.query.ts';
+import { timeseriesSql } from './timeseries.query.ts';
+
+/**
+ * One representative statement per query builder, for the portability check that runs them on
+ * a modern ClickHouse (chdb) after the migrations. Values include quotes and backslashes so the
+ * escaping is exercised too.
+ */
+export function portabilitySamples(): Array<{ name: string; sql: string }> {
+  const range = { practiceId: "o'brien\\clinic", source: 'snippet' as const, from: '2024-02-01', to: '2024-02-29' };
+  return [
+    { name: 'reporter.sourceTotals', sql: sourceTotalsSql(range) },
+    { name: 'reporter.dailyTotals', sql: dailyTotalsSql(range) },
+    { name: 'reporter.rangeUniqueVisitors', sql: rangeUniqueVisitorsSql(range) },
+    { name: 'reporter.breakdown', sql: breakdownSql({ ...range, dimension: 'page', metrics: ['pageviews', 'visitors', 'events'], orderBy: 'visits', limit: 10 }) },
+    { name: 'reporter.timeseries.day', sql: timeseriesSql({ ...range, interval: 'day', metrics: ['pageviews', 'visits', 'visitors', 'events'] }) },
+    { name: 'reporter.timeseries.hour', sql: timeseriesSql({ ...range, interval: 'hour', metrics: ['pageviews', 'bounces', 'engaged_ms', 'visitors'] }) },
+    { name: 'reporter.partnerExport', sql: partnerExportSql({ practiceIds: ['a', "b'c"], from: '2024-02-01', to: '2024-02-29', capPageviews: 5000, capVisits: 2000 }) },
+    { name: 'reporter.partnerExport.none', sql: partnerExportSql({ practiceIds: [], from: '2024-02-01', to: '2024-02-29', capPageviews: 5000, capVisits: 2000 }) },
+  ];
+}

@@ -1,0 +1,163 @@
+import type { Db, Practice } from '@confidant/shared';
+import { breakdownSql } from '../queries/breakdown.query.ts';
+import { dailyTotalsSql, rangeUniqueVisitorsSql, sourceTotalsSql } from '../queries/monthly-report.query.ts';
+import { metricAlias, toCount, type Dimension, type Metric, type Source } from '../queries/rollup-metrics.ts';
+import { monthRange, previousMonth } from './month.ts';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** The sections of the printed report: which dimension, which figures, ranked by which. */
+export const REPORT_SECTIONS = [
+  { key: 'pages', title: 'Top pages', dim: 'page', metrics: ['pageviews', 'visitors'], orderBy: 'pageviews' },
+  { key: 'entryPages', title: 'Entry pages', dim: 'entry', metrics: ['visits', 'bounces'], orderBy: 'visits' },
+  { key: 'exitPages', title: 'Exit pages', dim: 'exit', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'referrers', title: 'Referrer domains', dim: 'referrer', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'campaigns', title: 'Campaigns', dim: 'utm_campaign', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'campaignSources', title: 'Campaign sources', dim: 'utm_source', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'campaignMediums', title: 'Campaign media', dim: 'utm_medium', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'exitDestinations', title: 'Exit destinations', dim: 'exit_domain', metrics: ['events'], orderBy: 'events' },
+  { key: 'downloads', title: 'Downloads', dim: 'download', metrics: ['events'], orderBy: 'events' },
+  { key: 'countries', title: 'Countries', dim: 'country', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
+  { key: 'devices', title: 'Devices', dim: 'device', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
+  { key: 'browsers', title: 'Browsers', dim: 'browser', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
+  { key: 'os', title: 'Operating systems', dim: 'os', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
+  { key: 'events', title: 'Custom events', dim: 'event', metrics: ['events', 'visitors'], orderBy: 'events' },
+  { key: 'notFound', title: 'Pages not found (404)', dim: 'notfound', metrics: ['pageviews'], orderBy: 'pageviews' },
+  { key: 'pageClasses', title: 'Page classes', dim: 'page_class', metrics: ['pageviews'], orderBy: 'pageviews' },
+] as const satisfies ReadonlyArray<{ key: string; title: string; dim: Dimension; metrics: readonly Metric[]; orderBy: Metric }>;
+
+export type SectionKey = (typeof REPORT_SECTIONS)[number]['key'];
+export type SectionRow = { value: string } & Partial<Record<Metric, number>>;
+export type TotalFigure = { value: number | null; previous: number | null; changePercent: number | null };
+export type TotalKey = 'visitors' | 'visits' | 'pageviews' | 'bounceRate' | 'avgVisitSeconds' | 'engagedSeconds';
+export type DailyRow = { day: string; pageviews: number; visits: number; visitors: number; bounces: number; engagedMs: number };
+
+export type MonthlyReport = {
+  schemaVersion: number;
+  practice: { id: string; name: string; timezone: string; cookieMode: boolean };
+  month: string;
+  period: { from: string; to: string; timezone: string };
+  source: Source;
+  visitors: { definition: 'sum-of-daily-visitors' | 'monthly-unique-browsers'; note: string };
+  totals: Record<TotalKey, TotalFigure>;
+  daily: DailyRow[];
+  sections: Record<SectionKey, SectionRow[]>;
+  generatedAt: string;
+};
+
+export const TOTAL_LABELS: Record<TotalKey, string> = {
+  visitors: 'Visitors',
+  visits: 'Visits',
+  pageviews: 'Page views',
+  bounceRate: 'Bounce rate (%)',
+  avgVisitSeconds: 'Average engaged time per visit (s)',
+  engagedSeconds: 'Total engaged time (s)',
+};
+
+type Sums = { visitors: number; visits: number; pageviews: number; bounces: number; engagedMs: number };
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Figures derived from sums; null when there were no visits to divide by. */
+function figures(s: Sums): Record<TotalKey, number | null> {
+  return {
+    visitors: s.visitors,
+    visits: s.visits,
+    pageviews: s.pageviews,
+    bounceRate: s.visits > 0 ? round1((100 * s.bounces) / s.visits) : null,
+    avgVisitSeconds: s.visits > 0 ? Math.round(s.engagedMs / s.visits / 1000) : null,
+    engagedSeconds: Math.round(s.engagedMs / 1000),
+  };
+}
+
+const change = (cur: number | null, prev: number | null): number | null =>
+  cur === null || prev === null || prev === 0 ? null : round1((100 * (cur - prev)) / prev);
+
+export type ReportOptions = { limit: number; source?: Source; now?: Date };
+
+export async function buildMonthlyReport(db: Db, practice: Practice, month: string, options: ReportOptions): Promise<MonthlyReport> {
+  const range = monthRange(month);
+  const prevRange = monthRange(previousMonth(month));
+  const source = options.source ?? (await pickSource(db, practice.id, range.from, range.to));
+  const filter = { practiceId: practice.id, source, from: range.from, to: range.to };
+  const prevFilter = { ...filter, from: prevRange.from, to: prevRange.to };
+
+  const [daily, prevDaily, unique, prevUnique, ...sectionRows] = await Promise.all([
+    readDaily(db, filter),
+    readDaily(db, prevFilter),
+    practice.cookieMode ? readUnique(db, filter) : Promise.resolve(0),
+    practice.cookieMode ? readUnique(db, prevFilter) : Promise.resolve(0),
+    ...REPORT_SECTIONS.map((s) =>
+      db.rows<Record<string, string>>(breakdownSql({ ...filter, dimension: s.dim, metrics: [...s.metrics], orderBy: s.orderBy, limit: options.limit })),
+    ),
+  ]);
+
+  const byDay = new Map(daily.map((d) => [d.day, d]));
+  const filled = range.days.map((day) => byDay.get(day) ?? { day, pageviews: 0, visits: 0, visitors: 0, bounces: 0, engagedMs: 0 });
+  const sum = (rows: DailyRow[], visitors: number | null): Sums => ({
+    visitors: visitors ?? rows.reduce((a, r) => a + r.visitors, 0),
+    visits: rows.reduce((a, r) => a + r.visits, 0),
+    pageviews: rows.reduce((a, r) => a + r.pageviews, 0),
+    bounces: rows.reduce((a, r) => a + r.bounces, 0),
+    engagedMs: rows.reduce((a, r) => a + r.engagedMs, 0),
+  });
+  const cur = figures(sum(filled, practice.cookieMode ? unique : null));
+  const prev = figures(sum(prevDaily, practice.cookieMode ? prevUnique : null));
+  const totals = Object.fromEntries(
+    (Object.keys(TOTAL_LABELS) as TotalKey[]).map((k) => [k, { value: cur[k], previous: prev[k], changePercent: change(cur[k], prev[k]) }]),
+  ) as Record<TotalKey, TotalFigure>;
+
+  const sections = Object.fromEntries(
+    REPORT_SECTIONS.map((s, i) => [
+      s.key,
+      sectionRows[i]!.map((r) => {
+        const row: SectionRow = { value: r.v ?? '' };
+        for (const m of s.metrics) row[m] = toCount(r[metricAlias(m)]);
+        return row;
+      }),
+    ]),
+  ) as Record<SectionKey, SectionRow[]>;
+
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    practice: { id: practice.id, name: practice.name, timezone: practice.timezone, cookieMode: practice.cookieMode },
+    month,
+    period: { from: range.from, to: range.to, timezone: practice.timezone },
+    source,
+    visitors: practice.cookieMode
+      ? { definition: 'monthly-unique-browsers', note: 'Visitors are unique browsers over the month (cookie mode; the visitor key changes each month).' }
+      : {
+          definition: 'sum-of-daily-visitors',
+          note: 'Cookieless mode: visitors are counted per day and the days are added up, so someone who came on three days counts three times.',
+        },
+    totals,
+    daily: filled,
+    sections,
+    generatedAt: (options.now ?? new Date()).toISOString(),
+  };
+}
+
+/** The snippet when it has data for the period, else server logs. */
+async function pickSource(db: Db, practiceId: string, from: string, to: string): Promise<Source> {
+  const rows = await db.rows<{ src: string; m_pageviews: string }>(sourceTotalsSql({ practiceId, from, to }));
+  const snippet = rows.find((r) => r.src === 'snippet');
+  const logs = rows.find((r) => r.src === 'logs');
+  return !snippet || toCount(snippet.m_pageviews) === 0 ? (logs && toCount(logs.m_pageviews) > 0 ? 'logs' : 'snippet') : 'snippet';
+}
+
+async function readDaily(db: Db, f: { practiceId: string; source: Source; from: string; to: string }): Promise<DailyRow[]> {
+  const rows = await db.rows<Record<string, string>>(dailyTotalsSql(f));
+  return rows.map((r) => ({
+    day: r.d!,
+    pageviews: toCount(r.m_pageviews),
+    visits: toCount(r.m_visits),
+    visitors: toCount(r.m_visitors),
+    bounces: toCount(r.m_bounces),
+    engagedMs: toCount(r.m_engaged_ms),
+  }));
+}
+
+async function readUnique(db: Db, f: { practiceId: string; source: Source; from: string; to: string }): Promise<number> {
+  const [row] = await db.rows<{ m_visitors: string }>(rangeUniqueVisitorsSql(f));
+  return toCount(row?.m_visitors);
+}

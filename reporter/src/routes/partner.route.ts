@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ApiError, ErrorCode, type Db } from '@confidant/shared';
+import { requirePartnerAccess } from '../auth/authenticate.ts';
+import type { PartnerStore } from '../auth/partner-store.ts';
+import { EXPORT_FORMATS } from '../privacy/budget-ledger.ts';
+import { partnerRelease, type ReleaseDeps } from '../privacy/partner-release.ts';
+import { isMonth } from '../report/month.ts';
+import { idParam, openApi, parseInput } from './validate.ts';
+
+export const exportQuery = z
+  .object({ month: z.string().refine(isMonth, 'month must be written YYYY-MM'), format: z.enum(EXPORT_FORMATS).default('csv') })
+  .strict();
+
+/** Cross-practice exports: the partner's own key, and admins. */
+export function partnerRoutes(app: FastifyInstance, deps: { db: Db; partners: PartnerStore; release: Omit<ReleaseDeps, 'db'> }): void {
+  app.get(
+    '/v1/partners/:id/exports',
+    {
+      schema: {
+        tags: ['partner'],
+        security: [{ bearerAuth: [] }],
+        summary: 'Monthly cross-practice export with suppression and differential privacy; made once, then served unchanged',
+        params: openApi(idParam),
+        querystring: openApi(exportQuery),
+      },
+    },
+    async (req, reply) => {
+      const { id } = parseInput(idParam, req.params, 'path');
+      requirePartnerAccess(req.principal!, id);
+      const q = parseInput(exportQuery, req.query, 'query');
+      if (!(await deps.partners.get(id))) throw new ApiError(404, ErrorCode.notFound, `no partner ${id}`);
+      const release = await partnerRelease({ db: deps.db, ...deps.release }, id, q.month, q.format);
+      return reply
+        .type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('x-confidant-release', String(release.manifest.release_id))
+        .send(release.body);
+    },
+  );
+}

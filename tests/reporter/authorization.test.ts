@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { adminAuth, bearer, practice, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+
+let h: ReporterHarness;
+const keys: Record<string, string> = {};
+
+async function createKey(body: object): Promise<{ key: string; keyId: string }> {
+  const res = await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: body });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+beforeAll(async () => {
+  h = await startReporter('authz');
+  await savePractices(h.db, practice('alpha'), practice('beta'));
+  for (const id of ['acme', 'other']) {
+    const res = await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id, name: `Partner ${id}` } });
+    expect(res.statusCode).toBe(201);
+  }
+  keys.admin = (await createKey({ role: 'admin', label: 'ops' })).key;
+  keys.practiceOwn = (await createKey({ role: 'practice', scopeId: 'alpha' })).key;
+  keys.practiceOther = (await createKey({ role: 'practice', scopeId: 'beta' })).key;
+  keys.partnerOwn = (await createKey({ role: 'partner', scopeId: 'acme' })).key;
+  keys.partnerOther = (await createKey({ role: 'partner', scopeId: 'other' })).key;
+  const revoked = await createKey({ role: 'admin' });
+  await h.app.inject({ method: 'DELETE', url: `/v1/admin/keys/${revoked.keyId}`, headers: adminAuth });
+  keys.revoked = revoked.key;
+});
+
+afterAll(async () => h?.cleanup());
+
+type Who = 'admin' | 'practiceOwn' | 'practiceOther' | 'partnerOwn' | 'partnerOther' | 'revoked' | 'forged' | 'none';
+const WHO: Who[] = ['admin', 'practiceOwn', 'practiceOther', 'partnerOwn', 'partnerOther', 'revoked', 'forged', 'none'];
+
+let serial = 0;
+type Route = { name: string; kind: 'admin' | 'practice' | 'partner'; request: () => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object } };
+const ROUTES: Route[] = [
+  { name: 'list practices', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/practices' }) },
+  { name: 'get practice', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/practices/alpha' }) },
+  {
+    name: 'add practice',
+    kind: 'admin',
+    request: () => {
+      const id = `new-${++serial}`;
+      return { method: 'POST', url: '/v1/admin/practices', payload: { id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone: 'Europe/Berlin' } };
+    },
+  },
+  { name: 'update practice', kind: 'admin', request: () => ({ method: 'PATCH', url: '/v1/admin/practices/alpha', payload: { name: `Alpha ${++serial}` } }) },
+  { name: 'list partners', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/partners' }) },
+  { name: 'add partner', kind: 'admin', request: () => ({ method: 'POST', url: '/v1/admin/partners', payload: { id: `p-${++serial}`, name: 'P' } }) },
+  { name: 'list keys', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/keys' }) },
+  { name: 'create key', kind: 'admin', request: () => ({ method: 'POST', url: '/v1/admin/keys', payload: { role: 'practice', scopeId: 'beta' } }) },
+  { name: 'revoke key', kind: 'admin', request: () => ({ method: 'DELETE', url: '/v1/admin/keys/00000000000000ff' }) },
+  { name: 'monthly report', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03' }) },
+  { name: 'monthly report html', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03&format=html' }) },
+  { name: 'timeseries', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-31' }) },
+  { name: 'breakdown', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=page' }) },
+  { name: 'partner export', kind: 'partner', request: () => ({ method: 'GET', url: '/v1/partners/acme/exports?month=2024-03&format=ndjson' }) },
+];
+
+function allowed(who: Who, kind: Route['kind']): boolean {
+  if (who === 'admin') return true;
+  if (kind === 'practice') return who === 'practiceOwn';
+  if (kind === 'partner') return who === 'partnerOwn';
+  return false;
+}
+
+function headersFor(who: Who): Record<string, string> {
+  if (who === 'none') return {};
+  if (who === 'forged') return bearer(keys.partnerOwn!.replace(/.$/, (c) => (c === '0' ? '1' : '0')));
+  return bearer(keys[who]!);
+}
+
+describe('authorization matrix: every route × every role', () => {
+  for (const route of ROUTES) {
+    for (const who of WHO) {
+      test(`${route.name} as ${who}`, async () => {
+        const req = route.request();
+        const res = await h.app.inject({ ...req, headers: headersFor(who) });
+        if (['revoked', 'forged', 'none'].includes(who)) {
+          expect(res.statusCode).toBe(401);
+          expect(res.json().error.code).toBe('unauthorized');
+        } else if (allowed(who, route.kind)) {
+          // allowed: anything but an auth refusal or a server error (the revoke target and
+          // the export's practice quorum legitimately answer 404 / 409)
+          expect(res.statusCode, res.body).toBeLessThan(500);
+          expect([401, 403]).not.toContain(res.statusCode);
+        } else {
+          expect(res.statusCode, res.body).toBe(403);
+          expect(res.json().error.code).toBe('forbidden');
+        }
+      });
+    }
+  }
+});
+
+describe('keys', () => {
+  test('the secret is shown once, never listed, and last use is recorded', async () => {
+    const created = await createKey({ role: 'practice', scopeId: 'alpha', label: 'front desk' });
+    expect(created.key).toMatch(/^cf_[0-9a-f]{16}_[0-9a-f]{64}$/);
+    const list = await h.app.inject({ url: '/v1/admin/keys', headers: adminAuth });
+    expect(list.body).not.toContain(created.key.split('_')[2]);
+    expect(list.body).not.toMatch(/"hash"/);
+    const used = await h.app.inject({ url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-02', headers: bearer(created.key) });
+    expect(used.statusCode).toBe(200);
+    const today = new Date().toISOString().slice(0, 10);
+    await expect
+      .poll(async () => (await h.app.inject({ url: '/v1/admin/keys', headers: adminAuth })).json().keys.find((k: { keyId: string }) => k.keyId === created.keyId)?.lastUsedDay)
+      .toBe(today);
+  });
+
+  test('revocation applies to the very next request and survives later writes', async () => {
+    const created = await createKey({ role: 'practice', scopeId: 'alpha' });
+    const url = '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-02';
+    expect((await h.app.inject({ url, headers: bearer(created.key) })).statusCode).toBe(200);
+    const revoke = await h.app.inject({ method: 'DELETE', url: `/v1/admin/keys/${created.keyId}`, headers: adminAuth });
+    expect(revoke.json()).toEqual({ keyId: created.keyId, revoked: true });
+    expect((await h.app.inject({ url, headers: bearer(created.key) })).statusCode).toBe(401);
+    await h.db.command('OPTIMIZE TABLE api_keys FINAL');
+    expect((await h.app.inject({ url, headers: bearer(created.key) })).statusCode).toBe(401);
+  });
+
+  test('key creation is validated', async () => {
+    const cases: Array<[object, number, string]> = [
+      [{ role: 'practice' }, 400, 'invalid_parameter'],
+      [{ role: 'admin', scopeId: 'alpha' }, 400, 'invalid_parameter'],
+      [{ role: 'root' }, 400, 'invalid_parameter'],
+      [{ role: 'practice', scopeId: 'nobody' }, 404, 'not_found'],
+      [{ role: 'partner', scopeId: 'nobody' }, 404, 'not_found'],
+    ];
+    for (const [payload, status, code] of cases) {
+      const res = await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(status);
+      expect(res.json().error.code).toBe(code);
+    }
+    const broken = await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: { ...adminAuth, 'content-type': 'application/json' }, payload: '{"role":' });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().error.code).toBe('invalid_json');
+  });
+
+  test('practice admin: duplicate add is 409, bad update is 400, update is visible', async () => {
+    const dup = await h.app.inject({ method: 'POST', url: '/v1/admin/practices', headers: adminAuth, payload: practice('alpha') });
+    expect(dup.statusCode).toBe(409);
+    const bad = await h.app.inject({ method: 'PATCH', url: '/v1/admin/practices/alpha', headers: adminAuth, payload: { timezone: 'Mars/Olympus' } });
+    expect(bad.statusCode).toBe(400);
+    const ok = await h.app.inject({ method: 'PATCH', url: '/v1/admin/practices/alpha', headers: adminAuth, payload: { shareWithPartners: true, exitAllowlist: ['maps.google.com'] } });
+    expect(ok.statusCode).toBe(200);
+    const got = (await h.app.inject({ url: '/v1/admin/practices/alpha', headers: adminAuth })).json();
+    expect(got.shareWithPartners).toBe(true);
+    expect(got.exitAllowlist).toEqual(['maps.google.com']);
+  });
+});
+
+describe('operations', () => {
+  test('health, readiness, metrics and docs need no key; unknown routes are JSON 404s', async () => {
+    expect((await h.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await h.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    const metrics = await h.app.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(/reporter_http_requests_total\{route="\/v1\/practices\/:id\/reports\/monthly",method="GET",status="200"\}/);
+    const spec = (await h.app.inject({ url: '/docs/json' })).json();
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/practices/{id}/reports/monthly', '/v1/partners/{id}/exports', '/v1/admin/keys']));
+    expect((await h.app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
+    const missing = await h.app.inject({ url: '/v1/nothing', headers: adminAuth });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('not_found');
+  });
+
+  test('rate limit is per key', async () => {
+    const limited = await startReporter('ratelimit', { REPORTER_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      await savePractices(limited.db, practice('alpha'));
+      const url = '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-02';
+      for (let i = 0; i < 3; i++) expect((await limited.app.inject({ url, headers: adminAuth })).statusCode).toBe(200);
+      const over = await limited.app.inject({ url, headers: adminAuth });
+      expect(over.statusCode).toBe(429);
+      expect(over.json().error.code).toBe('rate_limited');
+      const created = await limited.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: { role: 'practice', scopeId: 'alpha' } });
+      expect(created.statusCode).toBe(429);
+      const { key } = (await new (await import('@confidant/reporter/auth/key-store')).KeyStore(limited.db).create('practice', 'alpha', ''));
+      expect((await limited.app.inject({ url, headers: bearer(key) })).statusCode).toBe(200);
+    } finally {
+      await limited.cleanup();
+    }
+  });
+});
+
+describe('key in the query string', () => {
+  test('GET accepts ?key= (for report links), other methods do not, and the parameter is not mistaken for a filter', async () => {
+    const url = `/v1/practices/alpha/reports/monthly?month=2024-03&format=html&key=${keys.practiceOwn}`;
+    const ok = await h.app.inject({ url });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.headers['cache-control']).toBe('no-store');
+    expect((await h.app.inject({ url: `/v1/practices/beta/reports/monthly?month=2024-03&key=${keys.practiceOwn}` })).statusCode).toBe(403);
+    expect((await h.app.inject({ url: `/v1/practices/alpha/reports/monthly?month=2024-03&key=${keys.revoked}` })).statusCode).toBe(401);
+    const post = await h.app.inject({ method: 'POST', url: `/v1/admin/partners?key=${keys.admin}`, payload: { id: 'via-query', name: 'x' } });
+    expect(post.statusCode).toBe(401);
+  });
+});

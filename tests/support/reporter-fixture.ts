@@ -1,0 +1,108 @@
+import { connectClickHouse, createLogger, migrate, PracticeStore, sqlv, TABLES, type Db, type PracticeInput } from '@confidant/shared';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppDeps } from '@confidant/reporter/app';
+import { loadReporterConfig, type ReporterConfig } from '@confidant/reporter/reporter.config';
+import { isolatedConfig } from './test-env.ts';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+export const adminAuth = { authorization: `Bearer ${ADMIN_KEY}` };
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+export type ReporterHarness = { app: FastifyInstance; db: Db; config: ReporterConfig; cleanup: () => Promise<void> };
+
+/**
+ * A reporter on its own migrated ClickHouse database (no Kafka: the reporter never touches it).
+ * `env` overrides reporter settings such as the rate limit or the DP budget.
+ */
+export async function startReporter(label: string, env: Record<string, string> = {}, extra: Partial<AppDeps> = {}): Promise<ReporterHarness> {
+  const common = isolatedConfig(label);
+  const config = loadReporterConfig({
+    ...process.env,
+    CLICKHOUSE_DATABASE: common.clickhouse.database,
+    REPORTER_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  await migrate(config.common.clickhouse);
+  const db = connectClickHouse(config.common.clickhouse);
+  const app = await buildApp({ config, db, logger: createLogger('reporter-test', 'silent'), ...extra });
+  return {
+    app,
+    db,
+    config,
+    async cleanup() {
+      await app.close();
+      await db.close();
+      if (process.env.KEEP_TEST_DATA !== '1') {
+        const server = connectClickHouse(config.common.clickhouse, { database: null });
+        await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.common.clickhouse.database)}`);
+        await server.close();
+      }
+    },
+  };
+}
+
+export const practice = (id: string, extra: Partial<PracticeInput> = {}): PracticeInput => ({
+  id,
+  siteKey: `site-${id}`,
+  name: `Practice ${id}`,
+  domains: [`${id}.example`],
+  timezone: 'America/New_York',
+  ...extra,
+});
+
+export async function savePractices(db: Db, ...inputs: PracticeInput[]): Promise<void> {
+  const store = new PracticeStore(db);
+  for (const p of inputs) await store.save(p);
+}
+
+type Counts = { pageviews?: number; visits?: number; bounces?: number; engagedMs?: number; events?: number; visitors?: number[] };
+type DailyRow = Counts & { practiceId: string; day: string; dim: string; value?: string; source?: 'snippet' | 'logs' };
+type HourlyRow = Counts & { practiceId: string; day: string; hour: number; source?: 'snippet' | 'logs' };
+
+/** Builds rollup rows the way the processor writes them: through the rollup_ingest Null table. */
+export class RollupFixture {
+  private readonly rows: string[] = [];
+
+  daily(r: DailyRow): this {
+    this.rows.push(this.row('daily', r.practiceId, r.day, 0, r.source ?? 'snippet', r.dim, r.value ?? '', r));
+    return this;
+  }
+
+  hourly(r: HourlyRow): this {
+    this.rows.push(this.row('hourly', r.practiceId, r.day, r.hour, r.source ?? 'snippet', '', '', r));
+    return this;
+  }
+
+  async flush(db: Db): Promise<void> {
+    if (!this.rows.length) return;
+    await db.command(
+      `INSERT INTO ${TABLES.rollupIngest} (kind, practice_id, day, hour, source, dim, value, pageviews, visits, bounces, engaged_ms, events, visitor_hashes, consumer_group, topic, partition, next_offset, batch_id) VALUES ${this.rows.join(', ')}`,
+    );
+    this.rows.length = 0;
+  }
+
+  private row(kind: string, practiceId: string, day: string, hour: number, source: string, dim: string, value: string, c: Counts): string {
+    const visitors = `CAST([${(c.visitors ?? []).map((v) => sqlv.int(v)).join(', ')}] AS Array(UInt64))`;
+    return `(${[
+      sqlv.str(kind),
+      sqlv.str(practiceId),
+      sqlv.date(day),
+      sqlv.int(hour),
+      sqlv.str(source),
+      sqlv.str(dim),
+      sqlv.str(value),
+      sqlv.int(c.pageviews ?? 0),
+      sqlv.int(c.visits ?? 0),
+      sqlv.int(c.bounces ?? 0),
+      sqlv.int(c.engagedMs ?? 0),
+      sqlv.int(c.events ?? 0),
+      visitors,
+      "''",
+      "''",
+      '0',
+      '0',
+      "''",
+    ].join(', ')})`;
+  }
+}
