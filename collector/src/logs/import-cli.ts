@@ -1,0 +1,160 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { connectClickHouse, connectKafka, createLogger, PracticeStore, topicsFor, type Logger } from '@confidant/shared';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import { loadCollectorConfig, type CollectorConfig } from '../collector.config.ts';
+import { createCountryLookup } from '../deid/country.ts';
+import { ClickHouseSaltStore } from '../deid/salt-store.ts';
+import { DiskSpool } from '../kafka/disk-spool.ts';
+import { EventProducer, KafkaTransport } from '../kafka/event-producer.ts';
+import { createMetrics } from '../metrics.ts';
+import { ClickHouseImportLedger } from './import-ledger.ts';
+import { importLogStream, type ImportSummary } from './log-import.ts';
+import { parseFormatSpec } from './log-parser.ts';
+
+export type LogImportRun = {
+  /** A path, or '-' for standard input. */
+  file: string;
+  practiceId: string;
+  /** combined | common | json | auto (default) | nginx:<log_format> */
+  format?: string;
+  config: CollectorConfig;
+  /** Show the progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Where the bar goes (default stderr) and where the summary goes (default stdout). */
+  progressStream?: NodeJS.WriteStream;
+  output?: NodeJS.WritableStream;
+  stdin?: Readable;
+  logger?: Logger;
+};
+
+/** Producer batches for bulk imports: larger than the collector's request-sized ones, still well under Kafka's 1 MiB per partition batch. */
+const IMPORT_BATCH_SIZE = 2000;
+
+/** Rejected input that is the caller's mistake (unknown practice, bad format), not a failure of the import. */
+export class LogImportUsageError extends Error {
+  override name = 'LogImportUsageError';
+}
+
+/**
+ * `confidant logs import <file|-> --practice ID`: imports an access log through the edge
+ * de-identification into Kafka, with a progress bar (bytes, lines/s, ETA) and a summary.
+ * Re-running it on the same file resumes after the lines already produced.
+ * Throws on real failures (engines unreachable, events not durable); malformed lines are reported, not fatal.
+ */
+export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
+  const format = parseFormatSpec(run.format);
+  if (!format) throw new LogImportUsageError(`unknown --format ${run.format}; use combined, common, json, auto or nginx:<log_format>`);
+  const { config } = run;
+  const logger = run.logger ?? createLogger('log-import', config.logLevel);
+  const db = connectClickHouse(config.clickhouse);
+  const spool = new DiskSpool(join(dirname(config.spool.dir), 'collector-log-import'), config.spool.maxBytes);
+  const producer = new EventProducer(
+    new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).events.name),
+    spool,
+    { ...config.producer, batchSize: Math.max(config.producer.batchSize, IMPORT_BATCH_SIZE), replayMs: config.spool.replayMs },
+    createMetrics(),
+    logger,
+  );
+  const errStream = run.progressStream ?? process.stderr;
+  const bar = new SingleBar(
+    {
+      format: ' {bar} {percentage}% | {done}/{size} | {lines} lines | {rate} lines/s | ETA {eta_formatted}',
+      stream: errStream,
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  try {
+    const practice = await new PracticeStore(db).get(run.practiceId);
+    if (!practice) throw new LogImportUsageError(`no practice with id ${run.practiceId}`);
+    const size = run.file === '-' ? 0 : (await stat(run.file)).size;
+    const stream = run.file === '-' ? (run.stdin ?? process.stdin) : createReadStream(run.file, { highWaterMark: 1 << 20 });
+    await producer.start();
+
+    const showBar = run.progress ?? Boolean(errStream.isTTY);
+    const startedAt = Date.now();
+    if (showBar) {
+      bar.start(size || 1, 0, { done: mib(0), size: size ? mib(size) : '?', lines: 0, rate: 0 });
+      started = true;
+    }
+    const summary = await importLogStream(
+      stream,
+      {
+        practice,
+        format,
+        onProgress: ({ bytesRead, linesRead }) => {
+          if (!started) return;
+          const rate = Math.round(linesRead / Math.max(0.001, (Date.now() - startedAt) / 1000));
+          bar.update(size ? Math.min(bytesRead, size) : 0, { done: mib(bytesRead), lines: linesRead, rate });
+        },
+      },
+      { sink: producer, salts: new ClickHouseSaltStore(db), country: createCountryLookup(), ledger: new ClickHouseImportLedger(db) },
+    );
+    if (started) {
+      bar.update(size || 1);
+      bar.stop();
+      started = false;
+    }
+    (run.output ?? process.stdout).write(formatSummary(summary, Date.now() - startedAt));
+    return summary;
+  } finally {
+    if (started) bar.stop();
+    await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
+    await db.close();
+  }
+}
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+export function formatSummary(s: ImportSummary, elapsedMs: number): string {
+  const list = (o: Record<string, number | undefined>) =>
+    Object.entries(o)
+      .filter(([, n]) => n)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
+  const rate = Math.round(s.linesRead / Math.max(0.001, elapsedMs / 1000));
+  return [
+    `import ${s.importId.slice(0, 16)}: ${s.linesRead} lines read in ${(elapsedMs / 1000).toFixed(1)} s (${rate} lines/s)`,
+    `  page views produced: ${s.pageviews}, not-found pages: ${s.notFound}`,
+    `  already imported earlier: ${s.alreadyImported}`,
+    `  skipped: ${list(s.skipped)}`,
+    `  malformed: ${s.malformed.count}${s.malformed.count ? ` (${list(s.malformed.byReason)}; lines ${s.malformed.lines.join(', ')}${s.malformed.count > s.malformed.lines.length ? ', …' : ''})` : ''}`,
+    `  lines committed: ${s.linesCommitted}`,
+    '',
+  ].join('\n');
+}
+
+/** Command-line entry: `tsx collector/src/logs/import-cli.ts <file|-> --practice ID [--format F]`. Returns the exit code. */
+export async function main(argv: string[], config: CollectorConfig = loadCollectorConfig()): Promise<number> {
+  const program = new Command('logs-import')
+    .argument('<file>', "access log (plain or gzip), or '-' for standard input")
+    .requiredOption('--practice <id>', 'practice id')
+    .option('--format <format>', 'combined | common | json | auto | nginx:<log_format>', 'auto')
+    .option('--no-progress', 'no progress bar')
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch {
+    return 2;
+  }
+  const opts = program.opts<{ practice: string; format: string; progress: boolean }>();
+  try {
+    await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, config, progress: opts.progress ? undefined : false });
+    return 0;
+  } catch (error) {
+    process.stderr.write(`log import failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return error instanceof LogImportUsageError ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2));
+}

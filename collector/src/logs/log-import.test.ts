@@ -1,0 +1,172 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { practiceSchema, type EventEnvelope } from '@confidant/shared';
+import { describe, expect, it } from 'vitest';
+import type { SaltKind, SaltSource } from '../deid/salt-store.ts';
+import { MemorySaltStore } from '../deid/salt-store.ts';
+import type { EventSink } from '../routes/hit-handler.ts';
+import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
+import { MAX_LINE_CHARS } from './line-reader.ts';
+import { ChunkGapError, ImportMismatchError, importLogStream, type ImportOptions } from './log-import.ts';
+
+const UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
+const practice = practiceSchema.parse({ id: 'clinic', siteKey: 'site-clinic', name: 'Clinic', domains: ['clinic.example'], timezone: 'Europe/Berlin' });
+const line = (ip: string, time: string, path: string, status = 200, ua = UA, ref = '-') => `${ip} - - [${time}] "GET ${path} HTTP/1.1" ${status} 10 "${ref}" "${ua}"`;
+
+class MemoryLedger implements ImportLedger {
+  readonly rows = new Map<string, { lines: number; prefixHash: string }>();
+  commits: number[] = [];
+  async committed(p: string, id: string) {
+    return this.rows.get(`${p}/${id}`) ?? { lines: 0, prefixHash: '' };
+  }
+  async commit(p: string, id: string, lines: number, prefixHash: string) {
+    this.commits.push(lines);
+    if (lines > (this.rows.get(`${p}/${id}`)?.lines ?? 0)) this.rows.set(`${p}/${id}`, { lines, prefixHash });
+  }
+}
+
+/** Records envelopes; after `failAfter` accepted events every submit fails like an unavailable producer. */
+class RecordingSink implements EventSink {
+  events: EventEnvelope[] = [];
+  constructor(private readonly failAfter = Number.POSITIVE_INFINITY) {}
+  ready() {
+    return true;
+  }
+  async submit(_key: string, event: EventEnvelope) {
+    if (this.events.length >= this.failAfter) throw new Error('producer unavailable');
+    this.events.push(event);
+  }
+}
+
+class SpySalts implements SaltSource {
+  readonly asked: number[] = [];
+  private readonly inner = new MemorySaltStore();
+  saltFor(kind: SaltKind, ts: number) {
+    this.asked.push(ts);
+    return this.inner.saltFor(kind, ts);
+  }
+}
+
+const input = (text: string | Buffer) => Readable.from([Buffer.from(text)]);
+const SHIPPER = 'f'.repeat(64);
+const options = (over: Partial<ImportOptions> = {}): ImportOptions => ({ practice, importId: SHIPPER, format: { kind: 'combined' }, ...over });
+const deps = (sink: EventSink, ledger: ImportLedger = new MemoryLedger(), salts: SaltSource = new MemorySaltStore()) => ({ sink, ledger, salts, country: () => 'DE' });
+
+describe('importLogStream', () => {
+  const log = [
+    line('192.0.2.1', '10/Oct/2024:23:59:00 +0000', '/services?utm_source=news&email=a@b.example', 200, UA, 'https://www.google.com/search?q=doctor'),
+    line('192.0.2.1', '10/Oct/2024:23:59:05 +0000', '/css/site.css'),
+    line('192.0.2.1', '11/Oct/2024:00:00:30 +0000', '/team'),
+    '',
+    'not a log line',
+    line('192.0.2.2', '11/Oct/2024:02:00:00 +0200', '/missing', 404),
+    line('192.0.2.3', '11/Oct/2024:08:00:00 +0000', '/', 200, 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'),
+    line('192.0.2.4', '11/Oct/2024:08:00:00 +0000', '/login/start'),
+    line('192.0.2.4', '11/Oct/2024:08:00:01 +0000', '/portal/messages/123456789'),
+  ].join('\n');
+
+  it('produces de-identified envelopes stamped with the hit time and summarises every line', async () => {
+    const sink = new RecordingSink();
+    const salts = new SpySalts();
+    const summary = await importLogStream(input(log), options(), deps(sink, new MemoryLedger(), salts));
+    expect(summary).toMatchObject({
+      linesRead: 9,
+      alreadyImported: 0,
+      pageviews: 3,
+      notFound: 1,
+      skipped: { asset: 1, blank: 1, bot: 1, 'page-class-drop': 1 },
+      malformed: { count: 1, byReason: { layout: 1 }, lines: [5] },
+      linesCommitted: 9,
+    });
+    const [services, team, missing, portal] = sink.events;
+    expect(services).toMatchObject({ source: 'logs', type: 'pageview', page: '/services', ts: Date.UTC(2024, 9, 10, 23, 59), utmSource: 'news', referrerDomain: 'google.com', country: 'DE', browser: 'Firefox', os: 'Linux' });
+    expect(missing).toMatchObject({ type: 'notfound', page: '/missing', ts: Date.UTC(2024, 9, 11, 0, 0) });
+    expect(portal).toMatchObject({ page: 'patient-portal', countOnly: true, referrerDomain: null });
+    // Same address and agent across UTC midnight: each day's own salt, so the keys differ.
+    expect(team!.visitor).not.toBe(services!.visitor);
+    expect(salts.asked.every((t) => t < Date.UTC(2024, 9, 12))).toBe(true);
+    expect(sink.events.map((e) => e.id)).toEqual([1, 3, 6, 9].map((n) => lineEventId(SHIPPER, n)));
+    const bytes = JSON.stringify(sink.events);
+    for (const raw of ['192.0.2.', 'Mozilla', 'a@b.example', 'search?q', '123456789']) expect(bytes).not.toContain(raw);
+  });
+
+  it('reads gzip input like plain text', async () => {
+    const plain = new RecordingSink();
+    const zipped = new RecordingSink();
+    await importLogStream(input(log), options(), deps(plain));
+    const summary = await importLogStream(input(gzipSync(log)), options(), deps(zipped));
+    expect(summary.linesRead).toBe(9);
+    expect(zipped.events.map((e) => [e.id, e.page, e.ts])).toEqual(plain.events.map((e) => [e.id, e.page, e.ts]));
+  });
+
+  it('reports over-long lines as malformed and keeps counting lines after them', async () => {
+    const text = [line('192.0.2.9', '11/Oct/2024:08:00:00 +0000', '/'), 'x'.repeat(MAX_LINE_CHARS + 10), line('192.0.2.9', '11/Oct/2024:08:00:09 +0000', '/team')].join('\n');
+    const sink = new RecordingSink();
+    const summary = await importLogStream(input(text), options(), deps(sink));
+    expect(summary.malformed).toEqual({ count: 1, byReason: { 'too-long': 1 }, lines: [2] });
+    expect(sink.events.map((e) => e.id)).toEqual([lineEventId(SHIPPER, 1), lineEventId(SHIPPER, 3)]);
+  });
+
+  it('resumes after an interrupted import without producing committed lines again', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => line(`198.51.100.${i}`, `11/Oct/2024:08:00:${String(i).padStart(2, '0')} +0000`, `/page-${i % 7}`));
+    const text = lines.join('\n') + '\n';
+    const ledger = new MemoryLedger();
+    const failing = new RecordingSink(23);
+    await expect(importLogStream(input(text), options({ chunkLines: 10 }), deps(failing, ledger))).rejects.toThrow('producer unavailable');
+    // Chunks 1-20 were durable; the chunk holding the failure (and any after it) was not recorded.
+    expect(ledger.commits).toEqual([10, 20]);
+
+    const sink = new RecordingSink();
+    const resumed = await importLogStream(input(text), options({ chunkLines: 10 }), deps(sink, ledger));
+    expect(resumed).toMatchObject({ linesRead: 50, alreadyImported: 20, pageviews: 30, linesCommitted: 50 });
+    const ids = (events: EventEnvelope[]) => events.map((e) => e.id);
+    expect(ids(sink.events)).toEqual(Array.from({ length: 30 }, (_, i) => lineEventId(SHIPPER, i + 21)));
+    // Lines 21-23 were produced by both runs, with the same ids, so the processor's duplicate filter drops the repeat.
+    expect(new Set([...ids(failing.events), ...ids(sink.events)]).size).toBe(50);
+
+    const again = new RecordingSink();
+    const rerun = await importLogStream(input(text), options({ chunkLines: 10 }), deps(again, ledger));
+    expect(rerun).toMatchObject({ alreadyImported: 50, pageviews: 0 });
+    expect(again.events).toHaveLength(0);
+  });
+
+  it('takes shipper chunks in order and refuses a gap', async () => {
+    const ledger = new MemoryLedger();
+    const first = [line('192.0.2.1', '11/Oct/2024:08:00:00 +0000', '/'), line('192.0.2.1', '11/Oct/2024:08:00:01 +0000', '/team')].join('\n');
+    await expect(importLogStream(input(first), options({ firstLineOffset: 2 }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ChunkGapError);
+    await importLogStream(input(first), options(), deps(new RecordingSink(), ledger));
+    const sink = new RecordingSink();
+    // A resent chunk overlapping the committed lines only produces the new ones.
+    const overlap = [line('192.0.2.1', '11/Oct/2024:08:00:01 +0000', '/team'), line('192.0.2.1', '11/Oct/2024:08:00:02 +0000', '/contact')].join('\n');
+    const summary = await importLogStream(input(overlap), options({ firstLineOffset: 1 }), deps(sink, ledger));
+    expect(summary).toMatchObject({ alreadyImported: 1, pageviews: 1, linesCommitted: 3 });
+    expect(sink.events.map((e) => [e.id, e.page])).toEqual([[lineEventId(SHIPPER, 3), '/contact']]);
+  });
+});
+
+describe('content-derived imports', () => {
+  const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => line(`198.51.100.${from + i}`, '11/Oct/2024:08:00:00 +0000', `/p${from + i}`)).join('\n') + '\n';
+
+  it('resume a grown log after the lines already produced', async () => {
+    const ledger = new MemoryLedger();
+    const first = await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    expect(first.importId).toBe(fileImportId(practice.id, line('198.51.100.0', '11/Oct/2024:08:00:00 +0000', '/p0')));
+    const sink = new RecordingSink();
+    const grown = await importLogStream(input(lines(5) + lines(3, 5)), options({ importId: undefined }), deps(sink, ledger));
+    expect(grown).toMatchObject({ importId: first.importId, alreadyImported: 5, pageviews: 3, linesCommitted: 8 });
+    expect(sink.events.map((e) => e.page)).toEqual(['/p5', '/p6', '/p7']);
+  });
+
+  it('refuse a different log that starts with the same line instead of skipping its lines', async () => {
+    const ledger = new MemoryLedger();
+    await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const other = lines(1) + lines(6, 40);
+    await expect(importLogStream(input(other), options({ importId: undefined }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ImportMismatchError);
+  });
+
+  it('are scoped to the practice, and every line gets its own envelope id', () => {
+    expect(fileImportId('a', 'same line')).not.toBe(fileImportId('b', 'same line'));
+    expect(lineEventId(SHIPPER, 1)).toMatch(/^[0-9a-f]{32}$/);
+    expect(lineEventId(SHIPPER, 1)).not.toBe(lineEventId(SHIPPER, 2));
+  });
+});

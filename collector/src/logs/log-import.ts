@@ -1,0 +1,211 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Practice } from '@confidant/shared';
+import type { CountryLookup } from '../deid/country.ts';
+import type { SaltSource } from '../deid/salt-store.ts';
+import type { EventSink } from '../routes/hit-handler.ts';
+import { classifyHit, type SkipReason } from './hit-rules.ts';
+import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
+import { readLines } from './line-reader.ts';
+import { LogDeidentifier, type LogDeidSkip } from './log-deid.ts';
+import { createLineParser, type Hit, type LogFormat, type MalformedReason } from './log-parser.ts';
+
+export type ImportSkipReason = SkipReason | LogDeidSkip | 'blank';
+
+export type ImportSummary = {
+  importId: string;
+  /** Lines in the input (including blank and already-committed ones). */
+  linesRead: number;
+  /** Lines skipped because an earlier import of the same input already produced them. */
+  alreadyImported: number;
+  /** Page views produced (404s counted separately under notFound). */
+  pageviews: number;
+  notFound: number;
+  skipped: Partial<Record<ImportSkipReason, number>>;
+  malformed: { count: number; byReason: Partial<Record<MalformedReason | 'too-long', number>>; lines: number[] };
+  /** Ledger position after this import: lines durably produced. */
+  linesCommitted: number;
+};
+
+export type ImportDeps = { sink: EventSink; salts: SaltSource; country: CountryLookup; ledger: ImportLedger };
+
+export type ImportOptions = {
+  practice: Practice;
+  /**
+   * A shipper's import (see `shipperImportId`). Without it the input itself identifies the
+   * import: its first line, verified on resume against a hash of the lines committed before.
+   */
+  importId?: string;
+  format: LogFormat;
+  /** Lines of this import that precede `input` (a shipper's `X-Chunk-Start`). */
+  firstLineOffset?: number;
+  /** How many malformed line numbers the summary lists. */
+  maxMalformedLines?: number;
+  maxDecodedBytes?: number;
+  /** Lines per ledger commit. */
+  chunkLines?: number;
+  onProgress?: (progress: { bytesRead: number; linesRead: number }) => void;
+};
+
+/** Thrown when a shipper's chunk starts after the committed position (a gap would be skipped on resume). */
+export class ChunkGapError extends Error {
+  override name = 'ChunkGapError';
+  constructor(
+    readonly chunkStart: number,
+    readonly committed: number,
+  ) {
+    super(`chunk starts after line ${chunkStart} but only ${committed} lines of this import are committed`);
+  }
+}
+
+/** The input's first line matches an earlier import but its committed lines differ: a different file. */
+export class ImportMismatchError extends Error {
+  override name = 'ImportMismatchError';
+  constructor() {
+    super('this input starts like an earlier import but differs from it within the lines that import committed; import it under its own import id');
+  }
+}
+
+const DEFAULT_CHUNK_LINES = 20_000;
+const MAX_CHUNKS_IN_FLIGHT = 3;
+
+type Pending = { hits: Array<{ hit: Hit; lineNo: number; type: 'pageview' | 'notfound' }>; lastLine: number; prefixHash: string };
+
+/**
+ * Streams access-log lines through parse → hit rules → de-identification (daily salt of
+ * the hit's own day) → the collector's event sink. Lines are handled in chunks; when all of
+ * a chunk's events are durable the ledger records the chunk's last line, in order, so an
+ * interrupted import resumes there. Each event id is derived from the import id and line
+ * number, so lines produced again after a crash mid-chunk are dropped by the processor.
+ * Raw lines and hits live only in memory, only until their chunk is de-identified.
+ */
+export async function importLogStream(input: Readable, options: ImportOptions, deps: ImportDeps): Promise<ImportSummary> {
+  const { practice } = options;
+  const offset = options.firstLineOffset ?? 0;
+  const chunkLines = options.chunkLines ?? DEFAULT_CHUNK_LINES;
+  const maxListed = options.maxMalformedLines ?? 100;
+  // Content-derived imports hash every line, so a resume can check it continues the same file.
+  const prefix: Hash | null = options.importId ? null : createHash('sha256');
+  let importId = options.importId ?? '';
+  let committed = 0;
+  let committedPrefix = '';
+
+  const parse = createLineParser(options.format);
+  const deid = new LogDeidentifier(practice, deps.salts, deps.country);
+  const summary: ImportSummary = {
+    importId,
+    linesRead: 0,
+    alreadyImported: 0,
+    pageviews: 0,
+    notFound: 0,
+    skipped: {},
+    malformed: { count: 0, byReason: {}, lines: [] },
+    linesCommitted: 0,
+  };
+  const open = async (firstLine: string): Promise<void> => {
+    importId ||= fileImportId(practice.id, firstLine);
+    summary.importId = importId;
+    ({ lines: committed, prefixHash: committedPrefix } = await deps.ledger.committed(practice.id, importId));
+    summary.linesCommitted = committed;
+    if (offset > committed) throw new ChunkGapError(offset, committed);
+  };
+  const skip = (reason: ImportSkipReason) => {
+    summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1;
+  };
+  const malformed = (lineNo: number, reason: MalformedReason | 'too-long') => {
+    const m = summary.malformed;
+    m.count++;
+    m.byReason[reason] = (m.byReason[reason] ?? 0) + 1;
+    if (m.lines.length < maxListed) m.lines.push(lineNo);
+  };
+
+  let lineNo = offset;
+  let pending: Pending = { hits: [], lastLine: offset, prefixHash: '' };
+  const inFlight: Array<Promise<void>> = [];
+  let ledgerChain: Promise<void> = Promise.resolve();
+
+  const submitChunk = async (chunk: Pending): Promise<void> => {
+    await deid.prepare(chunk.hits.map((h) => h.hit.time));
+    const acks: Array<Promise<void>> = [];
+    for (const { hit, lineNo: n, type } of chunk.hits) {
+      const r = deid.deidentify(hit, type, lineEventId(importId, n));
+      if (r.kind === 'skip') {
+        skip(r.reason);
+        continue;
+      }
+      if (r.event.type === 'notfound') summary.notFound++;
+      else summary.pageviews++;
+      acks.push(deps.sink.submit(r.key, r.event));
+    }
+    chunk.hits.length = 0;
+    await Promise.all(acks);
+  };
+
+  const flush = async (): Promise<void> => {
+    const chunk = pending;
+    chunk.prefixHash = prefix ? prefix.copy().digest('hex') : '';
+    pending = { hits: [], lastLine: lineNo, prefixHash: '' };
+    if (chunk.lastLine <= summary.linesCommitted && chunk.hits.length === 0) return;
+    const durable = submitChunk(chunk);
+    // Failures surface through `recorded`; these handlers only keep Node from treating an early rejection as unhandled.
+    durable.catch(() => undefined);
+    // Ledger rows are written strictly in chunk order and only after the chunk is durable.
+    const recorded = (ledgerChain = ledgerChain.then(async () => {
+      await durable;
+      if (chunk.lastLine > summary.linesCommitted) {
+        await deps.ledger.commit(practice.id, importId, chunk.lastLine, chunk.prefixHash);
+        summary.linesCommitted = chunk.lastLine;
+      }
+    }));
+    recorded.catch(() => undefined);
+    inFlight.push(recorded);
+    if (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await inFlight.shift();
+  };
+
+  const handleLine = (line: string, tooLong: boolean): void => {
+    pending.lastLine = lineNo;
+    if (tooLong) return malformed(lineNo, 'too-long');
+    if (line.trim() === '') return skip('blank');
+    const parsed = parse(line);
+    if (!parsed.ok) return malformed(lineNo, parsed.reason);
+    const verdict = classifyHit(parsed.hit);
+    if (verdict.kind === 'skip') return skip(verdict.reason);
+    pending.hits.push({ hit: parsed.hit, lineNo, type: verdict.type });
+  };
+
+  try {
+    let opened = false;
+    for await (const batch of readLines(input, { maxDecodedBytes: options.maxDecodedBytes })) {
+      if (!opened && batch.lines.length > 0) {
+        await open(batch.lines[0]!);
+        opened = true;
+      }
+      let tooLongAt = 0;
+      for (let i = 0; i < batch.lines.length; i++) {
+        lineNo++;
+        summary.linesRead++;
+        const tooLong = batch.tooLong[tooLongAt] === i;
+        if (tooLong) tooLongAt++;
+        prefix?.update(batch.lines[i]!).update('\n');
+        if (lineNo <= committed) {
+          summary.alreadyImported++;
+          if (lineNo === committed && prefix && committedPrefix && prefix.copy().digest('hex') !== committedPrefix) throw new ImportMismatchError();
+          continue;
+        }
+        handleLine(batch.lines[i]!, tooLong);
+        if (lineNo % chunkLines === 0) await flush();
+      }
+      options.onProgress?.({ bytesRead: batch.bytesRead, linesRead: summary.linesRead });
+    }
+    if (!opened) await open('');
+    await flush();
+    await Promise.all(inFlight);
+  } catch (error) {
+    // Let chunks already handed to the sink settle so the ledger reflects what is durable.
+    await Promise.allSettled(inFlight);
+    throw error;
+  } finally {
+    deid.clear();
+  }
+  return summary;
+}

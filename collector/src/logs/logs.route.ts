@@ -1,0 +1,116 @@
+import { Readable } from 'node:stream';
+import { ApiError, errorBody, ErrorCode, type Db, type Logger, type Practice } from '@confidant/shared';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { CountryLookup } from '../deid/country.ts';
+import type { SaltSource } from '../deid/salt-store.ts';
+import { SpoolFullError } from '../kafka/disk-spool.ts';
+import type { EventSink } from '../routes/hit-handler.ts';
+import { BoundedCache } from './bounded-cache.ts';
+import { ClickHouseImportLedger, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
+import { InputTooLargeError } from './line-reader.ts';
+import { ChunkGapError, ImportMismatchError, importLogStream } from './log-import.ts';
+import { parseFormatSpec } from './log-parser.ts';
+
+export type LogRouteDeps = {
+  /** Ingest keys and the import ledger (migration 0005). */
+  db: Db;
+  /** Practice by id; `PracticeStore` in production. */
+  practices: { get(id: string): Promise<Practice | null> };
+  sink: EventSink;
+  salts: SaltSource;
+  country: CountryLookup;
+  logger: Logger;
+  /** Largest accepted body in bytes (default 50 MiB); a gzip body may expand to 20 times that. */
+  bodyLimit?: number;
+};
+
+export const LOG_BODY_LIMIT = 50 * 1024 * 1024;
+const EXPANSION_LIMIT = 20;
+const IMPORT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+const CHUNK_START_RE = /^\d{1,12}$/;
+const KEY_CACHE_MS = 30_000;
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Maps framework, input and producer errors of this route to the `{"error":{code,message}}` contract. */
+function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ChunkGapError || error instanceof ImportMismatchError) return new ApiError(409, ErrorCode.conflict, error.message);
+  if (error instanceof InputTooLargeError) return new ApiError(413, ErrorCode.payloadTooLarge, 'decompressed body is too large');
+  if (error instanceof SpoolFullError) return new ApiError(503, ErrorCode.unavailable, 'cannot durably accept events right now', { 'retry-after': '30' });
+  const code = (error as { code?: string }).code;
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') return new ApiError(400, ErrorCode.invalidBody, 'body is not valid gzip');
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${bodyLimit} bytes`);
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, ErrorCode.unsupportedMediaType, 'send text/plain or application/x-ndjson');
+  const status = (error as FastifyError).statusCode ?? 500;
+  if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
+  if (status >= 400 && status < 500) return new ApiError(400, ErrorCode.invalidBody, 'invalid request');
+  return null;
+}
+
+/**
+ * `POST /v1/logs` for log shippers: a body of access-log lines (plain or gzip; Combined,
+ * Common, JSON lines or an nginx `log_format` named in `X-Log-Format`), authenticated with
+ * the practice's ingest key. Answers with the import summary. `X-Import-Id` + `X-Chunk-Start`
+ * (lines of that import sent before this body) make shipping resumable; without them the
+ * body itself is the import, so posting the same body twice counts it once.
+ * Registered in its own scope: its body limit, parsers and error mapping do not leak to the beacon routes.
+ */
+export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
+  const bodyLimit = deps.bodyLimit ?? LOG_BODY_LIMIT;
+  const ledger = new ClickHouseImportLedger(deps.db);
+  const keys = new BoundedCache<string, { practiceId: string | null; until: number }>(1000);
+
+  const authenticate = async (request: FastifyRequest): Promise<Practice> => {
+    const auth = header(request, 'authorization') ?? '';
+    const secret = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    const unauthorized = new ApiError(401, ErrorCode.unauthorized, 'send the practice ingest key as Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+    if (!secret) throw unauthorized;
+    let entry = keys.get(secret);
+    if (!entry || entry.until < Date.now()) {
+      entry = { practiceId: await practiceForIngestKey(deps.db, secret), until: Date.now() + KEY_CACHE_MS };
+      keys.set(secret, entry);
+    }
+    if (!entry.practiceId) throw unauthorized;
+    const practice = await deps.practices.get(entry.practiceId);
+    if (!practice) throw new ApiError(403, ErrorCode.forbidden, 'the practice of this ingest key no longer exists');
+    return practice;
+  };
+
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(['text/plain', 'application/x-ndjson', 'application/octet-stream', 'application/gzip'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.setErrorHandler((error: FastifyError, _request, reply) => {
+      const api = toApiError(error, bodyLimit);
+      if (api) return reply.code(api.statusCode).headers(api.headers).send(api.toBody());
+      deps.logger.error({ err: { type: error.name, message: error.message } }, 'log import failed');
+      return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
+    });
+
+    scope.post('/v1/logs', { bodyLimit }, async (request, reply) => {
+      const practice = await authenticate(request);
+      const encoding = (header(request, 'content-encoding') ?? 'identity').toLowerCase();
+      if (encoding !== 'identity' && encoding !== 'gzip') throw new ApiError(415, ErrorCode.unsupportedMediaType, 'Content-Encoding must be gzip or identity');
+      const format = parseFormatSpec(header(request, 'x-log-format'));
+      if (!format) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Log-Format: combined, common, json, auto or nginx:<log_format>');
+      const clientImportId = header(request, 'x-import-id');
+      const chunkStart = header(request, 'x-chunk-start');
+      if (clientImportId !== undefined && !IMPORT_ID_RE.test(clientImportId)) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
+      if (chunkStart !== undefined && (clientImportId === undefined || !CHUNK_START_RE.test(chunkStart))) {
+        throw new ApiError(400, ErrorCode.invalidParameter, 'X-Chunk-Start: a line count, sent together with X-Import-Id');
+      }
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const summary = await importLogStream(
+        Readable.from([body]),
+        { practice, importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined, format, firstLineOffset: chunkStart ? Number(chunkStart) : 0, maxDecodedBytes: bodyLimit * EXPANSION_LIMIT },
+        { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
+      );
+      return reply.code(200).send(summary);
+    });
+  });
+}
