@@ -1,11 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import { ApiError, errorBody, ErrorCode, type Logger } from '@confidant/shared';
+import { ApiError, errorBody, ErrorCode, PracticeStore, type Db, type Logger } from '@confidant/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { CollectorConfig } from './collector.config.ts';
 import { createClientIpResolver } from './deid/client-ip.ts';
 import { createCountryLookup, type CountryLookup } from './deid/country.ts';
 import type { SaltSource } from './deid/salt-store.ts';
+import { registerLogRoutes } from './logs/logs.route.ts';
 import type { Metrics } from './metrics.ts';
 import type { PracticeRegistry } from './registry/practice-registry.ts';
 import { bufferPageRoute } from './routes/buffer-page.route.ts';
@@ -27,6 +28,8 @@ export type CollectorDeps = {
   metrics: Metrics;
   country?: CountryLookup;
   now?: () => number;
+  /** Enables `POST /v1/logs` (ingest keys and the import ledger live in ClickHouse). */
+  db?: Db;
 };
 
 export const BEACON_BODY_LIMIT = 4096;
@@ -82,6 +85,7 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
     errorResponseBuilder: () => new ApiError(429, ErrorCode.rateLimited, 'too many requests'),
   });
 
+  const country = deps.country ?? createCountryLookup();
   const routeDeps: RouteDeps = {
     config: deps.config,
     logger: deps.logger,
@@ -90,7 +94,7 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
     hits: {
       sink: deps.sink,
       salts: deps.salts,
-      country: deps.country ?? createCountryLookup(),
+      country,
       metrics: deps.metrics,
       clientIp,
       now: deps.now ?? Date.now,
@@ -103,5 +107,8 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   bufferPageRoute(app, routeDeps);
   privacyRoute(app, routeDeps);
   healthRoute(app, routeDeps);
+  if (deps.db) {
+    registerLogRoutes(app, { db: deps.db, practices: new PracticeStore(deps.db), sink: deps.sink, salts: deps.salts, country, logger: deps.logger });
+  }
   return app;
 }

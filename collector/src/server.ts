@@ -28,7 +28,7 @@ const producer = new EventProducer(
 );
 await producer.start();
 
-const app = await buildApp({ config, logger, registry, salts, sink: producer, metrics });
+const app = await buildApp({ config, logger, registry, salts, sink: producer, metrics, db });
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port }, 'collector listening');
 

@@ -189,6 +189,38 @@ program
     }),
   );
 
+// Commands owned by other services run their own entry points with the remaining arguments.
+program
+  .command('logs')
+  .description('web-server access logs: `logs import <file|-> --practice ID [--format F]`, `logs key create --practice ID`')
+  .helpOption(false)
+  .allowUnknownOption()
+  .argument('[args...]')
+  .action(async (args: string[]) => {
+    if (args[0] === 'import') {
+      const { main } = await import('@confidant/collector/logs/import-cli');
+      process.exitCode = await main(args.slice(1));
+    } else if (args[0] === 'key' && args[1] === 'create' && args[2] === '--practice' && args[3]) {
+      const practiceId = args[3];
+      const { createIngestKey } = await import('@confidant/collector/logs/import-ledger');
+      await withDb(async (db) => {
+        if (!(await new PracticeStore(db).get(practiceId))) throw new Error(`no practice ${practiceId}`);
+        process.stderr.write('ingest key (shown once; send as "Authorization: Bearer <key>" to POST /v1/logs):\n');
+        print(await createIngestKey(db, practiceId));
+      });
+    } else {
+      throw new Error('usage: confidant logs import <file|-> --practice ID [--format F] | confidant logs key create --practice ID');
+    }
+  });
+
+program
+  .command('audit')
+  .description('prove the stored data is aggregate-only; exits non-zero on any finding')
+  .action(async () => {
+    // The audit entry point runs on import and sets the exit code.
+    await import('@confidant/processor/bin/audit');
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
