@@ -1,0 +1,139 @@
+import type { Admin } from 'kafkajs';
+import { sqlv, topicsFor, type Db } from '@confidant/shared';
+import { RETAINED_TABLES, oldestKeptMonth } from '../retention/partition-retention.ts';
+
+/**
+ * `confidant audit`: evidence that storage holds aggregates only. Lists every table and column,
+ * flags columns whose name or type could hold an identifier, scans stored strings for
+ * identifier-like values, reports salt ages and the retention of topics and tables.
+ * Any finding makes the audit fail.
+ */
+export type AuditFinding = {
+  kind: 'column-name' | 'column-type' | 'value-pattern' | 'salt-age' | 'topic-retention' | 'table-retention';
+  table?: string;
+  column?: string;
+  detail: string;
+};
+
+export type AuditReport = {
+  database: string;
+  tables: Array<{ table: string; engine: string; columns: Array<{ name: string; type: string }> }>;
+  salts: Array<{ table: string; column: string; oldestAgeHours: number }>;
+  topics: Array<{ topic: string; retentionMs: number }>;
+  tableRetention: Array<{ table: string; oldestPartition: number | null; oldestAllowed: number }>;
+  findings: AuditFinding[];
+};
+
+export type AuditOptions = {
+  db: Db;
+  /** When given, topic retention is checked too. */
+  admin?: Admin;
+  topicPrefix: string;
+  retentionMonths: number;
+  /** A daily salt is destroyed within 48 h after its day ends. */
+  maxSaltAgeHours?: number;
+  now?: Date;
+};
+
+/** kafkajs' ConfigResourceTypes.TOPIC (a CommonJS export ESM cannot import by name). */
+const TOPIC_RESOURCE = 2;
+const IDENTIFIER_NAME = /(^|_)(ip|ips|ip_address|remote_addr|user_agent|useragent|ua|cookie|cookie_id|email|phone|ssn|visitor|visitor_id|visitor_key|session_id|fingerprint|device_id)($|_)/i;
+const IDENTIFIER_TYPE = /\b(IPv4|IPv6)\b/;
+/** re2 patterns (ClickHouse `match`) for values that look like identifiers. */
+export const VALUE_PATTERNS: Record<string, string> = {
+  ipv4: '(^|[^0-9.])([0-9]{1,3}\\.){3}[0-9]{1,3}([^0-9.]|$)',
+  ipv6: '([0-9A-Fa-f]{1,4}:){5,7}[0-9A-Fa-f]{1,4}|[0-9A-Fa-f]{1,4}::[0-9A-Fa-f]{1,4}',
+  email: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}',
+  phone: '(^|[^0-9])(\\+?1[ .-]?)?\\(?[0-9]{3}\\)?[ .-][0-9]{3}[ .-][0-9]{4}([^0-9]|$)',
+  ssn: '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)',
+};
+/** Engines that keep no rows of their own. */
+const STORES_NOTHING = new Set(['Null', 'MaterializedView', 'View']);
+const STRING_TYPE = /^(Nullable\(|LowCardinality\()*String\)*$/;
+const STRING_ARRAY_TYPE = /^Array\((Nullable\(|LowCardinality\()*String\)*\)$/;
+const DATE_TYPE = /^(Date|DateTime)/;
+/** Types too narrow to hold an identifier (flags such as `cookie_mode UInt8`). */
+const NARROW_TYPE = /^(UInt8|Int8|UInt16|Int16|Enum8|Enum16|Date|DateTime)\b/;
+
+export async function runPrivacyAudit(options: AuditOptions): Promise<AuditReport> {
+  const { db } = options;
+  const now = options.now ?? new Date();
+  const findings: AuditFinding[] = [];
+  const [dbRow] = await db.rows<{ d: string }>('SELECT currentDatabase() AS d');
+  const tables = await db.rows<{ name: string; engine: string }>('SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name');
+  const columns = await db.rows<{ table: string; name: string; type: string }>(
+    'SELECT table, name, type FROM system.columns WHERE database = currentDatabase()',
+  );
+
+  const report: AuditReport = {
+    database: dbRow?.d ?? '',
+    tables: tables.map((t) => ({ table: t.name, engine: t.engine, columns: columns.filter((c) => c.table === t.name).map(({ name, type }) => ({ name, type })) })),
+    salts: [],
+    topics: [],
+    tableRetention: [],
+    findings,
+  };
+
+  for (const table of report.tables) {
+    if (STORES_NOTHING.has(table.engine)) continue;
+    for (const column of table.columns) {
+      if (IDENTIFIER_NAME.test(column.name) && !NARROW_TYPE.test(column.type)) findings.push({ kind: 'column-name', table: table.table, column: column.name, detail: `column name suggests an identifier (${column.type})` });
+      if (IDENTIFIER_TYPE.test(column.type)) findings.push({ kind: 'column-type', table: table.table, column: column.name, detail: `type ${column.type} holds addresses` });
+      const scalar = STRING_TYPE.test(column.type);
+      if (!scalar && !STRING_ARRAY_TYPE.test(column.type)) continue;
+      for (const [pattern, re] of Object.entries(VALUE_PATTERNS)) {
+        const col = sqlv.ident(column.name);
+        const condition = scalar ? `match(${col}, ${sqlv.str(re)})` : `arrayExists(x -> match(x, ${sqlv.str(re)}), ${col})`;
+        const [hit] = await db.rows<{ n: string }>(`SELECT count() AS n FROM ${sqlv.ident(table.table)} WHERE ${condition}`);
+        const n = Number(hit?.n ?? 0);
+        // The count only: repeating a found value in the report would copy the identifier.
+        if (n > 0) findings.push({ kind: 'value-pattern', table: table.table, column: column.name, detail: `${n} value(s) look like ${pattern}` });
+      }
+    }
+  }
+
+  const maxSaltAgeHours = options.maxSaltAgeHours ?? 72;
+  for (const table of report.tables.filter((t) => /salt/i.test(t.table) && !STORES_NOTHING.has(t.engine))) {
+    for (const column of table.columns.filter((c) => DATE_TYPE.test(c.type))) {
+      const [row] = await db.rows<{ oldest: string; n: string }>(`SELECT toString(toUInt32(min(toDateTime(${sqlv.ident(column.name)})))) AS oldest, toString(count()) AS n FROM ${sqlv.ident(table.table)}`);
+      if (!row || Number(row.n) === 0) continue;
+      const oldestAgeHours = Math.round((now.getTime() / 1000 - Number(row.oldest)) / 3600);
+      report.salts.push({ table: table.table, column: column.name, oldestAgeHours });
+      if (oldestAgeHours > maxSaltAgeHours) findings.push({ kind: 'salt-age', table: table.table, column: column.name, detail: `a salt is ${oldestAgeHours} h old (limit ${maxSaltAgeHours} h)` });
+    }
+  }
+
+  const oldestAllowed = oldestKeptMonth(options.retentionMonths, now);
+  for (const table of RETAINED_TABLES) {
+    const [row] = await db.rows<{ p: string; n: string }>(
+      `SELECT toString(min(toUInt32(partition))) AS p, toString(count()) AS n FROM system.parts WHERE database = currentDatabase() AND active AND table = ${sqlv.str(table)}`,
+    );
+    const oldestPartition = row && Number(row.n) > 0 ? Number(row.p) : null;
+    report.tableRetention.push({ table, oldestPartition, oldestAllowed });
+    if (oldestPartition !== null && oldestPartition < oldestAllowed) {
+      findings.push({ kind: 'table-retention', table, detail: `partition ${oldestPartition} is older than the ${options.retentionMonths}-month retention` });
+    }
+  }
+
+  if (options.admin) {
+    const specs = Object.values(topicsFor(options.topicPrefix));
+    const existing = new Set(await options.admin.listTopics());
+    const present = specs.filter((s) => existing.has(s.name));
+    if (present.length) {
+      const described = await options.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.name, configNames: ['retention.ms'] })),
+      });
+      for (const resource of described.resources) {
+        const retentionMs = Number(resource.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? -1);
+        const spec = present.find((s) => s.name === resource.resourceName)!;
+        report.topics.push({ topic: resource.resourceName, retentionMs });
+        if (retentionMs < 0 || retentionMs > spec.retentionMs) {
+          findings.push({ kind: 'topic-retention', detail: `topic ${resource.resourceName} keeps data ${retentionMs < 0 ? 'forever' : `${retentionMs} ms`} (policy ${spec.retentionMs} ms)` });
+        }
+      }
+    }
+  }
+  return report;
+}
+

@@ -1,0 +1,14 @@
+import { drop, ok, type EventEnvelope, type StepResult } from '@confidant/shared';
+import type { Overlay } from '../session/bounded-map.ts';
+
+export type SeenId = { lastAt: number };
+
+/**
+ * A retried producer can write the same envelope twice; its random `id` identifies the repeat.
+ * Ids are remembered by processing time (`now`), since a replay's duplicates arrive close together.
+ */
+export function dedupeStep(seen: Overlay<SeenId>, event: EventEnvelope, now: number): StepResult<EventEnvelope> {
+  if (seen.get(event.id)) return drop('duplicate-event');
+  seen.set(event.id, { lastAt: now });
+  return ok(event);
+}

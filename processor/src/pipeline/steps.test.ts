@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { encodeEvent, type EventEnvelope } from '@confidant/shared';
+import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
+import { BoundedMap, Overlay } from '../session/bounded-map.ts';
+import { VISIT_IDLE_MS, type Visit } from '../session/sessionizer.ts';
+import { visitorHash } from '../session/visitor-hash.ts';
+import { aggregateStep, isInternalReferrer } from './aggregate.step.ts';
+import { decodeStep } from './decode.step.ts';
+import { dedupeStep, type SeenId } from './dedupe.step.ts';
+import { resolvePracticeStep, type PracticeInfo } from './resolve-practice.step.ts';
+import { sessionizeStep } from './sessionize.step.ts';
+
+const practice: PracticeInfo = { id: 'p', timeZone: 'America/New_York', domains: ['clinic.example'] };
+// 2024-01-15 14:00 in New York.
+const T = Date.UTC(2024, 0, 15, 19, 0);
+const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
+  v: 1,
+  id: 'a'.repeat(32),
+  practiceId: 'p',
+  source: 'snippet',
+  type: 'pageview',
+  ts: T,
+  visitor: 'ab'.repeat(16),
+  page: '/',
+  countOnly: false,
+  referrerDomain: null,
+  utmSource: null,
+  utmMedium: null,
+  utmCampaign: null,
+  target: null,
+  name: null,
+  engagedMs: null,
+  country: 'US',
+  browser: 'Firefox',
+  os: 'Linux',
+  device: 'desktop',
+  ...over,
+});
+
+describe('decodeStep', () => {
+  it('passes a valid envelope and sends anything else to the dead-letter topic with a reason', () => {
+    expect(decodeStep(encodeEvent(ev()))).toEqual({ kind: 'ok', value: ev() });
+    expect(decodeStep(Buffer.from('{'))).toEqual({ kind: 'dlq', reason: 'not JSON' });
+    expect(decodeStep(null)).toEqual({ kind: 'dlq', reason: 'empty message' });
+    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), v: 2 })))).toEqual({ kind: 'dlq', reason: 'unsupported envelope version 2' });
+    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), country: 'usa' })))).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) });
+  });
+});
+
+describe('dedupeStep', () => {
+  it('drops a repeated envelope id, also within an uncommitted batch', () => {
+    const base = new BoundedMap<SeenId>(10, 60_000);
+    const batch = new Overlay(base);
+    expect(dedupeStep(batch, ev(), 1).kind).toBe('ok');
+    expect(dedupeStep(batch, ev(), 2)).toEqual({ kind: 'drop', reason: 'duplicate-event' });
+    expect(dedupeStep(batch, ev({ id: 'b'.repeat(32) }), 3).kind).toBe('ok');
+    // Not committed: a retried batch sees the ids as new.
+    expect(dedupeStep(new Overlay(base), ev(), 4).kind).toBe('ok');
+  });
+});
+
+describe('resolvePracticeStep', () => {
+  it('adds the practice-local day and hour, and dead-letters an unknown practice', () => {
+    const lookup = (id: string) => (id === 'p' ? practice : undefined);
+    expect(resolvePracticeStep(lookup, ev())).toMatchObject({ kind: 'ok', value: { slot: { day: 19737, hour: 14 } } });
+    expect(resolvePracticeStep(lookup, ev({ practiceId: 'q' }))).toEqual({ kind: 'dlq', reason: 'unknown practice' });
+  });
+});
+
+function runAll(events: EventEnvelope[]) {
+  const acc = new RollupAccumulator();
+  const visits = new Overlay(new BoundedMap<Visit>(100, 2 * VISIT_IDLE_MS));
+  for (const e of events) {
+    const located = resolvePracticeStep(() => practice, e);
+    if (located.kind !== 'ok') throw new Error('unresolved');
+    const sessionized = sessionizeStep(visits, located.value);
+    if (sessionized.kind !== 'ok') throw new Error('unsessionized');
+    expect(aggregateStep(acc, sessionized.value)).toEqual({ kind: 'ok', value: null });
+  }
+  const rows = Object.fromEntries(acc.dailyRows().map((r) => [`${r.dim}=${r.value}`, [r.pageviews, r.visits, r.bounces, r.engagedMs, r.events, r.visitorHashes.length]]));
+  return { rows, hourly: acc.hourlyRows() };
+}
+
+describe('sessionize + aggregate', () => {
+  it('counts a visit once and corrects exit and bounce with signed deltas', () => {
+    const { rows, hourly } = runAll([
+      ev({ referrerDomain: 'google.com', utmSource: 'news' }),
+      ev({ id: 'b'.repeat(32), ts: T + 60_000, page: '/team' }),
+      ev({ id: 'c'.repeat(32), ts: T + 120_000, type: 'engagement', page: '/team', engagedMs: 4000 }),
+    ]);
+    expect(rows['total=']).toEqual([2, 1, 0, 4000, 0, 1]);
+    expect(rows['entry=/']).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(rows['exit=/team']).toEqual([0, 1, 0, 0, 0, 0]);
+    // exit=/ netted to zero inside the batch and is left out.
+    expect(rows['exit=/']).toBeUndefined();
+    expect(rows['referrer=google.com']).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(rows['utm_source=news']).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(rows['page=/team']).toEqual([1, 0, 0, 4000, 0, 1]);
+    expect(hourly).toEqual([{ practiceId: 'p', day: 19737, hour: 14, source: 'snippet', pageviews: 2, visits: 1, bounces: 0, engagedMs: 4000, visitorHashes: [visitorHash('ab'.repeat(16))] }]);
+  });
+
+  it('treats a self-referral as direct and counts outbound clicks, downloads and events', () => {
+    const { rows } = runAll([
+      ev({ referrerDomain: 'www.clinic.example' }),
+      ev({ id: 'b'.repeat(32), type: 'outbound', target: 'maps.example.org' }),
+      ev({ id: 'c'.repeat(32), type: 'download', target: '/form.pdf' }),
+      ev({ id: 'd'.repeat(32), type: 'event', name: 'call' }),
+    ]);
+    expect(rows['referrer=(direct)']).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(rows['exit_domain=maps.example.org']).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(rows['download=/form.pdf']).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(rows['event=call']).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(rows['total=']).toEqual([1, 1, 1, 0, 3, 1]);
+  });
+
+  it('counts count-only pages without visits or visitors', () => {
+    const { rows, hourly } = runAll([ev({ page: 'patient-portal', countOnly: true }), ev({ id: 'b'.repeat(32), page: 'patient-portal', countOnly: true })]);
+    expect(rows).toEqual({ 'total=': [2, 0, 0, 0, 0, 0], 'page=patient-portal': [2, 0, 0, 0, 0, 0], 'page_class=patient-portal': [2, 0, 0, 0, 0, 0] });
+    expect(hourly[0]!.visitorHashes).toEqual([]);
+  });
+
+  it('counts a 404 as a page view and under notfound', () => {
+    const { rows } = runAll([ev({ type: 'notfound', page: '/old' })]);
+    expect(rows['notfound=/old']).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(rows['total=']).toEqual([1, 1, 1, 0, 0, 1]);
+  });
+});
+
+describe('isInternalReferrer', () => {
+  it('matches the practice domains and their subdomains only', () => {
+    expect(isInternalReferrer('clinic.example', ['clinic.example'])).toBe(true);
+    expect(isInternalReferrer('www.clinic.example', ['clinic.example'])).toBe(true);
+    expect(isInternalReferrer('notclinic.example', ['clinic.example'])).toBe(false);
+  });
+});

@@ -1,0 +1,99 @@
+import type { Kafka } from 'kafkajs';
+import { PracticeStore, isClickHouseReady, topicsFor, type Db, type Logger } from '@confidant/shared';
+import { BatchAbandoned, BatchProcessor } from './consumer/batch-processor.ts';
+import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
+import { PracticeCache } from './practices/practice-cache.ts';
+import type { ProcessorConfig } from './processor.config.ts';
+import { dropExpiredPartitions } from './retention/partition-retention.ts';
+
+export type ProcessorDeps = {
+  config: ProcessorConfig;
+  db: Db;
+  kafka: Kafka;
+  logger: Logger;
+  metrics?: ProcessorMetrics;
+};
+
+export type RunningProcessor = {
+  metrics: ProcessorMetrics;
+  /** Consumer joined and running, and ClickHouse answering. */
+  ready(): Promise<boolean>;
+  stop(): Promise<void>;
+};
+
+const RETENTION_EVERY_MS = 24 * 3_600_000;
+
+/** Starts the consumer group member that turns events into rollups, plus the daily retention job. */
+export async function startProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
+  const { config, db, kafka, logger } = deps;
+  const metrics = deps.metrics ?? createProcessorMetrics();
+  const topics = topicsFor(config.kafka.topicPrefix);
+  const practices = new PracticeCache(() => new PracticeStore(db).list());
+  await practices.refresh();
+
+  const consumer = kafka.consumer({
+    groupId: config.groupId,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.max(1000, Math.floor(config.sessionTimeoutMs / 10)),
+    // Large fetches so that under load each insert carries many events (~1 insert/s/partition).
+    minBytes: 256 * 1024,
+    maxWaitTimeInMs: config.maxWaitMs,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+    allowAutoTopicCreation: false,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const processor = new BatchProcessor({ config, db, practices, consumer, producer, deadLetterTopic: topics.deadLetter.name, logger, metrics });
+
+  let joined = false;
+  let crashed = false;
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true;
+    processor.resetPartitions();
+    logger.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    crashed = !e.payload.restart;
+    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+  });
+
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.events.name], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async (payload) => {
+      try {
+        await processor.handle(payload);
+      } catch (error) {
+        if (!(error instanceof BatchAbandoned)) throw error;
+        logger.info({ topic: payload.batch.topic, partition: payload.batch.partition }, error.message);
+      }
+    },
+  });
+
+  const retention = async () => {
+    try {
+      const dropped = await dropExpiredPartitions(db, config.retentionMonths);
+      if (dropped.length) logger.info({ dropped }, 'dropped expired partitions');
+    } catch (error) {
+      logger.warn({ err: error }, 'retention run failed; retrying tomorrow');
+    }
+  };
+  void retention();
+  const retentionTimer = setInterval(retention, RETENTION_EVERY_MS);
+  retentionTimer.unref();
+
+  return {
+    metrics,
+    async ready() {
+      return joined && !crashed && (await isClickHouseReady(db));
+    },
+    async stop() {
+      clearInterval(retentionTimer);
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Admin, Producer } from 'kafkajs';
+import { PracticeStore, type Db } from '@confidant/shared';
+import { runPrivacyAudit } from '@confidant/processor';
+import { isolatedConfig } from '../support/test-env.ts';
+import { eventually, prepareNamespace } from '../support/stack.ts';
+import { generateStream, prng } from '../support/event-stream.ts';
+import { kafkaFor, ledgerCaughtUp, processorEnv, produceEvents, startInProcess } from '../support/processor-harness.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const config = isolatedConfig('proc-audit');
+const env = processorEnv(config, { RETENTION_MONTHS: '25' });
+let db: Db;
+let cleanup: () => Promise<void>;
+let producer: Producer;
+let admin: Admin;
+
+const audit = () => runPrivacyAudit({ db, admin, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 });
+const cli = () => spawnSync(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
+
+beforeAll(async () => {
+  ({ db, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(db).save({ id: 'audit-clinic', siteKey: 'site-audit', name: 'Audit Clinic', domains: ['audit.example'], timezone: 'Europe/Paris' });
+  const kafka = kafkaFor(config);
+  producer = kafka.producer();
+  admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+  // A full run of the pipeline over recent days (within the retention).
+  const processor = await startInProcess(env, db);
+  await produceEvents(producer, config.kafka.topicPrefix, generateStream(prng(3), ['audit-clinic'], 2000, Date.now() - 3 * 86_400_000, 2 * 86_400_000));
+  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 60_000, 'ledger caught up');
+  await processor.stop();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await admin?.disconnect();
+  await cleanup?.();
+});
+
+it('passes on the data of a pipeline run', async () => {
+  const report = await audit();
+  expect(report.findings).toEqual([]);
+  expect(report.tables.map((t) => t.table)).toEqual(expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']));
+  expect(report.tables.find((t) => t.table === 'rollup_daily')!.columns.map((c) => c.name)).toContain('visitors');
+  expect(report.topics.map((t) => t.retentionMs).sort()).toEqual([48 * 3_600_000, 14 * 24 * 3_600_000].sort());
+  expect(report.tableRetention.find((t) => t.table === 'rollup_daily')!.oldestPartition).not.toBeNull();
+  const run = cli();
+  expect(run.status).toBe(0);
+  expect(JSON.parse(run.stdout).findings).toEqual([]);
+});
+
+it('fails when identifiers are planted in stored strings or identifier columns exist', async () => {
+  await db.command('CREATE TABLE planted (note String, tags Array(String), client_ip String) ENGINE = MergeTree() ORDER BY tuple()');
+  await db.command(`INSERT INTO planted VALUES ('seen from 203.0.113.7', ['x', 'jane.doe@example.com'], ''), ('call 555-867-5309 ssn 078-05-1120', [], '')`);
+  const findings = (await audit()).findings.filter((f) => f.table === 'planted');
+  expect(findings.map((f) => `${f.kind} ${f.column} ${f.detail}`).sort()).toEqual(
+    [
+      'column-name client_ip column name suggests an identifier (String)',
+      'value-pattern note 1 value(s) look like ipv4',
+      'value-pattern note 1 value(s) look like phone',
+      'value-pattern note 1 value(s) look like ssn',
+      'value-pattern tags 1 value(s) look like email',
+    ].sort(),
+  );
+  const run = cli();
+  expect(run.status).toBe(1);
+  // The report names the finding but never repeats the identifier itself.
+  expect(run.stdout).not.toContain('203.0.113.7');
+  expect(run.stdout).not.toContain('jane.doe@example.com');
+  await db.command('DROP TABLE planted');
+});
