@@ -65,6 +65,8 @@ describe('monthly report (JSON)', () => {
     expect(res.statusCode).toBe(200);
     const r = res.json();
     expect(r.source).toBe('snippet'); // logs rows exist but the snippet has data
+    // both sources shown side by side, never added: snippet 10 + 6 - 1 + 4 page views, logs 100
+    expect(r.sources).toEqual({ snippet: { pageviews: 19, visits: 9 }, logs: { pageviews: 100, visits: 90 } });
     expect(r.period).toEqual({ from: '2024-03-01', to: '2024-03-31', timezone: 'America/New_York' });
     // visitors: daily uniques 3 + 2 + 2 = 7 (cookieless), February 4 → +75 %
     expect(r.visitors.definition).toBe('sum-of-daily-visitors');
@@ -238,6 +240,10 @@ describe('formats agree', () => {
       expect(lookup.get(`totals|${k}|previous`), k).toBe(t.previous === null ? '' : String(t.previous));
     }
     for (const d of json.daily) expect(lookup.get(`daily|${d.day}|pageviews`)).toBe(String(d.pageviews));
+    for (const src of ['snippet', 'logs']) {
+      expect(lookup.get(`sources|${src}|pageviews`)).toBe(String(json.sources[src].pageviews));
+      expect(lookup.get(`sources|${src}|visits`)).toBe(String(json.sources[src].visits));
+    }
     let sectionFigures = 0;
     for (const [section, list] of Object.entries(json.sections) as Array<[string, Array<Record<string, string | number>>]>) {
       for (const row of list) {
@@ -248,7 +254,7 @@ describe('formats agree', () => {
         }
       }
     }
-    expect(rows.filter((r) => !['meta', 'totals', 'daily', 'section'].includes(r[0]!))).toHaveLength(sectionFigures);
+    expect(rows.filter((r) => !['meta', 'totals', 'daily', 'sources', 'section'].includes(r[0]!))).toHaveLength(sectionFigures);
     // Accept negotiation gives the same body
     const negotiated = await h.app.inject({ url, headers: { ...adminAuth, accept: 'text/csv' } });
     expect(negotiated.body.replace(/generated.*\n/, '')).toBe(res.body.replace(/generated.*\n/, ''));
@@ -272,6 +278,7 @@ describe('formats agree', () => {
       expect(html).toContain(`data-section="countries" data-key="${row.value}" data-metric="visits">${fmt(row.visits)}</td>`);
     }
     expect(html).toContain(json.visitors.note.replace(/'/g, '&#39;'));
+    expect(html).toContain(`<tr data-source="logs"><td>Server logs</td><td class="n">${json.sources.logs.pageviews}</td>`);
     expect(html).not.toContain('beta-secret');
   });
 });

@@ -4,7 +4,7 @@ import { DAILY, metricSelect, type RangeFilter } from './rollup-metrics.ts';
 /** Page views per source over a range: picks which source a report shows. */
 export function sourceTotalsSql(p: { practiceId: string; from: string; to: string }): string {
   return (
-    `SELECT toString(source) AS src, sumMerge(pageviews) AS m_pageviews FROM ${DAILY}` +
+    `SELECT toString(source) AS src, sumMerge(pageviews) AS m_pageviews, sumMerge(visits) AS m_visits FROM ${DAILY}` +
     ` WHERE practice_id = ${sqlv.str(p.practiceId)} AND dim = 'total' AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}` +
     ` GROUP BY src ORDER BY src`
   );

@@ -20,6 +20,7 @@ function sampleReport(): MonthlyReport {
     month: '2024-02',
     period: { from: '2024-02-01', to: '2024-02-29', timezone: 'Europe/Berlin' },
     source: 'snippet',
+    sources: { snippet: { pageviews: 12345, visits: 2000 }, logs: { pageviews: 7, visits: 3 } },
     visitors: { definition: 'sum-of-daily-visitors', note: 'summed daily' },
     totals: {
       visitors: fig(1500, 1000, 50),

@@ -17,6 +17,9 @@ export function renderReportCsv(r: MonthlyReport): string {
     ['meta', 'source', 'value', r.source],
     ['meta', 'visitors', 'definition', r.visitors.definition],
   ];
+  for (const src of ['snippet', 'logs'] as const) {
+    rows.push(['sources', src, 'pageviews', r.sources[src].pageviews], ['sources', src, 'visits', r.sources[src].visits]);
+  }
   for (const k of Object.keys(TOTAL_LABELS) as TotalKey[]) {
     const t = r.totals[k];
     rows.push(['totals', k, 'value', t.value], ['totals', k, 'previous', t.previous], ['totals', k, 'changePercent', t.changePercent]);

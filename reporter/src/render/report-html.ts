@@ -73,6 +73,9 @@ export function renderReportHtml(r: MonthlyReport): string {
     return `<section id="${s.key}"><h2>${esc(s.title)}</h2><table>${head}${body}</table></section>`;
   }).join('');
 
+  const sourceRows = (['snippet', 'logs'] as const)
+    .map((src) => `<tr data-source="${src}"><td>${src === 'logs' ? 'Server logs' : 'Website snippet'}</td><td class="n">${r.sources[src].pageviews}</td><td class="n">${r.sources[src].visits}</td></tr>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(`${r.practice.name} — website report ${r.month}`)}</title>
@@ -82,6 +85,8 @@ export function renderReportHtml(r: MonthlyReport): string {
 <p class="sub">${esc(r.period.from)} to ${esc(r.period.to)} (${esc(r.period.timezone)}), data from the ${r.source === 'logs' ? 'server logs' : 'website snippet'}. Aggregates only: no individual visitor can be seen here.</p>
 <section id="totals"><h2>Totals</h2><div class="totals">${tiles}</div>
 <p class="note" id="visitors-note">${esc(r.visitors.note)}</p></section>
+<section id="sources"><h2>Data sources</h2><table><tr><th>Source</th><th class="n">Page views</th><th class="n">Visits</th></tr>${sourceRows}</table>
+<p class="note">Practices can send both the website snippet and server logs. The two are counted separately and never added together; the figures in this report come from the ${r.source === 'logs' ? 'server logs' : 'website snippet'}.</p></section>
 <section id="daily"><h2>Daily page views and visits</h2>${chart}
 <details open><summary>Daily figures</summary><table><tr><th>Day</th><th class="n">Page views</th><th class="n">Visits</th><th class="n">Visitors</th></tr>${dailyRows}</table></details></section>
 ${sections}

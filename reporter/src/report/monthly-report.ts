@@ -38,6 +38,8 @@ export type MonthlyReport = {
   month: string;
   period: { from: string; to: string; timezone: string };
   source: Source;
+  /** Both sources side by side for the month; the report's figures come from `source` alone, never from their sum. */
+  sources: Record<Source, { pageviews: number; visits: number }>;
   visitors: { definition: 'sum-of-daily-visitors' | 'monthly-unique-browsers'; note: string };
   totals: Record<TotalKey, TotalFigure>;
   daily: DailyRow[];
@@ -78,7 +80,8 @@ export type ReportOptions = { limit: number; source?: Source; now?: Date };
 export async function buildMonthlyReport(db: Db, practice: Practice, month: string, options: ReportOptions): Promise<MonthlyReport> {
   const range = monthRange(month);
   const prevRange = monthRange(previousMonth(month));
-  const source = options.source ?? (await pickSource(db, practice.id, range.from, range.to));
+  const sources = await readSources(db, practice.id, range.from, range.to);
+  const source = options.source ?? pickSource(sources);
   const filter = { practiceId: practice.id, source, from: range.from, to: range.to };
   const prevFilter = { ...filter, from: prevRange.from, to: prevRange.to };
 
@@ -124,6 +127,7 @@ export async function buildMonthlyReport(db: Db, practice: Practice, month: stri
     month,
     period: { from: range.from, to: range.to, timezone: practice.timezone },
     source,
+    sources,
     visitors: practice.cookieMode
       ? { definition: 'monthly-unique-browsers', note: 'Visitors are unique browsers over the month (cookie mode; the visitor key changes each month).' }
       : {
@@ -137,12 +141,18 @@ export async function buildMonthlyReport(db: Db, practice: Practice, month: stri
   };
 }
 
+async function readSources(db: Db, practiceId: string, from: string, to: string): Promise<MonthlyReport['sources']> {
+  const rows = await db.rows<{ src: string; m_pageviews: string; m_visits: string }>(sourceTotalsSql({ practiceId, from, to }));
+  const of = (src: Source) => {
+    const row = rows.find((r) => r.src === src);
+    return { pageviews: toCount(row?.m_pageviews), visits: toCount(row?.m_visits) };
+  };
+  return { snippet: of('snippet'), logs: of('logs') };
+}
+
 /** The snippet when it has data for the period, else server logs. */
-async function pickSource(db: Db, practiceId: string, from: string, to: string): Promise<Source> {
-  const rows = await db.rows<{ src: string; m_pageviews: string }>(sourceTotalsSql({ practiceId, from, to }));
-  const snippet = rows.find((r) => r.src === 'snippet');
-  const logs = rows.find((r) => r.src === 'logs');
-  return !snippet || toCount(snippet.m_pageviews) === 0 ? (logs && toCount(logs.m_pageviews) > 0 ? 'logs' : 'snippet') : 'snippet';
+function pickSource(sources: MonthlyReport['sources']): Source {
+  return sources.snippet.pageviews === 0 && sources.logs.pageviews > 0 ? 'logs' : 'snippet';
 }
 
 async function readDaily(db: Db, f: { practiceId: string; source: Source; from: string; to: string }): Promise<DailyRow[]> {
