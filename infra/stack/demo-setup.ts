@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectClickHouse, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
-import { sendDemoTraffic } from './demo-traffic.ts';
+import { createIngestKey } from '@confidant/collector/logs/import-ledger';
+import { sendDemoLogs, sendDemoTraffic } from './demo-traffic.ts';
 import type { loadStackConfig } from './stack.config.ts';
 
 const DEMO_DIR = fileURLToPath(new URL('../../.data/demo/', import.meta.url));
@@ -45,21 +46,25 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
   for (const practice of DEMO_PRACTICES) {
     if (!(await practices.get(practice.id))) await practices.save(practice);
   }
+  const preloaded = existsSync(`${DEMO_DIR}preloaded`);
+  const ingestKeys = preloaded ? [] : await Promise.all(DEMO_PRACTICES.map((p) => createIngestKey(db, p.id)));
   await db.close();
 
   const month = new Date().toISOString().slice(0, 7);
-  const reportJsonUrl = `${stack.reporterUrl}/v1/practices/riverside-family/reports/monthly?month=${month}`;
+  const report = (id: string) => `${stack.reporterUrl}/v1/practices/${id}/reports/monthly?month=${month}`;
   return {
     adminKey,
     env: { REPORTER_ADMIN_KEY: adminKey, TRUSTED_PROXIES: '127.0.0.1/32,::1/128' },
-    reportJsonUrl,
-    reportUrl: `${reportJsonUrl}&format=html&key=${adminKey}`,
+    reportJsonUrl: report('lakeside-derm'),
+    reportUrls: DEMO_PRACTICES.map((p) => `${report(p.id)}&format=html&key=${adminKey}`),
+    /** Once per data directory: ~6 weeks of access logs for each practice, and today's beacons. */
     async preload() {
-      const marker = `${DEMO_DIR}preloaded`;
-      if (existsSync(marker)) return;
-      const sent = await sendDemoTraffic(stack.collectorUrl, DEMO_PRACTICES);
-      writeFileSync(marker, `${new Date().toISOString()} ${sent} events\n`);
-      console.log(`[stack] preloaded ${sent} demo events through the collector`);
+      if (preloaded) return;
+      let logs = 0;
+      for (const [i, key] of ingestKeys.entries()) logs += await sendDemoLogs(stack.collectorUrl, key, DEMO_PRACTICES[i]!.domains.at(-1)!, 45, 7 + i);
+      const beacons = await sendDemoTraffic(stack.collectorUrl, DEMO_PRACTICES.slice(0, 1));
+      writeFileSync(`${DEMO_DIR}preloaded`, `${new Date().toISOString()} ${logs} log page views, ${beacons} beacons\n`);
+      console.log(`[stack] preloaded ${logs} page views from access logs and ${beacons} beacons through the collector`);
     },
   };
 }

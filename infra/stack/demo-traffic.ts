@@ -1,6 +1,7 @@
 /**
- * Synthetic visits for the demo practices, sent through the real collector as beacons
- * from made-up addresses (the demo stack trusts X-Forwarded-For from loopback).
+ * Synthetic visits for the demo practices, sent through the real collector: today's as
+ * beacons from made-up addresses (the demo stack trusts X-Forwarded-For from loopback), the
+ * past weeks as a web-server access log posted to `/v1/logs`, whose lines carry their own times.
  */
 import type { PracticeInput } from '@confidant/shared';
 
@@ -12,7 +13,7 @@ const USER_AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
   'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
 ];
-const PAGES = ['/', '/services/', '/physicians/dr-lee/', '/contact/', '/privacy/', '/appointments/new', '/services/vaccinations/'];
+const PAGES = ['/', '/services.html', '/physicians/', '/contact.html', '/privacy.html', '/appointments/', '/services.html'];
 const REFERRERS = ['', '', 'https://www.google.com/search?q=family+doctor', 'https://duckduckgo.com/', 'https://www.facebook.com/', 'https://www.bing.com/'];
 const IPS = ['81.2.69.', '89.160.20.', '2.125.160.', '175.16.199.', '216.160.83.', '67.43.156.'];
 
@@ -55,4 +56,46 @@ export async function sendDemoTraffic(collectorUrl: string, practices: PracticeI
     }
   }
   return sent;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => String(n).padStart(2, '0');
+const clfTime = (d: Date) => `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+
+/**
+ * Posts `days` days of combined-format access log (ending yesterday) for one practice to the
+ * collector's `/v1/logs`, authenticated with the practice's ingest key. Returns page views sent.
+ */
+export async function sendDemoLogs(collectorUrl: string, ingestKey: string, domain: string, days: number, seed: number): Promise<number> {
+  const random = mulberry32(seed);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+  const lines: string[] = [];
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  for (let d = days; d >= 1; d--) {
+    const dayStart = today - d * 86_400_000;
+    const weekday = new Date(dayStart).getUTCDay();
+    const visits = (weekday === 0 || weekday === 6 ? 12 : 30) + Math.floor(random() * 15);
+    for (let v = 0; v < visits; v++) {
+      const ip = `${pick(IPS)}${1 + Math.floor(random() * 250)}`;
+      const ua = pick(USER_AGENTS);
+      let t = dayStart + (7 + random() * 14) * 3_600_000;
+      let referrer = pick(REFERRERS) || '-';
+      for (let p = 1 + Math.floor(random() * 4); p > 0; p--) {
+        const page = pick(PAGES);
+        lines.push(`${ip} - - [${clfTime(new Date(t))}] "GET ${page} HTTP/1.1" 200 ${2000 + Math.floor(random() * 9000)} "${referrer}" "${ua}"`);
+        lines.push(`${ip} - - [${clfTime(new Date(t + 200))}] "GET /site.css HTTP/1.1" 200 1200 "${referrer}" "${ua}"`);
+        referrer = `https://${domain}${page}`;
+        t += 20_000 + random() * 120_000;
+      }
+      if (random() < 0.05) lines.push(`${ip} - - [${clfTime(new Date(t))}] "GET /old-page.html HTTP/1.1" 404 512 "-" "${ua}"`);
+    }
+  }
+  const res = await fetch(`${collectorUrl}/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ingestKey}`, 'content-type': 'text/plain', 'x-log-format': 'combined' },
+    body: `${lines.join('\n')}\n`,
+  });
+  if (!res.ok) throw new Error(`demo log import failed: ${res.status} ${await res.text()}`);
+  const summary = (await res.json()) as { pageviews?: number };
+  return summary.pageviews ?? 0;
 }

@@ -101,7 +101,7 @@ Confidant is running. Logs: .data/logs/ — press Ctrl-C to stop everything.
   Sample practice site   ${stack.siteUrl}/
   Collector              ${stack.collectorUrl}/healthz   (snippet: ${stack.collectorUrl}/s.js, privacy: ${stack.collectorUrl}/privacy)
   Reporter API docs      ${stack.reporterUrl}/docs
-  Monthly report (HTML)  ${demo.reportUrl}
+  Monthly reports (HTML) ${demo.reportUrls.join('\n                         ')}
   Processor metrics      ${stack.processorUrl}/metrics
 
   Admin API key (demo)   ${demo.adminKey}

@@ -33,6 +33,7 @@ if [[ $mode == faults ]]; then
 else
   step "lint" npx eslint .
   step "typecheck" npx turbo run typecheck --output-logs=errors-only
+  step "typecheck (stack scripts, benches)" npx tsc -p tsconfig.json
   step "unit tests" npx vitest run --reporter=default --reporter=json --outputFile="$OUT/unit.json"
   step "integration tests (real Kafka and ClickHouse)" npx vitest run --config tests/vitest.config.ts \
     --reporter=default --reporter=json --outputFile="$OUT/integration.json"
