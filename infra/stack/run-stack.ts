@@ -105,5 +105,6 @@ Confidant is running. Logs: .data/logs/ — press Ctrl-C to stop everything.
   Processor metrics      ${stack.processorUrl}/metrics
 
   Admin API key (demo)   ${demo.adminKey}
+                         (the browser asks for it: any user name, the key as password)
   Try: curl -s -H 'authorization: Bearer ${demo.adminKey}' '${demo.reportJsonUrl}'
 `);

@@ -8,6 +8,7 @@ cd "$ROOT"
 source infra/stack/node-deps.sh
 ensure_node_deps || exit 1
 mode=${1:-all}
+export TURBO_TELEMETRY_DISABLED=1
 OUT="$ROOT/test-output"
 rm -rf "$OUT" && mkdir -p "$OUT"
 

@@ -74,12 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => auth.drain());
   app.addHook('onRequest', async (req, reply) => {
     if (isPublic(req)) return;
-    // A browser cannot send a header from a link, so GET also takes `?key=` (the stack's demo
-    // prints such report links). Logs never hold URLs, and responses are not cached.
-    const query = req.query as Record<string, unknown>;
-    const queryKey = req.method === 'GET' && typeof query.key === 'string' ? query.key : undefined;
-    delete query.key;
-    req.principal = await auth.authenticate(req.headers.authorization ?? (queryKey ? `Bearer ${queryKey}` : undefined));
+    // Keys travel only in the Authorization header (Bearer, or Basic with the key as password so a
+    // browser can open an HTML report), never in URLs. Responses are not cached.
+    req.principal = await auth.authenticate(req.headers.authorization);
     reply.header('cache-control', 'no-store');
   });
 

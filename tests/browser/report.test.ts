@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { adminAuth, practice, RollupFixture, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+import { ADMIN_KEY, adminAuth, practice, RollupFixture, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
 import { testEnv } from '../support/test-env.ts';
 
 // Opens the printable HTML report in Debian's chromium and checks it against the JSON report.
@@ -44,7 +44,8 @@ test('the HTML report shows the JSON numbers, styled under its CSP, and is saved
   const json = (await h.app.inject({ url, headers: adminAuth })).json();
   expect(json.totals.visits.value).toBeGreaterThan(0);
 
-  const context = await browser.newContext({ extraHTTPHeaders: adminAuth, viewport: { width: 900, height: 1200 } });
+  // The browser's own login flow: a Basic challenge answered with the key as the password.
+  const context = await browser.newContext({ httpCredentials: { username: 'manager', password: ADMIN_KEY }, viewport: { width: 900, height: 1200 } });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -184,15 +184,18 @@ describe('operations', () => {
   });
 });
 
-describe('key in the query string', () => {
-  test('GET accepts ?key= (for report links), other methods do not, and the parameter is not mistaken for a filter', async () => {
-    const url = `/v1/practices/alpha/reports/monthly?month=2024-03&format=html&key=${keys.practiceOwn}`;
-    const ok = await h.app.inject({ url });
+describe('keys only in the Authorization header', () => {
+  test('a browser can send the key as the Basic password; the query string never authenticates', async () => {
+    const url = '/v1/practices/alpha/reports/monthly?month=2024-03&format=html';
+    const basic = (key: string | undefined) => ({ authorization: `Basic ${Buffer.from(`report:${key ?? ""}`).toString("base64")}` });
+    const challenge = await h.app.inject({ url });
+    expect(challenge.statusCode).toBe(401);
+    expect(challenge.headers['www-authenticate']).toMatch(/Basic realm=/);
+    const ok = await h.app.inject({ url, headers: basic(keys.practiceOwn) });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.headers['cache-control']).toBe('no-store');
-    expect((await h.app.inject({ url: `/v1/practices/beta/reports/monthly?month=2024-03&key=${keys.practiceOwn}` })).statusCode).toBe(403);
-    expect((await h.app.inject({ url: `/v1/practices/alpha/reports/monthly?month=2024-03&key=${keys.revoked}` })).statusCode).toBe(401);
-    const post = await h.app.inject({ method: 'POST', url: `/v1/admin/partners?key=${keys.admin}`, payload: { id: 'via-query', name: 'x' } });
-    expect(post.statusCode).toBe(401);
+    expect((await h.app.inject({ url: '/v1/practices/beta/reports/monthly?month=2024-03', headers: basic(keys.practiceOwn) })).statusCode).toBe(403);
+    expect((await h.app.inject({ url, headers: basic(keys.revoked) })).statusCode).toBe(401);
+    expect((await h.app.inject({ url: `${url}&key=${keys.admin}` })).statusCode).toBe(401);
   });
 });

@@ -32,9 +32,18 @@ export function hashesMatch(a: string, b: string): boolean {
   return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
 }
 
-/** The token from `Authorization: Bearer <key>`, or null. */
+/**
+ * The key from `Authorization: Bearer <key>`, or from `Basic base64(<any user>:<key>)` — the
+ * form a browser sends after its login prompt, so a practice manager can open the HTML report.
+ */
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
-  const m = /^Bearer[ ]+(\S+)$/i.exec(header.trim());
-  return m ? m[1]! : null;
+  const bearer = /^Bearer[ ]+(\S+)$/i.exec(header.trim());
+  if (bearer) return bearer[1]!;
+  const basic = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
+  if (!basic) return null;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+  return password.length > 0 ? password : null;
 }

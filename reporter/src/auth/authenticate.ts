@@ -5,6 +5,8 @@ import type { KeyStore } from './key-store.ts';
 export type Principal = { keyId: string; role: Role; scopeId: string };
 
 const BOOTSTRAP_ID = 'bootstrap-admin';
+/** A Basic challenge makes a browser ask for the key (as the password); API clients send Bearer. */
+const CHALLENGE = { 'www-authenticate': 'Basic realm="Confidant reports", charset="UTF-8"' };
 
 /** Resolves `Authorization: Bearer cf_…` to a principal; throws 401 otherwise. */
 export class Authenticator {
@@ -27,12 +29,12 @@ export class Authenticator {
 
   async authenticate(header: string | undefined): Promise<Principal> {
     const token = bearerToken(header);
-    if (!token) throw new ApiError(401, ErrorCode.unauthorized, 'an API key is required: Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+    if (!token) throw new ApiError(401, ErrorCode.unauthorized, 'an API key is required: Authorization: Bearer <key>', CHALLENGE);
     if (this.bootstrapHash && hashesMatch(hashSecret(token), this.bootstrapHash)) return { keyId: BOOTSTRAP_ID, role: 'admin', scopeId: '' };
     const parsed = parseApiKey(token);
     const stored = parsed ? await this.keys.get(parsed.keyId) : null;
     if (!parsed || !stored || stored.revoked || !hashesMatch(hashSecret(parsed.secret), stored.hash)) {
-      throw new ApiError(401, ErrorCode.unauthorized, 'invalid or revoked API key', { 'www-authenticate': 'Bearer' });
+      throw new ApiError(401, ErrorCode.unauthorized, 'invalid or revoked API key', CHALLENGE);
     }
     const touch = this.keys
       .touch(stored, this.now())
