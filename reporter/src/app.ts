@@ -5,12 +5,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ApiError, ErrorCode, PracticeStore, errorBody, type Db, type Logger } from '@confidant/shared';
+import { runPrivacyAudit } from '@confidant/processor/audit/privacy-audit';
 import { Authenticator, type Principal } from './auth/authenticate.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { PartnerStore } from './auth/partner-store.ts';
 import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
-import { adminRoutes } from './routes/admin.route.ts';
+import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
 import { opsRoutes } from './routes/ops.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
@@ -28,6 +29,8 @@ export type AppDeps = {
   /** Uniform integers for the DP sampler; node:crypto unless a test substitutes one. */
   uniform?: UniformSource;
   now?: () => Date;
+  /** The privacy audit behind `GET /v1/admin/audit`; by default over this database (topics unchecked). */
+  audit?: AuditRunner;
 };
 
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -104,7 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such route')));
 
   await app.register(async (scope) => opsRoutes(scope, { db, registry }));
-  await app.register(async (scope) => adminRoutes(scope, { practices, partners, keys }));
+  const audit = deps.audit ?? (() => runPrivacyAudit({ db, topicPrefix: config.common.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
+  await app.register(async (scope) => adminRoutes(scope, { practices, partners, keys }, audit));
   await app.register(async (scope) => practiceRoutes(scope, { db, practices }));
   await app.register(async (scope) =>
     partnerRoutes(scope, {

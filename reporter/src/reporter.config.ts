@@ -17,6 +17,8 @@ const reporterEnvShape = {
   DP_EPSILON_PER_RELEASE: decimal('1'),
   DP_YEARLY_BUDGET: decimal('12'),
   SUPPRESSION_THRESHOLD: envField.int(10, 0, 1000),
+  /** Same value as the processor's: the audit flags partitions older than this. */
+  RETENTION_MONTHS: envField.int(25, 1),
 };
 
 export type ReporterConfig = {
@@ -28,6 +30,7 @@ export type ReporterConfig = {
   rateLimitPerMinute: number;
   dp: { epsilonPerRelease: Rational; yearlyBudget: Rational };
   suppressionThreshold: number;
+  retentionMonths: number;
 };
 
 export function loadReporterConfig(env: Env = process.env): ReporterConfig {
@@ -40,5 +43,6 @@ export function loadReporterConfig(env: Env = process.env): ReporterConfig {
     rateLimitPerMinute: e.REPORTER_RATE_LIMIT_PER_MINUTE,
     dp: { epsilonPerRelease: parseDecimal(e.DP_EPSILON_PER_RELEASE), yearlyBudget: parseDecimal(e.DP_YEARLY_BUDGET) },
     suppressionThreshold: e.SUPPRESSION_THRESHOLD,
+    retentionMonths: e.RETENTION_MONTHS,
   };
 }

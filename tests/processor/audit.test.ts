@@ -72,3 +72,19 @@ it('fails when identifiers are planted in stored strings or identifier columns e
   expect(run.stdout).not.toContain('jane.doe@example.com');
   await db.command('DROP TABLE planted');
 });
+
+it('reports salt ages and fails on a salt kept more than 48 h after its period', async () => {
+  const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  await db.command(`CREATE TABLE collector_salt_d${today} (salt String, created_at UInt64) ENGINE = Memory`);
+  await db.command(`INSERT INTO collector_salt_d${today} VALUES ('${'ab'.repeat(32)}', 1)`);
+  let report = await audit();
+  expect(report.salts.map((s) => s.table)).toContain(`collector_salt_d${today}`);
+  expect(report.findings).toEqual([]);
+
+  await db.command('CREATE TABLE collector_salt_d20240101 (salt String, created_at UInt64) ENGINE = Memory');
+  await db.command(`INSERT INTO collector_salt_d20240101 VALUES ('${'cd'.repeat(32)}', 1)`);
+  report = await audit();
+  expect(report.findings.map((f) => `${f.kind} ${f.table}`)).toEqual(['salt-age collector_salt_d20240101']);
+  await db.command('DROP TABLE collector_salt_d20240101');
+  await db.command(`DROP TABLE collector_salt_d${today}`);
+});

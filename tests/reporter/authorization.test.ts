@@ -51,6 +51,7 @@ const ROUTES: Route[] = [
   { name: 'list keys', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/keys' }) },
   { name: 'create key', kind: 'admin', request: () => ({ method: 'POST', url: '/v1/admin/keys', payload: { role: 'practice', scopeId: 'beta' } }) },
   { name: 'revoke key', kind: 'admin', request: () => ({ method: 'DELETE', url: '/v1/admin/keys/00000000000000ff' }) },
+  { name: 'privacy audit', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/audit' }) },
   { name: 'monthly report', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03' }) },
   { name: 'monthly report html', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03&format=html' }) },
   { name: 'timeseries', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-31' }) },
@@ -197,5 +198,23 @@ describe('keys only in the Authorization header', () => {
     expect((await h.app.inject({ url: '/v1/practices/beta/reports/monthly?month=2024-03', headers: basic(keys.practiceOwn) })).statusCode).toBe(403);
     expect((await h.app.inject({ url, headers: basic(keys.revoked) })).statusCode).toBe(401);
     expect((await h.app.inject({ url: `${url}&key=${keys.admin}` })).statusCode).toBe(401);
+  });
+});
+
+describe('privacy audit endpoint', () => {
+  test('answers 200 with the table inventory when clean and 409 with the finding when an identifier is stored', async () => {
+    const clean = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
+    expect(clean.statusCode, clean.body).toBe(200);
+    expect(clean.json().tables.map((t: { table: string }) => t.table)).toEqual(expect.arrayContaining(['rollup_daily', 'api_keys']));
+    await h.db.command("CREATE TABLE audit_plant (note String) ENGINE = MergeTree() ORDER BY tuple()");
+    await h.db.command("INSERT INTO audit_plant VALUES ('visitor from 198.51.100.23')");
+    try {
+      const dirty = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
+      expect(dirty.statusCode).toBe(409);
+      expect(dirty.json().findings).toEqual([expect.objectContaining({ kind: 'value-pattern', table: 'audit_plant', column: 'note' })]);
+      expect(dirty.body).not.toContain('198.51.100.23');
+    } finally {
+      await h.db.command('DROP TABLE audit_plant');
+    }
   });
 });

@@ -51,7 +51,6 @@ export const VALUE_PATTERNS: Record<string, string> = {
 const STORES_NOTHING = new Set(['Null', 'MaterializedView', 'View']);
 const STRING_TYPE = /^(Nullable\(|LowCardinality\()*String\)*$/;
 const STRING_ARRAY_TYPE = /^Array\((Nullable\(|LowCardinality\()*String\)*\)$/;
-const DATE_TYPE = /^(Date|DateTime)/;
 /** Types too narrow to hold an identifier (flags such as `cookie_mode UInt8`). */
 const NARROW_TYPE = /^(UInt8|Int8|UInt16|Int16|Enum8|Enum16|Date|DateTime)\b/;
 
@@ -92,14 +91,21 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
     }
   }
 
-  const maxSaltAgeHours = options.maxSaltAgeHours ?? 72;
+  // The collector keeps one Memory table per salt period (collector_salt_dYYYYMMDD / _mYYYYMM); a period's
+  // salt must be gone within 48 h after the period ends. Any other table named like a salt is a finding.
+  const maxSaltAgeHours = options.maxSaltAgeHours ?? 48;
   for (const table of report.tables.filter((t) => /salt/i.test(t.table) && !STORES_NOTHING.has(t.engine))) {
-    for (const column of table.columns.filter((c) => DATE_TYPE.test(c.type))) {
-      const [row] = await db.rows<{ oldest: string; n: string }>(`SELECT toString(toUInt32(min(toDateTime(${sqlv.ident(column.name)})))) AS oldest, toString(count()) AS n FROM ${sqlv.ident(table.table)}`);
-      if (!row || Number(row.n) === 0) continue;
-      const oldestAgeHours = Math.round((now.getTime() / 1000 - Number(row.oldest)) / 3600);
-      report.salts.push({ table: table.table, column: column.name, oldestAgeHours });
-      if (oldestAgeHours > maxSaltAgeHours) findings.push({ kind: 'salt-age', table: table.table, column: column.name, detail: `a salt is ${oldestAgeHours} h old (limit ${maxSaltAgeHours} h)` });
+    const periodEnd = saltPeriodEnd(table.table);
+    if (periodEnd === null) {
+      findings.push({ kind: 'salt-age', table: table.table, detail: 'a salt table whose period cannot be read from its name' });
+      continue;
+    }
+    const [row] = await db.rows<{ n: string }>(`SELECT toString(count()) AS n FROM ${sqlv.ident(table.table)}`);
+    if (!row || Number(row.n) === 0) continue;
+    const hoursPastPeriod = Math.max(0, Math.round((now.getTime() - periodEnd) / 3_600_000));
+    report.salts.push({ table: table.table, column: 'salt', oldestAgeHours: hoursPastPeriod });
+    if (hoursPastPeriod > maxSaltAgeHours) {
+      findings.push({ kind: 'salt-age', table: table.table, detail: `a salt still exists ${hoursPastPeriod} h after its period ended (limit ${maxSaltAgeHours} h)` });
     }
   }
 
@@ -137,3 +143,12 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
   return report;
 }
 
+
+/** End (epoch ms, UTC) of the period a collector salt table is for, or null when the name is not one. */
+export function saltPeriodEnd(table: string): number | null {
+  const day = /_d(\d{4})(\d{2})(\d{2})$/.exec(table);
+  if (day) return Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]) + 1);
+  const month = /_m(\d{4})(\d{2})$/.exec(table);
+  if (month) return Date.UTC(Number(month[1]), Number(month[2]), 1);
+  return null;
+}

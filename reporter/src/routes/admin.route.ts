@@ -8,6 +8,8 @@ import { partnerSchema, type PartnerStore } from '../auth/partner-store.ts';
 import { idParam, openApi, parseInput } from './validate.ts';
 
 export type AdminStores = { practices: PracticeStore; partners: PartnerStore; keys: KeyStore };
+/** Runs the privacy audit (`confidant audit`) over the stored data. */
+export type AuditRunner = () => Promise<{ findings: unknown[] }>;
 
 export const practiceUpdateSchema = practiceSchema.omit({ id: true, updatedAt: true }).partial().strict();
 export const keyCreateSchema = z
@@ -34,7 +36,7 @@ export async function updatePractice(practices: PracticeStore, id: string, patch
 }
 
 /** The admin API: practices, partners and keys. Admin keys only. */
-export function adminRoutes(app: FastifyInstance, stores: AdminStores): void {
+export function adminRoutes(app: FastifyInstance, stores: AdminStores, audit: AuditRunner): void {
   const tags = ['admin'];
   const security = [{ bearerAuth: [] }];
   app.addHook('preHandler', async (req) => requireAdmin(req.principal!));
@@ -71,6 +73,15 @@ export function adminRoutes(app: FastifyInstance, stores: AdminStores): void {
 
   app.post('/v1/admin/keys', { schema: { tags, security, summary: 'Create an API key; the key is shown only in this response', body: openApi(keyCreateSchema) } }, async (req, reply) =>
     reply.code(201).send(await createKey(stores, parseInput(keyCreateSchema, req.body, 'body'))),
+  );
+
+  app.get(
+    '/v1/admin/audit',
+    { schema: { tags, security, summary: 'Privacy audit: every table and column, identifier-like values, salt ages, retention; 200 when clean, 409 with the findings otherwise' } },
+    async (_req, reply) => {
+      const report = await audit();
+      return reply.code(report.findings.length === 0 ? 200 : 409).send(report);
+    },
   );
 
   app.delete('/v1/admin/keys/:keyId', { schema: { tags, security, summary: 'Revoke an API key (effective on the next request)', params: openApi(keyIdParam) } }, async (req) => {
