@@ -1,25 +1,7 @@
-import type { EventSource } from '@confidant/shared';
+import { ROLLUP_DIMENSIONS, type EventSource, type RollupDimension } from '@confidant/shared';
 
-export const DIMENSIONS = [
-  'total',
-  'page',
-  'entry',
-  'exit',
-  'referrer',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'exit_domain',
-  'download',
-  'country',
-  'browser',
-  'os',
-  'device',
-  'event',
-  'notfound',
-  'page_class',
-] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
+export const DIMENSIONS = ROLLUP_DIMENSIONS;
+export type Dimension = RollupDimension;
 
 export type Metrics = { pageviews: number; visits: number; bounces: number; engagedMs: number; events: number };
 export const METRIC_NAMES = ['pageviews', 'visits', 'bounces', 'engagedMs', 'events'] as const;

@@ -1,4 +1,4 @@
-import { TABLES, sqlv } from '@confidant/shared';
+import { ROLLUP_DIMENSIONS, TABLES, sqlv, type RollupDimension } from '@confidant/shared';
 
 /**
  * The whitelist of metrics and dimensions the reporter reads from the rollups. Identifiers and
@@ -18,24 +18,8 @@ export const METRICS = Object.keys(METRIC_EXPRESSIONS) as Metric[];
 /** rollup_hourly keeps no events. */
 export const HOURLY_METRICS: Metric[] = ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors'];
 
-export const DIMENSIONS = [
-  'page',
-  'entry',
-  'exit',
-  'referrer',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'exit_domain',
-  'download',
-  'country',
-  'browser',
-  'os',
-  'device',
-  'event',
-  'notfound',
-  'page_class',
-] as const;
+/** Breakdown dimensions a caller may ask for (`total` is read through the totals queries). */
+export const DIMENSIONS = ROLLUP_DIMENSIONS.filter((d): d is Exclude<RollupDimension, 'total'> => d !== 'total');
 export type Dimension = (typeof DIMENSIONS)[number];
 
 export const SOURCES = ['snippet', 'logs'] as const;
