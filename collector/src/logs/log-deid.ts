@@ -4,9 +4,9 @@ import { matchPageClass } from '../deid/page-class.ts';
 import { hostInDomains, referrerDomain } from '../deid/referrer.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { scrubUrl, type ScrubbedUrl } from '../deid/url-scrubber.ts';
-import { classifyUserAgent, type UaClass } from '../deid/user-agent.ts';
+import { classifyUserAgent } from '../deid/user-agent.ts';
 import { visitorKey } from '../deid/visitor-key.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../deid/bounded-cache.ts';
 import type { Hit } from './log-parser.ts';
 
 export type LogDeidSkip = 'page-class-drop' | 'foreign-host';
@@ -28,7 +28,6 @@ const CACHE_SIZE = 50_000;
 export class LogDeidentifier {
   private readonly paths = new BoundedCache<string, ScrubbedUrl | null>(CACHE_SIZE);
   private readonly referrers = new BoundedCache<string, string | null>(CACHE_SIZE);
-  private readonly agents = new BoundedCache<string, UaClass>(CACHE_SIZE);
   private readonly countries = new BoundedCache<string, string>(CACHE_SIZE);
   private readonly visitors = new BoundedCache<string, string>(CACHE_SIZE);
   private readonly daySalts = new Map<number, Buffer>();
@@ -70,7 +69,7 @@ export class LogDeidentifier {
     if (!salt) throw new Error('daily salt not prepared for this hit');
     const ua = hit.userAgent ?? '';
     const visitor = this.visitors.through(`${day}\u0000${hit.ip}\u0000${ua}`, () => visitorKey(salt, [practice.id, hit.ip, ua]));
-    const agent = this.agents.through(ua, (u) => classifyUserAgent(u || undefined));
+    const agent = classifyUserAgent(ua || undefined);
     const q = page.query;
     const event: EventEnvelope = {
       v: ENVELOPE_VERSION,

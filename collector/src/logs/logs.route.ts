@@ -5,7 +5,7 @@ import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
 import type { EventSink } from '../routes/hit-handler.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../deid/bounded-cache.ts';
 import { ClickHouseImportLedger, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
 import { InputTooLargeError } from './line-reader.ts';
 import { ChunkGapError, ImportMismatchError, importLogStream } from './log-import.ts';
