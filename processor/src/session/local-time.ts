@@ -5,7 +5,23 @@ export type LocalSlot = { day: number; hour: number };
 
 const DAY_MS = 86_400_000;
 
+/** UTC offsets are whole quarter hours and change only on quarter-hour instants, so a quarter's slot is constant. */
+const QUARTER_MS = 900_000;
+const slots = new Map<string, LocalSlot>();
+
+/** The practice-local day and hour of an instant. The returned object is shared: do not mutate it. */
 export function localSlot(epochMs: number, timeZone: string): LocalSlot {
+  const key = `${timeZone}|${Math.floor(epochMs / QUARTER_MS)}`;
+  let slot = slots.get(key);
+  if (slot === undefined) {
+    if (slots.size >= 50_000) slots.clear();
+    slot = computeSlot(epochMs, timeZone);
+    slots.set(key, slot);
+  }
+  return slot;
+}
+
+function computeSlot(epochMs: number, timeZone: string): LocalSlot {
   const local = new TZDate(epochMs, timeZone);
   return {
     day: Math.round(Date.UTC(local.getFullYear(), local.getMonth(), local.getDate()) / DAY_MS),

@@ -89,15 +89,29 @@ describe('sessionize', () => {
 });
 
 describe('BoundedMap', () => {
-  it('evicts the least recently written entry beyond its size and old entries by event time', () => {
-    const map = new BoundedMap<{ lastAt: number }>(2, 100);
-    map.set('a', { lastAt: 1 });
-    map.set('b', { lastAt: 2 });
-    map.set('a', { lastAt: 3 });
-    map.set('c', { lastAt: 150 });
-    expect([map.get('a'), map.get('b'), map.get('c')].map(Boolean)).toEqual([true, false, true]);
-    expect(map.evictOlderThan(200)).toBe(1);
-    expect(map.get('a')).toBeUndefined();
-    expect(map.get('c')).toBeDefined();
+  it('keeps an entry at least maxAge after its last write and drops it within twice that', () => {
+    const map = new BoundedMap<{ lastAt: number }>(1000, 100);
+    map.set('a', { lastAt: 0 });
+    map.set('b', { lastAt: 10 });
+    expect(map.evictOlderThan(99)).toBe(0);
+    expect(map.evictOlderThan(100)).toBe(0); // turn: a and b become the old generation
+    map.set('b', { lastAt: 150 }); // rewritten: back in the young generation
+    expect([map.get('a'), map.get('b')].map(Boolean)).toEqual([true, true]);
+    expect(map.evictOlderThan(199)).toBe(0);
+    expect(map.evictOlderThan(200)).toBe(1); // a (last written at 0) goes; b (150) stays
+    expect([map.get('a'), map.get('b')].map(Boolean)).toEqual([false, true]);
+    expect(map.evictOlderThan(249)).toBe(0); // b is kept at least 100 after its write at 150
+    expect(map.evictOlderThan(300)).toBe(1); // and gone by 2 × 100 after it
+    expect(map.get('b')).toBeUndefined();
+  });
+
+  it('never holds more than maxEntries', () => {
+    const map = new BoundedMap<{ lastAt: number }>(4, 1_000_000);
+    for (let i = 0; i < 100; i++) {
+      map.set(`k${i}`, { lastAt: i });
+      expect(map.size).toBeLessThanOrEqual(4);
+    }
+    expect(map.get('k99')).toBeDefined();
+    expect(map.get('k0')).toBeUndefined();
   });
 });
