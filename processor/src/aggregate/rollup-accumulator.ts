@@ -4,21 +4,24 @@ export const DIMENSIONS = ROLLUP_DIMENSIONS;
 export type Dimension = RollupDimension;
 
 export type Metrics = { pageviews: number; visits: number; bounces: number; engagedMs: number; events: number };
+export type Metric = keyof Metrics;
 export const METRIC_NAMES = ['pageviews', 'visits', 'bounces', 'engagedMs', 'events'] as const;
 
 export type DailyKey = { practiceId: string; day: number; source: EventSource; dim: Dimension; value: string };
 export type HourlyKey = { practiceId: string; day: number; hour: number; source: EventSource };
 
-export type DailyRow = DailyKey & Metrics & { visitorHashes: bigint[] };
-export type HourlyRow = HourlyKey & Omit<Metrics, 'events'> & { visitorHashes: bigint[] };
+/** Visitor hashes are unsigned 32-bit numbers (written as UInt64). */
+export type DailyRow = DailyKey & Metrics & { visitorHashes: number[] };
+export type HourlyRow = HourlyKey & Omit<Metrics, 'events'> & { visitorHashes: number[] };
 
-type Cell = Metrics & { hashes: Set<bigint> };
+type Cell = Metrics & { hashes: Set<number> };
 
 const emptyCell = (): Cell => ({ pageviews: 0, visits: 0, bounces: 0, engagedMs: 0, events: 0, hashes: new Set() });
 
 /**
  * Signed per-batch sums keyed by rollup row. Rows whose counts net to zero and that carry no
- * visitor are left out of the insert.
+ * visitor are left out of the insert. This is the processor's hottest loop (about ten calls
+ * per event), so calls take positional arguments and allocate only when a row is new.
  */
 export class RollupAccumulator {
   private readonly daily = new Map<string, { key: DailyKey; cell: Cell }>();
@@ -28,18 +31,21 @@ export class RollupAccumulator {
     return this.daily.size + this.hourly.size;
   }
 
-  addDaily(key: DailyKey, delta: Partial<Metrics>, visitor: bigint | null = null): void {
-    const id = `${key.practiceId}\u0000${key.day}\u0000${key.source}\u0000${key.dim}\u0000${key.value}`;
+  /** Adds `amount` to `metric` (none when null) of a daily row, and `visitor` (when not null) to its visitors. */
+  addDaily(practiceId: string, source: EventSource, day: number, dim: Dimension, value: string, metric: Metric | null, amount: number, visitor: number | null): void {
+    const id = `${practiceId}\u0000${day}\u0000${source}\u0000${dim}\u0000${value}`;
     let entry = this.daily.get(id);
-    if (!entry) this.daily.set(id, (entry = { key, cell: emptyCell() }));
-    apply(entry.cell, delta, visitor);
+    if (entry === undefined) this.daily.set(id, (entry = { key: { practiceId, day, source, dim, value }, cell: emptyCell() }));
+    if (metric !== null) entry.cell[metric] += amount;
+    if (visitor !== null) entry.cell.hashes.add(visitor);
   }
 
-  addHourly(key: HourlyKey, delta: Partial<Omit<Metrics, 'events'>>, visitor: bigint | null = null): void {
-    const id = `${key.practiceId}\u0000${key.day}\u0000${key.hour}\u0000${key.source}`;
+  addHourly(practiceId: string, source: EventSource, day: number, hour: number, metric: Exclude<Metric, 'events'> | null, amount: number, visitor: number | null): void {
+    const id = `${practiceId}\u0000${day}\u0000${hour}\u0000${source}`;
     let entry = this.hourly.get(id);
-    if (!entry) this.hourly.set(id, (entry = { key, cell: emptyCell() }));
-    apply(entry.cell, delta, visitor);
+    if (entry === undefined) this.hourly.set(id, (entry = { key: { practiceId, day, hour, source }, cell: emptyCell() }));
+    if (metric !== null) entry.cell[metric] += amount;
+    if (visitor !== null) entry.cell.hashes.add(visitor);
   }
 
   dailyRows(): DailyRow[] {
@@ -54,11 +60,6 @@ export class RollupAccumulator {
         return { ...key, ...metrics, visitorHashes: [...cell.hashes] };
       });
   }
-}
-
-function apply(cell: Cell, delta: Partial<Metrics>, visitor: bigint | null): void {
-  for (const name of METRIC_NAMES) cell[name] += delta[name] ?? 0;
-  if (visitor !== null) cell.hashes.add(visitor);
 }
 
 const isEmpty = (cell: Cell): boolean => cell.hashes.size === 0 && METRIC_NAMES.every((m) => cell[m] === 0);

@@ -34,7 +34,7 @@ describe('encodeNativeBlock', () => {
   });
 
   it('writes arrays as cumulative end offsets followed by all elements', () => {
-    const block = encodeNativeBlock([col.arrayUInt64('h', [[7n, 8n], [], [9n]])]);
+    const block = encodeNativeBlock([col.arrayUInt64('h', [[7, 8], [], [9]])]);
     const u64 = (v: number) => Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex');
     expect(hex(block)).toBe(['01', '03', '0168', '0d41727261792855496e74363429', u64(2), u64(2), u64(3), u64(7), u64(8), u64(9)].join(''));
   });

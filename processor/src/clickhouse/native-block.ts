@@ -60,6 +60,14 @@ class ByteWriter {
     this.pos = this.current.writeBigUInt64LE(value, this.pos);
   }
 
+  /** A UInt64 from a non-negative safe integer, without a BigInt per value. */
+  uint64Number(value: number): void {
+    this.ensure(8);
+    this.current.writeUInt32LE(value % 0x1_0000_0000, this.pos);
+    this.current.writeUInt32LE(Math.floor(value / 0x1_0000_0000), this.pos + 4);
+    this.pos += 8;
+  }
+
   int64(value: bigint): void {
     this.ensure(8);
     this.pos = this.current.writeBigInt64LE(value, this.pos);
@@ -92,18 +100,18 @@ export const nativeColumn = {
   date: fixed<number>('Date', (w, v) => w.uint16(v)),
   /** `type` is the exact Enum8 declaration, e.g. `Enum8('a' = 1, 'b' = 2)`; values are the codes. */
   enum8: (name: string, type: string, values: readonly number[]): NativeColumn => fixed<number>(type, (w, v) => w.int8(v))(name, values),
-  /** Array(UInt64): cumulative end offsets (UInt64) for every row, then all elements. */
-  arrayUInt64: (name: string, values: readonly (readonly bigint[])[]): NativeColumn => ({
+  /** Array(UInt64) of unsigned 32-bit numbers: cumulative end offsets (UInt64) for every row, then all elements. */
+  arrayUInt64: (name: string, values: readonly (readonly number[])[]): NativeColumn => ({
     name,
     type: 'Array(UInt64)',
     rows: values.length,
     write(w) {
-      let end = 0n;
+      let end = 0;
       for (const row of values) {
-        end += BigInt(row.length);
-        w.uint64(end);
+        end += row.length;
+        w.uint64Number(end);
       }
-      for (const row of values) for (const v of row) w.uint64(v);
+      for (const row of values) for (const v of row) w.uint64Number(v);
     },
   }),
 };

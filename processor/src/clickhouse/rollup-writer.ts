@@ -23,7 +23,7 @@ type IngestRow = {
   bounces: number;
   engagedMs: number;
   events: number;
-  visitorHashes: bigint[];
+  visitorHashes: number[];
   ledger: LedgerEntry | null;
 };
 

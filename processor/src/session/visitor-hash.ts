@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The UInt64 fed into ClickHouse's uniq states: a hash of the envelope's keyed visitor
- * hash, so not even the keyed hash is written, and uniq's own hashing sees a spread value.
+ * The value fed into ClickHouse's uniq states: 32 bits of a hash of the envelope's keyed visitor
+ * hash, so not even the keyed hash is written. `uniq` keeps 32-bit hashes itself, so nothing is lost.
  */
-export function visitorHash(visitor: string): bigint {
-  return createHash('sha256').update(visitor).digest().readBigUInt64LE(0);
+export function visitorHash(visitor: string): number {
+  return createHash('sha256').update(visitor).digest().readUInt32LE(0);
 }
