@@ -1,4 +1,5 @@
 import { isbot } from 'isbot';
+import { BoundedCache } from './bounded-cache.ts';
 
 const AUTOMATION = /headless|phantomjs|puppeteer|playwright|selenium|webdriver|electron|python-|curl\/|wget\/|go-http-client|okhttp|java\//i;
 
@@ -9,6 +10,10 @@ const AUTOMATION = /headless|phantomjs|puppeteer|playwright|selenium|webdriver|e
  */
 export function isBot(userAgent: string | undefined, acceptLanguage: string | undefined): boolean {
   if (!userAgent || userAgent.length < 20) return true;
-  if (isbot(userAgent) || AUTOMATION.test(userAgent)) return true;
+  if (botAgents.through(userAgent, isBotAgent)) return true;
   return !acceptLanguage;
 }
+
+/** isbot's pattern is large; verdicts per user-agent string are kept in process memory only. */
+const botAgents = new BoundedCache<string, boolean>(5_000);
+const isBotAgent = (userAgent: string): boolean => isbot(userAgent) || AUTOMATION.test(userAgent);
