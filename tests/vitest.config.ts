@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: false,
     pool: 'forks',
+    // Engines (testcontainers when TEST_ENGINES=testcontainers), then the fault suite's summary table.
+    globalSetup: ['support/engines.global.ts', 'faults/summary.global.ts'],
   },
 });

@@ -12,9 +12,10 @@ export TURBO_TELEMETRY_DISABLED=1
 OUT="$ROOT/test-output"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-# Engines given from outside (KAFKA_BROKERS/CLICKHOUSE_URL, e.g. testcontainers or CI services) are used as they are.
+# Engines given from outside (KAFKA_BROKERS/CLICKHOUSE_URL, e.g. CI services) are used as they are;
+# TEST_ENGINES=testcontainers starts modern containers instead (tests/support/engines.global.ts, needs Docker).
 started=()
-if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} ]]; then
+if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} && ${TEST_ENGINES:-local} != testcontainers ]]; then
   for engine in clickhouse kafka; do
     bash infra/status "$engine" >/dev/null 2>&1 || started+=("$engine")
   done
