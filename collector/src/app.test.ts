@@ -232,3 +232,38 @@ describe('health', () => {
     expect([res.statusCode, res.json().error.code]).toEqual([404, 'not_found']);
   });
 });
+
+describe('load shedding', () => {
+  it('refuses hits beyond the in-flight bound with 503 + Retry-After, counts them, and admits again once they finish', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = new FakeSink();
+    const blocked = { submit: async (key: string, event: EventEnvelope) => gate.then(() => slow.submit(key, event)), ready: () => true };
+    const shedMetrics = createMetrics();
+    const small = await buildApp({
+      config: { ...config, shed: { ...config.shed, maxInFlight: 2 } },
+      logger: createLogger('t', 'silent'),
+      registry,
+      salts: new MemorySaltStore(),
+      sink: blocked,
+      metrics: shedMetrics,
+      country: () => 'DE',
+    });
+    const send = () =>
+      small.inject({ method: 'POST', url: '/e', headers: BROWSER, body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }) });
+    const held = [send(), send()];
+    await expect.poll(async () => (await shedMetrics.inFlight.get()).values[0]?.value).toBe(2);
+    const refused = await send();
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('2');
+    expect(refused.json().error.code).toBe('unavailable');
+    // Health and metrics stay reachable while hits are shed.
+    expect((await small.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await small.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/collector_requests_shed_total\{reason="in-flight"\} 1/);
+    release();
+    expect((await Promise.all(held)).map((r) => r.statusCode)).toEqual([202, 202]);
+    expect((await send()).statusCode).toBe(202);
+    expect(slow.events).toHaveLength(3);
+    await small.close();
+  });
+});

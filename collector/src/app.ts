@@ -7,6 +7,7 @@ import { createClientIpResolver } from './deid/client-ip.ts';
 import { createCountryLookup, type CountryLookup } from './deid/country.ts';
 import type { SaltSource } from './deid/salt-store.ts';
 import { registerLogRoutes } from './logs/logs.route.ts';
+import { LoadShedder } from './load-shedder.ts';
 import type { Metrics } from './metrics.ts';
 import type { PracticeRegistry } from './registry/practice-registry.ts';
 import { bufferPageRoute } from './routes/buffer-page.route.ts';
@@ -34,6 +35,9 @@ export type CollectorDeps = {
 
 export const BEACON_BODY_LIMIT = 4096;
 const UNMETERED = new Set(['/healthz', '/readyz', '/metrics', '/s.js']);
+/** Routes that produce events: the ones load shedding protects. */
+const HIT_ROUTES = new Set(['/e', '/api/event', '/e.gif', '/out', '/v1/logs']);
+export const OVERLOAD_RETRY_AFTER_S = 2;
 
 /** Maps framework errors (body too large, bad content type, …) to our 4xx contract; anything else is a 500 without request data. */
 function toApiError(error: FastifyError | ApiError): ApiError | null {
@@ -73,6 +77,34 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such endpoint')));
 
+  // Shedding runs first: a refusal must cost less than the work it avoids.
+  const shedder = new LoadShedder({ ...deps.config.shed, sampleMs: 250 });
+  shedder.start();
+  app.addHook('onClose', async () => shedder.stop());
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'OPTIONS' || !HIT_ROUTES.has(request.routeOptions.url ?? '')) return;
+    const reason = shedder.check();
+    if (reason) {
+      deps.metrics.shed.inc({ reason });
+      return reply
+        .code(503)
+        .header('retry-after', String(OVERLOAD_RETRY_AFTER_S))
+        .send(errorBody(ErrorCode.unavailable, 'overloaded; retry later'));
+    }
+  });
+  // The bound is on events waiting to become durable: every submit settles (acknowledged, spooled or refused), so the count cannot leak.
+  const sink: EventSink = {
+    ready: () => deps.sink.ready(),
+    submit: (key, event) => {
+      const release = shedder.enter();
+      deps.metrics.inFlight.set(shedder.current);
+      return deps.sink.submit(key, event).finally(() => {
+        release();
+        deps.metrics.inFlight.set(shedder.current);
+      });
+    },
+  };
+
   // Rate-limit buckets are keyed by a keyed hash of the IP under a per-process key, held in memory only.
   const rateKey = randomBytes(32);
   const clientIp = createClientIpResolver(deps.config.trustedProxies);
@@ -92,7 +124,7 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
     registry: deps.registry,
     metrics: deps.metrics,
     hits: {
-      sink: deps.sink,
+      sink,
       salts: deps.salts,
       country,
       metrics: deps.metrics,
@@ -108,7 +140,7 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   privacyRoute(app, routeDeps);
   healthRoute(app, routeDeps);
   if (deps.db) {
-    registerLogRoutes(app, { db: deps.db, practices: new PracticeStore(deps.db), sink: deps.sink, salts: deps.salts, country, logger: deps.logger });
+    registerLogRoutes(app, { db: deps.db, practices: new PracticeStore(deps.db), sink, salts: deps.salts, country, logger: deps.logger });
   }
   return app;
 }

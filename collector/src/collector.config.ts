@@ -17,6 +17,9 @@ export const collectorEnvShape = {
   REGISTRY_REFRESH_MS: envField.int(2000, 100),
   SALT_MAINTENANCE_MS: envField.int(60_000, 1000),
   RATE_LIMIT_PER_MIN: envField.int(600, 1),
+  SHED_MAX_IN_FLIGHT: envField.int(2000, 1),
+  SHED_MAX_EVENT_LOOP_DELAY_MS: envField.int(200, 10),
+  SHED_MAX_HEAP_MB: envField.int(384, 16),
 };
 
 export type CollectorConfig = CommonConfig & {
@@ -28,6 +31,7 @@ export type CollectorConfig = CommonConfig & {
   registryRefreshMs: number;
   saltMaintenanceMs: number;
   rateLimitPerMin: number;
+  shed: { maxInFlight: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
 };
 
 export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
@@ -42,5 +46,6 @@ export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
     saltMaintenanceMs: e.SALT_MAINTENANCE_MS,
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
+    shed: { maxInFlight: e.SHED_MAX_IN_FLIGHT, maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.SHED_MAX_HEAP_MB * 1024 * 1024 },
   };
 }

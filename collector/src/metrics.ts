@@ -13,6 +13,8 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       ...opts,
     }),
+    shed: new Counter({ name: 'collector_requests_shed_total', help: 'Hits refused with 503 under overload, by reason (in-flight, event-loop-delay, heap)', labelNames: ['reason'] as const, ...opts }),
+    inFlight: new Gauge({ name: 'collector_events_in_flight', help: 'Events submitted and not yet durable (Kafka ack or fsynced spool)', ...opts }),
     queued: new Gauge({ name: 'collector_events_queued', help: 'Events waiting in the producer batch', ...opts }),
     spooled: new Counter({ name: 'collector_events_spooled_total', help: 'Events written to the disk spool', ...opts }),
     replayed: new Counter({ name: 'collector_events_replayed_total', help: 'Spooled events delivered to Kafka', ...opts }),

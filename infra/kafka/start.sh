@@ -3,6 +3,7 @@
 # off Maven Central (no tarball download is possible here). Idempotent.
 #
 # Env: KAFKA_PORT (9092) KAFKA_CONTROLLER_PORT (9093) KAFKA_VERSION (pom default)
+#      CONFIDANT_DATA_DIR (.data: another dir runs a private instance, see lib/common.sh)
 #      KAFKA_HEAP_OPTS ("-Xms256m -Xmx512m") KAFKA_START_TIMEOUT (90 seconds)
 set -euo pipefail
 
@@ -68,7 +69,7 @@ fi
 mkdir -p "$STATE/data"
 # Escape for the sed replacement (paths may contain & or |).
 esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
-sed -e "s|@ROOT@|$(esc "$ROOT")|g" \
+sed -e "s|@STATE@|$(esc "$STATE")|g" \
     -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
     -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
     "$HERE/server.properties" >"$PROPS"

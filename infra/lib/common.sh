@@ -3,10 +3,12 @@
 # Sourced, never executed. Callers must set ROOT (repo root) before sourcing.
 
 : "${ROOT:?ROOT must be set before sourcing infra/lib/common.sh}"
-DATA="$ROOT/.data"
+# CONFIDANT_DATA_DIR runs a second, private instance (own state, pid files, logs; set its
+# ports too), e.g. for fault tests that stop an engine; downloads stay in the shared cache.
+DATA="${CONFIDANT_DATA_DIR:-$ROOT/.data}"
 RUN_DIR="$DATA/run"
 LOG_DIR="$DATA/logs"
-CACHE_DIR="$DATA/cache"
+CACHE_DIR="$ROOT/.data/cache"
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$CACHE_DIR"
 
 log() { printf '[%s] %s\n' "${COMPONENT:-infra}" "$*" >&2; }

@@ -61,9 +61,15 @@ export function generateStream(random: () => number, practiceIds: string[], tota
   return events;
 }
 
+// One formatter per zone: each Intl.DateTimeFormat holds native memory the GC does not see (≈14 KB),
+// so one per call grows a million-event stream's expectations to many GB.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** `YYYY-MM-DD` of an instant in a time zone, computed independently of the processor's code. */
 export function localDate(ts: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ts);
+  let format = formatters.get(timeZone);
+  if (!format) formatters.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return format.format(ts);
 }
 
 export type DayTotals = { pageviews: number; events: number; engaged_ms: number };

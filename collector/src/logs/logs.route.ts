@@ -62,20 +62,23 @@ function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | 
 export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
   const bodyLimit = deps.bodyLimit ?? LOG_BODY_LIMIT;
   const ledger = new ClickHouseImportLedger(deps.db);
-  const keys = new BoundedCache<string, { practiceId: string | null; until: number }>(1000);
+  const keys = new BoundedCache<string, { until: number }>(1000);
 
   const authenticate = async (request: FastifyRequest): Promise<Practice> => {
     const auth = header(request, 'authorization') ?? '';
     const secret = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
     const unauthorized = new ApiError(401, ErrorCode.unauthorized, 'send the practice ingest key as Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
     if (!secret) throw unauthorized;
-    let entry = keys.get(secret);
-    if (!entry || entry.until < Date.now()) {
-      entry = { practiceId: await practiceForIngestKey(deps.db, secret), until: Date.now() + KEY_CACHE_MS };
-      keys.set(secret, entry);
+    // Only refusals are cached (guessing keys must not cost a query each); a valid key is looked up
+    // on every upload, so a revocation applies to the very next one.
+    const refused = keys.get(secret);
+    if (refused && refused.until >= Date.now()) throw unauthorized;
+    const practiceId = await practiceForIngestKey(deps.db, secret);
+    if (!practiceId) {
+      keys.set(secret, { until: Date.now() + KEY_CACHE_MS });
+      throw unauthorized;
     }
-    if (!entry.practiceId) throw unauthorized;
-    const practice = await deps.practices.get(entry.practiceId);
+    const practice = await deps.practices.get(practiceId);
     if (!practice) throw new ApiError(403, ErrorCode.forbidden, 'the practice of this ingest key no longer exists');
     return practice;
   };
