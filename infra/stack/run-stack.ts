@@ -26,6 +26,7 @@ const SERVICES: Service[] = [
 ];
 
 const children = new Map<string, ChildProcess>();
+const restarts = new Map<string, number[]>();
 let stopping = false;
 
 function start(service: Service): ChildProcess {
@@ -39,10 +40,19 @@ function start(service: Service): ChildProcess {
   child.stderr?.pipe(log);
   child.on('exit', (code, signal) => {
     children.delete(service.name);
-    if (!stopping) {
-      console.error(`[stack] ${service.name} exited (${signal ?? code}); see .data/logs/${service.name}.log. Stopping the stack.`);
+    if (stopping) return;
+    // A supervisor's job: restart a service that died (the pipeline is built to resume exactly),
+    // but give up on one that keeps dying.
+    const now = Date.now();
+    const recent = (restarts.get(service.name) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= 3) {
+      console.error(`[stack] ${service.name} exited (${signal ?? code}) again; see .data/logs/${service.name}.log. Stopping the stack.`);
       void shutdown(1);
+      return;
     }
+    restarts.set(service.name, [...recent, now]);
+    console.error(`[stack] ${service.name} exited (${signal ?? code}); restarting it. Log: .data/logs/${service.name}.log`);
+    setTimeout(() => stopping || start(service), 1000);
   });
   children.set(service.name, child);
   return child;

@@ -12,6 +12,12 @@ export type ProcessorDeps = {
   kafka: Kafka;
   logger: Logger;
   metrics?: ProcessorMetrics;
+  /**
+   * Called when the consumer has crashed and kafkajs will not restart it. The server exits so a
+   * supervisor restarts it: the offsets ledger makes a restart exact, whereas a live process with
+   * a dead consumer would silently stop counting.
+   */
+  onFatal?: (error: Error) => void;
 };
 
 export type RunningProcessor = {
@@ -55,6 +61,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   consumer.on(consumer.events.CRASH, (e) => {
     crashed = !e.payload.restart;
     logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    if (crashed) deps.onFatal?.(e.payload.error);
   });
 
   await producer.connect();

@@ -7,7 +7,16 @@ import { loadProcessorConfig } from './processor.config.ts';
 const config = loadProcessorConfig();
 const logger = createLogger('processor', config.logLevel);
 const db = connectClickHouse(config.clickhouse);
-const processor = await startProcessor({ config, db, kafka: connectKafka(config.kafka, logger), logger });
+const processor = await startProcessor({
+  config,
+  db,
+  kafka: connectKafka(config.kafka, logger),
+  logger,
+  onFatal: (error) => {
+    logger.fatal({ err: error }, 'consumer stopped for good; exiting so a supervisor restarts the processor');
+    process.exit(1);
+  },
+});
 const app = buildApp({ registry: processor.metrics.registry, ready: processor.ready });
 await app.listen({ host: '127.0.0.1', port: config.metricsPort });
 logger.info({ port: config.metricsPort, group: config.groupId }, 'processor started');
