@@ -31,24 +31,24 @@ step() { echo; echo "== $1"; shift; "$@" || status=1; }
 
 if [[ $mode == faults ]]; then
   step "fault-injection suite (full)" env FAULTS=full npx vitest run --config tests/vitest.config.ts tests/faults \
-    --reporter=default --reporter=json --outputFile="$OUT/faults.json"
+    --reporter=default --reporter=json --outputFile="$OUT/vitest-faults.json"
 else
   step "lint" npx eslint .
   step "typecheck" npx turbo run typecheck --output-logs=errors-only
   step "typecheck (stack scripts, benches)" npx tsc -p tsconfig.json
-  step "unit tests" npx vitest run --reporter=default --reporter=json --outputFile="$OUT/unit.json"
+  step "unit tests" npx vitest run --reporter=default --reporter=json --outputFile="$OUT/vitest-unit.json"
   step "integration tests (real Kafka and ClickHouse)" npx vitest run --config tests/vitest.config.ts \
-    --reporter=default --reporter=json --outputFile="$OUT/integration.json"
+    --reporter=default --reporter=json --outputFile="$OUT/vitest-integration.json"
 fi
 
 # One closing line over every run, in the plain form CI reads.
 node -e '
 const fs = require("fs"); let passed = 0, failed = 0, skipped = 0;
-for (const f of fs.readdirSync(process.argv[1]).filter((f) => f.endsWith(".json"))) {
+for (const f of fs.readdirSync(process.argv[1]).filter((f) => /^vitest-.*\.json$/.test(f))) {
   const r = JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-if (passed === 0) process.exit(1);
+if (!(passed > 0)) process.exit(1);
 ' "$OUT" || status=1
 exit $status
