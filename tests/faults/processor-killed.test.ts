@@ -1,15 +1,14 @@
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import type { CommonConfig, Db } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateStream, prng } from '../support/event-stream.ts';
-import { freePort, kafkaFor, ledgerCaughtUp, produceEvents } from '../support/processor-harness.ts';
+import { ledgerCaughtUp, produceEvents } from '../support/processor-harness.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
-import { eventually, prepareNamespace } from '../support/stack.ts';
-import { isolatedConfig } from '../support/test-env.ts';
+import { eventually } from '../support/stack.ts';
 import { faults } from './faults.config.ts';
 import { chunksWithRetries, dayRange, expectedFor, withOneMore, withoutOne } from './support/known-stream.ts';
-import { reportedTotals, reporterFor, rssBytes, startProcessor } from './support/pipeline.ts';
+import { proxiedScenario, reportedTotals, rssBytes, startProcessor, type ProxiedScenario } from './support/pipeline.ts';
 import { flatten, recordScenario, tally } from './support/summary.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 
@@ -22,37 +21,23 @@ import { TcpProxy } from './support/tcp-proxy.ts';
 const TIME_ZONES = { 'kill-ny': 'America/New_York', 'kill-berlin': 'Europe/Berlin', 'kill-tokyo': 'Asia/Tokyo' };
 const START = Date.UTC(2024, 1, 1);
 const SPAN = 3 * 86_400_000;
+let current: (ServiceProcess & { port: number }) | null = null;
+let scenario: ProxiedScenario;
 let config: CommonConfig;
 let db: Db;
-let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
 let proxy: TcpProxy;
-let current: (ServiceProcess & { port: number }) | null = null;
 let reporter: FastifyInstance;
 
 beforeAll(async () => {
-  config = isolatedConfig('flt-prockill');
-  ({ db, cleanup } = await prepareNamespace(config));
-  const store = new PracticeStore(db);
-  for (const [id, timezone] of Object.entries(TIME_ZONES)) await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
-  const kafka = kafkaFor(config);
-  producer = kafka.producer();
-  admin = kafka.admin();
-  await Promise.all([producer.connect(), admin.connect()]);
-  const target = new URL(config.clickhouse.url);
-  proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port) });
-  await proxy.open();
-  reporter = await reporterFor(config, db);
+  scenario = await proxiedScenario('flt-prockill', TIME_ZONES);
+  ({ config, db, producer, admin, proxy, reporter } = scenario);
 }, 120_000);
 
 afterAll(async () => {
   current?.child.kill('SIGKILL');
-  await proxy?.cut();
-  await producer?.disconnect();
-  await admin?.disconnect();
-  await reporter?.close();
-  await cleanup?.();
+  await scenario?.close();
 }, 120_000);
 
 type Moment = 'after-insert' | 'before-insert' | 'random';

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createLogger, type CommonConfig, type Db } from '@confidant/shared';
+import { createLogger, PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
 import { buildApp } from '@confidant/reporter/app';
 import { loadReporterConfig } from '@confidant/reporter/reporter.config';
 import type { FastifyInstance } from 'fastify';
-import { freePort } from '../../support/processor-harness.ts';
+import type { Admin, Producer } from 'kafkajs';
+import { freePort, kafkaFor } from '../../support/processor-harness.ts';
 import { namespaceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../support/service-process.ts';
-import { testEnv } from '../../support/test-env.ts';
+import { prepareNamespace } from '../../support/stack.ts';
+import { isolatedConfig, testEnv } from '../../support/test-env.ts';
 import { faults } from '../faults.config.ts';
+import { TcpProxy } from './tcp-proxy.ts';
 
 export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 export const REPORTER_ADMIN_KEY = 'faults-admin-key-0123456789abcdef0123';
@@ -167,3 +170,44 @@ export function aroundToday(): { from: string; to: string } {
 /** Sum of one metric over all keys of reportedTotals. */
 export const sumOf = (totals: Record<string, { pageviews: number; events: number }>, metric: 'pageviews' | 'events'): number =>
   Object.values(totals).reduce((n, t) => n + t[metric], 0);
+
+/** A namespace with practices, a producer/admin on its topics, a reporter, and a TCP proxy in front of ClickHouse for the processor. */
+export type ProxiedScenario = {
+  config: CommonConfig;
+  db: Db;
+  producer: Producer;
+  admin: Admin;
+  proxy: TcpProxy;
+  reporter: FastifyInstance;
+  close(): Promise<void>;
+};
+
+export async function proxiedScenario(label: string, timeZones: Record<string, string>): Promise<ProxiedScenario> {
+  const config = isolatedConfig(label);
+  const { db, cleanup } = await prepareNamespace(config);
+  const store = new PracticeStore(db);
+  for (const [id, timezone] of Object.entries(timeZones)) await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
+  const kafka = kafkaFor(config);
+  const producer = kafka.producer();
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+  const target = new URL(config.clickhouse.url);
+  const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port) });
+  await proxy.open();
+  const reporter = await reporterFor(config, db);
+  return {
+    config,
+    db,
+    producer,
+    admin,
+    proxy,
+    reporter,
+    async close() {
+      await proxy.cut();
+      await producer.disconnect();
+      await admin.disconnect();
+      await reporter.close();
+      await cleanup();
+    },
+  };
+}
