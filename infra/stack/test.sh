@@ -39,6 +39,8 @@ else
   step "unit tests" npx vitest run --reporter=default --reporter=json --outputFile="$OUT/vitest-unit.json"
   step "integration tests (real Kafka and ClickHouse)" npx vitest run --config tests/vitest.config.ts \
     --reporter=default --reporter=json --outputFile="$OUT/vitest-integration.json"
+  # Every bench must still run; its timings are reported (test-output/BENCHMARKS.smoke.md), never judged.
+  step "benchmarks (smoke)" npx tsx bench/run.ts --smoke
 fi
 
 # One closing line over every run, in the plain form CI reads.
