@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, ENVELOPE_VERSION, ErrorCode, type EventEnvelope, type EventType, type Practice } from '@confidant/shared';
 import { isBot } from './bot-filter.ts';
 import type { CountryLookup } from './country.ts';
@@ -91,7 +91,8 @@ export async function deidentify(hit: Hit, facts: RequestFacts, practice: Practi
 
   const event: EventEnvelope = {
     v: ENVELOPE_VERSION,
-    id: randomBytes(16).toString('hex'),
+    // randomUUID draws from a pooled entropy buffer; randomBytes per event showed in the collector's profile.
+    id: randomUUID().replaceAll('-', ''),
     practiceId: practice.id,
     source: 'snippet',
     type: hit.type === 'notfound' && !practice.markNotFound ? 'pageview' : hit.type,
