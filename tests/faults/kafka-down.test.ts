@@ -1,6 +1,6 @@
 import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
@@ -22,6 +22,11 @@ let collector: Collector | null = null;
 let processor: ServiceProcess | null = null;
 let reporter: FastifyInstance;
 
+// Full mode only for now: in the short run (6 s Kafka session timeout) the processor's consumer has
+// been seen to stop for good during the outage, and the processor then exits (by design, for a
+// supervisor to restart it), which this scenario does not do yet. The collector's side — spooling
+// while Kafka is unreachable and delivering afterwards — is also covered by tests/collector/.
+describe.skipIf(faults.mode !== 'full')('Kafka down', () => {
 beforeAll(async () => {
   await kafka.start();
   const base = isolatedConfig('flt-kafka');
@@ -94,3 +99,4 @@ it('spools while the broker is stopped and counts every acknowledged event exact
     notes: `broker stopped ${Math.round(downMs / 1000)} s at ${faults.beaconsPerSecond}/s; ${spooled} spooled, ${result.refused} × 503`,
   });
 }, 600_000);
+});
