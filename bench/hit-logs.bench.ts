@@ -18,6 +18,7 @@ import { connectClickHouse, connectKafka, createLogger, ensureTopics, migrate, P
 import { loadCollectorConfig } from '@confidant/collector/collector.config';
 import { runLogImport } from '@confidant/collector/logs/import-cli';
 import { benchEnv, keepBenchData } from './bench.config.ts';
+import { prng } from './support/envelopes.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -30,17 +31,6 @@ const DIR = '/tmp/confidant-bench';
 // ---------------------------------------------------------------------------------------
 // Deterministic log generator
 // ---------------------------------------------------------------------------------------
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BROWSERS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
