@@ -10,7 +10,7 @@ import type { Kafka } from 'kafkajs';
 import { createLogger, type EventEnvelope } from '@confidant/shared';
 import { loadCollectorConfig } from '@confidant/collector/collector.config';
 import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
-import { EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
+import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
 import { createMetrics } from '@confidant/collector/metrics';
 import { generateEnvelopes, toMessages } from './support/envelopes.ts';
 import { openNamespace } from './support/namespace.ts';
@@ -22,7 +22,7 @@ import type { Bench } from './support/result.ts';
 async function viaEventProducer(kafka: Kafka, topic: string, events: EventEnvelope[], settings: { lingerMs: number; batchSize: number; timeoutMs: number }): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'confidant-bench-spool-'));
   const logger = createLogger('bench', 'error');
-  const producer = new EventProducer(new KafkaTransport(kafka, topic), new DiskSpool(dir, 64 * 1024 * 1024), { ...settings, replayMs: 60_000 }, createMetrics(), logger);
+  const producer = new EventProducer(new KafkaTransport(kafka, topic), new DiskSpool(dir, 64 * 1024 * 1024), { ...settings, replayMs: 60_000 }, createMetrics(), logger, BEACON_EVENTS);
   await producer.start();
   try {
     const window = settings.batchSize * 4;

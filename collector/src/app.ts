@@ -6,6 +6,7 @@ import type { CollectorConfig } from './collector.config.ts';
 import { createClientIpResolver } from './deid/client-ip.ts';
 import { createCountryLookup, type CountryLookup } from './deid/country.ts';
 import type { SaltSource } from './deid/salt-store.ts';
+import type { EventBatchSink } from './logs/log-import.ts';
 import { registerLogRoutes } from './logs/logs.route.ts';
 import { LoadShedder } from './load-shedder.ts';
 import type { Metrics } from './metrics.ts';
@@ -29,8 +30,8 @@ export type CollectorDeps = {
   metrics: Metrics;
   country?: CountryLookup;
   now?: () => number;
-  /** Enables `POST /v1/logs` (ingest keys and the import ledger live in ClickHouse). */
-  db?: Db;
+  /** Enables `POST /v1/logs`: ingest keys and the import ledger live in ClickHouse, log events go to `logSink` in batches. */
+  logs?: { db: Db; sink: EventBatchSink };
 };
 
 export const BEACON_BODY_LIMIT = 4096;
@@ -93,16 +94,17 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
     }
   });
   // The bound is on events waiting to become durable: every submit settles (acknowledged, spooled or refused), so the count cannot leak.
+  const admitted = <T>(events: number, submit: () => Promise<T>): Promise<T> => {
+    const release = shedder.enter(events);
+    deps.metrics.inFlight.set(shedder.current);
+    return submit().finally(() => {
+      release();
+      deps.metrics.inFlight.set(shedder.current);
+    });
+  };
   const sink: EventSink = {
     ready: () => deps.sink.ready(),
-    submit: (key, event) => {
-      const release = shedder.enter();
-      deps.metrics.inFlight.set(shedder.current);
-      return deps.sink.submit(key, event).finally(() => {
-        release();
-        deps.metrics.inFlight.set(shedder.current);
-      });
-    },
+    submit: (key, event) => admitted(1, () => deps.sink.submit(key, event)),
   };
 
   // Rate-limit buckets are keyed by a keyed hash of the IP under a per-process key, held in memory only.
@@ -139,8 +141,10 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   bufferPageRoute(app, routeDeps);
   privacyRoute(app, routeDeps);
   healthRoute(app, routeDeps);
-  if (deps.db) {
-    registerLogRoutes(app, { db: deps.db, practices: new PracticeStore(deps.db), sink, salts: deps.salts, country, logger: deps.logger });
+  const logs = deps.logs;
+  if (logs) {
+    const logSink: EventBatchSink = { submit: (key, events) => admitted(events.length, () => logs.sink.submit(key, events)) };
+    registerLogRoutes(app, { db: logs.db, practices: new PracticeStore(logs.db), sink: logSink, salts: deps.salts, country, logger: deps.logger });
   }
   return app;
 }

@@ -55,14 +55,14 @@ export class LoadShedder {
     return null;
   }
 
-  /** Counts an event in flight until the returned release is called (once). */
-  enter(): () => void {
-    this.inFlight++;
+  /** Counts `events` in flight until the returned release is called (once). */
+  enter(events = 1): () => void {
+    this.inFlight += events;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.inFlight--;
+      this.inFlight -= events;
     };
   }
 

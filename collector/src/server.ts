@@ -3,7 +3,7 @@ import { buildApp } from './app.ts';
 import { loadCollectorConfig } from './collector.config.ts';
 import { ClickHouseSaltStore } from './deid/salt-store.ts';
 import { DiskSpool } from './kafka/disk-spool.ts';
-import { EventProducer, KafkaTransport } from './kafka/event-producer.ts';
+import { BEACON_EVENTS, EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from './kafka/event-producer.ts';
 import { createMetrics } from './metrics.ts';
 import { PracticeRegistry } from './registry/practice-registry.ts';
 
@@ -19,16 +19,29 @@ registry.start(config.registryRefreshMs);
 const salts = new ClickHouseSaltStore(db);
 salts.start(config.saltMaintenanceMs, (error) => logger.warn({ err: error }, 'salt maintenance failed; retrying'));
 
+const kafka = connectKafka(config.kafka, logger);
+const topics = topicsFor(config.kafka.topicPrefix);
+const producerOptions = { ...config.producer, replayMs: config.spool.replayMs };
 const producer = new EventProducer(
-  new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).events.name),
+  new KafkaTransport(kafka, topics.events.name),
   new DiskSpool(config.spool.dir, config.spool.maxBytes),
-  { ...config.producer, replayMs: config.spool.replayMs },
+  producerOptions,
   metrics,
   logger,
+  BEACON_EVENTS,
 );
-await producer.start();
+// `POST /v1/logs` batches go to their own topic, through their own spool beside the beacons' one.
+const logProducer = new EventProducer(
+  new KafkaTransport(kafka, topics.eventBatches.name),
+  new DiskSpool(`${config.spool.dir}-logs`, config.spool.maxBytes),
+  producerOptions,
+  metrics,
+  logger,
+  LOG_EVENT_BATCHES,
+);
+await Promise.all([producer.start(), logProducer.start()]);
 
-const app = await buildApp({ config, logger, registry, salts, sink: producer, metrics, db });
+const app = await buildApp({ config, logger, registry, salts, sink: producer, metrics, logs: { db, sink: logProducer } });
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port }, 'collector listening');
 
@@ -39,7 +52,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'stopping: no new requests, flushing the producer');
   // close() stops accepting and waits for in-flight requests, each of which waits for its event to be durable.
   await app.close();
-  await producer.close();
+  await Promise.all([producer.close(), logProducer.close()]);
   registry.stop();
   salts.stop();
   await db.close();

@@ -23,6 +23,9 @@ if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} && ${TEST_ENGINES:-local} 
     bash infra/up "${started[@]}" || { echo "could not start ${started[*]}" >&2; exit 1; }
   fi
 fi
+# Debian tools the browser, log-import and benchmark tests drive (installed only when missing).
+bash infra/tools/ensure.sh chromium nginx goaccess || { echo "could not install the test tools" >&2; exit 1; }
+
 stop_started() { ((${#started[@]})) && bash infra/down "${started[@]}" >/dev/null 2>&1; return 0; }
 trap stop_started EXIT
 
@@ -48,7 +51,9 @@ node -e '
 const fs = require("fs"); let passed = 0, failed = 0, skipped = 0;
 for (const f of fs.readdirSync(process.argv[1]).filter((f) => /^vitest-.*\.json$/.test(f))) {
   const r = JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8"));
-  passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  // A suite that fails before its tests run (e.g. in beforeAll) counts no failed test, so count it here.
+  const brokenSuites = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.every((a) => a.status !== "failed")).length;
+  passed += r.numPassedTests; failed += r.numFailedTests + brokenSuites; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (!(passed > 0)) process.exit(1);

@@ -49,7 +49,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     allowAutoTopicCreation: false,
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const processor = new BatchProcessor({ config, db, practices, consumer, producer, deadLetterTopic: topics.deadLetter.name, logger, metrics });
+  const processor = new BatchProcessor({ config, db, practices, consumer, producer, batchTopic: topics.eventBatches.name, deadLetterTopic: topics.deadLetter.name, logger, metrics });
 
   let joined = false;
   let crashed = false;
@@ -66,7 +66,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
 
   await producer.connect();
   await consumer.connect();
-  await consumer.subscribe({ topics: [topics.events.name], fromBeginning: true });
+  await consumer.subscribe({ topics: [topics.events.name, topics.eventBatches.name], fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,

@@ -56,11 +56,14 @@ export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
 
 export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; reason: string };
 
-export function encodeEvent(event: EventEnvelope): Buffer {
+/** The validated event as the JSON text of a Kafka message value. */
+export function eventJson(event: EventEnvelope): string {
   const checked = eventEnvelopeSchema.safeParse(event);
   if (!checked.success) throw new Error(`refusing to produce an invalid envelope: ${summarize(checked.error)}`);
-  return Buffer.from(JSON.stringify(checked.data));
+  return JSON.stringify(checked.data);
 }
+
+export const encodeEvent = (event: EventEnvelope): Buffer => Buffer.from(eventJson(event));
 
 export function decodeEvent(value: Buffer | null): DecodeResult {
   if (!value) return { ok: false, reason: 'empty message' };
@@ -75,6 +78,67 @@ export function decodeEvent(value: Buffer | null): DecodeResult {
   }
   const checked = eventEnvelopeSchema.safeParse(parsed);
   return checked.success ? { ok: true, event: checked.data } : { ok: false, reason: `invalid envelope: ${summarize(checked.error)}` };
+}
+
+/**
+ * Log hits travel in batches (topic `event-batches.v1`): one Kafka message carries up to
+ * EVENT_BATCH_MAX_EVENTS v1 events, because a bulk import of millions of lines would
+ * otherwise pay Kafka's per-message cost millions of times. The envelope of each event is
+ * exactly the v1 event above and is validated one by one, so one bad event never costs the
+ * others. A batch only holds events whose visitors share a partition key (`batchKey`): a
+ * visitor's events stay in order on one partition, as sessions need.
+ */
+// An event's labels are bounded (scrubbed paths 200 characters, query values 100), so a
+// batch stays near 0.5 MB at worst, under a broker's default 1 MiB `message.max.bytes`.
+export const EVENT_BATCH_MAX_EVENTS = 200;
+
+/** Buckets per practice: bounds how many partitions one practice's imports spread over. */
+export const EVENT_BATCH_KEY_BUCKETS = 32;
+
+/** The Kafka key of the batch a visitor's events go into: practice and a bucket of the keyed visitor hash. */
+export function batchKey(practiceId: string, visitor: string): string {
+  return `${practiceId}:${Number.parseInt(visitor.slice(0, 8), 16) % EVENT_BATCH_KEY_BUCKETS}`;
+}
+
+/** The validated batch as the JSON text of a Kafka message value. */
+export function eventBatchJson(events: readonly EventEnvelope[]): string {
+  if (events.length === 0 || events.length > EVENT_BATCH_MAX_EVENTS) throw new Error(`refusing to produce a batch of ${events.length} events (1 to ${EVENT_BATCH_MAX_EVENTS})`);
+  const checked = events.map((event, i) => {
+    const result = eventEnvelopeSchema.safeParse(event);
+    if (!result.success) throw new Error(`refusing to produce an invalid envelope (batch index ${i}): ${summarize(result.error)}`);
+    return result.data;
+  });
+  return JSON.stringify({ v: ENVELOPE_VERSION, events: checked });
+}
+
+export const encodeEventBatch = (events: readonly EventEnvelope[]): Buffer => Buffer.from(eventBatchJson(events));
+
+/** Per event of a readable batch: the event, or why it is invalid (`raw` is kept for the dead-letter topic). */
+export type BatchItem = { ok: true; event: EventEnvelope } | { ok: false; reason: string; raw: unknown };
+
+export type BatchDecodeResult = { ok: true; items: BatchItem[] } | { ok: false; reason: string };
+
+/** Decodes a batch message; a batch that is not one (not JSON, wrong version, no event list) fails whole. */
+export function decodeEventBatch(value: Buffer | null): BatchDecodeResult {
+  if (!value) return { ok: false, reason: 'empty message' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('v' in parsed)) return { ok: false, reason: 'invalid batch: not a versioned object' };
+  if (parsed.v !== ENVELOPE_VERSION) return { ok: false, reason: `unsupported batch version ${String(parsed.v)}` };
+  const events = (parsed as { events?: unknown }).events;
+  // No upper bound here: producers keep to EVENT_BATCH_MAX_EVENTS, and raising it stays a compatible change.
+  if (!Array.isArray(events) || events.length === 0) return { ok: false, reason: 'invalid batch: events must be a non-empty list' };
+  return {
+    ok: true,
+    items: events.map((raw: unknown): BatchItem => {
+      const checked = eventEnvelopeSchema.safeParse(raw);
+      return checked.success ? { ok: true, event: checked.data } : { ok: false, reason: `invalid envelope: ${summarize(checked.error)}`, raw };
+    }),
+  };
 }
 
 function summarize(error: z.ZodError): string {

@@ -3,11 +3,15 @@ export const HOUR_MS = 3_600_000;
 
 export type TopicSpec = { name: string; partitions: number; retentionMs: number };
 
-/** Topics under a prefix (tests use a unique prefix per run). The raw event topic keeps at most 48 h. */
-export function topicsFor(prefix: string): { events: TopicSpec; deadLetter: TopicSpec } {
+/**
+ * Topics under a prefix (tests use a unique prefix per run). The raw event topics keep at most
+ * 48 h: `events` one beacon event per message, `eventBatches` log hits in batches of events.
+ */
+export function topicsFor(prefix: string): { events: TopicSpec; eventBatches: TopicSpec; deadLetter: TopicSpec } {
   const p = prefix ? `${prefix}.` : '';
   return {
     events: { name: `${p}events.v1`, partitions: 3, retentionMs: 48 * HOUR_MS },
+    eventBatches: { name: `${p}event-batches.v1`, partitions: 3, retentionMs: 48 * HOUR_MS },
     deadLetter: { name: `${p}events.dlq.v1`, partitions: 1, retentionMs: 14 * 24 * HOUR_MS },
   };
 }

@@ -6,7 +6,7 @@ import { buildApp } from '@confidant/collector/app';
 import { loadCollectorConfig } from '@confidant/collector/collector.config';
 import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
 import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
-import { EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
+import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
 import { createMetrics } from '@confidant/collector/metrics';
 import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
 import { buildSampleSite } from '@confidant/collector/sample-site.app';
@@ -22,7 +22,7 @@ import { isolatedConfig } from '../support/test-env.ts';
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 let collector: FastifyInstance;
-let producer: EventProducer;
+let producer: EventProducer<EventEnvelope>;
 let site: FastifyInstance;
 let siteUrl: string;
 let collectorUrl: string;
@@ -50,6 +50,7 @@ beforeAll(async () => {
     { ...config.producer, replayMs: config.spool.replayMs },
     metrics,
     logger,
+    BEACON_EVENTS,
   );
   await producer.start();
   collector = await buildApp({ config, logger, registry, salts: new ClickHouseSaltStore(ns.db), sink: producer, metrics });

@@ -6,7 +6,7 @@ import { buildApp } from '@confidant/collector/app';
 import { loadCollectorConfig, type CollectorConfig } from '@confidant/collector/collector.config';
 import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
 import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
-import { EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
+import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
 import { createMetrics } from '@confidant/collector/metrics';
 import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
 import { connectKafka, createLogger, decodeEvent, PracticeStore, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
@@ -43,7 +43,7 @@ let consumer: Consumer;
 const received: Array<{ raw: string; event: EventEnvelope }> = [];
 const spoolDirs: string[] = [];
 
-async function startCollector(brokers: string[], spoolDir: string): Promise<{ app: FastifyInstance; producer: EventProducer; config: CollectorConfig }> {
+async function startCollector(brokers: string[], spoolDir: string): Promise<{ app: FastifyInstance; producer: EventProducer<EventEnvelope>; config: CollectorConfig }> {
   const config: CollectorConfig = {
     ...loadCollectorConfig({}),
     ...common,
@@ -61,6 +61,7 @@ async function startCollector(brokers: string[], spoolDir: string): Promise<{ ap
     { ...config.producer, replayMs: config.spool.replayMs },
     metrics,
     logger,
+    BEACON_EVENTS,
   );
   await producer.start();
   const app = await buildApp({ config, logger, registry, salts: new ClickHouseSaltStore(db), sink: producer, metrics });

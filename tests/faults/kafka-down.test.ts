@@ -67,7 +67,7 @@ it('spools while the broker is stopped and counts every acknowledged event exact
   expect(result.unanswered).toBe(0);
   expect(result.retryAfterMissing).toBe(0);
   expect(collector!.child.exitCode).toBeNull();
-  const spooled = Number(/collector_events_spooled_total (\d+)/.exec(metricsDuring)?.[1] ?? 0);
+  const spooled = Number(/collector_events_spooled_total\{topic="events"\} (\d+)/.exec(metricsDuring)?.[1] ?? 0);
   expect(spooled).toBeGreaterThan(0);
 
   const { from, to } = aroundToday();

@@ -32,7 +32,7 @@ beforeAll(async () => {
   registerLogRoutes(app, {
     db,
     practices,
-    sink: { ready: () => true, submit: async (_k, e) => void events.push(e) },
+    sink: { submit: async (_k, batch) => void events.push(...batch) },
     salts: new ClickHouseSaltStore(db),
     country: () => 'DE',
     logger: createLogger('logs-route', 'silent'),

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Producer } from 'kafkajs';
-import { connectKafka, createLogger, encodeEvent, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import { batchKey, connectKafka, createLogger, encodeEvent, encodeEventBatch, EVENT_BATCH_MAX_EVENTS, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
 import { startProcessor, type RunningProcessor } from '@confidant/processor/processor';
 import { loadProcessorConfig } from '@confidant/processor/processor.config';
 import { readLedgerOffset } from '@confidant/processor/clickhouse/rollup-writer';
@@ -83,12 +83,26 @@ export async function produceEvents(producer: Producer, prefix: string, events: 
   }
 }
 
-/** True once the ledger of `groupId` has reached the end of every partition of the event topic. */
+/** Produces envelopes to the batch topic as the log import does: grouped by batch key, in order, at most EVENT_BATCH_MAX_EVENTS a message. */
+export async function produceEventBatches(producer: Producer, prefix: string, events: EventEnvelope[]): Promise<void> {
+  const byKey = new Map<string, EventEnvelope[]>();
+  for (const e of events) {
+    const key = batchKey(e.practiceId, e.visitor);
+    byKey.set(key, [...(byKey.get(key) ?? []), e]);
+  }
+  const messages = [...byKey].flatMap(([key, list]) =>
+    Array.from({ length: Math.ceil(list.length / EVENT_BATCH_MAX_EVENTS) }, (_, i) => ({ key, value: encodeEventBatch(list.slice(i * EVENT_BATCH_MAX_EVENTS, (i + 1) * EVENT_BATCH_MAX_EVENTS)) })),
+  );
+  await producer.send({ topic: topicsFor(prefix).eventBatches.name, acks: -1, messages });
+}
+
+/** True once the ledger of `groupId` has reached the end of every partition of both event topics. */
 export async function ledgerCaughtUp(db: Db, admin: Admin, prefix: string, groupId: string): Promise<boolean> {
-  const topic = topicsFor(prefix).events.name;
-  const offsets = await admin.fetchTopicOffsets(topic);
-  for (const p of offsets) {
-    if ((await readLedgerOffset(db, groupId, topic, p.partition)) < BigInt(p.high)) return false;
+  const { events, eventBatches } = topicsFor(prefix);
+  for (const topic of [events.name, eventBatches.name]) {
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      if ((await readLedgerOffset(db, groupId, topic, p.partition)) < BigInt(p.high)) return false;
+    }
   }
   return true;
 }

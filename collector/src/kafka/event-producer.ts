@@ -1,4 +1,4 @@
-import { encodeEvent, type EventEnvelope, type Logger } from '@confidant/shared';
+import { eventBatchJson, eventJson, type EventEnvelope, type Logger } from '@confidant/shared';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Metrics } from '../metrics.ts';
 import { SpoolFullError, type DiskSpool, type SpoolRecord } from './disk-spool.ts';
@@ -43,7 +43,41 @@ export { SpoolFullError };
 
 type Waiter = { record: SpoolRecord; resolve: () => void; reject: (e: unknown) => void };
 
+/**
+ * Bytes of record values in one send. Brokers refuse a partition's record batch above
+ * `message.max.bytes` (1 MiB by default), and a send may put all its records on one partition.
+ */
+export const MAX_SEND_BYTES = 900 * 1024;
+
+/** Consecutive groups of at most `maxCount` records and MAX_SEND_BYTES of values (a larger record goes alone). */
+export function sendGroups(records: readonly SpoolRecord[], maxCount: number): SpoolRecord[][] {
+  const groups: SpoolRecord[][] = [];
+  let group: SpoolRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = Buffer.byteLength(record.v);
+    if (group.length > 0 && (group.length >= maxCount || bytes + size > MAX_SEND_BYTES)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(record);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 export type ProducerOptions = { lingerMs: number; batchSize: number; timeoutMs: number; replayMs: number };
+
+/**
+ * What one producer sends: `encode` validates a value and writes its message text (`eventJson`
+ * for beacon events, `eventBatchJson` for batches of log events); `topic` labels its metrics.
+ */
+export type ProducerStream<T> = { topic: 'events' | 'event-batches'; encode: (value: T) => string };
+
+export const BEACON_EVENTS: ProducerStream<EventEnvelope> = { topic: 'events', encode: eventJson };
+export const LOG_EVENT_BATCHES: ProducerStream<readonly EventEnvelope[]> = { topic: 'event-batches', encode: eventBatchJson };
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -60,14 +94,16 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * spool behind the failed ones, and a replay loop drains the spool oldest first; direct
  * sends resume only when the spool is empty, which keeps events in order.
  */
-export class EventProducer {
+export class EventProducer<T> {
   private batch: Waiter[] = [];
+  private batchBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private replayTimer: NodeJS.Timeout | null = null;
   private replaying: Promise<void> | null = null;
   private healthy = false;
   private closed = false;
   private inflight = new Set<Promise<void>>();
+  private readonly labels: { topic: string };
 
   constructor(
     private readonly transport: EventTransport,
@@ -75,12 +111,15 @@ export class EventProducer {
     private readonly options: ProducerOptions,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+    private readonly stream: ProducerStream<T>,
+  ) {
+    this.labels = { topic: stream.topic };
+  }
 
   /** Opens the spool and tries Kafka once; if it is down, events spool until it returns. */
   async start(): Promise<void> {
     await this.spool.open();
-    this.metrics.spoolBytes.set(this.spool.bytes);
+    this.metrics.spoolBytes.set(this.labels, this.spool.bytes);
     try {
       await withTimeout(this.transport.connect(), this.options.timeoutMs);
       this.healthy = true;
@@ -97,14 +136,27 @@ export class EventProducer {
     return this.healthy && !this.closed && this.spool.bytes < this.spool.maxBytes * 0.9;
   }
 
-  /** Resolves when the event is durable (Kafka ack or fsynced spool); rejects with SpoolFullError when it cannot be. */
-  submit(key: string, event: EventEnvelope): Promise<void> {
+  /**
+   * Resolves when the value is durable (Kafka ack or fsynced spool); rejects with SpoolFullError
+   * when it cannot be, and at once for an invalid value or a record no broker would take (neither
+   * may reach the spool).
+   */
+  submit(key: string, value: T): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolFullError('collector is shutting down'));
-    const record = { k: key, v: encodeEvent(event).toString('utf8') };
+    let record: SpoolRecord;
+    try {
+      record = { k: key, v: this.stream.encode(value) };
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const bytes = Buffer.byteLength(record.v);
+    if (bytes > MAX_SEND_BYTES) return Promise.reject(new Error(`record of ${bytes} bytes exceeds ${MAX_SEND_BYTES}`));
     if (!this.healthy || !this.spool.isEmpty()) return this.toSpool([record]);
     return new Promise((resolve, reject) => {
+      if (this.batchBytes + bytes > MAX_SEND_BYTES) this.flush();
       this.batch.push({ record, resolve, reject });
-      this.metrics.queued.set(this.batch.length);
+      this.batchBytes += bytes;
+      this.metrics.queued.set(this.labels, this.batch.length);
       if (this.batch.length >= this.options.batchSize) this.flush();
       else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.lingerMs);
     });
@@ -126,7 +178,8 @@ export class EventProducer {
     this.timer = null;
     const waiters = this.batch;
     this.batch = [];
-    this.metrics.queued.set(0);
+    this.batchBytes = 0;
+    this.metrics.queued.set(this.labels, 0);
     if (waiters.length === 0) return;
     const work = this.deliver(waiters);
     this.inflight.add(work);
@@ -135,7 +188,7 @@ export class EventProducer {
 
   private async deliver(waiters: Waiter[]): Promise<void> {
     const records = waiters.map((w) => w.record);
-    const end = this.metrics.produceLatency.startTimer();
+    const end = this.metrics.produceLatency.startTimer(this.labels);
     try {
       await withTimeout(this.transport.send(records), this.options.timeoutMs);
       end();
@@ -155,8 +208,8 @@ export class EventProducer {
 
   private async toSpool(records: SpoolRecord[]): Promise<void> {
     await this.spool.append(records);
-    this.metrics.spooled.inc(records.length);
-    this.metrics.spoolBytes.set(this.spool.bytes);
+    this.metrics.spooled.inc(this.labels, records.length);
+    this.metrics.spoolBytes.set(this.labels, this.spool.bytes);
   }
 
   /** Drains the spool oldest segment first; stops at the first failure and retries on the next tick. */
@@ -167,13 +220,12 @@ export class EventProducer {
         for (;;) {
           const segment = await this.spool.oldest();
           if (!segment) break;
-          for (let i = 0; i < segment.records.length; i += this.options.batchSize) {
-            const chunk = segment.records.slice(i, i + this.options.batchSize);
+          for (const chunk of sendGroups(segment.records, this.options.batchSize)) {
             await withTimeout(this.transport.send(chunk), this.options.timeoutMs);
-            this.metrics.replayed.inc(chunk.length);
+            this.metrics.replayed.inc(this.labels, chunk.length);
           }
           await this.spool.remove(segment.seq);
-          this.metrics.spoolBytes.set(this.spool.bytes);
+          this.metrics.spoolBytes.set(this.labels, this.spool.bytes);
         }
         if (!this.healthy) {
           await withTimeout(this.transport.connect(), this.options.timeoutMs);

@@ -10,7 +10,7 @@ import { loadCollectorConfig, type CollectorConfig } from '../collector.config.t
 import { createCountryLookup } from '../deid/country.ts';
 import { ClickHouseSaltStore } from '../deid/salt-store.ts';
 import { DiskSpool } from '../kafka/disk-spool.ts';
-import { EventProducer, KafkaTransport } from '../kafka/event-producer.ts';
+import { EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from '../kafka/event-producer.ts';
 import { createMetrics } from '../metrics.ts';
 import { ClickHouseImportLedger } from './import-ledger.ts';
 import { importLogStream, type ImportSummary } from './log-import.ts';
@@ -32,8 +32,6 @@ export type LogImportRun = {
   logger?: Logger;
 };
 
-/** Producer batches for bulk imports: larger than the collector's request-sized ones, still well under Kafka's 1 MiB per partition batch. */
-const IMPORT_BATCH_SIZE = 2000;
 
 /** Rejected input that is the caller's mistake (unknown practice, bad format), not a failure of the import. */
 export class LogImportUsageError extends Error {
@@ -54,11 +52,12 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   const db = connectClickHouse(config.clickhouse);
   const spool = new DiskSpool(join(dirname(config.spool.dir), 'collector-log-import'), config.spool.maxBytes);
   const producer = new EventProducer(
-    new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).events.name),
+    new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).eventBatches.name),
     spool,
-    { ...config.producer, batchSize: Math.max(config.producer.batchSize, IMPORT_BATCH_SIZE), replayMs: config.spool.replayMs },
+    { ...config.producer, replayMs: config.spool.replayMs },
     createMetrics(),
     logger,
+    LOG_EVENT_BATCHES,
   );
   const errStream = run.progressStream ?? process.stderr;
   const bar = new SingleBar(

@@ -11,7 +11,7 @@ import type { Hit } from './log-parser.ts';
 
 export type LogDeidSkip = 'page-class-drop' | 'foreign-host';
 
-export type LogDeidResult = { kind: 'ok'; key: string; event: EventEnvelope } | { kind: 'skip'; reason: LogDeidSkip };
+export type LogDeidResult = { kind: 'ok'; event: EventEnvelope } | { kind: 'skip'; reason: LogDeidSkip };
 
 const DAY_MS = 86_400_000;
 const CACHE_SIZE = 50_000;
@@ -93,6 +93,6 @@ export class LogDeidentifier {
       os: agent.os,
       device: agent.device,
     };
-    return { kind: 'ok', key: `${practice.id}:${visitor}`, event };
+    return { kind: 'ok', event };
   }
 }

@@ -1,13 +1,12 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { practiceSchema, type EventEnvelope } from '@confidant/shared';
+import { batchKey, EVENT_BATCH_MAX_EVENTS, practiceSchema, type EventEnvelope } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import type { SaltKind, SaltSource } from '../deid/salt-store.ts';
 import { MemorySaltStore } from '../deid/salt-store.ts';
-import type { EventSink } from '../routes/hit-handler.ts';
 import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
 import { MAX_LINE_CHARS } from './line-reader.ts';
-import { ChunkGapError, ImportMismatchError, importLogStream, type ImportOptions } from './log-import.ts';
+import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportOptions } from './log-import.ts';
 
 const UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
 const practice = practiceSchema.parse({ id: 'clinic', siteKey: 'site-clinic', name: 'Clinic', domains: ['clinic.example'], timezone: 'Europe/Berlin' });
@@ -25,16 +24,17 @@ class MemoryLedger implements ImportLedger {
   }
 }
 
-/** Records envelopes; after `failAfter` accepted events every submit fails like an unavailable producer. */
-class RecordingSink implements EventSink {
-  events: EventEnvelope[] = [];
+/** Records batches; a batch that would take it past `failAfter` accepted events fails like an unavailable producer. */
+class RecordingSink implements EventBatchSink {
+  batches: Array<{ key: string; events: EventEnvelope[] }> = [];
   constructor(private readonly failAfter = Number.POSITIVE_INFINITY) {}
-  ready() {
-    return true;
+  /** Every event received, in line order (ids are derived from line numbers; batches group them by key). */
+  get events(): EventEnvelope[] {
+    return this.batches.flatMap((b) => b.events).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
-  async submit(_key: string, event: EventEnvelope) {
-    if (this.events.length >= this.failAfter) throw new Error('producer unavailable');
-    this.events.push(event);
+  async submit(key: string, events: readonly EventEnvelope[]) {
+    if (this.batches.reduce((n, b) => n + b.events.length, 0) + events.length > this.failAfter) throw new Error('producer unavailable');
+    this.batches.push({ key, events: [...events] });
   }
 }
 
@@ -50,7 +50,7 @@ class SpySalts implements SaltSource {
 const input = (text: string | Buffer) => Readable.from([Buffer.from(text)]);
 const SHIPPER = 'f'.repeat(64);
 const options = (over: Partial<ImportOptions> = {}): ImportOptions => ({ practice, importId: SHIPPER, format: { kind: 'combined' }, ...over });
-const deps = (sink: EventSink, ledger: ImportLedger = new MemoryLedger(), salts: SaltSource = new MemorySaltStore()) => ({ sink, ledger, salts, country: () => 'DE' });
+const deps = (sink: EventBatchSink, ledger: ImportLedger = new MemoryLedger(), salts: SaltSource = new MemorySaltStore()) => ({ sink, ledger, salts, country: () => 'DE' });
 
 describe('importLogStream', () => {
   const log = [
@@ -88,6 +88,28 @@ describe('importLogStream', () => {
     expect(sink.events.map((e) => e.id)).toEqual([1, 3, 6, 9].map((n) => lineEventId(SHIPPER, n)));
     const bytes = JSON.stringify(sink.events);
     for (const raw of ['192.0.2.', 'Mozilla', 'a@b.example', 'search?q', '123456789']) expect(bytes).not.toContain(raw);
+  });
+
+  it('batches a visitor\'s events in line order under the visitor\'s batch key, at most EVENT_BATCH_MAX_EVENTS a batch', async () => {
+    const visits = Array.from({ length: 1200 }, (_, i) => line(`203.0.113.${i % 3}`, `11/Oct/2024:08:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} +0000`, `/p${i}`));
+    const sink = new RecordingSink();
+    const summary = await importLogStream(input(visits.join('\n')), options(), deps(sink));
+    expect(summary.pageviews).toBe(1200);
+    const visitors = new Set(sink.events.map((e) => e.visitor));
+    expect(visitors.size).toBe(3);
+    for (const { key, events } of sink.batches) {
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.length).toBeLessThanOrEqual(EVENT_BATCH_MAX_EVENTS);
+      for (const e of events) expect(batchKey(practice.id, e.visitor)).toBe(key);
+    }
+    // Per visitor, the batches as submitted replay the visitor's lines in order.
+    for (const visitor of visitors) {
+      const submitted = sink.batches.flatMap((b) => b.events).filter((e) => e.visitor === visitor);
+      expect(submitted.map((e) => e.id)).toEqual([...submitted.map((e) => e.id)].sort());
+      expect(submitted).toHaveLength(400);
+    }
+    // 3 visitors over at most 3 keys: 1200 events in no more batches than the cap forces.
+    expect(sink.batches.length).toBeLessThanOrEqual(Math.ceil(1200 / EVENT_BATCH_MAX_EVENTS) + 2);
   });
 
   it('reads gzip input like plain text', async () => {

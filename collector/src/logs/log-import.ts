@@ -1,9 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Practice } from '@confidant/shared';
+import { batchKey, EVENT_BATCH_MAX_EVENTS, type EventEnvelope, type Practice } from '@confidant/shared';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
-import type { EventSink } from '../routes/hit-handler.ts';
 import { classifyHit, type SkipReason } from './hit-rules.ts';
 import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
 import { readLines } from './line-reader.ts';
@@ -27,7 +26,12 @@ export type ImportSummary = {
   linesCommitted: number;
 };
 
-export type ImportDeps = { sink: EventSink; salts: SaltSource; country: CountryLookup; ledger: ImportLedger };
+/** Where batches of de-identified log events go (`event-batches` topic); `submit` resolves once the batch is durable. */
+export interface EventBatchSink {
+  submit(key: string, events: readonly EventEnvelope[]): Promise<void>;
+}
+
+export type ImportDeps = { sink: EventBatchSink; salts: SaltSource; country: CountryLookup; ledger: ImportLedger };
 
 export type ImportOptions = {
   practice: Practice;
@@ -124,8 +128,10 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
   const inFlight: Array<Promise<void>> = [];
   let ledgerChain: Promise<void> = Promise.resolve();
 
+  // A chunk's events are grouped by batch key (a visitor's events share one, in line order).
   const submitChunk = async (chunk: Pending): Promise<void> => {
     await deid.prepare(chunk.hits.map((h) => h.hit.time));
+    const batches = new Map<string, EventEnvelope[]>();
     const acks: Array<Promise<void>> = [];
     for (const { hit, lineNo: n, type } of chunk.hits) {
       const r = deid.deidentify(hit, type, lineEventId(importId, n));
@@ -135,9 +141,17 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
       }
       if (r.event.type === 'notfound') summary.notFound++;
       else summary.pageviews++;
-      acks.push(deps.sink.submit(r.key, r.event));
+      const key = batchKey(practice.id, r.event.visitor);
+      let events = batches.get(key);
+      if (!events) batches.set(key, (events = []));
+      events.push(r.event);
+      if (events.length === EVENT_BATCH_MAX_EVENTS) {
+        acks.push(deps.sink.submit(key, events));
+        batches.delete(key);
+      }
     }
     chunk.hits.length = 0;
+    for (const [key, events] of batches) acks.push(deps.sink.submit(key, events));
     await Promise.all(acks);
   };
 

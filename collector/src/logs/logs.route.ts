@@ -4,11 +4,10 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
-import type { EventSink } from '../routes/hit-handler.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
 import { ClickHouseImportLedger, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
 import { InputTooLargeError } from './line-reader.ts';
-import { ChunkGapError, ImportMismatchError, importLogStream } from './log-import.ts';
+import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink } from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
 
 export type LogRouteDeps = {
@@ -16,7 +15,7 @@ export type LogRouteDeps = {
   db: Db;
   /** Practice by id; `PracticeStore` in production. */
   practices: { get(id: string): Promise<Practice | null> };
-  sink: EventSink;
+  sink: EventBatchSink;
   salts: SaltSource;
   country: CountryLookup;
   logger: Logger;

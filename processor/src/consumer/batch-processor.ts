@@ -4,7 +4,7 @@ import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { buildIngestBlock, insertIngestBlock, readLedgerOffset } from '../clickhouse/rollup-writer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import { aggregateStep } from '../pipeline/aggregate.step.ts';
-import { decodeStep } from '../pipeline/decode.step.ts';
+import { decodeBatchMessage, decodeEventMessage, type MessageEvent } from '../pipeline/decode.step.ts';
 import { dedupeStep, type SeenId } from '../pipeline/dedupe.step.ts';
 import { resolvePracticeStep } from '../pipeline/resolve-practice.step.ts';
 import { sessionizeStep } from '../pipeline/sessionize.step.ts';
@@ -19,7 +19,8 @@ export const MAX_ROWS_PER_INSERT = 100_000;
 const SPLIT_AT_ROWS = MAX_ROWS_PER_INSERT - 20_000;
 const BACKOFF_CAP_MS = 10_000;
 
-export type DeadLetter = { message: KafkaMessage; reason: string };
+/** A message, or one event of a batch message (`index`, with that event alone as `value`), and why it is dead. */
+export type DeadLetter = { message: KafkaMessage; reason: string; index: number | null; value: Buffer | null };
 
 /** One insert's worth of messages: a contiguous offset range of one partition. */
 type SubBatch = {
@@ -43,6 +44,8 @@ export type BatchProcessorDeps = {
   practices: PracticeCache;
   consumer: Consumer;
   producer: Producer;
+  /** Messages of this topic are batches of events (`event-batches`); any other topic holds one event per message. */
+  batchTopic: string;
   deadLetterTopic: string;
   logger: Logger;
   metrics: ProcessorMetrics;
@@ -96,22 +99,23 @@ export class BatchProcessor {
       }
     }
 
-    const decoded = batch.messages.map((m) => decodeStep(m.value));
-    await this.retrying(payload, 'load practices', () =>
-      this.deps.practices.prepare(new Set(decoded.flatMap((d) => (d.kind === 'ok' ? [d.value.practiceId] : [])))),
-    );
+    const decode = topic === this.deps.batchTopic ? decodeBatchMessage : decodeEventMessage;
+    const decoded = batch.messages.map((m) => decode(m.value));
+    const practiceIds = new Set<string>();
+    for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') practiceIds.add(result.value.practiceId);
+    await this.retrying(payload, 'load practices', () => this.deps.practices.prepare(practiceIds));
 
     let sub = this.newSubBatch(state);
     let handledUpTo: string | null = null;
     for (const [i, message] of batch.messages.entries()) {
       if (!isRunning() || isStale()) break;
       const offset = BigInt(message.offset);
-      const result = decoded[i]!;
+      const events = decoded[i]!;
       if (offset < state.ledgerNext!) {
-        if (offset >= state.warmStart && result.kind === 'ok') state.seen.set(result.value.id, { lastAt: Date.now() });
-        metrics.events.inc({ outcome: 'dropped', reason: 'already-applied' });
+        if (offset >= state.warmStart) for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, { lastAt: Date.now() });
+        metrics.events.inc({ outcome: 'dropped', reason: 'already-applied' }, events.length);
       } else {
-        this.apply(sub, message, result, state);
+        this.apply(sub, message, events, state);
         if (sub.acc.rowCount >= SPLIT_AT_ROWS) {
           await this.flush(payload, state, sub);
           sub = this.newSubBatch(state);
@@ -134,15 +138,20 @@ export class BatchProcessor {
     return { first: null, last: null, messages: 0, acc: new RollupAccumulator(), seen: new Overlay(state.seen), visits: new Overlay(state.visits), deadLetters: [] };
   }
 
-  /** Runs the steps for one live message; the first non-ok result decides its fate. */
-  private apply(sub: SubBatch, message: KafkaMessage, decoded: StepResult<EventEnvelope>, state: PartitionState): void {
+  /** Runs the steps for each event of one live message; for each, the first non-ok result decides its fate. */
+  private apply(sub: SubBatch, message: KafkaMessage, events: MessageEvent[], state: PartitionState): void {
     const offset = BigInt(message.offset);
     sub.first ??= offset;
     sub.last = offset;
     sub.messages++;
-    const outcome = this.runSteps(sub, decoded, state);
-    if (outcome.kind === 'dlq') sub.deadLetters.push({ message, reason: outcome.reason });
-    this.deps.metrics.events.inc(outcome.kind === 'ok' ? { outcome: 'counted', reason: '' } : { outcome: outcome.kind === 'drop' ? 'dropped' : 'dlq', reason: outcome.reason });
+    for (const { result, index, raw } of events) {
+      const outcome = this.runSteps(sub, result, state);
+      if (outcome.kind === 'dlq') {
+        const value = index === null ? message.value : Buffer.from(JSON.stringify(result.kind === 'ok' ? result.value : raw));
+        sub.deadLetters.push({ message, reason: outcome.reason, index, value });
+      }
+      this.deps.metrics.events.inc(outcome.kind === 'ok' ? { outcome: 'counted', reason: '' } : { outcome: outcome.kind === 'drop' ? 'dropped' : 'dlq', reason: outcome.reason });
+    }
   }
 
   private runSteps(sub: SubBatch, decoded: StepResult<EventEnvelope>, state: PartitionState): StepResult<null> {
@@ -202,10 +211,16 @@ export class BatchProcessor {
     await this.deps.producer.send({
       topic: this.deps.deadLetterTopic,
       acks: -1,
-      messages: letters.map(({ message, reason }) => ({
+      messages: letters.map(({ message, reason, index, value }) => ({
         key: message.key,
-        value: message.value,
-        headers: { reason, 'source-topic': topic, 'source-partition': String(partition), 'source-offset': message.offset },
+        value,
+        headers: {
+          reason,
+          'source-topic': topic,
+          'source-partition': String(partition),
+          'source-offset': message.offset,
+          ...(index === null ? {} : { 'source-index': String(index) }),
+        },
       })),
     });
   }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, type EventEnvelope } from '@confidant/shared';
+import { encodeEvent, encodeEventBatch, type EventEnvelope } from '@confidant/shared';
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { BoundedMap, Overlay } from '../session/bounded-map.ts';
 import { VISIT_IDLE_MS, type Visit } from '../session/sessionizer.ts';
 import { visitorHash } from '../session/visitor-hash.ts';
 import { aggregateStep, isInternalReferrer } from './aggregate.step.ts';
-import { decodeStep } from './decode.step.ts';
+import { decodeBatchMessage, decodeEventMessage, decodeStep } from './decode.step.ts';
 import { dedupeStep, type SeenId } from './dedupe.step.ts';
 import { resolvePracticeStep, type PracticeInfo } from './resolve-practice.step.ts';
 import { sessionizeStep } from './sessionize.step.ts';
@@ -44,6 +44,38 @@ describe('decodeStep', () => {
     expect(decodeStep(null)).toEqual({ kind: 'dlq', reason: 'empty message' });
     expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), v: 2 })))).toEqual({ kind: 'dlq', reason: 'unsupported envelope version 2' });
     expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), country: 'usa' })))).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) });
+  });
+});
+
+describe('decoding messages', () => {
+  it('reads one event from an events-topic message and each event of a batch on its own', () => {
+    expect(decodeEventMessage(encodeEvent(ev()))).toEqual([{ result: { kind: 'ok', value: ev() }, index: null, raw: null }]);
+    const two = ev({ id: 'b'.repeat(32), page: '/two' });
+    expect(decodeBatchMessage(encodeEventBatch([ev(), two]))).toEqual([
+      { result: { kind: 'ok', value: ev() }, index: 0, raw: null },
+      { result: { kind: 'ok', value: two }, index: 1, raw: null },
+    ]);
+    const bad = { ...two, country: 'usa' };
+    const mixed = decodeBatchMessage(Buffer.from(JSON.stringify({ v: 1, events: [ev(), bad] })));
+    expect(mixed[0]!.result.kind).toBe('ok');
+    expect(mixed[1]).toEqual({ result: { kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) }, index: 1, raw: bad });
+  });
+
+  it('dead-letters a batch message that is no batch as a whole', () => {
+    const whole = (value: string | null) => decodeBatchMessage(value === null ? null : Buffer.from(value));
+    expect(whole('{')).toEqual([{ result: { kind: 'dlq', reason: 'not JSON' }, index: null, raw: null }]);
+    expect(whole(null)[0]!.result).toEqual({ kind: 'dlq', reason: 'empty message' });
+    expect(whole(JSON.stringify({ v: 2, events: [ev()] }))[0]!.result).toEqual({ kind: 'dlq', reason: 'unsupported batch version 2' });
+    expect(whole(JSON.stringify({ v: 1, events: [] }))[0]!.result).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid batch/) });
+    // A single event on the batch topic is not a batch.
+    expect(whole(JSON.stringify(ev()))[0]!.result).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid batch/) });
+    expect(whole('[1,2]')[0]!.result).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid batch/) });
+  });
+
+  it('refuses to produce an empty, oversized or invalid batch', () => {
+    expect(() => encodeEventBatch([])).toThrow(/1 to 200/);
+    expect(() => encodeEventBatch(Array.from({ length: 201 }, () => ev()))).toThrow(/1 to 200/);
+    expect(() => encodeEventBatch([ev(), ev({ visitor: 'nope' })])).toThrow(/batch index 1/);
   });
 });
 
