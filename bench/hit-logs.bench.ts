@@ -1,17 +1,18 @@
 /**
  * Hit-log ingestion vs GoAccess on the same generated Combined log.
  *
- *   npx tsx bench/hit-logs.bench.ts [--smoke] [--lines N]
+ *   npx tsx bench/hit-logs.bench.ts [--smoke] [--lines N] [--profile]
  *
  * Generates a deterministic log (1,000,000 lines; --smoke: 20,000), times GoAccess 1.7
  * (`--log-format=COMBINED`, JSON report) and our import end to end: parse → de-identify →
  * Kafka → processor (a separate process, so it has its own core) → ClickHouse rollups, the
  * clock stopping when the rollups hold every produced page view. One warm-up, then 3 timed
  * repetitions (smoke: 1, and timing never fails it). Each repetition imports for its own
- * practice, so the import ledger does not skip the file.
+ * practice, so the import ledger does not skip the file. `--profile` profiles the last run: the
+ * import in this process and the processor (`--cpu-prof`), and prints the hottest functions of each.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { connectClickHouse, connectKafka, createLogger, ensureTopics, migrate, PracticeStore, sqlv, type Db } from '@confidant/shared';
@@ -19,6 +20,7 @@ import { loadCollectorConfig } from '@confidant/collector/collector.config';
 import { runLogImport } from '@confidant/collector/logs/import-cli';
 import { benchEnv, keepBenchData } from './bench.config.ts';
 import { prng } from './support/envelopes.ts';
+import { hotFunctions, profileInProcess, summarizeProfile } from './support/cpu-profile.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -26,7 +28,14 @@ const smoke = args.includes('--smoke');
 const linesArg = args.indexOf('--lines');
 const LINES = linesArg >= 0 ? Number(args[linesArg + 1]) : smoke ? 20_000 : 1_000_000;
 const REPS = smoke ? 1 : 3;
+const profile = args.includes('--profile');
 const DIR = '/tmp/confidant-bench';
+const PROFILE_DIR = `${DIR}/hit-logs-processor-profile`;
+
+function printHot(title: string, hot: Awaited<ReturnType<typeof summarizeProfile>>): void {
+  process.stdout.write(`\nprofile, ${title}: top self time as a share of busy time\n`);
+  for (const h of hot) process.stdout.write(`${h.selfPercent.toFixed(1).padStart(6)}%  ${h.name}  ${h.where}\n`);
+}
 
 // ---------------------------------------------------------------------------------------
 // Deterministic log generator
@@ -163,7 +172,9 @@ async function main(): Promise<void> {
   let processorOutput = '';
   const withProcessor = existsSync(`${ROOT}/processor/src/server.ts`);
   if (withProcessor) {
-    processor = spawn(process.execPath, ['--import', 'tsx', 'processor/src/server.ts'], {
+    rmSync(PROFILE_DIR, { recursive: true, force: true });
+    const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    processor = spawn(process.execPath, [...profiling, '--import', 'tsx', 'processor/src/server.ts'], {
       cwd: ROOT,
       env: { ...env, PROCESSOR_GROUP_ID: `bench-${config.kafka.topicPrefix}`, PROCESSOR_METRICS_PORT: '0', KAFKA_MAX_WAIT_MS: '200' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -177,7 +188,13 @@ async function main(): Promise<void> {
   try {
     for (const [i, practiceId] of runs.entries()) {
       const t = performance.now();
-      const summary = await runLogImport({ file, practiceId, format: 'combined', config, progress: !smoke && process.stderr.isTTY, output: process.stdout });
+      const importing = () => runLogImport({ file, practiceId, format: 'combined', config, progress: !smoke && process.stderr.isTTY, output: process.stdout });
+      let summary: Awaited<ReturnType<typeof importing>>;
+      if (profile && i === REPS) {
+        const profiled = await profileInProcess(importing);
+        summary = profiled.result;
+        printHot('import (this process)', hotFunctions(profiled.profile, 15));
+      } else summary = await importing();
       const produced = summary.pageviews + summary.notFound;
       const importedMs = performance.now() - t;
       if (withProcessor) {
@@ -201,6 +218,10 @@ async function main(): Promise<void> {
     if (processor) {
       processor.kill('SIGTERM');
       await once(processor, 'exit');
+      const written = profile && existsSync(PROFILE_DIR) ? readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile')) : [];
+      // The main thread's profile is the largest (tsx's loader thread writes one too).
+      const main = written.map((f) => `${PROFILE_DIR}/${f}`).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+      if (main) printHot(`processor (all runs, ${main})`, await summarizeProfile(main, 15));
     }
     await db.close();
     if (!keepBenchData) {

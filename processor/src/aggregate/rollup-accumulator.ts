@@ -7,6 +7,15 @@ export type Metrics = { pageviews: number; visits: number; bounces: number; enga
 export type Metric = keyof Metrics;
 export const METRIC_NAMES = ['pageviews', 'visits', 'bounces', 'engagedMs', 'events'] as const;
 
+/**
+ * Dimensions and metrics by position, for the hot path: `rows.add(D.page, path, M.pageviews, 1, visitor)`
+ * indexes arrays instead of building a string key per call.
+ */
+export const D = Object.fromEntries(DIMENSIONS.map((d, i) => [d, i])) as Record<Dimension, number>;
+export const M = { pageviews: 0, visits: 1, bounces: 2, engagedMs: 3, events: 4 } as const satisfies Record<Metric, number>;
+/** For `add` calls that only record a visitor. */
+export const NO_METRIC = -1;
+
 export type DailyKey = { practiceId: string; day: number; source: EventSource; dim: Dimension; value: string };
 export type HourlyKey = { practiceId: string; day: number; hour: number; source: EventSource };
 
@@ -14,60 +23,107 @@ export type HourlyKey = { practiceId: string; day: number; hour: number; source:
 export type DailyRow = DailyKey & Metrics & { visitorHashes: number[] };
 export type HourlyRow = HourlyKey & Omit<Metrics, 'events'> & { visitorHashes: number[] };
 
-type Cell = Metrics & { hashes: Set<number> };
+class Cell {
+  readonly sums = [0, 0, 0, 0, 0];
+  hashes: Set<number> | null = null;
 
-const emptyCell = (): Cell => ({ pageviews: 0, visits: 0, bounces: 0, engagedMs: 0, events: 0, hashes: new Set() });
-
-/**
- * Signed per-batch sums keyed by rollup row. Rows whose counts net to zero and that carry no
- * visitor are left out of the insert. This is the processor's hottest loop (about ten calls
- * per event), so calls take positional arguments and allocate only when a row is new.
- */
-export class RollupAccumulator {
-  private readonly daily = new Map<string, { key: DailyKey; cell: Cell }>();
-  private readonly hourly = new Map<string, { key: HourlyKey; cell: Cell }>();
-
-  get rowCount(): number {
-    return this.daily.size + this.hourly.size;
+  add(metric: number, amount: number, visitor: number | null): void {
+    if (metric !== NO_METRIC) this.sums[metric]! += amount;
+    if (visitor !== null) (this.hashes ??= new Set()).add(visitor);
   }
 
-  /** Adds `amount` to `metric` (none when null) of a daily row, and `visitor` (when not null) to its visitors. */
-  addDaily(practiceId: string, source: EventSource, day: number, dim: Dimension, value: string, metric: Metric | null, amount: number, visitor: number | null): void {
-    const id = `${practiceId}\u0000${day}\u0000${source}\u0000${dim}\u0000${value}`;
-    let entry = this.daily.get(id);
-    if (entry === undefined) this.daily.set(id, (entry = { key: { practiceId, day, source, dim, value }, cell: emptyCell() }));
-    if (metric !== null) entry.cell[metric] += amount;
-    if (visitor !== null) entry.cell.hashes.add(visitor);
+  isEmpty(): boolean {
+    return this.hashes === null && this.sums.every((s) => s === 0);
   }
 
-  addHourly(practiceId: string, source: EventSource, day: number, hour: number, metric: Exclude<Metric, 'events'> | null, amount: number, visitor: number | null): void {
-    const id = `${practiceId}\u0000${day}\u0000${hour}\u0000${source}`;
-    let entry = this.hourly.get(id);
-    if (entry === undefined) this.hourly.set(id, (entry = { key: { practiceId, day, hour, source }, cell: emptyCell() }));
-    if (metric !== null) entry.cell[metric] += amount;
-    if (visitor !== null) entry.cell.hashes.add(visitor);
-  }
-
-  dailyRows(): DailyRow[] {
-    return [...this.daily.values()].filter(({ cell }) => !isEmpty(cell)).map(({ key, cell }) => ({ ...key, ...metricsOf(cell), visitorHashes: [...cell.hashes] }));
-  }
-
-  hourlyRows(): HourlyRow[] {
-    return [...this.hourly.values()]
-      .filter(({ cell }) => !isEmpty(cell))
-      .map(({ key, cell }) => {
-        const { events: _events, ...metrics } = metricsOf(cell);
-        return { ...key, ...metrics, visitorHashes: [...cell.hashes] };
-      });
+  metrics(): Metrics {
+    const [pageviews, visits, bounces, engagedMs, events] = this.sums as [number, number, number, number, number];
+    return { pageviews, visits, bounces, engagedMs, events };
   }
 }
 
-const isEmpty = (cell: Cell): boolean => cell.hashes.size === 0 && METRIC_NAMES.every((m) => cell[m] === 0);
+/** The rows of one practice, source and local day: a map per dimension, and the day's 24 hours. */
+export class DayRollup {
+  private readonly byDim: Array<Map<string, Cell> | undefined> = new Array<Map<string, Cell> | undefined>(DIMENSIONS.length);
+  private readonly hours: Array<Cell | undefined> = new Array<Cell | undefined>(24);
+  rows = 0;
 
-const metricsOf = (cell: Cell): Metrics => ({
-  pageviews: cell.pageviews,
-  visits: cell.visits,
-  bounces: cell.bounces,
-  engagedMs: cell.engagedMs,
-  events: cell.events,
-});
+  constructor(
+    readonly practiceId: string,
+    readonly source: EventSource,
+    readonly day: number,
+  ) {}
+
+  /** Adds `amount` to `metric` (NO_METRIC: none) of the row `dim`=`value`, and `visitor` (when not null) to its visitors. */
+  add(dim: number, value: string, metric: number, amount: number, visitor: number | null): void {
+    let values = this.byDim[dim];
+    if (values === undefined) this.byDim[dim] = values = new Map();
+    let cell = values.get(value);
+    if (cell === undefined) {
+      values.set(value, (cell = new Cell()));
+      this.rows++;
+    }
+    cell.add(metric, amount, visitor);
+  }
+
+  addHour(hour: number, metric: number, amount: number, visitor: number | null): void {
+    let cell = this.hours[hour];
+    if (cell === undefined) {
+      this.hours[hour] = cell = new Cell();
+      this.rows++;
+    }
+    cell.add(metric, amount, visitor);
+  }
+
+  dailyRows(out: DailyRow[]): void {
+    this.byDim.forEach((values, dim) => {
+      for (const [value, cell] of values ?? []) {
+        if (cell.isEmpty()) continue;
+        out.push({ practiceId: this.practiceId, day: this.day, source: this.source, dim: DIMENSIONS[dim]!, value, ...cell.metrics(), visitorHashes: [...(cell.hashes ?? [])] });
+      }
+    });
+  }
+
+  hourlyRows(out: HourlyRow[]): void {
+    this.hours.forEach((cell, hour) => {
+      if (cell === undefined || cell.isEmpty()) return;
+      const { events: _events, ...metrics } = cell.metrics();
+      out.push({ practiceId: this.practiceId, day: this.day, hour, source: this.source, ...metrics, visitorHashes: [...(cell.hashes ?? [])] });
+    });
+  }
+}
+
+/**
+ * Signed per-batch sums keyed by rollup row. Rows whose counts net to zero and that carry no
+ * visitor are left out of the insert. This is the processor's hottest loop (about ten adds per
+ * event): an event finds its day's rows once, and each add is two array or map lookups.
+ */
+export class RollupAccumulator {
+  private readonly days = new Map<string, DayRollup>();
+
+  get rowCount(): number {
+    let n = 0;
+    for (const day of this.days.values()) n += day.rows;
+    return n;
+  }
+
+  /** The rows of a practice, source and local day. */
+  day(practiceId: string, source: EventSource, day: number): DayRollup {
+    const id = `${practiceId}\u0000${source}\u0000${day}`;
+    let rows = this.days.get(id);
+    if (rows === undefined) this.days.set(id, (rows = new DayRollup(practiceId, source, day)));
+    return rows;
+  }
+
+  dailyRows(): DailyRow[] {
+    const out: DailyRow[] = [];
+    for (const day of this.days.values()) day.dailyRows(out);
+    return out;
+  }
+
+  hourlyRows(): HourlyRow[] {
+    const out: HourlyRow[] = [];
+    for (const day of this.days.values()) day.hourlyRows(out);
+    return out;
+  }
+}

@@ -1,5 +1,5 @@
-import { ok, type StepResult } from '@confidant/shared';
-import type { Dimension, Metric, RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
+import { ok, type EventEnvelope, type StepResult } from '@confidant/shared';
+import { D, M, NO_METRIC, type DayRollup, type RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { visitorHash } from '../session/visitor-hash.ts';
 import type { Sessionized } from './sessionize.step.ts';
 
@@ -11,83 +11,83 @@ export function isInternalReferrer(referrer: string, domains: readonly string[])
   return domains.some((d) => referrer === d || referrer.endsWith(`.${d}`));
 }
 
+/** Country, browser, OS and device rows of one event. */
+function technology(rows: DayRollup, event: EventEnvelope, metric: number, visitor: number | null): void {
+  rows.add(D.country, event.country, metric, 1, visitor);
+  rows.add(D.browser, event.browser, metric, 1, visitor);
+  rows.add(D.os, event.os, metric, 1, visitor);
+  rows.add(D.device, event.device, metric, 1, visitor);
+}
+
 /**
  * Turns one sessionized event into signed rollup deltas. Page views and events count where
  * they happen; visit, entry, exit, referrer and bounce counts are corrected as the visit goes on.
+ * Runs for every event, so it creates no closures and finds its day's rows once.
  */
 export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepResult<null> {
   const { event, practice, slot, effect } = item;
-  const { practiceId, source } = event;
   const linked = !event.countOnly;
   // The visitor to add to a row's uniq state; null for rows that count no visitors.
   const visitor = linked ? visitorHash(event.visitor) : null;
-  const daily = (dim: Dimension, value: string, metric: Metric | null, amount: number, who: number | null, day = slot.day) =>
-    acc.addDaily(practiceId, source, day, dim, value, metric, amount, who);
-  const hourly = (metric: HourlyMetric | null, amount: number, who: number | null, at = slot) => acc.addHourly(practiceId, source, at.day, at.hour, metric, amount, who);
-  const technology = (metric: Metric) => {
-    daily('country', event.country, metric, 1, visitor);
-    daily('browser', event.browser, metric, 1, visitor);
-    daily('os', event.os, metric, 1, visitor);
-    daily('device', event.device, metric, 1, visitor);
-  };
+  const rows = acc.day(event.practiceId, event.source, slot.day);
 
   switch (event.type) {
     case 'pageview':
     case 'notfound': {
-      daily('total', '', 'pageviews', 1, visitor);
-      daily('page', event.page, 'pageviews', 1, visitor);
-      hourly('pageviews', 1, visitor);
-      if (event.type === 'notfound') daily('notfound', event.page, 'pageviews', 1, null);
-      if (linked) technology('pageviews');
-      else daily('page_class', event.page, 'pageviews', 1, visitor);
+      rows.add(D.total, '', M.pageviews, 1, visitor);
+      rows.add(D.page, event.page, M.pageviews, 1, visitor);
+      rows.addHour(slot.hour, M.pageviews, 1, visitor);
+      if (event.type === 'notfound') rows.add(D.notfound, event.page, M.pageviews, 1, null);
+      if (linked) technology(rows, event, M.pageviews, visitor);
+      else rows.add(D.page_class, event.page, M.pageviews, 1, visitor);
       break;
     }
     case 'engagement': {
       const engaged = event.engagedMs ?? 0;
-      daily('total', '', 'engagedMs', engaged, visitor);
-      daily('page', event.page, 'engagedMs', engaged, null);
-      hourly('engagedMs', engaged, visitor);
+      rows.add(D.total, '', M.engagedMs, engaged, visitor);
+      rows.add(D.page, event.page, M.engagedMs, engaged, null);
+      rows.addHour(slot.hour, M.engagedMs, engaged, visitor);
       break;
     }
     case 'outbound':
     case 'download':
     case 'event': {
-      const dim: Dimension = event.type === 'outbound' ? 'exit_domain' : event.type;
+      const dim = event.type === 'outbound' ? D.exit_domain : event.type === 'download' ? D.download : D.event;
       const value = (event.type === 'event' ? event.name : event.target) ?? UNKNOWN;
-      daily('total', '', 'events', 1, visitor);
-      daily(dim, value, 'events', 1, event.type === 'event' ? visitor : null);
-      if (linked) hourly(null, 0, visitor);
+      rows.add(D.total, '', M.events, 1, visitor);
+      rows.add(dim, value, M.events, 1, event.type === 'event' ? visitor : null);
+      if (linked) rows.addHour(slot.hour, NO_METRIC, 0, visitor);
       break;
     }
   }
 
   if (effect.kind === 'started') {
-    daily('total', '', 'visits', 1, null);
-    daily('total', '', 'bounces', 1, null);
-    daily('entry', event.page, 'visits', 1, null);
-    daily('entry', event.page, 'bounces', 1, null);
-    daily('exit', event.page, 'visits', 1, null);
+    rows.add(D.total, '', M.visits, 1, null);
+    rows.add(D.total, '', M.bounces, 1, null);
+    rows.add(D.entry, event.page, M.visits, 1, null);
+    rows.add(D.entry, event.page, M.bounces, 1, null);
+    rows.add(D.exit, event.page, M.visits, 1, null);
     const referrer = event.referrerDomain && !isInternalReferrer(event.referrerDomain, practice.domains) ? event.referrerDomain : DIRECT;
-    daily('referrer', referrer, 'visits', 1, null);
-    if (event.utmSource) daily('utm_source', event.utmSource, 'visits', 1, null);
-    if (event.utmMedium) daily('utm_medium', event.utmMedium, 'visits', 1, null);
-    if (event.utmCampaign) daily('utm_campaign', event.utmCampaign, 'visits', 1, null);
-    technology('visits');
-    hourly('visits', 1, null);
-    hourly('bounces', 1, null);
+    rows.add(D.referrer, referrer, M.visits, 1, null);
+    if (event.utmSource) rows.add(D.utm_source, event.utmSource, M.visits, 1, null);
+    if (event.utmMedium) rows.add(D.utm_medium, event.utmMedium, M.visits, 1, null);
+    if (event.utmCampaign) rows.add(D.utm_campaign, event.utmCampaign, M.visits, 1, null);
+    technology(rows, event, M.visits, null);
+    rows.addHour(slot.hour, M.visits, 1, null);
+    rows.addHour(slot.hour, M.bounces, 1, null);
   } else if (effect.kind === 'continued') {
     const { visit, previousExit } = effect;
+    // A visit never crosses the practice's midnight, but it is counted in the hour it started.
+    const visitRows = visit.slot.day === slot.day ? rows : acc.day(event.practiceId, event.source, visit.slot.day);
     if (previousExit !== visit.exit) {
-      daily('exit', previousExit, 'visits', -1, null, visit.slot.day);
-      daily('exit', visit.exit, 'visits', 1, null, visit.slot.day);
+      visitRows.add(D.exit, previousExit, M.visits, -1, null);
+      visitRows.add(D.exit, visit.exit, M.visits, 1, null);
     }
     if (effect.bounceRemoved) {
-      daily('total', '', 'bounces', -1, null, visit.slot.day);
-      daily('entry', visit.entry, 'bounces', -1, null, visit.slot.day);
-      hourly('bounces', -1, null, visit.slot);
+      visitRows.add(D.total, '', M.bounces, -1, null);
+      visitRows.add(D.entry, visit.entry, M.bounces, -1, null);
+      visitRows.addHour(visit.slot.hour, M.bounces, -1, null);
     }
   }
   return ok(null);
 }
-
-type HourlyMetric = Exclude<Metric, 'events'>;
