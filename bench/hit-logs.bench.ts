@@ -12,7 +12,7 @@
  * import in this process and the processor (`--cpu-prof`), and prints the hottest functions of each.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { connectClickHouse, connectKafka, createLogger, ensureTopics, migrate, PracticeStore, sqlv, type Db } from '@confidant/shared';
@@ -31,6 +31,7 @@ const REPS = smoke ? 1 : 3;
 const profile = args.includes('--profile');
 const DIR = '/tmp/confidant-bench';
 const PROFILE_DIR = `${DIR}/hit-logs-processor-profile`;
+const IMPORT_PROFILE = `${DIR}/hit-logs-import.cpuprofile`;
 
 function printHot(title: string, hot: Awaited<ReturnType<typeof summarizeProfile>>): void {
   process.stdout.write(`\nprofile, ${title}: top self time as a share of busy time\n`);
@@ -193,7 +194,8 @@ async function main(): Promise<void> {
       if (profile && i === REPS) {
         const profiled = await profileInProcess(importing);
         summary = profiled.result;
-        printHot('import (this process)', hotFunctions(profiled.profile, 15));
+        writeFileSync(IMPORT_PROFILE, JSON.stringify(profiled.profile));
+        printHot(`import (this process, ${IMPORT_PROFILE})`, hotFunctions(profiled.profile, 15));
       } else summary = await importing();
       const produced = summary.pageviews + summary.notFound;
       const importedMs = performance.now() - t;

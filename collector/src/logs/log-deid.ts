@@ -1,10 +1,10 @@
-import { ENVELOPE_VERSION, type EventEnvelope, type Practice } from '@confidant/shared';
+import { ENVELOPE_VERSION, type EventEnvelope, type PageClassRule, type Practice } from '@confidant/shared';
 import type { CountryLookup } from '../deid/country.ts';
 import { matchPageClass } from '../deid/page-class.ts';
 import { hostInDomains, referrerDomain } from '../deid/referrer.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { scrubUrl, type ScrubbedUrl } from '../deid/url-scrubber.ts';
-import { classifyUserAgent } from '../deid/user-agent.ts';
+import { classifyUserAgent, type UaClass } from '../deid/user-agent.ts';
 import { visitorKey } from '../deid/visitor-key.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
 import type { Hit } from './log-parser.ts';
@@ -16,6 +16,12 @@ export type LogDeidResult = { kind: 'ok'; event: EventEnvelope } | { kind: 'skip
 const DAY_MS = 86_400_000;
 const CACHE_SIZE = 50_000;
 
+/** What a request target becomes: skipped, or the scrubbed page with its page class. */
+type PageVerdict = { kind: 'skip'; reason: LogDeidSkip } | { kind: 'page'; page: ScrubbedUrl; rule: PageClassRule | null };
+
+/** What one client (address and user agent) becomes on one UTC day. */
+type ClientFacts = { day: number; visitor: string; country: string; agent: UaClass };
+
 /**
  * The collector's edge de-identification (`deid/deidentify.ts`) applied to a logged hit,
  * built from the same functions: the daily visitor key over (practice, IP, user agent) with
@@ -23,13 +29,15 @@ const CACHE_SIZE = 50_000;
  * path, page classes and referrer domain. `deidentify` itself takes an absolute page URL,
  * request headers and the receive time, and parses the user agent on every call; an
  * import runs it for millions of lines, so here the pure steps are memoised per distinct
- * input (in memory only) and salts are fetched once per day, ahead of the synchronous loop.
+ * input (in memory only, for one import): a request target once, a client (address, agent)
+ * once a day, and the last client again without a lookup, since a visitor's hits come in runs.
+ * Salts are fetched once per day, ahead of the synchronous loop.
  */
 export class LogDeidentifier {
-  private readonly paths = new BoundedCache<string, ScrubbedUrl | null>(CACHE_SIZE);
+  private readonly pages = new BoundedCache<string, PageVerdict>(CACHE_SIZE);
   private readonly referrers = new BoundedCache<string, string | null>(CACHE_SIZE);
-  private readonly countries = new BoundedCache<string, string>(CACHE_SIZE);
-  private readonly visitors = new BoundedCache<string, string>(CACHE_SIZE);
+  private readonly clients = new BoundedCache<string, ClientFacts>(CACHE_SIZE);
+  private last: { ip: string; userAgent: string; facts: ClientFacts } | null = null;
   private readonly daySalts = new Map<number, Buffer>();
   private readonly origin: string;
 
@@ -49,27 +57,20 @@ export class LogDeidentifier {
     }
   }
 
-  /** Forgets salts and memoised keys (between imports, so nothing outlives its use). */
+  /** Forgets salts and everything memoised about clients (between imports, so nothing outlives its use). */
   clear(): void {
     this.daySalts.clear();
-    this.visitors.clear();
-    this.countries.clear();
+    this.clients.clear();
+    this.last = null;
   }
 
   deidentify(hit: Hit, type: 'pageview' | 'notfound', id: string): LogDeidResult {
     const practice = this.practice;
-    const page = this.paths.through(hit.path, (p) => scrubUrl(p.startsWith('/') ? this.origin + p : p));
-    if (!page || !hostInDomains(page.host, practice.domains)) return { kind: 'skip', reason: 'foreign-host' };
-    const rule = practice.pageClasses.length ? matchPageClass(page.path, practice.pageClasses) : null;
-    if (rule?.mode === 'drop') return { kind: 'skip', reason: 'page-class-drop' };
+    const verdict = this.pages.through(hit.path, (p) => this.pageVerdict(p));
+    if (verdict.kind === 'skip') return verdict;
+    const { page, rule } = verdict;
     const countOnly = rule?.mode === 'count-only';
-
-    const day = Math.floor(hit.time / DAY_MS);
-    const salt = this.daySalts.get(day);
-    if (!salt) throw new Error('daily salt not prepared for this hit');
-    const ua = hit.userAgent ?? '';
-    const visitor = this.visitors.through(`${day}\u0000${hit.ip}\u0000${ua}`, () => visitorKey(salt, [practice.id, hit.ip, ua]));
-    const agent = classifyUserAgent(ua || undefined);
+    const client = this.client(hit);
     const q = page.query;
     const event: EventEnvelope = {
       v: ENVELOPE_VERSION,
@@ -78,7 +79,7 @@ export class LogDeidentifier {
       source: 'logs',
       type: type === 'notfound' && !practice.markNotFound ? 'pageview' : type,
       ts: hit.time,
-      visitor,
+      visitor: client.visitor,
       page: countOnly ? rule.name : page.path,
       countOnly,
       referrerDomain: countOnly || !hit.referrer ? null : this.referrers.through(hit.referrer, (r) => referrerDomain(r, practice.domains)),
@@ -88,11 +89,42 @@ export class LogDeidentifier {
       target: null,
       name: null,
       engagedMs: null,
-      country: this.countries.through(hit.ip, this.country),
-      browser: agent.browser,
-      os: agent.os,
-      device: agent.device,
+      country: client.country,
+      browser: client.agent.browser,
+      os: client.agent.os,
+      device: client.agent.device,
     };
     return { kind: 'ok', event };
+  }
+
+  private pageVerdict(target: string): PageVerdict {
+    const page = scrubUrl(target.startsWith('/') ? this.origin + target : target);
+    if (!page || !hostInDomains(page.host, this.practice.domains)) return { kind: 'skip', reason: 'foreign-host' };
+    const rule = this.practice.pageClasses.length ? matchPageClass(page.path, this.practice.pageClasses) : null;
+    if (rule?.mode === 'drop') return { kind: 'skip', reason: 'page-class-drop' };
+    return { kind: 'page', page, rule };
+  }
+
+  /** The visitor key (daily salt of the hit's UTC day), country and agent families of the hit's client. */
+  private client(hit: Hit): ClientFacts {
+    const day = Math.floor(hit.time / DAY_MS);
+    const userAgent = hit.userAgent ?? '';
+    const last = this.last;
+    if (last !== null && last.facts.day === day && last.ip === hit.ip && last.userAgent === userAgent) return last.facts;
+    const key = `${hit.ip}\u0000${userAgent}`;
+    let facts = this.clients.get(key);
+    if (facts === undefined || facts.day !== day) {
+      const salt = this.daySalts.get(day);
+      if (!salt) throw new Error('daily salt not prepared for this hit');
+      facts = {
+        day,
+        visitor: visitorKey(salt, [this.practice.id, hit.ip, userAgent]),
+        country: facts?.country ?? this.country(hit.ip),
+        agent: facts?.agent ?? classifyUserAgent(userAgent || undefined),
+      };
+      this.clients.set(key, facts);
+    }
+    this.last = { ip: hit.ip, userAgent, facts };
+    return facts;
   }
 }

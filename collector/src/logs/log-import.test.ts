@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { batchKey, EVENT_BATCH_MAX_EVENTS, practiceSchema, type EventEnvelope } from '@confidant/shared';
@@ -15,11 +16,13 @@ const line = (ip: string, time: string, path: string, status = 200, ua = UA, ref
 class MemoryLedger implements ImportLedger {
   readonly rows = new Map<string, { lines: number; prefixHash: string }>();
   commits: number[] = [];
+  hashes: string[] = [];
   async committed(p: string, id: string) {
     return this.rows.get(`${p}/${id}`) ?? { lines: 0, prefixHash: '' };
   }
   async commit(p: string, id: string, lines: number, prefixHash: string) {
     this.commits.push(lines);
+    this.hashes.push(prefixHash);
     if (lines > (this.rows.get(`${p}/${id}`)?.lines ?? 0)) this.rows.set(`${p}/${id}`, { lines, prefixHash });
   }
 }
@@ -177,6 +180,19 @@ describe('content-derived imports', () => {
     const grown = await importLogStream(input(lines(5) + lines(3, 5)), options({ importId: undefined }), deps(sink, ledger));
     expect(grown).toMatchObject({ importId: first.importId, alreadyImported: 5, pageviews: 3, linesCommitted: 8 });
     expect(sink.events.map((e) => e.page)).toEqual(['/p5', '/p6', '/p7']);
+  });
+
+  it('record at each commit the SHA-256 of the lines committed so far, however the input is split', async () => {
+    const text = lines(25);
+    const ledger = new MemoryLedger();
+    // Pieces of 97 bytes cut lines anywhere; commits every 10 lines.
+    const pieces = Array.from({ length: Math.ceil(text.length / 97) }, (_, i) => Buffer.from(text.slice(i * 97, (i + 1) * 97)));
+    const summary = await importLogStream(Readable.from(pieces), options({ importId: undefined, chunkLines: 10 }), deps(new RecordingSink(), ledger));
+    expect(ledger.commits).toEqual([10, 20, 25]);
+    const all = text.split('\n');
+    const sha = (n: number) => createHash('sha256').update(all.slice(0, n).map((l) => `${l}\n`).join('')).digest('hex');
+    expect(ledger.hashes).toEqual([sha(10), sha(20), sha(25)]);
+    expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({ lines: 25, prefixHash: sha(25) });
   });
 
   it('refuse a different log that starts with the same line instead of skipping its lines', async () => {

@@ -195,20 +195,32 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
         opened = true;
       }
       let tooLongAt = 0;
+      // Lines go into the prefix hash in runs (one update per run, not per line), brought up to date where a digest is taken.
+      let hashed = 0;
+      const hashThrough = (end: number) => {
+        if (prefix && end > hashed) prefix.update(`${batch.lines.slice(hashed, end).join('\n')}\n`);
+        hashed = Math.max(hashed, end);
+      };
       for (let i = 0; i < batch.lines.length; i++) {
         lineNo++;
         summary.linesRead++;
         const tooLong = batch.tooLong[tooLongAt] === i;
         if (tooLong) tooLongAt++;
-        prefix?.update(batch.lines[i]!).update('\n');
         if (lineNo <= committed) {
           summary.alreadyImported++;
-          if (lineNo === committed && prefix && committedPrefix && prefix.copy().digest('hex') !== committedPrefix) throw new ImportMismatchError();
+          if (lineNo === committed && prefix && committedPrefix) {
+            hashThrough(i + 1);
+            if (prefix.copy().digest('hex') !== committedPrefix) throw new ImportMismatchError();
+          }
           continue;
         }
         handleLine(batch.lines[i]!, tooLong);
-        if (lineNo % chunkLines === 0) await flush();
+        if (lineNo % chunkLines === 0) {
+          hashThrough(i + 1);
+          await flush();
+        }
       }
+      hashThrough(batch.lines.length);
       options.onProgress?.({ bytesRead: batch.bytesRead, linesRead: summary.linesRead });
     }
     if (!opened) await open('');
