@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
     processor = spawn(process.execPath, [...profiling, '--import', 'tsx', 'processor/src/server.ts'], {
       cwd: ROOT,
-      env: { ...env, PROCESSOR_GROUP_ID: `bench-${config.kafka.topicPrefix}`, PROCESSOR_METRICS_PORT: '0', KAFKA_MAX_WAIT_MS: '200' },
+      env: { ...env, PROCESSOR_GROUP_ID: `bench-${config.kafka.topicPrefix}`, PROCESSOR_METRICS_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => (processorOutput = (processorOutput + chunk.toString()).slice(-5000));

@@ -42,7 +42,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.max(1000, Math.floor(config.sessionTimeoutMs / 10)),
     // Large fetches so that under load each insert carries many events (~1 insert/s/partition).
-    minBytes: 256 * 1024,
+    minBytes: 4 * 1024 * 1024,
     maxWaitTimeInMs: config.maxWaitMs,
     maxBytesPerPartition: 8 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,

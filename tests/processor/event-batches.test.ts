@@ -109,4 +109,16 @@ describe('event batches', () => {
     expect(byReason['invalid batch']!.headers['source-index']).toBeUndefined();
     expect(byReason['invalid batch']!.value).toBe('{"v":1,"events":"none"}');
   });
+
+  it('after a restart, recognise batches produced again (a resumed import) from the warmed-up duplicate filter', async () => {
+    const before = await dailyRollup(db, 'batched');
+    await processor.stop();
+    // An interrupted import re-produces its last chunk with the same line-derived ids.
+    await produceEventBatches(producer, config.kafka.topicPrefix, batched.slice(-60));
+    processor = await startInProcess(env, db);
+    await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 60_000, 'ledger caught up after the restart');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await dailyRollup(db, 'batched')).toEqual(before);
+  });
 });
+

@@ -70,7 +70,7 @@ export class ImportMismatchError extends Error {
   }
 }
 
-const DEFAULT_CHUNK_LINES = 20_000;
+const DEFAULT_CHUNK_LINES = 100_000;
 const MAX_CHUNKS_IN_FLIGHT = 3;
 
 type Pending = { hits: Array<{ hit: Hit; lineNo: number; type: 'pageview' | 'notfound' }>; lastLine: number; prefixHash: string };

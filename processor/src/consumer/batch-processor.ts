@@ -18,6 +18,8 @@ import { PartitionState } from './partition-state.ts';
 export const MAX_ROWS_PER_INSERT = 100_000;
 const SPLIT_AT_ROWS = MAX_ROWS_PER_INSERT - 20_000;
 const BACKOFF_CAP_MS = 10_000;
+/** The batch topic's warm-up re-reads WARMUP_MESSAGES / 100 messages (1,000 by default, up to 200,000 events). */
+export const BATCH_WARMUP_DIVISOR = 100;
 
 /** A message, or one event of a batch message (`index`, with that event alone as `value`), and why it is dead. */
 export type DeadLetter = { message: KafkaMessage; reason: string; index: number | null; value: Buffer | null };
@@ -90,7 +92,9 @@ export class BatchProcessor {
     if (state.ledgerNext === null) {
       const ledgerNext = await this.retrying(payload, 'read ledger', () => readLedgerOffset(this.deps.db, config.groupId, topic, partition));
       state.ledgerNext = ledgerNext;
-      state.warmStart = ledgerNext > BigInt(config.warmupMessages) ? ledgerNext - BigInt(config.warmupMessages) : 0n;
+      // A batch message holds up to 200 events: re-reading as many batches as single events would re-read far more events.
+      const warmup = BigInt(topic === this.deps.batchTopic ? Math.ceil(config.warmupMessages / BATCH_WARMUP_DIVISOR) : config.warmupMessages);
+      state.warmStart = ledgerNext > warmup ? ledgerNext - warmup : 0n;
       // Re-read what precedes the ledger offset so that duplicates of already-applied events are recognised.
       if (BigInt(batch.firstOffset() ?? '0') > state.warmStart && state.warmStart < ledgerNext) {
         this.deps.logger.info({ topic, partition, from: String(state.warmStart), ledger: String(ledgerNext) }, 'warming up duplicate filter');
@@ -105,6 +109,8 @@ export class BatchProcessor {
     for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') practiceIds.add(result.value.practiceId);
     await this.retrying(payload, 'load practices', () => this.deps.practices.prepare(practiceIds));
 
+    // One marker for every id seen in this batch: ids are remembered by processing time, and the batch is one moment.
+    const seenAt: SeenId = { lastAt: Date.now() };
     let sub = this.newSubBatch(state);
     let handledUpTo: string | null = null;
     for (const [i, message] of batch.messages.entries()) {
@@ -112,10 +118,10 @@ export class BatchProcessor {
       const offset = BigInt(message.offset);
       const events = decoded[i]!;
       if (offset < state.ledgerNext!) {
-        if (offset >= state.warmStart) for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, { lastAt: Date.now() });
+        if (offset >= state.warmStart) for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, seenAt);
         metrics.events.inc({ outcome: 'dropped', reason: 'already-applied' }, events.length);
       } else {
-        this.apply(sub, message, events, state);
+        this.apply(sub, message, events, state, seenAt);
         if (sub.acc.rowCount >= SPLIT_AT_ROWS) {
           await this.flush(payload, state, sub);
           sub = this.newSubBatch(state);
@@ -139,13 +145,13 @@ export class BatchProcessor {
   }
 
   /** Runs the steps for each event of one live message; for each, the first non-ok result decides its fate. */
-  private apply(sub: SubBatch, message: KafkaMessage, events: MessageEvent[], state: PartitionState): void {
+  private apply(sub: SubBatch, message: KafkaMessage, events: MessageEvent[], state: PartitionState, seenAt: SeenId): void {
     const offset = BigInt(message.offset);
     sub.first ??= offset;
     sub.last = offset;
     sub.messages++;
     for (const { result, index, raw } of events) {
-      const outcome = this.runSteps(sub, result, state);
+      const outcome = this.runSteps(sub, result, state, seenAt);
       if (outcome.kind === 'dlq') {
         const value = index === null ? message.value : Buffer.from(JSON.stringify(result.kind === 'ok' ? result.value : raw));
         sub.deadLetters.push({ message, reason: outcome.reason, index, value });
@@ -154,9 +160,9 @@ export class BatchProcessor {
     }
   }
 
-  private runSteps(sub: SubBatch, decoded: StepResult<EventEnvelope>, state: PartitionState): StepResult<null> {
+  private runSteps(sub: SubBatch, decoded: StepResult<EventEnvelope>, state: PartitionState, seenAt: SeenId): StepResult<null> {
     if (decoded.kind !== 'ok') return decoded;
-    const unique = dedupeStep(sub.seen, decoded.value, Date.now());
+    const unique = dedupeStep(sub.seen, decoded.value, seenAt);
     if (unique.kind !== 'ok') return unique;
     const located = resolvePracticeStep((id) => this.deps.practices.get(id), unique.value);
     if (located.kind !== 'ok') return located;

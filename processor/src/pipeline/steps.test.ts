@@ -83,11 +83,11 @@ describe('dedupeStep', () => {
   it('drops a repeated envelope id, also within an uncommitted batch', () => {
     const base = new BoundedMap<SeenId>(10, 60_000);
     const batch = new Overlay(base);
-    expect(dedupeStep(batch, ev(), 1).kind).toBe('ok');
-    expect(dedupeStep(batch, ev(), 2)).toEqual({ kind: 'drop', reason: 'duplicate-event' });
-    expect(dedupeStep(batch, ev({ id: 'b'.repeat(32) }), 3).kind).toBe('ok');
+    expect(dedupeStep(batch, ev(), { lastAt: 1 }).kind).toBe('ok');
+    expect(dedupeStep(batch, ev(), { lastAt: 2 })).toEqual({ kind: 'drop', reason: 'duplicate-event' });
+    expect(dedupeStep(batch, ev({ id: 'b'.repeat(32) }), { lastAt: 3 }).kind).toBe('ok');
     // Not committed: a retried batch sees the ids as new.
-    expect(dedupeStep(new Overlay(base), ev(), 4).kind).toBe('ok');
+    expect(dedupeStep(new Overlay(base), ev(), { lastAt: 4 }).kind).toBe('ok');
   });
 });
 
