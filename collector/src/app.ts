@@ -93,18 +93,18 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
         .send(errorBody(ErrorCode.unavailable, 'overloaded; retry later'));
     }
   });
-  // The bound is on events waiting to become durable: every submit settles (acknowledged, spooled or refused), so the count cannot leak.
-  const admitted = <T>(events: number, submit: () => Promise<T>): Promise<T> => {
-    const release = shedder.enter(events);
-    deps.metrics.inFlight.set(shedder.current);
-    return submit().finally(() => {
-      release();
-      deps.metrics.inFlight.set(shedder.current);
-    });
-  };
+  // The bound is on beacon events waiting to become durable: every submit settles (acknowledged, spooled or refused), so the count cannot leak.
+  // A log upload is bounded by its route instead (body limit, three chunks in flight) and only refused at the door.
   const sink: EventSink = {
     ready: () => deps.sink.ready(),
-    submit: (key, event) => admitted(1, () => deps.sink.submit(key, event)),
+    submit: (key, event) => {
+      const release = shedder.enter();
+      deps.metrics.inFlight.set(shedder.current);
+      return deps.sink.submit(key, event).finally(() => {
+        release();
+        deps.metrics.inFlight.set(shedder.current);
+      });
+    },
   };
 
   // Rate-limit buckets are keyed by a keyed hash of the IP under a per-process key, held in memory only.
@@ -141,10 +141,8 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   bufferPageRoute(app, routeDeps);
   privacyRoute(app, routeDeps);
   healthRoute(app, routeDeps);
-  const logs = deps.logs;
-  if (logs) {
-    const logSink: EventBatchSink = { submit: (key, events) => admitted(events.length, () => logs.sink.submit(key, events)) };
-    registerLogRoutes(app, { db: logs.db, practices: new PracticeStore(logs.db), sink: logSink, salts: deps.salts, country, logger: deps.logger });
+  if (deps.logs) {
+    registerLogRoutes(app, { db: deps.logs.db, practices: new PracticeStore(deps.logs.db), sink: deps.logs.sink, salts: deps.salts, country, logger: deps.logger });
   }
   return app;
 }

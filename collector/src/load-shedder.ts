@@ -55,14 +55,14 @@ export class LoadShedder {
     return null;
   }
 
-  /** Counts `events` in flight until the returned release is called (once). */
-  enter(events = 1): () => void {
-    this.inFlight += events;
+  /** Counts an event in flight until the returned release is called (once). */
+  enter(): () => void {
+    this.inFlight++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.inFlight -= events;
+      this.inFlight--;
     };
   }
 
