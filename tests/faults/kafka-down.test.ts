@@ -1,11 +1,10 @@
 import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceProcess } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { removeSpool, reportedTotals, reporterFor, startCollector, startProcessor, steadyBeacons, sumOf, aroundToday, type Collector } from './support/pipeline.ts';
+import { removeSpool, reportedTotals, reporterFor, startCollector, steadyBeacons, sumOf, superviseProcessor, aroundToday, type Collector, type SupervisedProcessor } from './support/pipeline.ts';
 import { PrivateKafka } from './support/private-kafka.ts';
 import { recordScenario, tally } from './support/summary.ts';
 
@@ -19,14 +18,12 @@ let config: CommonConfig;
 let db: Db;
 let cleanup: () => Promise<void>;
 let collector: Collector | null = null;
-let processor: ServiceProcess | null = null;
+let processor: SupervisedProcessor | null = null;
 let reporter: FastifyInstance;
 
-// Full mode only for now: in the short run (6 s Kafka session timeout) the processor's consumer has
-// been seen to stop for good during the outage, and the processor then exits (by design, for a
-// supervisor to restart it), which this scenario does not do yet. The collector's side — spooling
-// while Kafka is unreachable and delivering afterwards — is also covered by tests/collector/.
-describe.skipIf(faults.mode !== 'full')('Kafka down', () => {
+// The processor runs supervised: when the broker is away longer than kafkajs retries, its consumer
+// stops for good and the process exits by design, to be restarted (and resume from its ledger).
+describe('Kafka down', () => {
 beforeAll(async () => {
   await kafka.start();
   const base = isolatedConfig('flt-kafka');
@@ -34,7 +31,7 @@ beforeAll(async () => {
   ({ db, cleanup } = await prepareNamespace(config));
   await new PracticeStore(db).save({ id: 'kafka-down', siteKey: 'site-kafka-down', name: 'Kafka Down', domains: ['kafka-down.example'], timezone: 'UTC' });
   collector = await startCollector(config);
-  processor = await startProcessor(config);
+  processor = await superviseProcessor(config);
   reporter = await reporterFor(config, db);
 }, 240_000);
 
@@ -96,7 +93,7 @@ it('spools while the broker is stopped and counts every acknowledged event exact
     counted: t.counted,
     lost: t.lost,
     duplicated: t.duplicated,
-    notes: `broker stopped ${Math.round(downMs / 1000)} s at ${faults.beaconsPerSecond}/s; ${spooled} spooled, ${result.refused} × 503`,
+    notes: `broker stopped ${Math.round(downMs / 1000)} s at ${faults.beaconsPerSecond}/s; ${spooled} spooled, ${result.refused} × 503; processor restarted ${processor!.restarts()} ×`,
   });
 }, 600_000);
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, type Db } from '@confidant/shared';
+import { PracticeStore, topicsFor, type Db } from '@confidant/shared';
 import { runPrivacyAudit } from '@confidant/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -45,7 +45,12 @@ it('passes on the data of a pipeline run', async () => {
   expect(report.findings).toEqual([]);
   expect(report.tables.map((t) => t.table)).toEqual(expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']));
   expect(report.tables.find((t) => t.table === 'rollup_daily')!.columns.map((c) => c.name)).toContain('visitors');
-  expect(report.topics.map((t) => t.retentionMs).sort()).toEqual([48 * 3_600_000, 14 * 24 * 3_600_000].sort());
+  const { events, eventBatches, deadLetter } = topicsFor(config.kafka.topicPrefix);
+  expect(Object.fromEntries(report.topics.map((t) => [t.topic, t.retentionMs]))).toEqual({
+    [events.name]: 48 * 3_600_000,
+    [eventBatches.name]: 48 * 3_600_000,
+    [deadLetter.name]: 14 * 24 * 3_600_000,
+  });
   expect(report.tableRetention.find((t) => t.table === 'rollup_daily')!.oldestPartition).not.toBeNull();
   const run = cli();
   expect(run.status).toBe(0);

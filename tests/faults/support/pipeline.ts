@@ -57,6 +57,47 @@ export async function startProcessor(config: CommonConfig, env: Record<string, s
   return { ...service, port };
 }
 
+export type SupervisedProcessor = { restarts: () => number; output: () => string; stop: () => Promise<void> };
+
+/**
+ * The real processor, restarted whenever it exits, as `npm start`'s runner or systemd would: a
+ * processor whose consumer kafkajs gave up on exits by design (its ledger makes the restart exact).
+ */
+export async function superviseProcessor(config: CommonConfig, env: Record<string, string> = {}): Promise<SupervisedProcessor> {
+  let current = await startProcessor(config, env);
+  let restarts = 0;
+  let stopping = false;
+  let log = '';
+  const loop = (async () => {
+    while (!stopping) {
+      await new Promise<void>((resolve) => (current.child.exitCode !== null || current.child.signalCode !== null ? resolve() : current.child.once('exit', () => resolve())));
+      if (stopping) return;
+      log = (log + current.output()).slice(-50_000);
+      // Started again and again until it comes up (Kafka may still be away).
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (stopping) return;
+        try {
+          current = await startProcessor(config, env);
+          restarts++;
+          break;
+        } catch (error) {
+          log = (log + String(error)).slice(-50_000);
+        }
+      }
+    }
+  })();
+  return {
+    restarts: () => restarts,
+    output: () => log + current.output(),
+    async stop() {
+      stopping = true;
+      await current.stop();
+      await loop;
+    },
+  };
+}
+
 /** Resident set size of a process in bytes (Linux). */
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
