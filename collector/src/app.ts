@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError, errorBody, ErrorCode, PracticeStore, type Db, type Logger } from '@confidant/shared';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { CollectorConfig } from './collector.config.ts';
 import { createClientIpResolver } from './deid/client-ip.ts';
 import { createCountryLookup, type CountryLookup } from './deid/country.ts';
@@ -61,7 +61,7 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Fastify's request log lines carry the URL and remote address.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BEACON_BODY_LIMIT,
     trustProxy: false,
   });
