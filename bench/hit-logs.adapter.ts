@@ -40,10 +40,12 @@ export const hitLogsBench: Bench = {
     return {
       rows: [{ metric: `lines/s end to end (${lines}-line combined log)`, unit: '/s', ours, baseline, baselineLabel: 'GoAccess 1.7', better: 'higher', goal: '≥ 1.0×', met }],
       details: [
-        `Delegated to \`bench/hit-logs.bench.ts\`: a generated ${lines}-line Combined log, GoAccess 1.7 (\`--log-format=COMBINED\`, JSON report) against our import (parse → de-identify → Kafka → processor in its own process → ClickHouse rollups), the clock stopping when the rollups hold every page view. One warm-up, then ${ctx.smoke ? 1 : 3} timed repetition(s) each.`,
+        `Delegated to \`bench/hit-logs.bench.ts\`: a generated ${lines}-line Combined log, GoAccess 1.7 (\`--log-format=COMBINED\`, JSON report) against our import (\`confidant logs import\`: parse → de-identify → Kafka \`event-batches.v1\` → processor in its own process with its production settings → ClickHouse rollups), the clock stopping when the rollups hold every page view. One warm-up, then ${ctx.smoke ? 1 : 3} timed repetition(s) each.`,
         'The GoAccess column shows the median and spread that bench reports (min, median, max).',
       ],
-      bottleneck: met ? [] : ['`bench/hit-logs.bench.ts` prints the import rate alone next to the end-to-end rate; see its output in the run log. It takes no profile of its own.', ''],
+      bottleneck: met
+        ? []
+        : ['`bench/hit-logs.bench.ts` prints the import rate alone next to the end-to-end rate (see the run log); `npx tsx bench/hit-logs.bench.ts --profile` profiles the import and the processor and prints their hottest functions.', ''],
     };
   },
 };
