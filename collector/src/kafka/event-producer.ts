@@ -87,6 +87,17 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A producer's children of the shared metrics (label `topic`), bound once: no label lookup per event. */
+function producerStats(metrics: Metrics, topic: ProducerStream<unknown>['topic']) {
+  return {
+    queued: metrics.queued.labels(topic),
+    spooled: metrics.spooled.labels(topic),
+    replayed: metrics.replayed.labels(topic),
+    spoolBytes: metrics.spoolBytes.labels(topic),
+    produceLatency: metrics.produceLatency.labels(topic),
+  };
+}
+
 /**
  * Batches envelopes to Kafka (kafkajs has no linger: flush on size or after lingerMs).
  * `submit` resolves only once Kafka acknowledged the event or it is fsynced in the disk
@@ -103,23 +114,23 @@ export class EventProducer<T> {
   private healthy = false;
   private closed = false;
   private inflight = new Set<Promise<void>>();
-  private readonly labels: { topic: string };
+  private readonly stats: ReturnType<typeof producerStats>;
 
   constructor(
     private readonly transport: EventTransport,
     private readonly spool: DiskSpool,
     private readonly options: ProducerOptions,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
     private readonly logger: Logger,
     private readonly stream: ProducerStream<T>,
   ) {
-    this.labels = { topic: stream.topic };
+    this.stats = producerStats(metrics, stream.topic);
   }
 
   /** Opens the spool and tries Kafka once; if it is down, events spool until it returns. */
   async start(): Promise<void> {
     await this.spool.open();
-    this.metrics.spoolBytes.set(this.labels, this.spool.bytes);
+    this.stats.spoolBytes.set(this.spool.bytes);
     try {
       await withTimeout(this.transport.connect(), this.options.timeoutMs);
       this.healthy = true;
@@ -156,7 +167,7 @@ export class EventProducer<T> {
       if (this.batchBytes + bytes > MAX_SEND_BYTES) this.flush();
       this.batch.push({ record, resolve, reject });
       this.batchBytes += bytes;
-      this.metrics.queued.set(this.labels, this.batch.length);
+      this.stats.queued.set(this.batch.length);
       if (this.batch.length >= this.options.batchSize) this.flush();
       else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.lingerMs);
     });
@@ -179,7 +190,7 @@ export class EventProducer<T> {
     const waiters = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    this.metrics.queued.set(this.labels, 0);
+    this.stats.queued.set(0);
     if (waiters.length === 0) return;
     const work = this.deliver(waiters);
     this.inflight.add(work);
@@ -188,7 +199,7 @@ export class EventProducer<T> {
 
   private async deliver(waiters: Waiter[]): Promise<void> {
     const records = waiters.map((w) => w.record);
-    const end = this.metrics.produceLatency.startTimer(this.labels);
+    const end = this.stats.produceLatency.startTimer();
     try {
       await withTimeout(this.transport.send(records), this.options.timeoutMs);
       end();
@@ -208,8 +219,8 @@ export class EventProducer<T> {
 
   private async toSpool(records: SpoolRecord[]): Promise<void> {
     await this.spool.append(records);
-    this.metrics.spooled.inc(this.labels, records.length);
-    this.metrics.spoolBytes.set(this.labels, this.spool.bytes);
+    this.stats.spooled.inc(records.length);
+    this.stats.spoolBytes.set(this.spool.bytes);
   }
 
   /** Drains the spool oldest segment first; stops at the first failure and retries on the next tick. */
@@ -222,10 +233,10 @@ export class EventProducer<T> {
           if (!segment) break;
           for (const chunk of sendGroups(segment.records, this.options.batchSize)) {
             await withTimeout(this.transport.send(chunk), this.options.timeoutMs);
-            this.metrics.replayed.inc(this.labels, chunk.length);
+            this.stats.replayed.inc(chunk.length);
           }
           await this.spool.remove(segment.seq);
-          this.metrics.spoolBytes.set(this.labels, this.spool.bytes);
+          this.stats.spoolBytes.set(this.spool.bytes);
         }
         if (!this.healthy) {
           await withTimeout(this.transport.connect(), this.options.timeoutMs);
