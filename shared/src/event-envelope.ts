@@ -65,19 +65,29 @@ export function eventJson(event: EventEnvelope): string {
 
 export const encodeEvent = (event: EventEnvelope): Buffer => Buffer.from(eventJson(event));
 
-export function decodeEvent(value: Buffer | null): DecodeResult {
+/** The JSON of a Kafka message value, or why there is none. */
+function parseMessage(value: Buffer | null): { ok: true; parsed: unknown } | { ok: false; reason: string } {
   if (!value) return { ok: false, reason: 'empty message' };
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
+    return { ok: true, parsed: JSON.parse(value.toString('utf8')) };
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+}
+
+function checkEvent(raw: unknown): DecodeResult {
+  const checked = eventEnvelopeSchema.safeParse(raw);
+  return checked.success ? { ok: true, event: checked.data } : { ok: false, reason: `invalid envelope: ${summarize(checked.error)}` };
+}
+
+export function decodeEvent(value: Buffer | null): DecodeResult {
+  const message = parseMessage(value);
+  if (!message.ok) return message;
+  const { parsed } = message;
   if (typeof parsed === 'object' && parsed !== null && 'v' in parsed && parsed.v !== ENVELOPE_VERSION) {
     return { ok: false, reason: `unsupported envelope version ${String(parsed.v)}` };
   }
-  const checked = eventEnvelopeSchema.safeParse(parsed);
-  return checked.success ? { ok: true, event: checked.data } : { ok: false, reason: `invalid envelope: ${summarize(checked.error)}` };
+  return checkEvent(parsed);
 }
 
 /**
@@ -120,13 +130,9 @@ export type BatchDecodeResult = { ok: true; items: BatchItem[] } | { ok: false; 
 
 /** Decodes a batch message; a batch that is not one (not JSON, wrong version, no event list) fails whole. */
 export function decodeEventBatch(value: Buffer | null): BatchDecodeResult {
-  if (!value) return { ok: false, reason: 'empty message' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
+  const message = parseMessage(value);
+  if (!message.ok) return message;
+  const { parsed } = message;
   if (typeof parsed !== 'object' || parsed === null || !('v' in parsed)) return { ok: false, reason: 'invalid batch: not a versioned object' };
   if (parsed.v !== ENVELOPE_VERSION) return { ok: false, reason: `unsupported batch version ${String(parsed.v)}` };
   const events = (parsed as { events?: unknown }).events;
@@ -135,8 +141,8 @@ export function decodeEventBatch(value: Buffer | null): BatchDecodeResult {
   return {
     ok: true,
     items: events.map((raw: unknown): BatchItem => {
-      const checked = eventEnvelopeSchema.safeParse(raw);
-      return checked.success ? { ok: true, event: checked.data } : { ok: false, reason: `invalid envelope: ${summarize(checked.error)}`, raw };
+      const checked = checkEvent(raw);
+      return checked.ok ? checked : { ...checked, raw };
     }),
   };
 }
