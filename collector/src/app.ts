@@ -142,7 +142,7 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   privacyRoute(app, routeDeps);
   healthRoute(app, routeDeps);
   if (deps.logs) {
-    registerLogRoutes(app, { db: deps.logs.db, practices: new PracticeStore(deps.logs.db), sink: deps.logs.sink, salts: deps.salts, country, logger: deps.logger });
+    registerLogRoutes(app, { db: deps.logs.db, practices: new PracticeStore(deps.logs.db), sink: deps.logs.sink, salts: deps.salts, country, logger: deps.logger, metrics: deps.metrics });
   }
   return app;
 }

@@ -19,6 +19,12 @@ export function createMetrics() {
     queued: new Gauge({ name: 'collector_events_queued', help: 'Records waiting in the producer batch', labelNames: ['topic'] as const, ...opts }),
     spooled: new Counter({ name: 'collector_events_spooled_total', help: 'Records written to the disk spool', labelNames: ['topic'] as const, ...opts }),
     replayed: new Counter({ name: 'collector_events_replayed_total', help: 'Spooled records delivered to Kafka', labelNames: ['topic'] as const, ...opts }),
+    logLines: new Counter({
+      name: 'collector_log_lines_total',
+      help: 'Lines of access logs posted to /v1/logs, by outcome (pageview, notfound, skipped, malformed, already-imported)',
+      labelNames: ['outcome'] as const,
+      ...opts,
+    }),
     spoolBytes: new Gauge({ name: 'collector_spool_bytes', help: 'Bytes held in the disk spool', labelNames: ['topic'] as const, ...opts }),
     produceLatency: new Histogram({
       name: 'collector_produce_latency_seconds',

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { createIngestKey, revokeIngestKey } from '@confidant/collector/logs/import-ledger';
 import { registerLogRoutes } from '@confidant/collector/logs/logs.route';
 import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
+import { createMetrics } from '@confidant/collector/metrics';
 import { createLogger, PracticeStore, type Db, type EventEnvelope } from '@confidant/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ let app: FastifyInstance;
 let key: string;
 let otherKey: string;
 const events: EventEnvelope[] = [];
+const metrics = createMetrics();
 
 beforeAll(async () => {
   const config = isolatedConfig('logsroute');
@@ -36,6 +38,7 @@ beforeAll(async () => {
     salts: new ClickHouseSaltStore(db),
     country: () => 'DE',
     logger: createLogger('logs-route', 'silent'),
+    metrics,
     bodyLimit: 64 * 1024,
   });
   await app.ready();
@@ -80,6 +83,8 @@ describe('POST /v1/logs', () => {
     const again = await post(payload);
     expect(again.json()).toMatchObject({ linesRead: 8, alreadyImported: 8, pageviews: 0 });
     expect(events).toHaveLength(6);
+    const lines = Object.fromEntries((await metrics.logLines.get()).values.map((v) => [v.labels.outcome, v.value]));
+    expect(lines).toEqual({ pageview: 5, notfound: 1, skipped: 1, malformed: 1, 'already-imported': 8 });
   });
 
   it('accepts gzip bodies (Content-Encoding or magic bytes) and JSON lines', async () => {

@@ -4,10 +4,11 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
+import type { Metrics } from '../metrics.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
 import { ClickHouseImportLedger, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
 import { InputTooLargeError } from './line-reader.ts';
-import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink } from './log-import.ts';
+import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportSummary } from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
 
 export type LogRouteDeps = {
@@ -19,6 +20,7 @@ export type LogRouteDeps = {
   salts: SaltSource;
   country: CountryLookup;
   logger: Logger;
+  metrics: Pick<Metrics, 'logLines'>;
   /** Largest accepted body in bytes (default 50 MiB); a gzip body may expand to 20 times that. */
   bodyLimit?: number;
 };
@@ -48,6 +50,12 @@ function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | 
   if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
   if (status >= 400 && status < 500) return new ApiError(400, ErrorCode.invalidBody, 'invalid request');
   return null;
+}
+
+function countLines(metrics: LogRouteDeps['metrics'], s: ImportSummary): void {
+  const skipped = Object.values(s.skipped).reduce((n, k) => n + (k ?? 0), 0);
+  const counts = { pageview: s.pageviews, notfound: s.notFound, skipped, malformed: s.malformed.count, 'already-imported': s.alreadyImported };
+  for (const [outcome, n] of Object.entries(counts)) if (n > 0) metrics.logLines.inc({ outcome }, n);
 }
 
 /**
@@ -112,6 +120,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
         { practice, importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined, format, firstLineOffset: chunkStart ? Number(chunkStart) : 0, maxDecodedBytes: bodyLimit * EXPANSION_LIMIT },
         { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
       );
+      countLines(deps.metrics, summary);
       return reply.code(200).send(summary);
     });
   });
