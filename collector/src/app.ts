@@ -30,7 +30,7 @@ export type CollectorDeps = {
   metrics: Metrics;
   country?: CountryLookup;
   now?: () => number;
-  /** Enables `POST /v1/logs`: ingest keys and the import ledger live in ClickHouse, log events go to `logSink` in batches. */
+  /** Enables `POST /v1/logs`: ingest keys and the import ledger live in ClickHouse, log events go to `sink` in batches. */
   logs?: { db: Db; sink: EventBatchSink };
 };
 

@@ -58,9 +58,14 @@ export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; rea
 
 /** The validated event as the JSON text of a Kafka message value. */
 export function eventJson(event: EventEnvelope): string {
+  return JSON.stringify(checkedForProduce(event, ''));
+}
+
+/** The event as the schema outputs it, or an error naming what is wrong (`where`: its place in a batch). */
+function checkedForProduce(event: EventEnvelope, where: string): EventEnvelope {
   const checked = eventEnvelopeSchema.safeParse(event);
-  if (!checked.success) throw new Error(`refusing to produce an invalid envelope: ${summarize(checked.error)}`);
-  return JSON.stringify(checked.data);
+  if (!checked.success) throw new Error(`refusing to produce an invalid envelope${where}: ${summarize(checked.error)}`);
+  return checked.data;
 }
 
 export const encodeEvent = (event: EventEnvelope): Buffer => Buffer.from(eventJson(event));
@@ -113,12 +118,7 @@ export function batchKey(practiceId: string, visitor: string): string {
 /** The validated batch as the JSON text of a Kafka message value. */
 export function eventBatchJson(events: readonly EventEnvelope[]): string {
   if (events.length === 0 || events.length > EVENT_BATCH_MAX_EVENTS) throw new Error(`refusing to produce a batch of ${events.length} events (1 to ${EVENT_BATCH_MAX_EVENTS})`);
-  const checked = events.map((event, i) => {
-    const result = eventEnvelopeSchema.safeParse(event);
-    if (!result.success) throw new Error(`refusing to produce an invalid envelope (batch index ${i}): ${summarize(result.error)}`);
-    return result.data;
-  });
-  return JSON.stringify({ v: ENVELOPE_VERSION, events: checked });
+  return JSON.stringify({ v: ENVELOPE_VERSION, events: events.map((event, i) => checkedForProduce(event, ` (batch index ${i})`)) });
 }
 
 export const encodeEventBatch = (events: readonly EventEnvelope[]): Buffer => Buffer.from(eventBatchJson(events));

@@ -5,7 +5,6 @@ export type Dimension = RollupDimension;
 
 export type Metrics = { pageviews: number; visits: number; bounces: number; engagedMs: number; events: number };
 export type Metric = keyof Metrics;
-export const METRIC_NAMES = ['pageviews', 'visits', 'bounces', 'engagedMs', 'events'] as const;
 
 /**
  * Dimensions and metrics by position, for the hot path: `rows.add(D.page, path, M.pageviews, 1, visitor)`

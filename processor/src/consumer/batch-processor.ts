@@ -19,7 +19,7 @@ export const MAX_ROWS_PER_INSERT = 100_000;
 const SPLIT_AT_ROWS = MAX_ROWS_PER_INSERT - 20_000;
 const BACKOFF_CAP_MS = 10_000;
 /** The batch topic's warm-up re-reads WARMUP_MESSAGES / 100 messages (1,000 by default, up to 200,000 events). */
-export const BATCH_WARMUP_DIVISOR = 100;
+const BATCH_WARMUP_DIVISOR = 100;
 
 /** A message, or one event of a batch message (`index`, with that event alone as `value`), and why it is dead. */
 export type DeadLetter = { message: KafkaMessage; reason: string; index: number | null; value: Buffer | null };
