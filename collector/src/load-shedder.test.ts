@@ -42,9 +42,27 @@ describe('LoadShedder', () => {
     await new Promise((r) => setTimeout(r, 20));
     shedder.sample();
     expect(shedder.check()).toBe('event-loop-delay');
-    await new Promise((r) => setTimeout(r, 100));
-    shedder.sample();
-    expect(shedder.check()).toBeNull();
     shedder.stop();
+  });
+
+  // Recovery is judged on a scripted histogram: a real quiet window can still lag on a loaded CI machine.
+  it('admits again once a window passes without lag, each window judged on its own', () => {
+    const windows = [[200], [3, 4], [], [60]];
+    let current: number[] = [];
+    const histogram = {
+      get count() {
+        return current.length;
+      },
+      percentile: () => Math.max(...current) * 1e6,
+      reset: () => {
+        current = windows.shift() ?? [];
+      },
+      enable: () => true,
+      disable: () => true,
+    };
+    histogram.reset();
+    const shedder = new LoadShedder({ ...limits, maxEventLoopDelayMs: 50 }, () => 0, histogram);
+    const verdicts = Array.from({ length: 4 }, () => (shedder.sample(), shedder.check()));
+    expect(verdicts).toEqual(['event-loop-delay', null, null, 'event-loop-delay']);
   });
 });

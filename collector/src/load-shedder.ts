@@ -9,6 +9,9 @@ export type ShedLimits = {
   sampleMs: number;
 };
 
+/** The part of Node's event-loop delay histogram the shedder reads. */
+export type LoopDelayHistogram = Pick<IntervalHistogram, 'count' | 'percentile' | 'reset' | 'enable' | 'disable'>;
+
 export type ShedReason = 'in-flight' | 'event-loop-delay' | 'heap';
 
 /**
@@ -21,11 +24,10 @@ export class LoadShedder {
   private lagging = false;
   private heapHigh = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-
   constructor(
     private readonly limits: ShedLimits,
     private readonly heapUsed: () => number = () => process.memoryUsage().heapUsed,
+    private readonly delay: LoopDelayHistogram = monitorEventLoopDelay({ resolution: 10 }),
   ) {}
 
   start(): void {

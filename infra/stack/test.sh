@@ -48,13 +48,20 @@ fi
 
 # One closing line over every run, in the plain form CI reads.
 node -e '
-const fs = require("fs"); let passed = 0, failed = 0, skipped = 0;
+const fs = require("fs"); let passed = 0, failed = 0, skipped = 0; const failures = [];
 for (const f of fs.readdirSync(process.argv[1]).filter((f) => /^vitest-.*\.json$/.test(f))) {
   const r = JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8"));
   // A suite that fails before its tests run (e.g. in beforeAll) counts no failed test, so count it here.
   const brokenSuites = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.every((a) => a.status !== "failed")).length;
   passed += r.numPassedTests; failed += r.numFailedTests + brokenSuites; skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  for (const s of r.testResults) {
+    const file = s.name.replace(process.cwd() + "/", "");
+    for (const a of s.assertionResults.filter((a) => a.status === "failed")) failures.push(`${file} > ${a.fullName}`);
+    if (s.status === "failed" && s.assertionResults.every((a) => a.status !== "failed")) failures.push(`${file} (suite failed: ${(s.message ?? "").split("\n")[0]})`);
+  }
 }
+// Named again at the very end, where a truncated CI log still shows them.
+for (const f of failures) console.log(`FAILED ${f}`);
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (!(passed > 0)) process.exit(1);
 ' "$OUT" || status=1

@@ -144,7 +144,9 @@ describe('scrubUrl properties', () => {
   it('never lets an email, phone number or SSN through, however encoded or placed', () => {
     fc.assert(
       fc.property(secret, encode, where, (value, enc, place) => {
-        const out = JSON.stringify(scrubUrl(place(enc(value))));
+        const scrubbed = scrubUrl(place(enc(value)));
+        // Only what came from the input: the fixed host and the :placeholders could contain a short local part by chance.
+        const out = scrubbed ? [scrubbed.path, ...Object.values(scrubbed.query)].join(' ').replace(/:[a-z]+/g, ' ') : '';
         const digits = value.replace(/\D/g, '');
         if (value.includes('@')) expect(out).not.toContain(value.split('@')[0]);
         if (digits) expect(out.replace(/\D/g, '')).not.toContain(digits.slice(-7));
