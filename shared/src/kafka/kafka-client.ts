@@ -10,6 +10,12 @@ const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warns at every idempotent producer with bounded retries. Ours are bounded on purpose: after them the
+ * collector spools the records and sends them again, and the processor drops duplicates by event id.
+ */
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /** A kafkajs client whose log lines go through our (redacting) pino logger. */
 export function connectKafka(config: CommonConfig['kafka'], logger: Logger): Kafka {
   return new Kafka({
@@ -23,7 +29,7 @@ export function connectKafka(config: CommonConfig['kafka'], logger: Logger): Kaf
       () =>
       ({ level, log }: LogEntry) => {
         const { message, timestamp: _t, logger: _l, ...rest } = log;
-        logger[LEVEL[level] ?? 'info']({ kafka: rest }, message);
+        logger[message === BOUNDED_RETRIES_WARNING ? 'debug' : (LEVEL[level] ?? 'info')]({ kafka: rest }, message);
       },
   });
 }
