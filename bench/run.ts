@@ -71,7 +71,7 @@ for (const bench of plan(names)) {
 }
 
 const all = [...results.values()];
-process.stdout.write(`\n${textTable(all)}\n`);
+process.stdout.write(`\n${textTable(all, !smoke)}\n`);
 
 const probe = connectClickHouse(loadCommonConfig('bench-machine', benchEnv('machine')).clickhouse, { database: null });
 const machine = await describeMachine(probe);

@@ -5,7 +5,8 @@ import type { Machine } from './machine.ts';
 const central = (row: Row, xs: readonly number[]): number => (row.quantile ? quantile(xs, row.quantile) : median(xs));
 const describe = (row: Row, xs: readonly number[]): string => `${fmt(central(row, xs))} (${spread(xs)})`;
 
-const metLabel = (row: Row): string => (row.met === null ? '' : row.met ? 'met' : '**MISSED**');
+// Smoke windows are too short to say anything about a goal, so a smoke run judges none.
+const metLabel = (row: Row, judged: boolean): string => (row.met === null ? '' : !judged ? 'not judged' : row.met ? 'met' : '**MISSED**');
 
 function ratioCell(row: Row): string {
   if (!row.baseline) return '–';
@@ -14,7 +15,7 @@ function ratioCell(row: Row): string {
   return Number.isFinite(r) && r > 0 ? `${fmt(r)}×` : '–';
 }
 
-export function tableRows(results: BenchResult[]): string[][] {
+export function tableRows(results: BenchResult[], judged: boolean): string[][] {
   const header = ['bench', 'metric', 'ours (min–max)', 'baseline (min–max)', 'ratio', 'goal', 'status'];
   const body = results.flatMap((r) =>
     r.rows.map((row) => [
@@ -24,15 +25,15 @@ export function tableRows(results: BenchResult[]): string[][] {
       row.baseline ? `${describe(row, row.baseline)} ${row.unit}${row.baselineLabel ? ` (${row.baselineLabel})` : ''}` : '–',
       ratioCell(row),
       row.goal,
-      metLabel(row),
+      metLabel(row, judged),
     ]),
   );
   return [header, ...body];
 }
 
 /** Plain-text table for the terminal. */
-export function textTable(results: BenchResult[]): string {
-  const rows = tableRows(results).map((r) => r.map((c) => c.replace(/\*\*/g, '')));
+export function textTable(results: BenchResult[], judged: boolean): string {
+  const rows = tableRows(results, judged).map((r) => r.map((c) => c.replace(/\*\*/g, '')));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
@@ -41,8 +42,8 @@ export function textTable(results: BenchResult[]): string {
 export type RunInfo = { command: string; date: Date; smoke: boolean; seconds: number; machine: Machine; failures: Array<{ name: string; error: string }> };
 
 export function markdown(results: BenchResult[], info: RunInfo): string {
-  const rows = tableRows(results);
-  const missed = results.filter((r) => r.rows.some((row) => row.met === false));
+  const rows = tableRows(results, !info.smoke);
+  const missed = info.smoke ? [] : results.filter((r) => r.rows.some((row) => row.met === false));
   const m = info.machine;
   return [
     '# Benchmarks',
@@ -64,7 +65,9 @@ export function markdown(results: BenchResult[], info: RunInfo): string {
     ...(info.failures.length ? ['## Benches that could not run', '', ...info.failures.map((f) => `- **${f.name}**: ${f.error.split('\n')[0]}`), ''] : []),
     '## Goals missed and their bottlenecks',
     '',
-    ...(missed.length === 0
+    ...(info.smoke
+      ? ['A smoke run judges no goal; the full run in `docs/BENCHMARKS.md` does.', '']
+      : missed.length === 0
       ? ['Every goal was met in this run.', '']
       : missed.flatMap((r) => [
           `### ${r.name}`,
