@@ -32,7 +32,6 @@ export type LogImportRun = {
   logger?: Logger;
 };
 
-
 /** Rejected input that is the caller's mistake (unknown practice, bad format), not a failure of the import. */
 export class LogImportUsageError extends Error {
   override name = 'LogImportUsageError';
@@ -48,7 +47,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   const format = parseFormatSpec(run.format);
   if (!format) throw new LogImportUsageError(`unknown --format ${run.format}; use combined, common, json, auto or nginx:<log_format>`);
   const { config } = run;
-  const logger = run.logger ?? createLogger('log-import', config.logLevel);
+  // stdout carries the summary (often redirected to a file); diagnostics go to stderr with the bar.
+  const logger = run.logger ?? createLogger('log-import', config.logLevel, process.stderr);
   const db = connectClickHouse(config.clickhouse);
   const spool = new DiskSpool(join(dirname(config.spool.dir), 'collector-log-import'), config.spool.maxBytes);
   const producer = new EventProducer(

@@ -1,0 +1,117 @@
+// `confidant logs import` as a user runs it: a child process fed on stdin, judged by exit code and what it prints.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { loadCollectorConfig } from '@confidant/collector/collector.config';
+import { runLogImport } from '@confidant/collector/logs/import-cli';
+import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareNamespace } from '../support/stack.ts';
+import { isolatedConfig } from '../support/test-env.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
+const line = (n: number, path: string, status = 200) =>
+  `203.0.113.${n % 250} - - [10/Mar/2026:13:55:${String(n % 60).padStart(2, '0')} +0100] "GET ${path} HTTP/1.1" ${status} 512 "-" "${FIREFOX}"`;
+/** 300 lines: 220 page views, 40 assets, 20 not-found pages, 20 malformed. */
+const LOG = Array.from({ length: 300 }, (_, n) => {
+  if (n % 15 === 14) return `garbage line ${n}`;
+  if (n % 6 === 5) return line(n, `/img/${n}.png`);
+  if (n % 10 === 3) return line(n, `/gone-${n}`, 404);
+  return line(n, `/page-${n % 7}`);
+}).join('\n');
+
+let common: CommonConfig;
+let db: Db;
+let cleanup: () => Promise<void>;
+let dir: string;
+
+async function confidant(args: string[], stdin: Buffer | string, logLevel = 'info'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['reporter/src/cli/confidant.ts', ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CLICKHOUSE_DATABASE: common.clickhouse.database,
+      KAFKA_TOPIC_PREFIX: common.kafka.topicPrefix,
+      SPOOL_DIR: join(dir, 'spool', 'collector'),
+      LOG_LEVEL: logLevel,
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(stdin);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  common = isolatedConfig('logcli');
+  ({ db, cleanup } = await prepareNamespace(common));
+  await new PracticeStore(db).save({ id: 'cli-clinic', siteKey: 'site-cli', name: 'CLI Clinic', domains: ['cli.example'], timezone: 'Europe/Berlin' });
+  dir = await mkdtemp(join(tmpdir(), 'confidant-logcli-'));
+});
+
+afterAll(async () => {
+  await cleanup?.();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('confidant logs import', () => {
+  it('imports a gzip log from standard input, prints only the summary on stdout, and counts nothing twice when run again', async () => {
+    // At debug level the service log has something to say; none of it may land among the summary lines.
+    const first = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'], gzipSync(LOG), 'debug');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^import [0-9a-f]{16}: 300 lines read in [\d.]+ s \(\d+ lines\/s\)$/),
+      '  page views produced: 220, not-found pages: 20',
+      '  already imported earlier: 0',
+      '  skipped: asset 40',
+      expect.stringMatching(/^ {2}malformed: 20 \(layout 20; lines 15, 30, 45, /),
+      '  lines committed: 300',
+    ]);
+    // Our producers bound their retries on purpose: kafkajs's warning about it is logged at debug (20), on stderr.
+    const bounded = first.stderr.split('\n').filter((l) => l.includes('Limiting retries'));
+    expect(bounded.map((l) => (JSON.parse(l) as { level: number }).level)).toEqual([20]);
+
+    const again = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'], gzipSync(LOG));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('page views produced: 0, not-found pages: 0');
+    expect(again.stdout).toContain('already imported earlier: 300');
+  });
+
+  it('exits 2 with a clear message for the caller’s mistakes, never a stack trace', async () => {
+    const unknown = await confidant(['logs', 'import', '-', '--practice', 'no-such-clinic'], line(1, '/'));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('log import failed: no practice with id no-such-clinic');
+    const format = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'xml'], line(1, '/'));
+    expect(format.code).toBe(2);
+    expect(format.stderr).toMatch(/unknown --format xml/);
+    expect(`${unknown.stderr}${format.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  it('draws a progress bar with bytes, lines, lines/s and ETA on a terminal', async () => {
+    const file = join(dir, 'bar.log');
+    await writeFile(file, `${LOG.replace(/\/page-/g, '/bar-page-')}\n`);
+    let drawn = '';
+    // cli-progress draws only on a TTY; this stands in for one.
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk, _e, done) {
+          drawn += String(chunk);
+          done();
+        },
+      }),
+      { isTTY: true, columns: 160, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, clearScreenDown: () => true },
+    ) as unknown as NodeJS.WriteStream;
+    const config = { ...loadCollectorConfig({}), ...common, spool: { dir: join(dir, 'spool', 'bar'), maxBytes: 10_000_000, replayMs: 200 } };
+    const summary = await runLogImport({ file, practiceId: 'cli-clinic', format: 'combined', config, progressStream: terminal, output: new Writable({ write: (_c, _e, done) => done() }) });
+    expect(summary.pageviews).toBe(220);
+    expect(drawn).toMatch(/100% \| 0\.0 MiB\/0\.0 MiB \| 300 lines \| \d+ lines\/s \| ETA \d+s/);
+  });
+});
