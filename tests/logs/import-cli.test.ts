@@ -79,6 +79,10 @@ describe('confidant logs import', () => {
     const bounded = first.stderr.split('\n').filter((l) => l.includes('Limiting retries'));
     expect(bounded.map((l) => (JSON.parse(l) as { level: number }).level)).toEqual([20]);
 
+    // The hits are from March 2026: that day's salt was drawn for this import and is gone with it.
+    const salts = await db.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'collector_salt_%'`);
+    expect(salts.map((t) => t.name)).not.toContain('collector_salt_d20260310');
+
     const again = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'], gzipSync(LOG));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('page views produced: 0, not-found pages: 0');

@@ -70,6 +70,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     },
     Presets.shades_classic,
   );
+  const salts = new ClickHouseSaltStore(db);
   let started = false;
   try {
     const practice = await new PracticeStore(db).get(run.practiceId);
@@ -95,7 +96,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
           bar.update(size ? Math.min(bytesRead, size) : 0, { done: mib(bytesRead), lines: linesRead, rate });
         },
       },
-      { sink: producer, salts: new ClickHouseSaltStore(db), country: createCountryLookup(), ledger: new ClickHouseImportLedger(db) },
+      { sink: producer, salts, country: createCountryLookup(), ledger: new ClickHouseImportLedger(db) },
     );
     if (started) {
       bar.update(size || 1);
@@ -107,6 +108,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   } finally {
     if (started) bar.stop();
     await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
+    // An old log needs the salts of days long past; they must not outlive the import (no collector may run to drop them).
+    await salts.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'could not drop expired salts'));
     await db.close();
   }
 }
