@@ -58,6 +58,8 @@ let nginx: ChildProcess;
 let dir: string;
 let port: number;
 let accessLog: string;
+/** The same requests in the Common Log Format (no referrer, no user agent). */
+let commonLog: string;
 const received: Array<{ raw: string; event: EventEnvelope }> = [];
 /** Batch messages whose events do not all carry the message's key. */
 const misKeyed: string[] = [];
@@ -72,7 +74,7 @@ function collectorConfig(): CollectorConfig {
   return { ...loadCollectorConfig({}), ...common, spool: { dir: join(dir, 'spool', 'collector'), maxBytes: 10_000_000, replayMs: 200 } };
 }
 
-async function importFile(): Promise<{ summary: Awaited<ReturnType<typeof runLogImport>>; printed: string }> {
+async function importFile(file = accessLog, format = 'combined'): Promise<{ summary: Awaited<ReturnType<typeof runLogImport>>; printed: string }> {
   let printed = '';
   const output = new Writable({
     write(chunk, _e, done) {
@@ -80,7 +82,7 @@ async function importFile(): Promise<{ summary: Awaited<ReturnType<typeof runLog
       done();
     },
   });
-  const summary = await runLogImport({ file: accessLog, practiceId: 'sample-clinic', format: 'combined', config: collectorConfig(), progress: false, output });
+  const summary = await runLogImport({ file, practiceId: 'sample-clinic', format, config: collectorConfig(), progress: false, output });
   return { summary, printed };
 }
 
@@ -102,6 +104,7 @@ beforeAll(async () => {
   await writeFile(join(site, 'site.css'), 'body { font-family: sans-serif }\n');
   await mkdir(join(dir, 'logs'));
   accessLog = join(dir, 'logs', 'access.log');
+  commonLog = join(dir, 'logs', 'access-common.log');
   port = await freePort();
   const temp = (name: string) => `${name}_temp_path ${join(dir, `${name}-temp`)};`;
   await writeFile(
@@ -116,6 +119,8 @@ http {
   types { text/html html; text/css css; }
   default_type application/octet-stream;
   access_log ${accessLog} combined;
+  log_format clf '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent';
+  access_log ${commonLog} clf;
   ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
   server {
     listen 127.0.0.1:${port};
@@ -131,6 +136,7 @@ http {
   await eventually(() => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status), (s) => s === 200, 10_000, 'nginx listening');
   // nginx appends to its open log; truncating drops the readiness probe's line.
   await writeFile(accessLog, '');
+  await writeFile(commonLog, '');
 
   const logger = createLogger('test', 'silent');
   const kafka = connectKafka(common.kafka, logger);
@@ -256,5 +262,14 @@ describe('importing a real nginx access log', () => {
     expect(summary).toMatchObject({ linesRead: linesBefore + 2, alreadyImported: linesBefore, pageviews: 2 });
     await eventually(async () => received.length, (n) => n >= before + 2, 20_000, 'the new events on the topic');
     expect(received).toHaveLength(before + 2);
+  });
+
+  it('counts the same traffic from a Common Log Format log, bots included: CLF records no user agent to tell them by', async () => {
+    const lines = (await readFile(commonLog, 'utf8')).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 \d+$/);
+    const { summary } = await importFile(commonLog, 'common');
+    // The combined log's page views, the two of the grown log, and each bot's two document requests.
+    expect(summary).toMatchObject({ linesRead: lines.length, alreadyImported: 0, pageviews: expected.pageview + 2 + BOTS.length * 2, notFound: expected.notfound, malformed: { count: 0 } });
+    expect(summary.skipped.bot).toBeUndefined();
   });
 });

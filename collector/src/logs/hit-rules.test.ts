@@ -41,6 +41,10 @@ describe('classifyHit', () => {
     expect(verdict({ userAgent: null })).toBe('skip:bot');
     expect(verdict({ userAgent: 'short' })).toBe('skip:bot');
   });
+  it('counts hits of formats that record no user agent (Common Log Format) instead of calling them all bots', () => {
+    expect(verdict({ userAgent: undefined })).toBe('pageview');
+    expect(verdict({ userAgent: undefined, path: '/site.css' })).toBe('skip:asset');
+  });
 });
 
 it('extensionOf reads only the last segment before query and fragment', () => {

@@ -59,6 +59,7 @@ export function classifyHit(hit: Hit): HitVerdict {
   if (s !== 404 && (s < 200 || s >= 400)) return { kind: 'skip', reason: 'status' };
   if (s >= 300 && s < 400 && s !== 304) return { kind: 'skip', reason: 'redirect' };
   if (ASSET_EXTENSIONS.has(extensionOf(hit.path))) return { kind: 'skip', reason: 'asset' };
-  if (isLogBot(hit.userAgent)) return { kind: 'skip', reason: 'bot' };
+  // A format that records no user agent (Common Log Format) cannot tell bots apart; its hits count, as in other log analyzers.
+  if (hit.userAgent !== undefined && isLogBot(hit.userAgent)) return { kind: 'skip', reason: 'bot' };
   return { kind: 'count', type: s === 404 ? 'notfound' : 'pageview' };
 }

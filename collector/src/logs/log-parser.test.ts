@@ -74,6 +74,8 @@ describe('combined and common', () => {
     const hit = hitOf(common('192.0.2.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326'));
     expect(hit.path).toBe('/apache_pb.gif');
     expect(hit.referrer).toBeNull();
+    // Not recorded, as opposed to recorded as "-" (null) in combined.
+    expect(hit.userAgent).toBeUndefined();
     expect(reasonOf(combined('192.0.2.1 - frank [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326'))).toBe('layout');
   });
 
@@ -100,6 +102,8 @@ describe('nginx log_format', () => {
     const parse = createLineParser(spec!);
     const hit = hitOf(parse('2001:db8::7 [2024-10-10T13:55:36+02:00] "GET /team?x=1" 404 rt=0.002 "Mozilla/5.0 long enough agent" "-"'));
     expect(hit).toMatchObject({ ip: '2001:db8::7', time: Date.UTC(2024, 9, 10, 11, 55, 36), method: 'GET', path: '/team?x=1', status: 404, referrer: null });
+    const noAgent = createLineParser(parseFormatSpec('nginx:$remote_addr [$time_local] "$request" $status')!);
+    expect(hitOf(noAgent('192.0.2.1 [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200')).userAgent).toBeUndefined();
   });
 
   it('refuses formats that lack what a hit needs', () => {
@@ -119,7 +123,9 @@ describe('JSON lines', () => {
   });
   it('accepts method + uri, numeric status and time_local', () => {
     const hit = hitOf(parseJsonLine('{"remote_addr":"::1","time_local":"10/Oct/2024:13:55:36 +0000","request_method":"HEAD","request_uri":"/","status":304}'));
-    expect(hit).toMatchObject({ ip: '::1', method: 'HEAD', status: 304, userAgent: null });
+    expect(hit).toMatchObject({ ip: '::1', method: 'HEAD', status: 304 });
+    expect(hit.userAgent).toBeUndefined();
+    expect(hitOf(parseJsonLine('{"remote_addr":"::1","msec":"1728568536.123","request":"GET / HTTP/1.1","status":200,"user_agent":"-"}')).userAgent).toBeNull();
   });
   it('reports broken JSON and missing fields', () => {
     expect(reasonOf(parseJsonLine('{"remote_addr":'))).toBe('json');

@@ -15,7 +15,8 @@ export type Hit = {
   path: string;
   status: number;
   referrer: string | null;
-  userAgent: string | null;
+  /** null when the line has none ('-' or empty); undefined when the format records none (Common Log Format). */
+  userAgent: string | null | undefined;
 };
 
 export type MalformedReason = 'empty' | 'layout' | 'ip' | 'time' | 'request' | 'status' | 'json';
@@ -238,6 +239,7 @@ function findDelimiter(line: string, lit: string, from: number, quoted: boolean)
 function buildParser(compiled: Compiled): LineParser {
   const { head, fields } = compiled;
   const n = fields.length;
+  const agentRecorded = fields.some((f) => f.slot === S.ua);
   const values: string[] = new Array<string>(KNOWN.length);
   let lastTimeText = '';
   let lastTime: number | null = null;
@@ -265,7 +267,7 @@ function buildParser(compiled: Compiled): LineParser {
       lastTimeText = text;
       lastTime = kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text);
       return lastTime;
-    });
+    }, agentRecorded);
   };
 }
 
@@ -283,7 +285,7 @@ const S = {
   ua: slot('http_user_agent'),
 };
 
-function toHit(v: string[], time: (text: string, kind: 'local' | 'iso' | 'msec') => number | null): ParseResult {
+function toHit(v: string[], time: (text: string, kind: 'local' | 'iso' | 'msec') => number | null, agentRecorded: boolean): ParseResult {
   const ip = v[S.ip]!;
   if (!validIp(ip)) return bad('ip');
   const t = v[S.local] ? time(v[S.local]!, 'local') : v[S.iso] ? time(v[S.iso]!, 'iso') : v[S.msec] ? time(v[S.msec]!, 'msec') : null;
@@ -294,7 +296,7 @@ function toHit(v: string[], time: (text: string, kind: 'local' | 'iso' | 'msec')
   if (!request) return bad('request');
   const status = parseStatus(v[S.status]!);
   if (status === null) return bad('status');
-  return ok({ ip, time: t, method: request.method, path: request.path, status, referrer: dash(v[S.referrer]!), userAgent: dash(v[S.ua]!) });
+  return ok({ ip, time: t, method: request.method, path: request.path, status, referrer: dash(v[S.referrer]!), userAgent: agentRecorded ? dash(v[S.ua]!) : undefined });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,8 +326,9 @@ export function parseJsonLine(line: string): ParseResult {
   v[S.uri] = str(r.request_uri ?? r.uri);
   v[S.status] = str(r.status);
   v[S.referrer] = str(r.http_referer ?? r.referer ?? r.referrer);
-  v[S.ua] = str(r.http_user_agent ?? r.user_agent);
-  return toHit(v, (text, kind) => (kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text)));
+  const agent = r.http_user_agent ?? r.user_agent;
+  v[S.ua] = str(agent);
+  return toHit(v, (text, kind) => (kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text)), agent !== undefined);
 }
 
 // ---------------------------------------------------------------------------------------
