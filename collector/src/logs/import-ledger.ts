@@ -7,7 +7,7 @@ export interface ImportLedger {
   commit(practiceId: string, importId: string, lines: number, prefixHash: string): Promise<void>;
 }
 
-/** `log_imports` (migration 0005): ReplacingMergeTree on the line count, so the row with the most lines wins. */
+/** `log_import_ledger` (migration 0021): ReplacingMergeTree on the line count, so the row with the most lines wins. */
 export class ClickHouseImportLedger implements ImportLedger {
   constructor(private readonly db: Db) {}
 
@@ -26,14 +26,14 @@ export class ClickHouseImportLedger implements ImportLedger {
 }
 
 /**
- * The import id of a file or body: a hash of the practice and the input's first line (its
- * time stamp, address and request make it specific to one log). Neither the size nor more
- * of the content goes in, because access logs grow by appending and a re-import of a grown
- * log must resume after the lines already produced. A different log that happens to start
- * with the same line is caught on resume by the hash of the committed lines.
+ * The import id of a file or body: a hash of the practice and the shape (`lineShape`: time, method,
+ * status, length) of the input's first line with content, which makes it specific to one log. Neither
+ * the size nor more of the content goes in, because access logs grow by appending and a re-import of
+ * a grown log must resume after the lines already produced. A different log that happens to start
+ * alike is caught on resume by the hash of the committed lines' shapes.
  */
-export function fileImportId(practiceId: string, firstLine: string): string {
-  return createHash('sha256').update(`file\u0000${practiceId}\u0000${firstLine}`).digest('hex');
+export function fileImportId(practiceId: string, firstShape: string): string {
+  return createHash('sha256').update(`file\u0000${practiceId}\u0000${firstShape}`).digest('hex');
 }
 
 /** The import id for a shipper-chosen `X-Import-Id`; scoped to the practice so practices never share a ledger row. */

@@ -7,7 +7,8 @@ import type { SaltKind, SaltSource } from '../deid/salt-store.ts';
 import { MemorySaltStore } from '../deid/salt-store.ts';
 import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
 import { MAX_LINE_CHARS } from './line-reader.ts';
-import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportOptions } from './log-import.ts';
+import { ChunkGapError, ImportMismatchError, importLogStream, lineShape, type EventBatchSink, type ImportOptions } from './log-import.ts';
+import { createLineParser } from './log-parser.ts';
 
 const UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
 const practice = practiceSchema.parse({ id: 'clinic', siteKey: 'site-clinic', name: 'Clinic', domains: ['clinic.example'], timezone: 'Europe/Berlin' });
@@ -175,21 +176,23 @@ describe('content-derived imports', () => {
   it('resume a grown log after the lines already produced', async () => {
     const ledger = new MemoryLedger();
     const first = await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
-    expect(first.importId).toBe(fileImportId(practice.id, line('198.51.100.0', '11/Oct/2024:08:00:00 +0000', '/p0')));
+    const firstLine = line('198.51.100.0', '11/Oct/2024:08:00:00 +0000', '/p0');
+    expect(first.importId).toBe(fileImportId(practice.id, lineShape(firstLine, createLineParser({ kind: 'combined' })(firstLine))));
     const sink = new RecordingSink();
     const grown = await importLogStream(input(lines(5) + lines(3, 5)), options({ importId: undefined }), deps(sink, ledger));
     expect(grown).toMatchObject({ importId: first.importId, alreadyImported: 5, pageviews: 3, linesCommitted: 8 });
     expect(sink.events.map((e) => e.page)).toEqual(['/p5', '/p6', '/p7']);
   });
 
-  it('record at each commit the SHA-256 of the lines committed so far, however the input is split', async () => {
+  it('record at each commit the SHA-256 of the shapes of the lines committed so far, however the input is split', async () => {
     const text = lines(25);
     const ledger = new MemoryLedger();
     // Pieces of 97 bytes cut lines anywhere; commits every 10 lines.
     const pieces = Array.from({ length: Math.ceil(text.length / 97) }, (_, i) => Buffer.from(text.slice(i * 97, (i + 1) * 97)));
     const summary = await importLogStream(Readable.from(pieces), options({ importId: undefined, chunkLines: 10 }), deps(new RecordingSink(), ledger));
     expect(ledger.commits).toEqual([10, 20, 25]);
-    const all = text.split('\n');
+    const parse = createLineParser({ kind: 'combined' });
+    const all = text.split('\n').map((l) => lineShape(l, parse(l)));
     const sha = (n: number) => createHash('sha256').update(all.slice(0, n).map((l) => `${l}\n`).join('')).digest('hex');
     expect(ledger.hashes).toEqual([sha(10), sha(20), sha(25)]);
     expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({ lines: 25, prefixHash: sha(25) });
@@ -200,6 +203,29 @@ describe('content-derived imports', () => {
     await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
     const other = lines(1) + lines(6, 40);
     await expect(importLogStream(input(other), options({ importId: undefined }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ImportMismatchError);
+  });
+
+  it('keep no trace of addresses, user agents or targets: the ledger holds hashes of line shapes only', async () => {
+    const a = lines(5);
+    // Same times, methods, statuses and lengths; other visitors, agents and pages.
+    const b = a.replace(/198\.51\.100\.(\d)/g, '198.51.101.$1').replace(/Firefox/g, 'Firebox').replace(/\/p(\d)/g, '/q$1');
+    expect(b).not.toBe(a);
+    const ledgerA = new MemoryLedger();
+    const ledgerB = new MemoryLedger();
+    const sa = await importLogStream(input(a), options({ importId: undefined }), deps(new RecordingSink(), ledgerA));
+    const sb = await importLogStream(input(b), options({ importId: undefined }), deps(new RecordingSink(), ledgerB));
+    expect(sb.importId).toBe(sa.importId);
+    expect(ledgerB.hashes).toEqual(ledgerA.hashes);
+    const raw = createHash('sha256').update(a).digest('hex');
+    expect(ledgerA.hashes).not.toContain(raw);
+  });
+
+  it('are named by the first line with content, so logs that start with a blank line stay apart', async () => {
+    const ledger = new MemoryLedger();
+    const one = await importLogStream(input(`\n${lines(3)}`), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const other = await importLogStream(input(`\n${lines(3, 40)}`), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    expect(other.importId).not.toBe(one.importId);
+    expect(other).toMatchObject({ alreadyImported: 0, pageviews: 3 });
   });
 
   it('are scoped to the practice, and every line gets its own envelope id', () => {

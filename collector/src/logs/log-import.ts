@@ -7,7 +7,7 @@ import { classifyHit, type SkipReason } from './hit-rules.ts';
 import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
 import { readLines } from './line-reader.ts';
 import { LogDeidentifier, type LogDeidSkip } from './log-deid.ts';
-import { createLineParser, type Hit, type LogFormat, type MalformedReason } from './log-parser.ts';
+import { createLineParser, type Hit, type LogFormat, type MalformedReason, type ParseResult } from './log-parser.ts';
 
 export type ImportSkipReason = SkipReason | LogDeidSkip | 'blank';
 
@@ -76,6 +76,17 @@ const MAX_CHUNKS_IN_FLIGHT = 3;
 type Pending = { hits: Array<{ hit: Hit; lineNo: number; type: 'pageview' | 'notfound' }>; lastLine: number; prefixHash: string };
 
 /**
+ * What a content-derived import remembers of a line: its time, method and status when it parses, or
+ * why not, and its length. Never its address, user agent or target: the import id and the ledger's
+ * prefix hash are built from shapes, so nothing stored is a hash of what a visitor sent (a hash of a
+ * raw line could be matched by trying the addresses of one network).
+ */
+export function lineShape(line: string, parsed: ParseResult | null): string {
+  if (!parsed) return `${line.trim() === '' ? 'blank' : 'other'} ${line.length}`;
+  return parsed.ok ? `${parsed.hit.time} ${parsed.hit.method} ${parsed.hit.status} ${line.length}` : `${parsed.reason} ${line.length}`;
+}
+
+/**
  * Streams access-log lines through parse → hit rules → de-identification (daily salt of
  * the hit's own day) → the collector's event sink. Lines are handled in chunks; when all of
  * a chunk's events are durable the ledger records the chunk's last line, in order, so an
@@ -88,7 +99,7 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
   const offset = options.firstLineOffset ?? 0;
   const chunkLines = options.chunkLines ?? DEFAULT_CHUNK_LINES;
   const maxListed = options.maxMalformedLines ?? 100;
-  // Content-derived imports hash every line, so a resume can check it continues the same file.
+  // Content-derived imports hash every line's shape, so a resume can check it continues the same file.
   const prefix: Hash | null = options.importId ? null : createHash('sha256');
   let importId = options.importId ?? '';
   let committed = 0;
@@ -106,8 +117,8 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
     malformed: { count: 0, byReason: {}, lines: [] },
     linesCommitted: 0,
   };
-  const open = async (firstLine: string): Promise<void> => {
-    importId ||= fileImportId(practice.id, firstLine);
+  const open = async (firstShape: string): Promise<void> => {
+    importId ||= fileImportId(practice.id, firstShape);
     summary.importId = importId;
     ({ lines: committed, prefixHash: committedPrefix } = await deps.ledger.committed(practice.id, importId));
     summary.linesCommitted = committed;
@@ -176,29 +187,45 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
     if (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await inFlight.shift();
   };
 
-  const handleLine = (line: string, tooLong: boolean): void => {
+  /** Handles a line not yet committed; returns its shape. */
+  const handleLine = (line: string, tooLong: boolean): string => {
     pending.lastLine = lineNo;
-    if (tooLong) return malformed(lineNo, 'too-long');
-    if (line.trim() === '') return skip('blank');
+    if (tooLong) {
+      malformed(lineNo, 'too-long');
+      return lineShape(line, null);
+    }
+    if (line.trim() === '') {
+      skip('blank');
+      return lineShape(line, null);
+    }
     const parsed = parse(line);
-    if (!parsed.ok) return malformed(lineNo, parsed.reason);
+    if (!parsed.ok) {
+      malformed(lineNo, parsed.reason);
+      return lineShape(line, parsed);
+    }
     const verdict = classifyHit(parsed.hit);
-    if (verdict.kind === 'skip') return skip(verdict.reason);
-    pending.hits.push({ hit: parsed.hit, lineNo, type: verdict.type });
+    if (verdict.kind === 'skip') skip(verdict.reason);
+    else pending.hits.push({ hit: parsed.hit, lineNo, type: verdict.type });
+    return lineShape(line, parsed);
   };
+  /** The shape of a committed line, checked against the ledger on resume. */
+  const shapeOf = (line: string, tooLong: boolean): string => (tooLong || line.trim() === '' ? lineShape(line, null) : lineShape(line, parse(line)));
 
   try {
     let opened = false;
     for await (const batch of readLines(input, { maxDecodedBytes: options.maxDecodedBytes })) {
       if (!opened && batch.lines.length > 0) {
-        await open(batch.lines[0]!);
+        // The first line with content names the import (a leading blank line would name every such file alike).
+        const first = batch.lines.findIndex((l, i) => l.trim() !== '' || batch.tooLong.includes(i));
+        await open(first < 0 ? '' : shapeOf(batch.lines[first]!, batch.tooLong.includes(first)));
         opened = true;
       }
       let tooLongAt = 0;
-      // Lines go into the prefix hash in runs (one update per run, not per line), brought up to date where a digest is taken.
+      // Shapes go into the prefix hash in runs (one update per run, not per line), brought up to date where a digest is taken.
+      const shapes = prefix ? new Array<string>(batch.lines.length) : null;
       let hashed = 0;
       const hashThrough = (end: number) => {
-        if (prefix && end > hashed) prefix.update(`${batch.lines.slice(hashed, end).join('\n')}\n`);
+        if (prefix && shapes && end > hashed) prefix.update(`${shapes.slice(hashed, end).join('\n')}\n`);
         hashed = Math.max(hashed, end);
       };
       for (let i = 0; i < batch.lines.length; i++) {
@@ -208,13 +235,15 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
         if (tooLong) tooLongAt++;
         if (lineNo <= committed) {
           summary.alreadyImported++;
+          if (shapes) shapes[i] = shapeOf(batch.lines[i]!, tooLong);
           if (lineNo === committed && prefix && committedPrefix) {
             hashThrough(i + 1);
             if (prefix.copy().digest('hex') !== committedPrefix) throw new ImportMismatchError();
           }
           continue;
         }
-        handleLine(batch.lines[i]!, tooLong);
+        const shape = handleLine(batch.lines[i]!, tooLong);
+        if (shapes) shapes[i] = shape;
         if (lineNo % chunkLines === 0) {
           hashThrough(i + 1);
           await flush();
