@@ -143,7 +143,7 @@ async function plant(base: string, tag: string, localAddress?: string): Promise<
     `${JSON.stringify({ remote_addr: CANARIES.logIp, time_iso8601: now.toISOString(), request: `GET /x/${CANARIES.email}?q=zqcanarylog HTTP/1.1`, status: 200, http_user_agent: CANARIES.ua, http_referer: referrer })}\n`,
   ];
   for (const [i, body] of uploads.entries()) {
-    const status = await send(base, 'POST', '/v1/logs', { authorization: `Bearer ${ingestKey}`, 'content-type': 'text/plain', 'x-import-id': `zqcanarylog-${tag}-${i}` }, body);
+    const status = await send(base, 'POST', '/v1/logs', { authorization: `Bearer ${ingestKey}`, 'content-type': 'text/plain', 'x-import-id': `zqcanarylog-${tag}-${i}`, 'x-chunk-start': '0' }, body);
     expect(status, `log upload ${i}`).toBe(200);
     accepted++;
   }

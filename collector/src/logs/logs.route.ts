@@ -45,7 +45,7 @@ function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | 
   const code = (error as { code?: string }).code;
   if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') return new ApiError(400, ErrorCode.invalidBody, 'body is not valid gzip');
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${bodyLimit} bytes`);
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, ErrorCode.unsupportedMediaType, 'send text/plain or application/x-ndjson');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, ErrorCode.unsupportedMediaType, 'send text/plain, application/x-ndjson or application/json');
   const status = (error as FastifyError).statusCode ?? 500;
   if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
   if (status >= 400 && status < 500) return new ApiError(400, ErrorCode.invalidBody, 'invalid request');
@@ -92,7 +92,8 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
 
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(['text/plain', 'application/x-ndjson', 'application/octet-stream', 'application/gzip'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) =>
+    // Shippers label JSON lines either way; a body is read line by line whatever its type says.
+    scope.addContentTypeParser(['text/plain', 'application/x-ndjson', 'application/json', 'application/octet-stream', 'application/gzip'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) =>
       done(null, body),
     );
     scope.setErrorHandler((error: FastifyError, _request, reply) => {
@@ -111,8 +112,9 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
       const clientImportId = header(request, 'x-import-id');
       const chunkStart = header(request, 'x-chunk-start');
       if (clientImportId !== undefined && !IMPORT_ID_RE.test(clientImportId)) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
-      if (chunkStart !== undefined && (clientImportId === undefined || !CHUNK_START_RE.test(chunkStart))) {
-        throw new ApiError(400, ErrorCode.invalidParameter, 'X-Chunk-Start: a line count, sent together with X-Import-Id');
+      // Both or neither: without the start line, a shipper's next body would be taken for its first and skipped.
+      if ((chunkStart === undefined) !== (clientImportId === undefined) || (chunkStart !== undefined && !CHUNK_START_RE.test(chunkStart))) {
+        throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id and X-Chunk-Start go together: an import id and the line count before this body');
       }
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const summary = await importLogStream(
