@@ -17,6 +17,11 @@ function normalize(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
 }
 
+/** An address as the collector keys it: IPv4-mapped IPv6 as IPv4, IPv6 in its canonical compact form; null if not an address. */
+export function canonicalIp(ip: string): string | null {
+  return normalize(ip)?.toString() ?? null;
+}
+
 function inRanges(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: Range[]): boolean {
   return ranges.some(([net, bits]) => net.kind() === addr.kind() && addr.match(net, bits));
 }

@@ -1,4 +1,5 @@
 import { ENVELOPE_VERSION, type EventEnvelope, type PageClassRule, type Practice } from '@confidant/shared';
+import { canonicalIp } from '../deid/client-ip.ts';
 import type { CountryLookup } from '../deid/country.ts';
 import { matchPageClass } from '../deid/page-class.ts';
 import { hostInDomains, referrerDomain } from '../deid/referrer.ts';
@@ -116,10 +117,12 @@ export class LogDeidentifier {
     if (facts === undefined || facts.day !== day) {
       const salt = this.daySalts.get(day);
       if (!salt) throw new Error('daily salt not prepared for this hit');
+      // As the collector writes it, so `::ffff:192.0.2.1` or a spelled-out IPv6 address is keyed and located like the snippet's.
+      const ip = canonicalIp(hit.ip) ?? hit.ip;
       facts = {
         day,
-        visitor: visitorKey(salt, [this.practice.id, hit.ip, userAgent]),
-        country: facts?.country ?? this.country(hit.ip),
+        visitor: visitorKey(salt, [this.practice.id, ip, userAgent]),
+        country: facts?.country ?? this.country(ip),
         agent: facts?.agent ?? classifyUserAgent(userAgent || undefined),
       };
       this.clients.set(key, facts);

@@ -116,6 +116,24 @@ describe('importLogStream', () => {
     expect(sink.batches.length).toBeLessThanOrEqual(Math.ceil(1200 / EVENT_BATCH_MAX_EVENTS) + 2);
   });
 
+  it('keys and locates an address in any spelling as the collector does (IPv4-mapped, spelled-out IPv6)', async () => {
+    const seen: string[] = [];
+    const country = (ip: string) => (seen.push(ip), 'DE');
+    const text = [
+      line('192.0.2.9', '11/Oct/2024:08:00:00 +0000', '/a'),
+      line('::ffff:192.0.2.9', '11/Oct/2024:08:00:01 +0000', '/b'),
+      line('2001:DB8:0:0:0:0:0:7', '11/Oct/2024:08:00:02 +0000', '/c'),
+      line('2001:db8::7', '11/Oct/2024:08:00:03 +0000', '/d'),
+    ].join('\n');
+    const sink = new RecordingSink();
+    await importLogStream(input(text), options(), { ...deps(sink), country });
+    const visitors = sink.events.map((e) => e.visitor);
+    expect(visitors[1]).toBe(visitors[0]);
+    expect(visitors[3]).toBe(visitors[2]);
+    expect(visitors[2]).not.toBe(visitors[0]);
+    expect(seen).toEqual(['192.0.2.9', '192.0.2.9', '2001:db8::7', '2001:db8::7']);
+  });
+
   it('reads gzip input like plain text', async () => {
     const plain = new RecordingSink();
     const zipped = new RecordingSink();
