@@ -28,7 +28,7 @@ describe('classifyHit', () => {
     expect(verdict({ status: 302 })).toBe('skip:redirect');
   });
   it('skips static assets, also with queries and upper-case extensions', () => {
-    for (const path of ['/css/site.css', '/js/app.js?v=3', '/img/Logo.PNG', '/fonts/a.woff2', '/app.js.map', '/favicon.ico', '/feed.json', '/sitemap.xml']) {
+    for (const path of ['/css/site.css', '/js/app.js?v=3', '/img/Logo.PNG', '/fonts/a.woff2', '/app.js.map', '/favicon.ico', '/feed.json', '/sitemap.xml', '/site.css;jsessionid=A1', '/app.js;v=2?x=1']) {
       expect([path, verdict({ path })]).toEqual([path, 'skip:asset']);
     }
     // A 404 for an asset is a broken asset, not a not-found page view.
@@ -47,10 +47,12 @@ describe('classifyHit', () => {
   });
 });
 
-it('extensionOf reads only the last segment before query and fragment', () => {
+it('extensionOf reads only the last segment before query, fragment and path parameters', () => {
   expect(extensionOf('/a.b/c')).toBe('');
   expect(extensionOf('/x.CSS?a=b.js')).toBe('css');
   expect(extensionOf('/x.js#frag.png')).toBe('js');
   expect(extensionOf('/dir/')).toBe('');
   expect(extensionOf('/trailing.')).toBe('');
+  expect(extensionOf('/page;v=1.5')).toBe('');
+  expect(extensionOf('/a;b=1/c.css')).toBe('css');
 });

@@ -17,14 +17,20 @@ const ASSET_EXTENSIONS = new Set(
   ).split(' '),
 );
 
-/** Lower-cased extension of the last path segment (query and fragment ignored), or '' when there is none. */
+/** Lower-cased extension of the last path segment (query, fragment and path parameters ignored), or '' when there is none. */
 export function extensionOf(target: string): string {
   let end = target.length;
   const q = target.indexOf('?');
   if (q >= 0) end = q;
   const h = target.indexOf('#');
   if (h >= 0 && h < end) end = h;
-  const slash = target.lastIndexOf('/', end - 1);
+  let slash = target.lastIndexOf('/', end - 1);
+  // Path parameters (`/site.css;jsessionid=…`) are not part of the file name.
+  const semi = target.indexOf(';', slash + 1);
+  if (semi >= 0 && semi < end) {
+    end = semi;
+    slash = target.lastIndexOf('/', end - 1);
+  }
   const dot = target.lastIndexOf('.', end - 1);
   if (dot <= slash || dot === end - 1) return '';
   return target.slice(dot + 1, end).toLowerCase();

@@ -64,13 +64,19 @@ export async function* readLines(input: Readable, options: { maxDecodedBytes?: n
   let decoded = 0;
   let carry = '';
   let skipping = false;
+  let first = true;
   for await (const chunk of source as AsyncIterable<Buffer>) {
     decoded += chunk.length;
     if (decoded > max) {
       source.destroy();
       throw new InputTooLargeError(`input expands beyond ${max} bytes`);
     }
-    const text = carry + decoder.write(chunk);
+    let text = carry + decoder.write(chunk);
+    // A byte-order mark (logs saved by Windows tools) is not part of the first line.
+    if (first && text.length > 0) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
     const lines: string[] = [];
     const tooLong: number[] = [];
     let start = 0;

@@ -143,6 +143,17 @@ describe('importLogStream', () => {
     expect(zipped.events.map((e) => [e.id, e.page, e.ts])).toEqual(plain.events.map((e) => [e.id, e.page, e.ts]));
   });
 
+  it('reads a log that starts with a byte-order mark, plain or gzip, like one without', async () => {
+    const plain = new RecordingSink();
+    await importLogStream(input(log), options(), deps(plain));
+    for (const body of [Buffer.from(`\uFEFF${log}`), gzipSync(`\uFEFF${log}`)]) {
+      const sink = new RecordingSink();
+      const summary = await importLogStream(input(body), options(), deps(sink));
+      expect(summary.malformed.lines).not.toContain(1);
+      expect(sink.events.map((e) => [e.id, e.page])).toEqual(plain.events.map((e) => [e.id, e.page]));
+    }
+  });
+
   it('reports over-long lines as malformed and keeps counting lines after them', async () => {
     const text = [line('192.0.2.9', '11/Oct/2024:08:00:00 +0000', '/'), 'x'.repeat(MAX_LINE_CHARS + 10), line('192.0.2.9', '11/Oct/2024:08:00:09 +0000', '/team')].join('\n');
     const sink = new RecordingSink();

@@ -63,7 +63,7 @@ describe('combined and common', () => {
   });
 
   it('tolerates an unescaped quote inside the last field', () => {
-    expect(hitOf(combined('192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "Bad "Agent" 1.0"')).userAgent).toBe('Bad "Agent" 1.0');
+    expect(hitOf(combined('192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "Bad (X11; "Agent") 1.0"')).userAgent).toBe('Bad (X11; "Agent") 1.0');
   });
 
   it('accepts HTTP/0.9 request lines without a protocol', () => {
@@ -135,12 +135,31 @@ describe('JSON lines', () => {
 });
 
 describe('auto', () => {
-  it('settles on the first format that parses', () => {
+  it('reads JSON, combined and common lines', () => {
     const auto = createLineParser({ kind: 'auto' });
     expect(reasonOf(auto('junk'))).toBe('layout');
     expect(hitOf(auto('192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326')).status).toBe(200);
     const json = createLineParser({ kind: 'auto' });
     expect(hitOf(json('{"remote_addr":"192.0.2.1","msec":"1700000000.123","request":"GET / HTTP/1.1","status":200}')).time).toBe(1_700_000_000_123);
+  });
+
+  it('does not read a combined log as common because its first line was cut before the referrer', () => {
+    const auto = createLineParser({ kind: 'auto' });
+    expect(hitOf(auto('192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 512')).userAgent).toBeUndefined();
+    const bot = hitOf(auto('192.0.2.2 - - [10/Oct/2024:13:55:37 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8.4.0"'));
+    expect(bot.userAgent).toBe('curl/8.4.0');
+    expect(hitOf(auto('192.0.2.3 - - [10/Oct/2024:13:55:38 +0000] "GET / HTTP/1.1" 200 512 "-" "-"')).userAgent).toBeNull();
+  });
+});
+
+describe('combined with appended fields', () => {
+  it('ignores what servers append after the user agent, in combined and in auto', () => {
+    for (const parse of [combined, createLineParser({ kind: 'auto' })]) {
+      for (const tail of [' ', ' 1234 5678', ' 0.004', ' "extra quoted"', ' "203.0.113.7, 10.0.0.1"', ' "-" 0.004']) {
+        const hit = hitOf(parse(`192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET /a HTTP/1.1" 200 5 "https://r.example/" "Mozilla/5.0 Test"${tail}`));
+        expect([tail, hit.userAgent, hit.referrer]).toEqual([tail, 'Mozilla/5.0 Test', 'https://r.example/']);
+      }
+    }
   });
 });
 

@@ -341,8 +341,9 @@ export function createLineParser(format: LogFormat): LineParser {
     case 'json':
       return parseJsonLine;
     case 'combined':
+      return combinedParser();
     case 'common':
-      return nginxParser(format.kind === 'combined' ? COMBINED_FORMAT : COMMON_FORMAT);
+      return nginxParser(COMMON_FORMAT);
     case 'nginx':
       return nginxParser(format.format);
     case 'auto':
@@ -356,19 +357,36 @@ function nginxParser(format: string): LineParser {
   return buildParser(compiled.compiled);
 }
 
-/** Decides on the first line that parses: JSON, Combined, or Common; until then every line tries all three. */
-function autoParser(): LineParser {
-  const candidates = [parseJsonLine, nginxParser(COMBINED_FORMAT), nginxParser(COMMON_FORMAT)];
-  let chosen: LineParser | null = null;
+/**
+ * Combined, also with fields appended after the user agent: nginx's packaged `main` format
+ * (`"$http_x_forwarded_for"`), Apache `combinedio` or `%D`, a trailing space. Appended fields are
+ * ignored. A plain combined line keeps the strict reading, which tolerates a stray quote in the
+ * user agent; a quote followed by a space there means a field was appended after it.
+ */
+function combinedParser(): LineParser {
+  const strict = nginxParser(COMBINED_FORMAT);
+  const extended = nginxParser(`${COMBINED_FORMAT} $combined_extra`);
   return (line) => {
-    if (chosen) return chosen(line);
+    const r = strict(line);
+    if (r.ok ? !r.hit.userAgent?.includes('" ') : r.reason !== 'layout') return r;
+    const e = extended(line);
+    return e.ok ? e : r;
+  };
+}
+
+/**
+ * Each line is read as JSON when it starts with `{`, otherwise as combined, then as common.
+ * Not settled once on the first line: a combined log whose first line was cut off before its
+ * referrer would otherwise be read as common throughout, and its bots counted as visitors.
+ */
+function autoParser(): LineParser {
+  const text = [combinedParser(), nginxParser(COMMON_FORMAT)];
+  return (line) => {
+    if (line.startsWith('{')) return parseJsonLine(line);
     let first: ParseResult | null = null;
-    for (const p of line.startsWith('{') ? candidates.slice(0, 1) : candidates.slice(1)) {
+    for (const p of text) {
       const r = p(line);
-      if (r.ok) {
-        chosen = p;
-        return r;
-      }
+      if (r.ok) return r;
       first ??= r;
     }
     return first!;
