@@ -7,9 +7,10 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { loadCollectorConfig } from '@confidant/collector/collector.config';
-import { runLogImport } from '@confidant/collector/logs/import-cli';
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { EventsSpooledError, runLogImport } from '@confidant/collector/logs/import-cli';
+import { connectKafka, createLogger, PracticeStore, topicsFor, type CommonConfig, type Db } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/processor-harness.ts';
 import { prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
@@ -97,6 +98,28 @@ describe('confidant logs import', () => {
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/unknown --format xml/);
     expect(`${unknown.stderr}${format.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  it('fails visibly while Kafka is unreachable, keeps the events, and the next import delivers them', async () => {
+    const quiet = new Writable({ write: (_c, _e, done) => done() });
+    const base = { ...loadCollectorConfig({}), ...common, spool: { dir: join(dir, 'spool', 'outage'), maxBytes: 10_000_000, replayMs: 200 } };
+    const down = { ...base, kafka: { ...common.kafka, brokers: [`127.0.0.1:${await freePort()}`] }, producer: { ...base.producer, timeoutMs: 500 } };
+    const file = join(dir, 'outage.log');
+    await writeFile(file, `${LOG.replace(/\/page-/g, '/outage-page-')}\n`);
+    await expect(runLogImport({ file, practiceId: 'cli-clinic', format: 'combined', config: down, progress: false, output: quiet })).rejects.toBeInstanceOf(EventsSpooledError);
+
+    const admin = connectKafka(common.kafka, createLogger('test', 'silent')).admin();
+    await admin.connect();
+    const messages = async () => (await admin.fetchTopicOffsets(topicsFor(common.kafka.topicPrefix).eventBatches.name)).reduce((n, p) => n + Number(p.high), 0);
+    try {
+      const before = await messages();
+      // Kafka is back: the same file is already committed, and starting the import sends what waited.
+      const again = await runLogImport({ file, practiceId: 'cli-clinic', format: 'combined', config: base, progress: false, output: quiet });
+      expect(again).toMatchObject({ alreadyImported: 300, pageviews: 0 });
+      expect(await messages()).toBeGreaterThan(before);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('draws a progress bar with bytes, lines, lines/s and ETA on a terminal', async () => {

@@ -32,6 +32,17 @@ export type LogImportRun = {
   logger?: Logger;
 };
 
+/**
+ * Kafka could not be reached: the import's events are durable in the CLI's spool and its lines are
+ * committed, but they reach the processor only when a later import (of any file) finds Kafka up.
+ */
+export class EventsSpooledError extends Error {
+  override name = 'EventsSpooledError';
+  constructor(readonly spoolDir: string) {
+    super(`Kafka is unreachable: the events of the committed lines wait in ${spoolDir} and are sent by the next \`confidant logs import\` that reaches Kafka (no line is imported twice)`);
+  }
+}
+
 /** Rejected input that is the caller's mistake (unknown practice, bad format), not a failure of the import. */
 export class LogImportUsageError extends Error {
   override name = 'LogImportUsageError';
@@ -50,7 +61,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   // stdout carries the summary (often redirected to a file); diagnostics go to stderr with the bar.
   const logger = run.logger ?? createLogger('log-import', config.logLevel, process.stderr);
   const db = connectClickHouse(config.clickhouse);
-  const spool = new DiskSpool(join(dirname(config.spool.dir), 'collector-log-import'), config.spool.maxBytes);
+  const spoolDir = join(dirname(config.spool.dir), 'collector-log-import');
+  const spool = new DiskSpool(spoolDir, config.spool.maxBytes);
   const producer = new EventProducer(
     new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).eventBatches.name),
     spool,
@@ -72,12 +84,14 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   );
   const salts = new ClickHouseSaltStore(db);
   let started = false;
+  let producerOpen = false;
   try {
     const practice = await new PracticeStore(db).get(run.practiceId);
     if (!practice) throw new LogImportUsageError(`no practice with id ${run.practiceId}`);
     const size = run.file === '-' ? 0 : (await stat(run.file)).size;
     const stream = run.file === '-' ? (run.stdin ?? process.stdin) : createReadStream(run.file, { highWaterMark: 1 << 20 });
     await producer.start();
+    producerOpen = true;
 
     const showBar = run.progress ?? Boolean(errStream.isTTY);
     const startedAt = Date.now();
@@ -104,10 +118,13 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
       started = false;
     }
     (run.output ?? process.stdout).write(formatSummary(summary, Date.now() - startedAt));
+    producerOpen = false;
+    await producer.close();
+    if (!spool.isEmpty()) throw new EventsSpooledError(spoolDir);
     return summary;
   } finally {
     if (started) bar.stop();
-    await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
+    if (producerOpen) await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
     // An old log needs the salts of days long past; they must not outlive the import (no collector may run to drop them).
     await salts.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'could not drop expired salts'));
     await db.close();
@@ -152,7 +169,8 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, config, progress: opts.progress ? undefined : false });
     return 0;
   } catch (error) {
-    process.stderr.write(`log import failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    const verdict = error instanceof EventsSpooledError ? 'log import not yet delivered' : 'log import failed';
+    process.stderr.write(`${verdict}: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof LogImportUsageError ? 2 : 1;
   }
 }
