@@ -104,6 +104,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
       {
         practice,
         format,
+        holdUnterminatedLine: run.file !== '-',
         onProgress: ({ bytesRead, linesRead }) => {
           if (!started) return;
           const rate = Math.round(linesRead / Math.max(0.001, (Date.now() - startedAt) / 1000));
@@ -147,6 +148,7 @@ export function formatSummary(s: ImportSummary, elapsedMs: number): string {
     `  skipped: ${list(s.skipped)}`,
     `  malformed: ${s.malformed.count}${s.malformed.count ? ` (${list(s.malformed.byReason)}; lines ${s.malformed.lines.join(', ')}${s.malformed.count > s.malformed.lines.length ? ', …' : ''})` : ''}`,
     `  lines committed: ${s.linesCommitted}`,
+    ...(s.lastLineHeld ? ['  last line has no newline yet: left for the next import of this log'] : []),
     '',
   ].join('\n');
 }

@@ -43,7 +43,8 @@ export async function peekHead(input: Readable, bytes: number): Promise<{ head: 
 
 export const isGzip = (head: Buffer): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
-export type LineBatch = { lines: string[]; tooLong: number[]; bytesRead: number };
+/** `unterminated`: the batch's last line ended with the input, not with a newline. */
+export type LineBatch = { lines: string[]; tooLong: number[]; bytesRead: number; unterminated?: boolean };
 
 /**
  * Yields the input's lines in batches (one per decoded chunk), gunzipping when the data
@@ -101,7 +102,7 @@ export async function* readLines(input: Readable, options: { maxDecodedBytes?: n
     const lines: string[] = [];
     const tooLong: number[] = [];
     pushLine(lines, tooLong, rest, 0, rest.length);
-    yield { lines, tooLong, bytesRead };
+    yield { lines, tooLong, bytesRead, unterminated: true };
   }
 }
 

@@ -227,6 +227,22 @@ describe('content-derived imports', () => {
     expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({ lines: 25, prefixHash: sha(25) });
   });
 
+  it('leave a log being written mid-line for the next import, which reads that line whole', async () => {
+    const ledger = new MemoryLedger();
+    const complete = lines(4);
+    const cut = complete.slice(0, complete.length - 30);
+    const first = await importLogStream(input(cut), options({ importId: undefined, holdUnterminatedLine: true }), deps(new RecordingSink(), ledger));
+    expect(first).toMatchObject({ linesRead: 3, pageviews: 3, linesCommitted: 3, lastLineHeld: true, malformed: { count: 0 } });
+    const sink = new RecordingSink();
+    const grown = await importLogStream(input(complete + lines(1, 4)), options({ importId: undefined, holdUnterminatedLine: true }), deps(sink, ledger));
+    expect(grown).toMatchObject({ importId: first.importId, alreadyImported: 3, pageviews: 2, linesCommitted: 5 });
+    expect(grown.lastLineHeld).toBeUndefined();
+    expect(sink.events.map((e) => e.page)).toEqual(['/p3', '/p4']);
+    // A body or a pipe that ended is complete: its last line counts as it is.
+    const body = await importLogStream(input(cut), options({ importId: undefined }), deps(new RecordingSink(), new MemoryLedger()));
+    expect(body.linesRead).toBe(4);
+  });
+
   it('refuse a different log that starts with the same line instead of skipping its lines', async () => {
     const ledger = new MemoryLedger();
     await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));

@@ -24,6 +24,8 @@ export type ImportSummary = {
   malformed: { count: number; byReason: Partial<Record<MalformedReason | 'too-long', number>>; lines: number[] };
   /** Ledger position after this import: lines durably produced. */
   linesCommitted: number;
+  /** The input ended inside a line that a later import will read whole (`holdUnterminatedLine`). */
+  lastLineHeld?: boolean;
 };
 
 /** Where batches of de-identified log events go (`event-batches` topic); `submit` resolves once the batch is durable. */
@@ -49,6 +51,12 @@ export type ImportOptions = {
   /** Lines per ledger commit. */
   chunkLines?: number;
   onProgress?: (progress: { bytesRead: number; linesRead: number }) => void;
+  /**
+   * Leave a last line without a newline for the next import: a log being written ends mid-line, and
+   * committing that fragment would make the completed log look like a different file. Set for files;
+   * a body or a pipe that ended is complete.
+   */
+  holdUnterminatedLine?: boolean;
 };
 
 /** Thrown when a shipper's chunk starts after the committed position (a gap would be skipped on resume). */
@@ -214,9 +222,11 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
   try {
     let opened = false;
     for await (const batch of readLines(input, { maxDecodedBytes: options.maxDecodedBytes })) {
-      if (!opened && batch.lines.length > 0) {
+      const end = batch.unterminated && options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
+      if (end < batch.lines.length) summary.lastLineHeld = true;
+      if (!opened && end > 0) {
         // The first line with content names the import (a leading blank line would name every such file alike).
-        const first = batch.lines.findIndex((l, i) => l.trim() !== '' || batch.tooLong.includes(i));
+        const first = batch.lines.findIndex((l, i) => i < end && (l.trim() !== '' || batch.tooLong.includes(i)));
         await open(first < 0 ? '' : shapeOf(batch.lines[first]!, batch.tooLong.includes(first)));
         opened = true;
       }
@@ -228,7 +238,7 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
         if (prefix && shapes && end > hashed) prefix.update(`${shapes.slice(hashed, end).join('\n')}\n`);
         hashed = Math.max(hashed, end);
       };
-      for (let i = 0; i < batch.lines.length; i++) {
+      for (let i = 0; i < end; i++) {
         lineNo++;
         summary.linesRead++;
         const tooLong = batch.tooLong[tooLongAt] === i;
@@ -249,7 +259,7 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
           await flush();
         }
       }
-      hashThrough(batch.lines.length);
+      hashThrough(end);
       options.onProgress?.({ bytesRead: batch.bytesRead, linesRead: summary.linesRead });
     }
     if (!opened) await open('');
