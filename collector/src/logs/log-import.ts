@@ -222,11 +222,11 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
   try {
     let opened = false;
     for await (const batch of readLines(input, { maxDecodedBytes: options.maxDecodedBytes })) {
-      const end = batch.unterminated && options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
-      if (end < batch.lines.length) summary.lastLineHeld = true;
-      if (!opened && end > 0) {
+      const usable = batch.unterminated && options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
+      if (usable < batch.lines.length) summary.lastLineHeld = true;
+      if (!opened && usable > 0) {
         // The first line with content names the import (a leading blank line would name every such file alike).
-        const first = batch.lines.findIndex((l, i) => i < end && (l.trim() !== '' || batch.tooLong.includes(i)));
+        const first = batch.lines.findIndex((l, i) => i < usable && (l.trim() !== '' || batch.tooLong.includes(i)));
         await open(first < 0 ? '' : shapeOf(batch.lines[first]!, batch.tooLong.includes(first)));
         opened = true;
       }
@@ -238,7 +238,7 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
         if (prefix && shapes && end > hashed) prefix.update(`${shapes.slice(hashed, end).join('\n')}\n`);
         hashed = Math.max(hashed, end);
       };
-      for (let i = 0; i < end; i++) {
+      for (let i = 0; i < usable; i++) {
         lineNo++;
         summary.linesRead++;
         const tooLong = batch.tooLong[tooLongAt] === i;
@@ -259,7 +259,7 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
           await flush();
         }
       }
-      hashThrough(end);
+      hashThrough(usable);
       options.onProgress?.({ bytesRead: batch.bytesRead, linesRead: summary.linesRead });
     }
     if (!opened) await open('');
