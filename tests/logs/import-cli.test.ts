@@ -1,5 +1,5 @@
 // `confidant logs import` as a user runs it: a child process fed on stdin, judged by exit code and what it prints.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +31,11 @@ let db: Db;
 let cleanup: () => Promise<void>;
 let dir: string;
 
-async function confidant(args: string[], stdin: Buffer | string, logLevel = 'info'): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['reporter/src/cli/confidant.ts', ...args], {
+type Run = { code: number | null; stdout: string; stderr: string };
+
+async function confidant(args: string[], stdin: Buffer | string, logLevel = 'info', whenStarted?: (child: ChildProcess, stderr: () => string) => void): Promise<Run> {
+  // As `npm run confidant` runs it: one node process (a tsx parent would SIGKILL a child busy for 30 ms after Ctrl-C).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'reporter/src/cli/confidant.ts', ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -47,6 +50,7 @@ async function confidant(args: string[], stdin: Buffer | string, logLevel = 'inf
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdin.end(stdin);
+  whenStarted?.(child, () => stderr);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   return { code, stdout, stderr };
 }
@@ -98,6 +102,37 @@ describe('confidant logs import', () => {
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/unknown --format xml/);
     expect(`${unknown.stderr}${format.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  it('stops on Ctrl-C with what it read committed (exit 130), and the same command resumes after it', async () => {
+    const total = 150_000;
+    const file = join(dir, 'big.log');
+    await writeFile(file, Array.from({ length: total }, (_, n) => `${line(n, `/big-${n % 97}`)}\n`).join(''));
+    const args = ['logs', 'import', file, '--practice', 'cli-clinic', '--format', 'combined'];
+    const stopped = await confidant(args, '', 'debug', (child, stderr) => {
+      // Interrupt once the first batch went through, long before the 150,000 lines are read.
+      const timer = setInterval(() => {
+        if (stderr().includes('"msg":"import progress"')) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 20);
+      child.on('close', () => clearInterval(timer));
+    });
+    expect(stopped.code, stopped.stderr.slice(-500)).toBe(130);
+    const committed = Number(/lines committed: (\d+)/.exec(stopped.stdout)?.[1]);
+    const read = Number(/: (\d+) lines read/.exec(stopped.stdout)?.[1]);
+    const first = Number(/page views produced: (\d+)/.exec(stopped.stdout)?.[1]);
+    expect(committed, `${stopped.stdout}\n${stopped.stderr.slice(-1500)}`).toBeGreaterThan(0);
+    expect(committed).toBeLessThan(total);
+    expect(read).toBe(committed);
+    expect(stopped.stdout).toContain(`interrupted: run the same command again to resume after line ${committed}`);
+
+    const resumed = await confidant(args, '');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`already imported earlier: ${committed}`);
+    const second = Number(/page views produced: (\d+)/.exec(resumed.stdout)?.[1]);
+    expect(first + second).toBe(total);
   });
 
   it('fails visibly while Kafka is unreachable, keeps the events, and the next import delivers them', async () => {

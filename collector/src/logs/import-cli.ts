@@ -30,6 +30,8 @@ export type LogImportRun = {
   output?: NodeJS.WritableStream;
   stdin?: Readable;
   logger?: Logger;
+  /** Ctrl-C: stop reading, produce and commit what was read, return the summary (`interrupted`). */
+  signal?: AbortSignal;
 };
 
 /**
@@ -105,7 +107,9 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
         practice,
         format,
         holdUnterminatedLine: run.file !== '-',
+        signal: run.signal,
         onProgress: ({ bytesRead, linesRead }) => {
+          logger.debug({ bytesRead, linesRead }, 'import progress');
           if (!started) return;
           const rate = Math.round(linesRead / Math.max(0.001, (Date.now() - startedAt) / 1000));
           bar.update(size ? Math.min(bytesRead, size) : 0, { done: mib(bytesRead), lines: linesRead, rate });
@@ -149,6 +153,7 @@ export function formatSummary(s: ImportSummary, elapsedMs: number): string {
     `  malformed: ${s.malformed.count}${s.malformed.count ? ` (${list(s.malformed.byReason)}; lines ${s.malformed.lines.join(', ')}${s.malformed.count > s.malformed.lines.length ? ', …' : ''})` : ''}`,
     `  lines committed: ${s.linesCommitted}`,
     ...(s.lastLineHeld ? ['  last line has no newline yet: left for the next import of this log'] : []),
+    ...(s.interrupted ? [`  interrupted: run the same command again to resume after line ${s.linesCommitted}`] : []),
     '',
   ].join('\n');
 }
@@ -167,13 +172,28 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     return 2;
   }
   const opts = program.opts<{ practice: string; format: string; progress: boolean }>();
+  // The first Ctrl-C stops reading and commits what was read; a second one does not wait for that (one
+  // keypress can arrive twice within milliseconds, from the terminal and relayed by npm or tsx).
+  const abort = new AbortController();
+  let abortedAt = 0;
+  const interrupt = () => {
+    if (!abort.signal.aborted) {
+      abortedAt = Date.now();
+      abort.abort();
+    } else if (Date.now() - abortedAt > 1000) process.exit(130);
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
-    await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, config, progress: opts.progress ? undefined : false });
-    return 0;
+    const summary = await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, config, progress: opts.progress ? undefined : false, signal: abort.signal });
+    return summary.interrupted ? 130 : 0;
   } catch (error) {
     const verdict = error instanceof EventsSpooledError ? 'log import not yet delivered' : 'log import failed';
     process.stderr.write(`${verdict}: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof LogImportUsageError ? 2 : 1;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   }
 }
 

@@ -243,6 +243,24 @@ describe('content-derived imports', () => {
     expect(body.linesRead).toBe(4);
   });
 
+  it('stop at an interruption with everything read committed, and resume exactly at any later time', async () => {
+    const text = lines(60);
+    const pieces = Array.from({ length: 6 }, (_, i) => Buffer.from(text.split('\n').slice(i * 10, (i + 1) * 10).join('\n') + '\n'));
+    const ledger = new MemoryLedger();
+    const first = new RecordingSink();
+    const abort = new AbortController();
+    const opts = options({ importId: undefined, chunkLines: 25, onProgress: ({ linesRead }) => linesRead >= 20 && abort.abort(), signal: abort.signal });
+    const stopped = await importLogStream(Readable.from(pieces), opts, deps(first, ledger));
+    expect(stopped).toMatchObject({ interrupted: true, linesRead: 20, linesCommitted: 20, pageviews: 20 });
+    // Nothing was left in flight: a resume needs no help from the processor's duplicate filter.
+    const second = new RecordingSink();
+    const resumed = await importLogStream(input(text), options({ importId: undefined, chunkLines: 25 }), deps(second, ledger));
+    expect(resumed).toMatchObject({ alreadyImported: 20, pageviews: 40, linesCommitted: 60 });
+    expect(resumed.interrupted).toBeUndefined();
+    const ids = [...first.events, ...second.events].map((e) => e.id);
+    expect(new Set(ids).size).toBe(60);
+  });
+
   it('refuse a different log that starts with the same line instead of skipping its lines', async () => {
     const ledger = new MemoryLedger();
     await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));

@@ -26,6 +26,8 @@ export type ImportSummary = {
   linesCommitted: number;
   /** The input ended inside a line that a later import will read whole (`holdUnterminatedLine`). */
   lastLineHeld?: boolean;
+  /** Stopped by `signal` before the input ended; a re-run resumes after `linesCommitted`. */
+  interrupted?: boolean;
 };
 
 /** Where batches of de-identified log events go (`event-batches` topic); `submit` resolves once the batch is durable. */
@@ -57,6 +59,11 @@ export type ImportOptions = {
    * a body or a pipe that ended is complete.
    */
   holdUnterminatedLine?: boolean;
+  /**
+   * Interrupts the import (Ctrl-C): no further input is read, and the lines read so far are produced
+   * and committed before it returns, so a re-run at any later time resumes exactly after them.
+   */
+  signal?: AbortSignal;
 };
 
 /** Thrown when a shipper's chunk starts after the committed position (a gap would be skipped on resume). */
@@ -222,6 +229,10 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
   try {
     let opened = false;
     for await (const batch of readLines(input, { maxDecodedBytes: options.maxDecodedBytes })) {
+      if (options.signal?.aborted) {
+        summary.interrupted = true;
+        break;
+      }
       const usable = batch.unterminated && options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
       if (usable < batch.lines.length) summary.lastLineHeld = true;
       if (!opened && usable > 0) {
