@@ -94,6 +94,22 @@ describe('confidant logs import', () => {
     expect(again.stdout).toContain('already imported earlier: 300');
   });
 
+  it('refuses another log that starts alike, and imports it under a name given with --import-id', async () => {
+    const start = line(7, '/intro-page-with-a-long-name');
+    const logA = [start, line(8, '/a'), line(9, '/b')].join('\n');
+    const logB = [start, line(8, '/other-page'), line(9, '/more-pages')].join('\n');
+    expect((await confidant(['logs', 'import', '-', '--practice', 'cli-clinic'], logA)).code).toBe(0);
+    const refused = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic'], logB);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--import-id NAME');
+    const named = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'host-b.2026-03'], logB);
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toContain('page views produced: 3, not-found pages: 0');
+    const again = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'host-b.2026-03'], logB);
+    expect(again.stdout).toContain('already imported earlier: 3');
+    expect((await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'no spaces'], logB)).code).toBe(2);
+  });
+
   it('exits 2 with a clear message for the caller’s mistakes, never a stack trace', async () => {
     const unknown = await confidant(['logs', 'import', '-', '--practice', 'no-such-clinic'], line(1, '/'));
     expect(unknown.code).toBe(2);

@@ -12,7 +12,7 @@ import { ClickHouseSaltStore } from '../deid/salt-store.ts';
 import { DiskSpool } from '../kafka/disk-spool.ts';
 import { EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from '../kafka/event-producer.ts';
 import { createMetrics } from '../metrics.ts';
-import { ClickHouseImportLedger } from './import-ledger.ts';
+import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, shipperImportId } from './import-ledger.ts';
 import { importLogStream, type ImportSummary } from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
 
@@ -22,6 +22,8 @@ export type LogImportRun = {
   practiceId: string;
   /** combined | common | json | auto (default) | nginx:<log_format> */
   format?: string;
+  /** Names the import (as a shipper's `X-Import-Id`): a re-run under the same name resumes it, with no content check. */
+  importId?: string;
   config: CollectorConfig;
   /** Show the progress bar (default: when stderr is a terminal). */
   progress?: boolean;
@@ -59,6 +61,7 @@ export class LogImportUsageError extends Error {
 export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   const format = parseFormatSpec(run.format);
   if (!format) throw new LogImportUsageError(`unknown --format ${run.format}; use combined, common, json, auto or nginx:<log_format>`);
+  if (run.importId !== undefined && !CLIENT_IMPORT_ID_RE.test(run.importId)) throw new LogImportUsageError('--import-id: 1-128 of A-Z a-z 0-9 . _ : -');
   const { config } = run;
   // stdout carries the summary (often redirected to a file); diagnostics go to stderr with the bar.
   const logger = run.logger ?? createLogger('log-import', config.logLevel, process.stderr);
@@ -106,6 +109,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
       {
         practice,
         format,
+        importId: run.importId ? shipperImportId(practice.id, run.importId) : undefined,
         holdUnterminatedLine: run.file !== '-',
         signal: run.signal,
         onProgress: ({ bytesRead, linesRead }) => {
@@ -164,6 +168,7 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     .argument('<file>', "access log (plain or gzip), or '-' for standard input")
     .requiredOption('--practice <id>', 'practice id')
     .option('--format <format>', 'combined | common | json | auto | nginx:<log_format>', 'auto')
+    .option('--import-id <name>', 'name this import (a re-run under the same name resumes it); by default the log names it')
     .option('--no-progress', 'no progress bar')
     .exitOverride();
   try {
@@ -171,7 +176,7 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
   } catch {
     return 2;
   }
-  const opts = program.opts<{ practice: string; format: string; progress: boolean }>();
+  const opts = program.opts<{ practice: string; format: string; progress: boolean; importId?: string }>();
   // The first Ctrl-C stops reading and commits what was read; a second one does not wait for that (one
   // keypress can arrive twice within milliseconds, from the terminal and relayed by npm or tsx).
   const abort = new AbortController();
@@ -185,7 +190,7 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
   try {
-    const summary = await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, config, progress: opts.progress ? undefined : false, signal: abort.signal });
+    const summary = await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, importId: opts.importId, config, progress: opts.progress ? undefined : false, signal: abort.signal });
     return summary.interrupted ? 130 : 0;
   } catch (error) {
     const verdict = error instanceof EventsSpooledError ? 'log import not yet delivered' : 'log import failed';

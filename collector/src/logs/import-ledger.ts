@@ -36,6 +36,9 @@ export function fileImportId(practiceId: string, firstShape: string): string {
   return createHash('sha256').update(`file\u0000${practiceId}\u0000${firstShape}`).digest('hex');
 }
 
+/** What a caller may name an import (`X-Import-Id`, `--import-id`). */
+export const CLIENT_IMPORT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** The import id for a shipper-chosen `X-Import-Id`; scoped to the practice so practices never share a ledger row. */
 export function shipperImportId(practiceId: string, clientImportId: string): string {
   return createHash('sha256').update(`shipper\u0000${practiceId}\u0000${clientImportId}`).digest('hex');

@@ -81,7 +81,7 @@ export class ChunkGapError extends Error {
 export class ImportMismatchError extends Error {
   override name = 'ImportMismatchError';
   constructor() {
-    super('this input starts like an earlier import but differs from it within the lines that import committed; import it under its own import id');
+    super('this input starts like an earlier import but differs from it within the lines that import committed; if it is another log, name its import yourself (`--import-id NAME` on the CLI, `X-Import-Id` on POST /v1/logs)');
   }
 }
 

@@ -6,7 +6,7 @@ import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
 import type { Metrics } from '../metrics.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
-import { ClickHouseImportLedger, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
+import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
 import { InputTooLargeError } from './line-reader.ts';
 import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportSummary } from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
@@ -27,7 +27,6 @@ export type LogRouteDeps = {
 
 export const LOG_BODY_LIMIT = 50 * 1024 * 1024;
 const EXPANSION_LIMIT = 20;
-const IMPORT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const CHUNK_START_RE = /^\d{1,12}$/;
 const KEY_CACHE_MS = 30_000;
 
@@ -111,7 +110,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
       if (!format) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Log-Format: combined, common, json, auto or nginx:<log_format>');
       const clientImportId = header(request, 'x-import-id');
       const chunkStart = header(request, 'x-chunk-start');
-      if (clientImportId !== undefined && !IMPORT_ID_RE.test(clientImportId)) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
+      if (clientImportId !== undefined && !CLIENT_IMPORT_ID_RE.test(clientImportId)) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
       // Both or neither: without the start line, a shipper's next body would be taken for its first and skipped.
       if ((chunkStart === undefined) !== (clientImportId === undefined) || (chunkStart !== undefined && !CHUNK_START_RE.test(chunkStart))) {
         throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id and X-Chunk-Start go together: an import id and the line count before this body');
