@@ -43,7 +43,7 @@ export type RunInfo = { command: string; date: Date; smoke: boolean; seconds: nu
 
 export function markdown(results: BenchResult[], info: RunInfo): string {
   const rows = tableRows(results, !info.smoke);
-  const missed = info.smoke ? [] : results.filter((r) => r.rows.some((row) => row.met === false));
+  const missed = results.filter((r) => r.rows.some((row) => row.met === false));
   const m = info.machine;
   return [
     '# Benchmarks',

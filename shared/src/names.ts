@@ -27,7 +27,7 @@ export const TABLES = {
   apiKeys: 'api_keys',
   partnerReleases: 'partner_releases',
   privacyBudgetLedger: 'privacy_budget_ledger',
-  logImports: 'log_import_ledger',
+  logImports: 'log_imports',
   ingestKeys: 'ingest_keys',
 } as const;
 

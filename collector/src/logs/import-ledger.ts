@@ -7,7 +7,10 @@ export interface ImportLedger {
   commit(practiceId: string, importId: string, lines: number, prefixHash: string): Promise<void>;
 }
 
-/** `log_import_ledger` (migration 0021): ReplacingMergeTree on the line count, so the row with the most lines wins. */
+/**
+ * `log_imports` (migration 0005, emptied by 0021): ReplacingMergeTree on the line count, so the row with the most lines
+ * wins. `prefix_hash` is the SHA-256 of the committed lines' shapes (`lineShape`), never of the lines themselves.
+ */
 export class ClickHouseImportLedger implements ImportLedger {
   constructor(private readonly db: Db) {}
 

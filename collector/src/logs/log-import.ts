@@ -202,29 +202,19 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
     if (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await inFlight.shift();
   };
 
-  /** Handles a line not yet committed; returns its shape. */
-  const handleLine = (line: string, tooLong: boolean): string => {
+  /** A line with content parsed; null for a blank or over-long one. Handling and shapes both read this. */
+  const parseLine = (line: string, tooLong: boolean): ParseResult | null => (tooLong || line.trim() === '' ? null : parse(line));
+
+  /** Handles a line not yet committed. */
+  const handleLine = (tooLong: boolean, parsed: ParseResult | null): void => {
     pending.lastLine = lineNo;
-    if (tooLong) {
-      malformed(lineNo, 'too-long');
-      return lineShape(line, null);
-    }
-    if (line.trim() === '') {
-      skip('blank');
-      return lineShape(line, null);
-    }
-    const parsed = parse(line);
-    if (!parsed.ok) {
-      malformed(lineNo, parsed.reason);
-      return lineShape(line, parsed);
-    }
+    if (tooLong) return malformed(lineNo, 'too-long');
+    if (!parsed) return skip('blank');
+    if (!parsed.ok) return malformed(lineNo, parsed.reason);
     const verdict = classifyHit(parsed.hit);
-    if (verdict.kind === 'skip') skip(verdict.reason);
-    else pending.hits.push({ hit: parsed.hit, lineNo, type: verdict.type });
-    return lineShape(line, parsed);
+    if (verdict.kind === 'skip') return skip(verdict.reason);
+    pending.hits.push({ hit: parsed.hit, lineNo, type: verdict.type });
   };
-  /** The shape of a committed line, checked against the ledger on resume. */
-  const shapeOf = (line: string, tooLong: boolean): string => (tooLong || line.trim() === '' ? lineShape(line, null) : lineShape(line, parse(line)));
 
   try {
     let opened = false;
@@ -238,7 +228,7 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
       if (!opened && usable > 0) {
         // The first line with content names the import (a leading blank line would name every such file alike).
         const first = batch.lines.findIndex((l, i) => i < usable && (l.trim() !== '' || batch.tooLong.includes(i)));
-        await open(first < 0 ? '' : shapeOf(batch.lines[first]!, batch.tooLong.includes(first)));
+        await open(first < 0 ? '' : lineShape(batch.lines[first]!, parseLine(batch.lines[first]!, batch.tooLong.includes(first))));
         opened = true;
       }
       let tooLongAt = 0;
@@ -256,15 +246,17 @@ export async function importLogStream(input: Readable, options: ImportOptions, d
         if (tooLong) tooLongAt++;
         if (lineNo <= committed) {
           summary.alreadyImported++;
-          if (shapes) shapes[i] = shapeOf(batch.lines[i]!, tooLong);
+          // Only a content-derived import (which checks shapes against the ledger) needs to parse committed lines.
+          if (shapes) shapes[i] = lineShape(batch.lines[i]!, parseLine(batch.lines[i]!, tooLong));
           if (lineNo === committed && prefix && committedPrefix) {
             hashThrough(i + 1);
             if (prefix.copy().digest('hex') !== committedPrefix) throw new ImportMismatchError();
           }
           continue;
         }
-        const shape = handleLine(batch.lines[i]!, tooLong);
-        if (shapes) shapes[i] = shape;
+        const parsed = parseLine(batch.lines[i]!, tooLong);
+        handleLine(tooLong, parsed);
+        if (shapes) shapes[i] = lineShape(batch.lines[i]!, parsed);
         if (lineNo % chunkLines === 0) {
           hashThrough(i + 1);
           await flush();
