@@ -1,6 +1,7 @@
 export * from './beacon.schema.ts';
 export * from './errors.ts';
 export * from './event-envelope.ts';
+export * from './import-line.ts';
 export * from './logger.ts';
 export * from './names.ts';
 export * from './result.ts';

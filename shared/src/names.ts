@@ -22,12 +22,15 @@ export const TABLES = {
   rollupDaily: 'rollup_daily',
   rollupHourly: 'rollup_hourly',
   rollupIngest: 'rollup_ingest',
+  /** The processor's entry point since migration 0023 (adds the import line ledger). */
+  rollupIngestV2: 'rollup_ingest_v2',
+  importLineLedger: 'import_line_ledger',
   processorLedger: 'processor_ledger',
   partners: 'partners',
   apiKeys: 'api_keys',
   partnerReleases: 'partner_releases',
   privacyBudgetLedger: 'privacy_budget_ledger',
-  logImports: 'log_imports',
+  logImportProgress: 'log_import_progress',
   ingestKeys: 'ingest_keys',
 } as const;
 

@@ -12,6 +12,18 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
 
 export type Migration = { version: number; name: string; statements: string[]; checksum: string };
 
+/** `released.json`: the checksum of every migration main has applied, and files main shipped and then replaced by mistake. */
+export type ReleasedMigrations = { released: Record<string, string>; superseded: Record<string, string> };
+
+export async function readReleasedMigrations(dir = MIGRATIONS_DIR): Promise<ReleasedMigrations> {
+  const { released, superseded } = JSON.parse(await readFile(join(dir, 'released.json'), 'utf8')) as ReleasedMigrations;
+  return { released, superseded };
+}
+
+export function migrationChecksum(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => /^\d{4}-[a-z0-9-]+\.sql$/.test(f)).sort();
   const migrations: Migration[] = [];
@@ -21,7 +33,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
       version: Number(file.slice(0, 4)),
       name: file.replace(/\.sql$/, ''),
       statements: splitStatements(text),
-      checksum: createHash('sha256').update(text).digest('hex'),
+      checksum: migrationChecksum(text),
     });
   }
   const versions = migrations.map((m) => m.version);
@@ -42,7 +54,8 @@ export function splitStatements(text: string): string[] {
 /**
  * Creates the database if needed, applies pending migrations in order and records each in
  * the ledger table. A migration whose file changed after it was applied is an error:
- * migrations are forward-only.
+ * migrations are forward-only. A database that applied a superseded file of the same version
+ * (see `released.json`) is accepted; the migrations after it converge both histories.
  */
 export async function migrate(config: CommonConfig['clickhouse'], dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
   const server = connectClickHouse(config, { database: null });
@@ -60,11 +73,14 @@ export async function migrate(config: CommonConfig['clickhouse'], dir = MIGRATIO
     const done = new Map(
       (await db.rows<{ version: number; checksum: string }>(`SELECT version, checksum FROM ${ledger}`)).map((r) => [Number(r.version), r.checksum]),
     );
+    // Checksums of superseded files, by version: a database that applied one is not refused.
+    const superseded = new Map<number, string>();
+    for (const [file, checksum] of Object.entries((await readReleasedMigrations(dir)).superseded)) superseded.set(Number(file.slice(0, 4)), checksum);
     const applied: string[] = [];
     for (const migration of await readMigrations(dir)) {
       const seen = done.get(migration.version);
       if (seen !== undefined) {
-        if (seen !== migration.checksum) throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
+        if (seen !== migration.checksum && seen !== superseded.get(migration.version)) throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
         continue;
       }
       for (const statement of migration.statements) await db.command(statement);
