@@ -20,6 +20,10 @@ export const collectorEnvShape = {
   SHED_MAX_IN_FLIGHT: envField.int(2000, 1),
   SHED_MAX_EVENT_LOOP_DELAY_MS: envField.int(200, 10),
   SHED_MAX_HEAP_MB: envField.int(384, 16),
+  /** Log batches are bulk: a slow acknowledgement is waited for rather than sent to the spool. */
+  LOG_PRODUCE_TIMEOUT_MS: envField.int(30_000, 100, 600_000),
+  /** How long `confidant logs import` waits for Kafka, a full spool or ClickHouse before it stops (a re-run resumes). */
+  LOG_IMPORT_GIVE_UP_MS: envField.int(600_000, 1000),
 };
 
 export type CollectorConfig = CommonConfig & {
@@ -28,6 +32,7 @@ export type CollectorConfig = CommonConfig & {
   trustedProxies: string[];
   spool: { dir: string; maxBytes: number; replayMs: number };
   producer: { lingerMs: number; batchSize: number; timeoutMs: number };
+  logImport: { produceTimeoutMs: number; giveUpMs: number };
   registryRefreshMs: number;
   saltMaintenanceMs: number;
   rateLimitPerMin: number;
@@ -43,6 +48,7 @@ export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
     trustedProxies: e.TRUSTED_PROXIES,
     spool: { dir: e.SPOOL_DIR, maxBytes: e.SPOOL_MAX_BYTES, replayMs: e.SPOOL_REPLAY_MS },
     producer: { lingerMs: e.PRODUCER_LINGER_MS, batchSize: e.PRODUCER_BATCH_SIZE, timeoutMs: e.PRODUCE_TIMEOUT_MS },
+    logImport: { produceTimeoutMs: e.LOG_PRODUCE_TIMEOUT_MS, giveUpMs: e.LOG_IMPORT_GIVE_UP_MS },
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
     saltMaintenanceMs: e.SALT_MAINTENANCE_MS,
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,

@@ -34,7 +34,7 @@ const producer = new EventProducer(
 const logProducer = new EventProducer(
   new KafkaTransport(kafka, topics.eventBatches.name),
   new DiskSpool(`${config.spool.dir}-logs`, config.spool.maxBytes),
-  producerOptions,
+  { ...producerOptions, timeoutMs: config.logImport.produceTimeoutMs },
   metrics,
   logger,
   LOG_EVENT_BATCHES,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectClickHouse, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
-import { createIngestKey } from '@confidant/collector/logs/import-ledger';
+import { createIngestKey } from '@confidant/collector/logs/ingest-key';
 import { sendDemoLogs, sendDemoTraffic } from './demo-traffic.ts';
 import type { loadStackConfig } from './stack.config.ts';
 

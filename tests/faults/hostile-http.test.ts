@@ -1,4 +1,4 @@
-import { createIngestKey } from '@confidant/collector/logs/import-ledger';
+import { createIngestKey } from '@confidant/collector/logs/ingest-key';
 import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { prng } from '../support/event-stream.ts';

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadCollectorConfig, type CollectorConfig } from '@confidant/collector/collector.config';
 import { runLogImport } from '@confidant/collector/logs/import-cli';
-import { batchKey, connectKafka, createLogger, decodeEventBatch, PracticeStore, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import { connectKafka, createLogger, decodeEventBatch, PracticeStore, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
 import type { Admin, Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
@@ -63,6 +63,7 @@ let commonLog: string;
 const received: Array<{ raw: string; event: EventEnvelope }> = [];
 /** Batch messages whose events do not all carry the message's key. */
 const misKeyed: string[] = [];
+const keyOfVisitor = new Map<string, string>();
 
 async function request(path: string, method: string, userAgent: string, referrer?: string): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'user-agent': userAgent, ...(referrer ? { referer: referrer } : {}) } });
@@ -159,7 +160,10 @@ http {
         if (!item.ok) misKeyed.push(`invalid: ${item.reason}`);
         else {
           received.push({ raw, event: item.event });
-          if (batchKey(item.event.practiceId, item.event.visitor) !== message.key?.toString()) misKeyed.push(`key ${String(message.key)}`);
+          // One visitor, one key (and so one partition, as sessions need); the key is the import's bucket of the client.
+          const key = message.key?.toString() ?? '';
+          if (!key.startsWith(`${item.event.practiceId}:`) || (keyOfVisitor.get(item.event.visitor) ?? key) !== key) misKeyed.push(`key ${key}`);
+          keyOfVisitor.set(item.event.visitor, key);
         }
       }
     },

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { createIngestKey, revokeIngestKey } from '@confidant/collector/logs/import-ledger';
+import { createIngestKey, revokeIngestKey } from '@confidant/collector/logs/ingest-key';
 import { registerLogRoutes } from '@confidant/collector/logs/logs.route';
 import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
 import { createMetrics } from '@confidant/collector/metrics';

@@ -2,7 +2,7 @@
 // as the same events sent one per message, and dead-letter a bad event without its batch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { batchKey, PracticeStore, topicsFor, type Db, type EventEnvelope } from '@confidant/shared';
+import { batchKey, visitorBucket, PracticeStore, topicsFor, type Db, type EventEnvelope } from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -60,7 +60,7 @@ beforeAll(async () => {
   await producer.send({
     topic,
     messages: [
-      { key: batchKey('mixed', good.visitor), value: Buffer.from(JSON.stringify({ v: 1, events: mixed })) },
+      { key: batchKey('mixed', visitorBucket(good.visitor)), value: Buffer.from(JSON.stringify({ v: 1, events: mixed })) },
       { key: 'junk', value: Buffer.from('{"v":1,"events":"none"}') },
     ],
   });

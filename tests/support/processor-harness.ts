@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Producer } from 'kafkajs';
-import { batchKey, connectKafka, createLogger, encodeEvent, encodeEventBatch, EVENT_BATCH_MAX_EVENTS, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import { batchKey, visitorBucket, connectKafka, createLogger, encodeEvent, encodeEventBatch, EVENT_BATCH_MAX_EVENTS, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
 import { startProcessor, type RunningProcessor } from '@confidant/processor/processor';
 import { loadProcessorConfig } from '@confidant/processor/processor.config';
 import { readLedgerOffset } from '@confidant/processor/clickhouse/rollup-writer';
@@ -87,7 +87,7 @@ export async function produceEvents(producer: Producer, prefix: string, events: 
 export async function produceEventBatches(producer: Producer, prefix: string, events: EventEnvelope[]): Promise<void> {
   const byKey = new Map<string, EventEnvelope[]>();
   for (const e of events) {
-    const key = batchKey(e.practiceId, e.visitor);
+    const key = batchKey(e.practiceId, visitorBucket(e.visitor));
     byKey.set(key, [...(byKey.get(key) ?? []), e]);
   }
   const messages = [...byKey].flatMap(([key, list]) =>

@@ -41,6 +41,11 @@ export class KafkaTransport implements EventTransport {
 
 export { SpoolFullError };
 
+/** A value no broker may take: it failed the envelope check, or is too large. Never spooled; retrying cannot help. */
+export class InvalidRecordError extends Error {
+  override name = 'InvalidRecordError';
+}
+
 type Waiter = { record: SpoolRecord; resolve: () => void; reject: (e: unknown) => void };
 
 /**
@@ -158,10 +163,10 @@ export class EventProducer<T> {
     try {
       record = { k: key, v: this.stream.encode(value) };
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(new InvalidRecordError((error as Error).message));
     }
     const bytes = Buffer.byteLength(record.v);
-    if (bytes > MAX_SEND_BYTES) return Promise.reject(new Error(`record of ${bytes} bytes exceeds ${MAX_SEND_BYTES}`));
+    if (bytes > MAX_SEND_BYTES) return Promise.reject(new InvalidRecordError(`record of ${bytes} bytes exceeds ${MAX_SEND_BYTES}`));
     if (!this.healthy || !this.spool.isEmpty()) return this.toSpool([record]);
     return new Promise((resolve, reject) => {
       if (this.batchBytes + bytes > MAX_SEND_BYTES) this.flush();

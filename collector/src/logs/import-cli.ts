@@ -13,7 +13,7 @@ import { DiskSpool } from '../kafka/disk-spool.ts';
 import { EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from '../kafka/event-producer.ts';
 import { createMetrics } from '../metrics.ts';
 import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, shipperImportId } from './import-ledger.ts';
-import { importLogStream, type ImportSummary } from './log-import.ts';
+import { ImportFailedError, importLogStream, type ImportSummary } from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
 
 export type LogImportRun = {
@@ -34,6 +34,8 @@ export type LogImportRun = {
   logger?: Logger;
   /** Ctrl-C: stop reading, produce and commit what was read, return the summary (`interrupted`). */
   signal?: AbortSignal;
+  /** How long to wait for Kafka, a full spool or ClickHouse (default LOG_IMPORT_GIVE_UP_MS). */
+  giveUpMs?: number;
 };
 
 /**
@@ -71,7 +73,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   const producer = new EventProducer(
     new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).eventBatches.name),
     spool,
-    { ...config.producer, replayMs: config.spool.replayMs },
+    { ...config.producer, timeoutMs: config.logImport.produceTimeoutMs, replayMs: config.spool.replayMs },
     createMetrics(),
     logger,
     LOG_EVENT_BATCHES,
@@ -112,6 +114,11 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
         importId: run.importId ? shipperImportId(practice.id, run.importId) : undefined,
         holdUnterminatedLine: run.file !== '-',
         signal: run.signal,
+        giveUpMs: run.giveUpMs ?? config.logImport.giveUpMs,
+        onRetry: (what, attempt, error) => {
+          // The first wait, then every tenth: a long outage is visible without flooding the terminal.
+          if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error, attempt }, `waiting for ${what}; retrying`);
+        },
         onProgress: ({ bytesRead, linesRead }) => {
           logger.debug({ bytesRead, linesRead }, 'import progress');
           if (!started) return;
@@ -120,7 +127,15 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
         },
       },
       { sink: producer, salts, country: createCountryLookup(), ledger: new ClickHouseImportLedger(db) },
-    );
+    ).catch((error: unknown) => {
+      // What was committed before the import stopped is summarised too: the re-run resumes after it.
+      if (error instanceof ImportFailedError) {
+        if (started) bar.stop();
+        started = false;
+        (run.output ?? process.stdout).write(formatSummary(error.summary, Date.now() - startedAt));
+      }
+      throw error;
+    });
     if (started) {
       bar.update(size || 1);
       bar.stop();
@@ -169,6 +184,11 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     .requiredOption('--practice <id>', 'practice id')
     .option('--format <format>', 'combined | common | json | auto | nginx:<log_format>', 'auto')
     .option('--import-id <name>', 'name this import (a re-run under the same name resumes it); by default the log names it')
+    .option('--give-up-after <seconds>', 'stop when Kafka, the spool or ClickHouse stay unavailable this long (default LOG_IMPORT_GIVE_UP_MS)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--give-up-after: whole seconds, at least 1');
+      return n;
+    })
     .option('--no-progress', 'no progress bar')
     .exitOverride();
   try {
@@ -176,7 +196,7 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
   } catch {
     return 2;
   }
-  const opts = program.opts<{ practice: string; format: string; progress: boolean; importId?: string }>();
+  const opts = program.opts<{ practice: string; format: string; progress: boolean; importId?: string; giveUpAfter?: number }>();
   // The first Ctrl-C stops reading and commits what was read; a second one does not wait for that (one
   // keypress can arrive twice within milliseconds, from the terminal and relayed by npm or tsx).
   const abort = new AbortController();
@@ -190,9 +210,22 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
   try {
-    const summary = await runLogImport({ file: program.args[0]!, practiceId: opts.practice, format: opts.format, importId: opts.importId, config, progress: opts.progress ? undefined : false, signal: abort.signal });
+    const summary = await runLogImport({
+      file: program.args[0]!,
+      practiceId: opts.practice,
+      format: opts.format,
+      importId: opts.importId,
+      config,
+      progress: opts.progress ? undefined : false,
+      signal: abort.signal,
+      giveUpMs: opts.giveUpAfter === undefined ? undefined : opts.giveUpAfter * 1000,
+    });
     return summary.interrupted ? 130 : 0;
   } catch (error) {
+    if (error instanceof ImportFailedError) {
+      process.stderr.write(`log import stopped: ${error.message}\n  ${error.summary.linesCommitted} lines are committed; run the same command again to resume after them (no line counts twice)\n`);
+      return 1;
+    }
     const verdict = error instanceof EventsSpooledError ? 'log import not yet delivered' : 'log import failed';
     process.stderr.write(`${verdict}: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof LogImportUsageError ? 2 : 1;

@@ -1,31 +1,51 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { sqlv, TABLES, type Db } from '@confidant/shared';
-
-/** How many lines of an import are durably produced (and a hash of them); a re-import resumes after them. */
-export interface ImportLedger {
-  committed(practiceId: string, importId: string): Promise<{ lines: number; prefixHash: string }>;
-  commit(practiceId: string, importId: string, lines: number, prefixHash: string): Promise<void>;
-}
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { EVENT_BATCH_KEY_BUCKETS, sqlv, TABLES, type Db } from '@confidant/shared';
 
 /**
- * `log_imports` (migration 0005, emptied by 0021): ReplacingMergeTree on the line count, so the row with the most lines
- * wins. `prefix_hash` is the SHA-256 of the committed lines' shapes (`lineShape`), never of the lines themselves.
+ * Where an import stands: how many of its lines are durably produced (a re-import resumes after
+ * them), the SHA-256 of their shapes (to tell a grown log from a different one; empty for shipper
+ * imports), and its bucket secret (`clientBucket`).
  */
+export type ImportProgress = { lines: number; prefixHash: string; bucketSecret: string };
+
+export interface ImportLedger {
+  /** The import's progress; an import seen for the first time, or begun before bucket secrets, gets its secret here. */
+  open(practiceId: string, importId: string): Promise<ImportProgress>;
+  commit(practiceId: string, importId: string, progress: ImportProgress): Promise<void>;
+}
+
+/** `log_import_progress` (migration 0022): ReplacingMergeTree on the line count, so the row with the most lines wins. */
 export class ClickHouseImportLedger implements ImportLedger {
   constructor(private readonly db: Db) {}
 
-  async committed(practiceId: string, importId: string): Promise<{ lines: number; prefixHash: string }> {
-    const [row] = await this.db.rows<{ n: string; h: string }>(
-      `SELECT toString(lines_committed) AS n, prefix_hash AS h FROM ${TABLES.logImports} WHERE practice_id = ${sqlv.str(practiceId)} AND import_id = ${sqlv.str(importId)} ORDER BY lines_committed DESC LIMIT 1`,
+  async open(practiceId: string, importId: string): Promise<ImportProgress> {
+    const [row] = await this.db.rows<{ n: string; h: string; s: string }>(
+      `SELECT toString(lines_committed) AS n, prefix_hash AS h, bucket_secret AS s FROM ${TABLES.logImportProgress} WHERE practice_id = ${sqlv.str(practiceId)} AND import_id = ${sqlv.str(importId)} ORDER BY lines_committed DESC, bucket_secret DESC LIMIT 1`,
     );
-    return { lines: Number(row?.n ?? 0), prefixHash: row?.h ?? '' };
+    const progress = { lines: Number(row?.n ?? 0), prefixHash: row?.h ?? '', bucketSecret: row?.s ?? '' };
+    if (progress.bucketSecret) return progress;
+    const opened = { ...progress, bucketSecret: randomBytes(32).toString('hex') };
+    await this.commit(practiceId, importId, opened);
+    return opened;
   }
 
-  async commit(practiceId: string, importId: string, lines: number, prefixHash: string): Promise<void> {
+  async commit(practiceId: string, importId: string, progress: ImportProgress): Promise<void> {
     await this.db.command(
-      `INSERT INTO ${TABLES.logImports} (import_id, practice_id, lines_committed, prefix_hash, updated_at) VALUES (${sqlv.str(importId)}, ${sqlv.str(practiceId)}, ${sqlv.int(lines)}, ${sqlv.str(prefixHash)}, ${sqlv.dateTime(Math.floor(Date.now() / 1000))})`,
+      `INSERT INTO ${TABLES.logImportProgress} (import_id, practice_id, lines_committed, prefix_hash, bucket_secret, updated_at) VALUES (${sqlv.str(importId)}, ${sqlv.str(practiceId)}, ${sqlv.int(progress.lines)}, ${sqlv.str(progress.prefixHash)}, ${sqlv.str(progress.bucketSecret)}, ${sqlv.dateTime(Math.floor(Date.now() / 1000))})`,
     );
   }
+}
+
+/**
+ * The Kafka batch bucket of a client (address and user agent) in one import: a keyed hash under
+ * the import's random bucket secret. Not the visitor key, whose daily salt may be gone and redrawn
+ * when an interrupted import of old days resumes: a line sent again must reach the partition it
+ * went to the first time, where the processor's line ledger recognises it. The same client always
+ * gets the same bucket, so a visitor's events still share a partition, as sessions need. Five bits,
+ * on Kafka only, under a secret that never leaves the ledger: no use for telling visitors apart.
+ */
+export function clientBucket(bucketSecret: string, ip: string, userAgent: string): number {
+  return createHmac('sha256', bucketSecret).update(`${ip}\u0000${userAgent}`).digest().readUInt32BE(0) % EVENT_BATCH_KEY_BUCKETS;
 }
 
 /**
@@ -45,45 +65,4 @@ export const CLIENT_IMPORT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The import id for a shipper-chosen `X-Import-Id`; scoped to the practice so practices never share a ledger row. */
 export function shipperImportId(practiceId: string, clientImportId: string): string {
   return createHash('sha256').update(`shipper\u0000${practiceId}\u0000${clientImportId}`).digest('hex');
-}
-
-/** Envelope id for a line: the same line of the same import always gets the same id, so the processor drops a repeat. */
-export function lineEventId(importId: string, lineNo: number): string {
-  return importId.slice(0, 20) + lineNo.toString(16).padStart(12, '0');
-}
-
-// ---------------------------------------------------------------------------------------
-// Ingest keys
-// ---------------------------------------------------------------------------------------
-
-const KEY_PREFIX = 'cfi_';
-const hashKey = (secret: string): string => createHash('sha256').update(secret).digest('hex');
-
-/** Creates an ingest key for a practice; the secret is returned once and only its hash is stored. */
-export async function createIngestKey(db: Db, practiceId: string): Promise<string> {
-  const secret = KEY_PREFIX + randomBytes(32).toString('base64url');
-  const now = Date.now();
-  await db.command(
-    `INSERT INTO ${TABLES.ingestKeys} (key_hash, practice_id, created_at, revoked, version) VALUES (${sqlv.str(hashKey(secret))}, ${sqlv.str(practiceId)}, ${sqlv.dateTime(Math.floor(now / 1000))}, 0, ${sqlv.int(now)})`,
-  );
-  return secret;
-}
-
-/** Revokes a key by its secret (a later version with revoked = 1). */
-export async function revokeIngestKey(db: Db, secret: string): Promise<void> {
-  const [row] = await db.rows<{ practice_id: string }>(`SELECT practice_id FROM ${TABLES.ingestKeys} FINAL WHERE key_hash = ${sqlv.str(hashKey(secret))}`);
-  if (!row) return;
-  const now = Date.now();
-  await db.command(
-    `INSERT INTO ${TABLES.ingestKeys} (key_hash, practice_id, created_at, revoked, version) VALUES (${sqlv.str(hashKey(secret))}, ${sqlv.str(row.practice_id)}, ${sqlv.dateTime(Math.floor(now / 1000))}, 1, ${sqlv.int(now + 1)})`,
-  );
-}
-
-/** The practice an ingest key belongs to, or null for an unknown or revoked key. */
-export async function practiceForIngestKey(db: Db, secret: string): Promise<string | null> {
-  if (!secret.startsWith(KEY_PREFIX) || secret.length > 100) return null;
-  const [row] = await db.rows<{ practice_id: string; revoked: number }>(
-    `SELECT practice_id, revoked FROM ${TABLES.ingestKeys} FINAL WHERE key_hash = ${sqlv.str(hashKey(secret))}`,
-  );
-  return row && Number(row.revoked) === 0 ? row.practice_id : null;
 }

@@ -8,11 +8,13 @@ import { scrubUrl, type ScrubbedUrl } from '../deid/url-scrubber.ts';
 import { classifyUserAgent, type UaClass } from '../deid/user-agent.ts';
 import { visitorKey } from '../deid/visitor-key.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
+import { clientBucket } from './import-ledger.ts';
 import type { Hit } from './log-parser.ts';
 
 export type LogDeidSkip = 'page-class-drop' | 'foreign-host';
 
-export type LogDeidResult = { kind: 'ok'; event: EventEnvelope } | { kind: 'skip'; reason: LogDeidSkip };
+/** `bucket`: the client's batch bucket in this import (`clientBucket`). */
+export type LogDeidResult = { kind: 'ok'; event: EventEnvelope; bucket: number } | { kind: 'skip'; reason: LogDeidSkip };
 
 const DAY_MS = 86_400_000;
 const CACHE_SIZE = 50_000;
@@ -21,7 +23,7 @@ const CACHE_SIZE = 50_000;
 type PageVerdict = { kind: 'skip'; reason: LogDeidSkip } | { kind: 'page'; page: ScrubbedUrl; rule: PageClassRule | null };
 
 /** What one client (address and user agent) becomes on one UTC day. */
-type ClientFacts = { day: number; visitor: string; country: string; agent: UaClass };
+type ClientFacts = { day: number; visitor: string; bucket: number; country: string; agent: UaClass };
 
 /**
  * The collector's edge de-identification (`deid/deidentify.ts`) applied to a logged hit,
@@ -32,7 +34,7 @@ type ClientFacts = { day: number; visitor: string; country: string; agent: UaCla
  * import runs it for millions of lines, so here the pure steps are memoised per distinct
  * input (in memory only, for one import): a request target once, a client (address, agent)
  * once a day, and the last client again without a lookup, since a visitor's hits come in runs.
- * Salts are fetched once per day, ahead of the synchronous loop.
+ * Salts are fetched once per day (`prepare`), ahead of the synchronous `deidentify`.
  */
 export class LogDeidentifier {
   private readonly pages = new BoundedCache<string, PageVerdict>(CACHE_SIZE);
@@ -46,16 +48,20 @@ export class LogDeidentifier {
     private readonly practice: Practice,
     private readonly salts: SaltSource,
     private readonly country: CountryLookup,
+    private readonly bucketSecret: string,
   ) {
     this.origin = `https://${practice.domains[0]}`;
   }
 
-  /** Loads the daily salts for the hits' days; must run before `deidentify` sees those hits. */
-  async prepare(times: Iterable<number>): Promise<void> {
-    for (const t of times) {
-      const day = Math.floor(t / DAY_MS);
-      if (!this.daySalts.has(day)) this.daySalts.set(day, await this.salts.saltFor('daily', t));
-    }
+  /** True when `deidentify` needs `prepare(time)` first: the salt of the hit's day is not loaded. */
+  needsSalt(time: number): boolean {
+    return !this.daySalts.has(Math.floor(time / DAY_MS));
+  }
+
+  /** Loads the daily salt of the hit's day. */
+  async prepare(time: number): Promise<void> {
+    const day = Math.floor(time / DAY_MS);
+    if (!this.daySalts.has(day)) this.daySalts.set(day, await this.salts.saltFor('daily', time));
   }
 
   /** Forgets salts and everything memoised about clients (between imports, so nothing outlives its use). */
@@ -95,7 +101,7 @@ export class LogDeidentifier {
       os: client.agent.os,
       device: client.agent.device,
     };
-    return { kind: 'ok', event };
+    return { kind: 'ok', event, bucket: client.bucket };
   }
 
   private pageVerdict(target: string): PageVerdict {
@@ -122,6 +128,7 @@ export class LogDeidentifier {
       facts = {
         day,
         visitor: visitorKey(salt, [this.practice.id, ip, userAgent]),
+        bucket: facts?.bucket ?? clientBucket(this.bucketSecret, ip, userAgent),
         country: facts?.country ?? this.country(ip),
         agent: facts?.agent ?? classifyUserAgent(userAgent || undefined),
       };

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { batchKey, EVENT_BATCH_MAX_EVENTS, practiceSchema, type EventEnvelope } from '@confidant/shared';
+import { EVENT_BATCH_MAX_EVENTS, lineEventId, practiceSchema, type EventEnvelope } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import type { SaltKind, SaltSource } from '../deid/salt-store.ts';
 import { MemorySaltStore } from '../deid/salt-store.ts';
-import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
+import { SpoolFullError } from '../kafka/disk-spool.ts';
+import { InvalidRecordError } from '../kafka/event-producer.ts';
+import { fileImportId, type ImportLedger, type ImportProgress } from './import-ledger.ts';
 import { MAX_LINE_CHARS } from './line-reader.ts';
-import { ChunkGapError, ImportMismatchError, importLogStream, lineShape, type EventBatchSink, type ImportOptions } from './log-import.ts';
+import { ChunkGapError, ImportFailedError, ImportMismatchError, importLogStream, lineShape, type EventBatchSink, type ImportOptions } from './log-import.ts';
 import { createLineParser } from './log-parser.ts';
 
 const UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
@@ -15,16 +17,21 @@ const practice = practiceSchema.parse({ id: 'clinic', siteKey: 'site-clinic', na
 const line = (ip: string, time: string, path: string, status = 200, ua = UA, ref = '-') => `${ip} - - [${time}] "GET ${path} HTTP/1.1" ${status} 10 "${ref}" "${ua}"`;
 
 class MemoryLedger implements ImportLedger {
-  readonly rows = new Map<string, { lines: number; prefixHash: string }>();
+  readonly rows = new Map<string, ImportProgress>();
   commits: number[] = [];
   hashes: string[] = [];
-  async committed(p: string, id: string) {
-    return this.rows.get(`${p}/${id}`) ?? { lines: 0, prefixHash: '' };
+  secrets = 0;
+  async open(p: string, id: string) {
+    const row = this.rows.get(`${p}/${id}`);
+    if (row) return row;
+    const opened = { lines: 0, prefixHash: '', bucketSecret: `secret-${++this.secrets}` };
+    this.rows.set(`${p}/${id}`, opened);
+    return opened;
   }
-  async commit(p: string, id: string, lines: number, prefixHash: string) {
-    this.commits.push(lines);
-    this.hashes.push(prefixHash);
-    if (lines > (this.rows.get(`${p}/${id}`)?.lines ?? 0)) this.rows.set(`${p}/${id}`, { lines, prefixHash });
+  async commit(p: string, id: string, progress: ImportProgress) {
+    this.commits.push(progress.lines);
+    this.hashes.push(progress.prefixHash);
+    if (progress.lines > (this.rows.get(`${p}/${id}`)?.lines ?? 0)) this.rows.set(`${p}/${id}`, progress);
   }
 }
 
@@ -94,17 +101,19 @@ describe('importLogStream', () => {
     for (const raw of ['192.0.2.', 'Mozilla', 'a@b.example', 'search?q', '123456789']) expect(bytes).not.toContain(raw);
   });
 
-  it('batches a visitor\'s events in line order under the visitor\'s batch key, at most EVENT_BATCH_MAX_EVENTS a batch', async () => {
+  it('batches a visitor\'s events in line order under one batch key, at most EVENT_BATCH_MAX_EVENTS a batch', async () => {
     const visits = Array.from({ length: 1200 }, (_, i) => line(`203.0.113.${i % 3}`, `11/Oct/2024:08:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} +0000`, `/p${i}`));
     const sink = new RecordingSink();
     const summary = await importLogStream(input(visits.join('\n')), options(), deps(sink));
     expect(summary.pageviews).toBe(1200);
     const visitors = new Set(sink.events.map((e) => e.visitor));
     expect(visitors.size).toBe(3);
+    const keyOf = new Map<string, string>();
     for (const { key, events } of sink.batches) {
       expect(events.length).toBeGreaterThan(0);
       expect(events.length).toBeLessThanOrEqual(EVENT_BATCH_MAX_EVENTS);
-      for (const e of events) expect(batchKey(practice.id, e.visitor)).toBe(key);
+      expect(key).toMatch(/^clinic:\d{1,2}$/);
+      for (const e of events) expect(keyOf.set(e.visitor, keyOf.get(e.visitor) ?? key).get(e.visitor)).toBe(key);
     }
     // Per visitor, the batches as submitted replay the visitor's lines in order.
     for (const visitor of visitors) {
@@ -167,7 +176,10 @@ describe('importLogStream', () => {
     const text = lines.join('\n') + '\n';
     const ledger = new MemoryLedger();
     const failing = new RecordingSink(23);
-    await expect(importLogStream(input(text), options({ chunkLines: 10 }), deps(failing, ledger))).rejects.toThrow('producer unavailable');
+    const failure = await importLogStream(input(text), options({ chunkLines: 10, giveUpMs: 30 }), deps(failing, ledger)).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ImportFailedError);
+    expect((failure as ImportFailedError).message).toMatch(/gave up .* producer unavailable/);
+    expect((failure as ImportFailedError).summary.linesCommitted).toBe(20);
     // Chunks 1-20 were durable; the chunk holding the failure (and any after it) was not recorded.
     expect(ledger.commits).toEqual([10, 20]);
 
@@ -176,7 +188,7 @@ describe('importLogStream', () => {
     expect(resumed).toMatchObject({ linesRead: 50, alreadyImported: 20, pageviews: 30, linesCommitted: 50 });
     const ids = (events: EventEnvelope[]) => events.map((e) => e.id);
     expect(ids(sink.events)).toEqual(Array.from({ length: 30 }, (_, i) => lineEventId(SHIPPER, i + 21)));
-    // Lines 21-23 were produced by both runs, with the same ids, so the processor's duplicate filter drops the repeat.
+    // Lines 21-23 were produced by both runs, with the same ids, so the processor's line ledger drops the repeat.
     expect(new Set([...ids(failing.events), ...ids(sink.events)]).size).toBe(50);
 
     const again = new RecordingSink();
@@ -224,7 +236,7 @@ describe('content-derived imports', () => {
     const all = text.split('\n').map((l) => lineShape(l, parse(l)));
     const sha = (n: number) => createHash('sha256').update(all.slice(0, n).map((l) => `${l}\n`).join('')).digest('hex');
     expect(ledger.hashes).toEqual([sha(10), sha(20), sha(25)]);
-    expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({ lines: 25, prefixHash: sha(25) });
+    expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({ lines: 25, prefixHash: sha(25), bucketSecret: 'secret-1' });
   });
 
   it('leave a log being written mid-line for the next import, which reads that line whole', async () => {
@@ -295,5 +307,72 @@ describe('content-derived imports', () => {
     expect(fileImportId('a', 'same line')).not.toBe(fileImportId('b', 'same line'));
     expect(lineEventId(SHIPPER, 1)).toMatch(/^[0-9a-f]{32}$/);
     expect(lineEventId(SHIPPER, 1)).not.toBe(lineEventId(SHIPPER, 2));
+  });
+});
+
+describe('an import under failure', () => {
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => line(`198.51.100.${i % 40}`, '11/Oct/2024:08:00:00 +0000', `/p${i}`)).join('\n') + '\n';
+
+  it('sends a resumed line under the key it had the first time, though its day\'s salt was redrawn', async () => {
+    const ledger = new MemoryLedger();
+    const first = new RecordingSink();
+    const abort = new AbortController();
+    const text = lines(80);
+    const pieces = text.split(/(?<=\n)/).map((l) => Buffer.from(l));
+    await importLogStream(Readable.from(pieces), options({ onProgress: ({ linesRead }) => linesRead >= 30 && abort.abort(), signal: abort.signal }), deps(first, ledger, new MemorySaltStore()));
+    // The resume re-sends every line (as after a crash) with fresh salts: new visitor keys, same keys on Kafka.
+    ledger.rows.set(`${practice.id}/${SHIPPER}`, { ...ledger.rows.get(`${practice.id}/${SHIPPER}`)!, lines: 0 });
+    const second = new RecordingSink();
+    await importLogStream(input(text), options(), deps(second, ledger, new MemorySaltStore()));
+    const keyOf = (sink: RecordingSink) => new Map(sink.batches.flatMap((b) => b.events.map((e) => [e.id, b.key] as const)));
+    const before = keyOf(first);
+    const after = keyOf(second);
+    expect(before.size).toBeGreaterThanOrEqual(30);
+    for (const [id, key] of before) expect(after.get(id)).toBe(key);
+    expect(first.events[0]!.visitor).not.toBe(second.events[0]!.visitor);
+  });
+
+  it('waits while the spool is full and Kafka is away, then finishes with every line produced once', async () => {
+    let refusals = 0;
+    const accepted: EventEnvelope[] = [];
+    const sink: EventBatchSink = {
+      async submit(_key, events) {
+        if (refusals++ < 5) throw new SpoolFullError('spool is full');
+        accepted.push(...events);
+      },
+    };
+    const summary = await importLogStream(input(lines(300)), options({ chunkLines: 100 }), deps(sink));
+    expect(summary).toMatchObject({ pageviews: 300, linesCommitted: 300 });
+    expect(new Set(accepted.map((e) => e.id)).size).toBe(300);
+    expect(accepted).toHaveLength(300);
+  });
+
+  it('reads no further while too many events are not yet durable', async () => {
+    const held: Array<() => void> = [];
+    const sink: EventBatchSink = { submit: () => new Promise<void>((resolve) => held.push(resolve)) };
+    let pulled = 0;
+    const text = lines(2000).split(/(?<=\n)/);
+    async function* source() {
+      for (const l of text) {
+        pulled++;
+        yield Buffer.from(l);
+      }
+    }
+    const done = importLogStream(Readable.from(source()), options({ maxInFlightEvents: 300, chunkLines: 100 }), deps(sink));
+    await new Promise((r) => setTimeout(r, 100));
+    // Reading stopped soon after 300 events were in flight (a stream reads a little ahead).
+    expect(pulled).toBeLessThan(600);
+    while (held.length) {
+      held.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    const release = setInterval(() => held.splice(0).forEach((r) => r()), 1);
+    const summary = await done.finally(() => clearInterval(release));
+    expect(summary).toMatchObject({ pageviews: 2000, linesCommitted: 2000 });
+  });
+
+  it('fails, naming the refusal, when a batch of valid events is refused as invalid', async () => {
+    const sink: EventBatchSink = { submit: () => Promise.reject(new InvalidRecordError('record of 2000000 bytes exceeds 921600')) };
+    await expect(importLogStream(input(lines(3)), options(), deps(sink))).rejects.toThrow(/exceeds/);
   });
 });

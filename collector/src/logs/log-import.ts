@@ -1,39 +1,22 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { batchKey, EVENT_BATCH_MAX_EVENTS, type EventEnvelope, type Practice } from '@confidant/shared';
+import { batchKey, eventEnvelopeSchema, lineEventId, type Practice } from '@confidant/shared';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
-import { classifyHit, type SkipReason } from './hit-rules.ts';
-import { fileImportId, lineEventId, type ImportLedger } from './import-ledger.ts';
-import { readLines } from './line-reader.ts';
-import { LogDeidentifier, type LogDeidSkip } from './log-deid.ts';
-import { createLineParser, type Hit, type LogFormat, type MalformedReason, type ParseResult } from './log-parser.ts';
+import { InvalidRecordError } from '../kafka/event-producer.ts';
+import { classifyHit } from './hit-rules.ts';
+import { BatchAssembler, type EventBatchSink } from './import-batches.ts';
+import { ChunkCommitter } from './import-committer.ts';
+import { fileImportId, type ImportLedger, type ImportProgress } from './import-ledger.ts';
+import { ChunkGapError, lineShape, PrefixHash } from './import-resume.ts';
+import { ImportStalledError, persist, type Persistence } from './import-retry.ts';
+import { ImportTally, type ImportSummary } from './import-tally.ts';
+import { readLines, type LineBatch } from './line-reader.ts';
+import { LogDeidentifier } from './log-deid.ts';
+import { createLineParser, type LogFormat, type ParseResult } from './log-parser.ts';
 
-export type ImportSkipReason = SkipReason | LogDeidSkip | 'blank';
-
-export type ImportSummary = {
-  importId: string;
-  /** Lines in the input (including blank and already-committed ones). */
-  linesRead: number;
-  /** Lines skipped because an earlier import of the same input already produced them. */
-  alreadyImported: number;
-  /** Page views produced (404s counted separately under notFound). */
-  pageviews: number;
-  notFound: number;
-  skipped: Partial<Record<ImportSkipReason, number>>;
-  malformed: { count: number; byReason: Partial<Record<MalformedReason | 'too-long', number>>; lines: number[] };
-  /** Ledger position after this import: lines durably produced. */
-  linesCommitted: number;
-  /** The input ended inside a line that a later import will read whole (`holdUnterminatedLine`). */
-  lastLineHeld?: boolean;
-  /** Stopped by `signal` before the input ended; a re-run resumes after `linesCommitted`. */
-  interrupted?: boolean;
-};
-
-/** Where batches of de-identified log events go (`event-batches` topic); `submit` resolves once the batch is durable. */
-export interface EventBatchSink {
-  submit(key: string, events: readonly EventEnvelope[]): Promise<void>;
-}
+export type { EventBatchSink } from './import-batches.ts';
+export { ChunkGapError, ImportMismatchError, lineShape } from './import-resume.ts';
+export type { ImportSkipReason, ImportSummary } from './import-tally.ts';
 
 export type ImportDeps = { sink: EventBatchSink; salts: SaltSource; country: CountryLookup; ledger: ImportLedger };
 
@@ -52,6 +35,11 @@ export type ImportOptions = {
   maxDecodedBytes?: number;
   /** Lines per ledger commit. */
   chunkLines?: number;
+  /** Events not yet durable beyond which reading waits. */
+  maxInFlightEvents?: number;
+  /** How long to wait for Kafka, the spool or ClickHouse before giving up (default DEFAULT_GIVE_UP_MS). */
+  giveUpMs?: number;
+  onRetry?: Persistence['onRetry'];
   onProgress?: (progress: { bytesRead: number; linesRead: number }) => void;
   /**
    * Leave a last line without a newline for the next import: a log being written ends mid-line, and
@@ -66,214 +54,173 @@ export type ImportOptions = {
   signal?: AbortSignal;
 };
 
-/** Thrown when a shipper's chunk starts after the committed position (a gap would be skipped on resume). */
-export class ChunkGapError extends Error {
-  override name = 'ChunkGapError';
-  constructor(
-    readonly chunkStart: number,
-    readonly committed: number,
-  ) {
-    super(`chunk starts after line ${chunkStart} but only ${committed} lines of this import are committed`);
-  }
-}
-
-/** The input's first line matches an earlier import but its committed lines differ: a different file. */
-export class ImportMismatchError extends Error {
-  override name = 'ImportMismatchError';
-  constructor() {
-    super('this input starts like an earlier import but differs from it within the lines that import committed; if it is another log, name its import yourself (`--import-id NAME` on the CLI, `X-Import-Id` on POST /v1/logs)');
-  }
-}
-
 const DEFAULT_CHUNK_LINES = 100_000;
-const MAX_CHUNKS_IN_FLIGHT = 3;
+const DEFAULT_MAX_IN_FLIGHT_EVENTS = 20_000;
+export const DEFAULT_GIVE_UP_MS = 10 * 60_000;
 
-type Pending = { hits: Array<{ hit: Hit; lineNo: number; type: 'pageview' | 'notfound' }>; lastLine: number; prefixHash: string };
-
-/**
- * What a content-derived import remembers of a line: its time, method and status when it parses, or
- * why not, and its length. Never its address, user agent or target: the import id and the ledger's
- * prefix hash are built from shapes, so nothing stored is a hash of what a visitor sent (a hash of a
- * raw line could be matched by trying the addresses of one network).
- */
-export function lineShape(line: string, parsed: ParseResult | null): string {
-  if (!parsed) return `${line.trim() === '' ? 'blank' : 'other'} ${line.length}`;
-  return parsed.ok ? `${parsed.hit.time} ${parsed.hit.method} ${parsed.hit.status} ${line.length}` : `${parsed.reason} ${line.length}`;
+/** Kafka, the spool or ClickHouse stayed unavailable past `giveUpMs`: `summary` says what was committed, and a re-run resumes after `linesCommitted`. */
+export class ImportFailedError extends Error {
+  override name = 'ImportFailedError';
+  constructor(
+    override readonly cause: unknown,
+    readonly summary: ImportSummary,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
 }
 
+const isValidEvent = (event: unknown) => eventEnvelopeSchema.safeParse(event).success;
+
 /**
- * Streams access-log lines through parse → hit rules → de-identification (daily salt of
- * the hit's own day) → the collector's event sink. Lines are handled in chunks; when all of
- * a chunk's events are durable the ledger records the chunk's last line, in order, so an
- * interrupted import resumes there. Each event id is derived from the import id and line
- * number, so lines produced again after a crash mid-chunk are dropped by the processor.
- * Raw lines and hits live only in memory, only until their chunk is de-identified.
+ * Streams access-log lines through parse → hit rules → de-identification (daily salt of the hit's own
+ * day) → the collector's event sink, in chunks whose last line the ledger records once the chunk is
+ * durable, so an interrupted import resumes there. Each event's id is its import and line
+ * (`lineEventId`): the processor's line ledger drops a line produced again by a resumed import, at any
+ * later time. Raw lines and hits live only in memory, only until their line is de-identified.
  */
 export async function importLogStream(input: Readable, options: ImportOptions, deps: ImportDeps): Promise<ImportSummary> {
-  const { practice } = options;
-  const offset = options.firstLineOffset ?? 0;
-  const chunkLines = options.chunkLines ?? DEFAULT_CHUNK_LINES;
-  const maxListed = options.maxMalformedLines ?? 100;
-  // Content-derived imports hash every line's shape, so a resume can check it continues the same file.
-  const prefix: Hash | null = options.importId ? null : createHash('sha256');
-  let importId = options.importId ?? '';
-  let committed = 0;
-  let committedPrefix = '';
+  return new ImportSession(options, deps).run(input);
+}
 
-  const parse = createLineParser(options.format);
-  const deid = new LogDeidentifier(practice, deps.salts, deps.country);
-  const summary: ImportSummary = {
-    importId,
-    linesRead: 0,
-    alreadyImported: 0,
-    pageviews: 0,
-    notFound: 0,
-    skipped: {},
-    malformed: { count: 0, byReason: {}, lines: [] },
-    linesCommitted: 0,
-  };
-  const open = async (firstShape: string): Promise<void> => {
-    importId ||= fileImportId(practice.id, firstShape);
-    summary.importId = importId;
-    ({ lines: committed, prefixHash: committedPrefix } = await deps.ledger.committed(practice.id, importId));
-    summary.linesCommitted = committed;
-    if (offset > committed) throw new ChunkGapError(offset, committed);
-  };
-  const skip = (reason: ImportSkipReason) => {
-    summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1;
-  };
-  const malformed = (lineNo: number, reason: MalformedReason | 'too-long') => {
-    const m = summary.malformed;
-    m.count++;
-    m.byReason[reason] = (m.byReason[reason] ?? 0) + 1;
-    if (m.lines.length < maxListed) m.lines.push(lineNo);
-  };
+/** One import, start to end: its parts are the line reader, tally, resume check, batch assembler and committer. */
+class ImportSession {
+  private readonly tally: ImportTally;
+  private readonly parse: (line: string) => ParseResult;
+  private readonly persistence: Persistence;
+  private readonly chunkLines: number;
+  /** Content-derived imports hash every line's shape, so a resume can check it continues the same file. */
+  private readonly prefix: PrefixHash | null;
+  private readonly batches = new BatchAssembler();
+  private importId: string;
+  private lineNo: number;
+  private opened: { progress: ImportProgress; deid: LogDeidentifier; committer: ChunkCommitter } | null = null;
 
-  let lineNo = offset;
-  let pending: Pending = { hits: [], lastLine: offset, prefixHash: '' };
-  const inFlight: Array<Promise<void>> = [];
-  let ledgerChain: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly options: ImportOptions,
+    private readonly deps: ImportDeps,
+  ) {
+    this.tally = new ImportTally(options.maxMalformedLines ?? 100);
+    this.parse = createLineParser(options.format);
+    this.chunkLines = options.chunkLines ?? DEFAULT_CHUNK_LINES;
+    this.prefix = options.importId ? null : new PrefixHash();
+    this.importId = options.importId ?? '';
+    this.lineNo = options.firstLineOffset ?? 0;
+    this.persistence = {
+      giveUpMs: options.giveUpMs ?? DEFAULT_GIVE_UP_MS,
+      signal: options.signal,
+      isPermanent: (error) => error instanceof InvalidRecordError,
+      onRetry: options.onRetry,
+    };
+  }
 
-  // A chunk's events are grouped by batch key (a visitor's events share one, in line order).
-  const submitChunk = async (chunk: Pending): Promise<void> => {
-    await deid.prepare(chunk.hits.map((h) => h.hit.time));
-    const batches = new Map<string, EventEnvelope[]>();
-    const acks: Array<Promise<void>> = [];
-    for (const { hit, lineNo: n, type } of chunk.hits) {
-      const r = deid.deidentify(hit, type, lineEventId(importId, n));
-      if (r.kind === 'skip') {
-        skip(r.reason);
+  async run(input: Readable): Promise<ImportSummary> {
+    const { summary } = this.tally;
+    try {
+      for await (const batch of readLines(input, { maxDecodedBytes: this.options.maxDecodedBytes })) {
+        if (this.options.signal?.aborted) {
+          summary.interrupted = true;
+          break;
+        }
+        await this.read(batch);
+        this.options.onProgress?.({ bytesRead: batch.bytesRead, linesRead: summary.linesRead });
+        // Backpressure: while Kafka is slow, stop reading instead of holding more.
+        await this.opened?.committer.room();
+      }
+      const { committer } = this.opened ?? (await this.open(''));
+      this.endChunk();
+      await committer.settle();
+      summary.linesCommitted = committer.committed;
+    } catch (error) {
+      // What was made durable before the failure stays committed, so the summary says where a re-run resumes.
+      await this.opened?.committer.settle().catch(() => undefined);
+      summary.linesCommitted = this.opened?.committer.committed ?? summary.linesCommitted;
+      throw error instanceof ImportStalledError ? new ImportFailedError(error, summary) : error;
+    } finally {
+      this.opened?.deid.clear();
+    }
+    return summary;
+  }
+
+  /** Names the import (by its first line with content, unless the caller named it) and reads its progress. */
+  private async open(firstShape: string): Promise<NonNullable<ImportSession['opened']>> {
+    const { practice } = this.options;
+    this.importId ||= fileImportId(practice.id, firstShape);
+    this.tally.summary.importId = this.importId;
+    const progress = await persist('the import ledger', () => this.deps.ledger.open(practice.id, this.importId), this.persistence);
+    this.tally.summary.linesCommitted = progress.lines;
+    if (this.lineNo > progress.lines) throw new ChunkGapError(this.lineNo, progress.lines);
+    const committer = new ChunkCommitter(this.deps.sink, this.deps.ledger, {
+      practiceId: practice.id,
+      importId: this.importId,
+      opened: progress,
+      persistence: this.persistence,
+      maxInFlightEvents: this.options.maxInFlightEvents ?? DEFAULT_MAX_IN_FLIGHT_EVENTS,
+      isValid: isValidEvent,
+      onInvalid: (event) => this.tally.unproduced(event.type === 'notfound' ? 'notfound' : 'pageview'),
+    });
+    this.opened = { progress, deid: new LogDeidentifier(practice, this.deps.salts, this.deps.country, progress.bucketSecret), committer };
+    return this.opened;
+  }
+
+  private async read(batch: LineBatch): Promise<void> {
+    const { summary } = this.tally;
+    const usable = batch.unterminated && this.options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
+    if (usable < batch.lines.length) summary.lastLineHeld = true;
+    const tooLong = new Set(batch.tooLong);
+    if (!this.opened && usable > 0) {
+      // The first line with content names the import (a leading blank line would name every such file alike).
+      const first = batch.lines.findIndex((l, i) => i < usable && (l.trim() !== '' || tooLong.has(i)));
+      await this.open(first < 0 ? '' : lineShape(batch.lines[first]!, this.parseLine(batch.lines[first]!, tooLong.has(first))));
+    }
+    for (let i = 0; i < usable; i++) {
+      const line = batch.lines[i]!;
+      this.lineNo++;
+      summary.linesRead++;
+      const committed = this.opened!.progress.lines;
+      if (this.lineNo <= committed) {
+        summary.alreadyImported++;
+        // Only a content-derived import (which checks shapes against the ledger) needs to parse committed lines.
+        if (this.prefix) {
+          this.prefix.add(lineShape(line, this.parseLine(line, tooLong.has(i))));
+          if (this.lineNo === committed) this.prefix.verify(this.opened!.progress.prefixHash);
+        }
         continue;
       }
-      if (r.event.type === 'notfound') summary.notFound++;
-      else summary.pageviews++;
-      const key = batchKey(practice.id, r.event.visitor);
-      let events = batches.get(key);
-      if (!events) batches.set(key, (events = []));
-      events.push(r.event);
-      if (events.length === EVENT_BATCH_MAX_EVENTS) {
-        acks.push(deps.sink.submit(key, events));
-        batches.delete(key);
-      }
+      const parsed = this.parseLine(line, tooLong.has(i));
+      this.prefix?.add(lineShape(line, parsed));
+      await this.handle(parsed, tooLong.has(i));
+      if (this.lineNo % this.chunkLines === 0) this.endChunk();
     }
-    chunk.hits.length = 0;
-    for (const [key, events] of batches) acks.push(deps.sink.submit(key, events));
-    await Promise.all(acks);
-  };
-
-  const flush = async (): Promise<void> => {
-    const chunk = pending;
-    chunk.prefixHash = prefix ? prefix.copy().digest('hex') : '';
-    pending = { hits: [], lastLine: lineNo, prefixHash: '' };
-    if (chunk.lastLine <= summary.linesCommitted && chunk.hits.length === 0) return;
-    const durable = submitChunk(chunk);
-    // Failures surface through `recorded`; these handlers only keep Node from treating an early rejection as unhandled.
-    durable.catch(() => undefined);
-    // Ledger rows are written strictly in chunk order and only after the chunk is durable.
-    const recorded = (ledgerChain = ledgerChain.then(async () => {
-      await durable;
-      if (chunk.lastLine > summary.linesCommitted) {
-        await deps.ledger.commit(practice.id, importId, chunk.lastLine, chunk.prefixHash);
-        summary.linesCommitted = chunk.lastLine;
-      }
-    }));
-    recorded.catch(() => undefined);
-    inFlight.push(recorded);
-    if (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await inFlight.shift();
-  };
-
-  /** A line with content parsed; null for a blank or over-long one. Handling and shapes both read this. */
-  const parseLine = (line: string, tooLong: boolean): ParseResult | null => (tooLong || line.trim() === '' ? null : parse(line));
-
-  /** Handles a line not yet committed. */
-  const handleLine = (tooLong: boolean, parsed: ParseResult | null): void => {
-    pending.lastLine = lineNo;
-    if (tooLong) return malformed(lineNo, 'too-long');
-    if (!parsed) return skip('blank');
-    if (!parsed.ok) return malformed(lineNo, parsed.reason);
-    const verdict = classifyHit(parsed.hit);
-    if (verdict.kind === 'skip') return skip(verdict.reason);
-    pending.hits.push({ hit: parsed.hit, lineNo, type: verdict.type });
-  };
-
-  try {
-    let opened = false;
-    for await (const batch of readLines(input, { maxDecodedBytes: options.maxDecodedBytes })) {
-      if (options.signal?.aborted) {
-        summary.interrupted = true;
-        break;
-      }
-      const usable = batch.unterminated && options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
-      if (usable < batch.lines.length) summary.lastLineHeld = true;
-      if (!opened && usable > 0) {
-        // The first line with content names the import (a leading blank line would name every such file alike).
-        const first = batch.lines.findIndex((l, i) => i < usable && (l.trim() !== '' || batch.tooLong.includes(i)));
-        await open(first < 0 ? '' : lineShape(batch.lines[first]!, parseLine(batch.lines[first]!, batch.tooLong.includes(first))));
-        opened = true;
-      }
-      let tooLongAt = 0;
-      // Shapes go into the prefix hash in runs (one update per run, not per line), brought up to date where a digest is taken.
-      const shapes = prefix ? new Array<string>(batch.lines.length) : null;
-      let hashed = 0;
-      const hashThrough = (end: number) => {
-        if (prefix && shapes && end > hashed) prefix.update(`${shapes.slice(hashed, end).join('\n')}\n`);
-        hashed = Math.max(hashed, end);
-      };
-      for (let i = 0; i < usable; i++) {
-        lineNo++;
-        summary.linesRead++;
-        const tooLong = batch.tooLong[tooLongAt] === i;
-        if (tooLong) tooLongAt++;
-        if (lineNo <= committed) {
-          summary.alreadyImported++;
-          // Only a content-derived import (which checks shapes against the ledger) needs to parse committed lines.
-          if (shapes) shapes[i] = lineShape(batch.lines[i]!, parseLine(batch.lines[i]!, tooLong));
-          if (lineNo === committed && prefix && committedPrefix) {
-            hashThrough(i + 1);
-            if (prefix.copy().digest('hex') !== committedPrefix) throw new ImportMismatchError();
-          }
-          continue;
-        }
-        const parsed = parseLine(batch.lines[i]!, tooLong);
-        handleLine(tooLong, parsed);
-        if (shapes) shapes[i] = lineShape(batch.lines[i]!, parsed);
-        if (lineNo % chunkLines === 0) {
-          hashThrough(i + 1);
-          await flush();
-        }
-      }
-      hashThrough(usable);
-      options.onProgress?.({ bytesRead: batch.bytesRead, linesRead: summary.linesRead });
-    }
-    if (!opened) await open('');
-    await flush();
-    await Promise.all(inFlight);
-  } catch (error) {
-    // Let chunks already handed to the sink settle so the ledger reflects what is durable.
-    await Promise.allSettled(inFlight);
-    throw error;
-  } finally {
-    deid.clear();
   }
-  return summary;
+
+  /** A line with content parsed; null for a blank or over-long one. */
+  private parseLine(line: string, tooLong: boolean): ParseResult | null {
+    return tooLong || line.trim() === '' ? null : this.parse(line);
+  }
+
+  /** One line not yet committed: counted, and when it is a page view, de-identified and batched. */
+  private async handle(parsed: ParseResult | null, tooLong: boolean): Promise<void> {
+    const { tally } = this;
+    if (tooLong) return tally.malformed(this.lineNo, 'too-long');
+    if (!parsed) return tally.skip('blank');
+    if (!parsed.ok) return tally.malformed(this.lineNo, parsed.reason);
+    const verdict = classifyHit(parsed.hit);
+    if (verdict.kind === 'skip') return tally.skip(verdict.reason);
+    const { deid, committer } = this.opened!;
+    const { hit } = parsed;
+    if (deid.needsSalt(hit.time)) await persist('a daily salt', () => deid.prepare(hit.time), this.persistence);
+    const r = deid.deidentify(hit, verdict.type, lineEventId(this.importId, this.lineNo));
+    if (r.kind === 'skip') return tally.skip(r.reason);
+    tally.produced(r.event.type === 'notfound' ? 'notfound' : 'pageview');
+    const key = batchKey(this.options.practice.id, r.bucket);
+    const full = this.batches.add(key, r.event);
+    if (full) committer.submit(key, full);
+  }
+
+  /** Sends the chunk's partial batches and closes the chunk at the current line. */
+  private endChunk(): void {
+    const { committer } = this.opened!;
+    for (const [key, events] of this.batches.drain()) committer.submit(key, events);
+    committer.endChunk(this.lineNo, this.prefix?.digest() ?? '');
+  }
 }

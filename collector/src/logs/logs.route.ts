@@ -3,12 +3,12 @@ import { ApiError, errorBody, ErrorCode, type Db, type Logger, type Practice } f
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
-import { SpoolFullError } from '../kafka/disk-spool.ts';
 import type { Metrics } from '../metrics.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
-import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, practiceForIngestKey, shipperImportId } from './import-ledger.ts';
+import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, shipperImportId } from './import-ledger.ts';
+import { practiceForIngestKey } from './ingest-key.ts';
 import { InputTooLargeError } from './line-reader.ts';
-import { ChunkGapError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportSummary } from './log-import.ts';
+import { ChunkGapError, ImportFailedError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportSummary } from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
 
 export type LogRouteDeps = {
@@ -23,9 +23,12 @@ export type LogRouteDeps = {
   metrics: Pick<Metrics, 'logLines'>;
   /** Largest accepted body in bytes (default 50 MiB); a gzip body may expand to 20 times that. */
   bodyLimit?: number;
+  /** How long one upload waits for Kafka, the spool or ClickHouse before answering 503 (default 15 s). */
+  giveUpMs?: number;
 };
 
 export const LOG_BODY_LIMIT = 50 * 1024 * 1024;
+const GIVE_UP_MS = 15_000;
 const EXPANSION_LIMIT = 20;
 const CHUNK_START_RE = /^\d{1,12}$/;
 const KEY_CACHE_MS = 30_000;
@@ -40,7 +43,10 @@ function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | 
   if (error instanceof ApiError) return error;
   if (error instanceof ChunkGapError || error instanceof ImportMismatchError) return new ApiError(409, ErrorCode.conflict, error.message);
   if (error instanceof InputTooLargeError) return new ApiError(413, ErrorCode.payloadTooLarge, 'decompressed body is too large');
-  if (error instanceof SpoolFullError) return new ApiError(503, ErrorCode.unavailable, 'cannot durably accept events right now', { 'retry-after': '30' });
+  // Re-sending the same body (or chunk) later is safe: committed lines are skipped, and lines produced twice are dropped by the processor.
+  if (error instanceof ImportFailedError) {
+    return new ApiError(503, ErrorCode.unavailable, `cannot durably accept events right now; ${error.summary.linesCommitted} lines of this import are committed, send the rest again later`, { 'retry-after': '30' });
+  }
   const code = (error as { code?: string }).code;
   if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') return new ApiError(400, ErrorCode.invalidBody, 'body is not valid gzip');
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${bodyLimit} bytes`);
@@ -118,7 +124,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const summary = await importLogStream(
         Readable.from([body]),
-        { practice, importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined, format, firstLineOffset: chunkStart ? Number(chunkStart) : 0, maxDecodedBytes: bodyLimit * EXPANSION_LIMIT },
+        { practice, importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined, format, firstLineOffset: chunkStart ? Number(chunkStart) : 0, maxDecodedBytes: bodyLimit * EXPANSION_LIMIT, giveUpMs: deps.giveUpMs ?? GIVE_UP_MS },
         { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
       );
       countLines(deps.metrics, summary);

@@ -202,7 +202,7 @@ program
       process.exitCode = await main(args.slice(1));
     } else if (args[0] === 'key' && args[1] === 'create' && args[2] === '--practice' && args[3]) {
       const practiceId = args[3];
-      const { createIngestKey } = await import('@confidant/collector/logs/import-ledger');
+      const { createIngestKey } = await import('@confidant/collector/logs/ingest-key');
       await withDb(async (db) => {
         if (!(await new PracticeStore(db).get(practiceId))) throw new Error(`no practice ${practiceId}`);
         process.stderr.write('ingest key (shown once; send as "Authorization: Bearer <key>" to POST /v1/logs):\n');
