@@ -20,6 +20,40 @@ export const DEVICE_CLASSES = ['desktop', 'mobile', 'tablet', 'unknown'] as cons
 
 const label = z.string().max(200);
 
+const DAY_MS = 86_400_000;
+
+/**
+ * How far back an event's `ts` may lie when it is produced: the 25-month rollup retention
+ * (the current month and the 24 before it: at most 775 days) plus slack. An older event would only be stored
+ * until the next retention run.
+ */
+export const ENVELOPE_MAX_AGE_MS = 800 * DAY_MS;
+/** How far ahead of the producer's clock `ts` may lie: clock skew and log timestamps with a wrong zone. */
+export const ENVELOPE_MAX_AHEAD_MS = DAY_MS;
+/**
+ * The consumer accepts this much more on both sides than the producer: an event valid when produced
+ * may be read up to Kafka's 48 h retention later (more after a processor outage or a replay), and the
+ * two hosts' clocks may differ. Without it, retained events that were valid would be dead-lettered.
+ */
+export const ENVELOPE_CONSUME_SLACK_MS = 7 * DAY_MS;
+/**
+ * Whatever the window: the practice-local day of `ts` must fit ClickHouse `Date` (UInt16 days since
+ * 1970-01-01, so up to 2149-06-06) in every time zone (UTC-12 to UTC+14).
+ */
+export const ENVELOPE_TS_FLOOR_MS = Date.UTC(1970, 0, 2);
+export const ENVELOPE_TS_CEILING_MS = Date.UTC(2149, 0, 1);
+/** Custom-event properties per event (Plausible's own limit is 30). */
+export const ENVELOPE_MAX_PROPS = 30;
+
+/** `now` (default: the clock) and how far back `ts` may lie (default ENVELOPE_MAX_AGE_MS; the processor widens it to its retention). */
+export type EnvelopeWindowOptions = { now?: number; maxAgeMs?: number };
+
+/** The accepted range of `ts`, inclusive, on produce or (wider, see ENVELOPE_CONSUME_SLACK_MS) on consume. */
+export function envelopeTsWindow(side: 'produce' | 'consume', { now = Date.now(), maxAgeMs = ENVELOPE_MAX_AGE_MS }: EnvelopeWindowOptions = {}): { min: number; max: number } {
+  const slack = side === 'consume' ? ENVELOPE_CONSUME_SLACK_MS : 0;
+  return { min: Math.max(ENVELOPE_TS_FLOOR_MS, now - maxAgeMs - slack), max: Math.min(ENVELOPE_TS_CEILING_MS, now + ENVELOPE_MAX_AHEAD_MS + slack) };
+}
+
 export const eventEnvelopeSchema = z.object({
   v: z.literal(ENVELOPE_VERSION),
   /** Random per accepted event; lets the processor drop a message Kafka holds twice. */
@@ -27,8 +61,11 @@ export const eventEnvelopeSchema = z.object({
   practiceId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
   source: z.enum(EVENT_SOURCES),
   type: z.enum(EVENT_TYPES),
-  /** Epoch ms of receipt (snippet) or of the hit (logs). Only the raw topic holds it; storage gets day and hour. */
-  ts: z.number().int().min(0),
+  /**
+   * Epoch ms of receipt (snippet) or of the hit (logs). Only the raw topic holds it; storage gets day and hour.
+   * Besides these fixed bounds it must lie in `envelopeTsWindow` around the checking host's clock.
+   */
+  ts: z.number().int().min(ENVELOPE_TS_FLOOR_MS).max(ENVELOPE_TS_CEILING_MS),
   /** Keyed visitor hash (hex); meaningless once its salt is deleted. */
   visitor: z.string().regex(/^[0-9a-f]{16,64}$/),
   /** Scrubbed path, or the page class name for count-only pages. */
@@ -49,7 +86,10 @@ export const eventEnvelopeSchema = z.object({
   os: label,
   device: z.enum(DEVICE_CLASSES),
   /** Custom-event properties under keys the practice allowlisted, values scrubbed (added in v1, optional). */
-  props: z.record(z.string().regex(/^[a-z0-9_]{1,40}$/), label).optional(),
+  props: z
+    .record(z.string().regex(/^[a-z0-9_]{1,40}$/), label)
+    .refine((props) => Object.keys(props).length <= ENVELOPE_MAX_PROPS, `at most ${ENVELOPE_MAX_PROPS} properties`)
+    .optional(),
 });
 
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
@@ -57,18 +97,18 @@ export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
 export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; reason: string };
 
 /** The validated event as the JSON text of a Kafka message value. */
-export function eventJson(event: EventEnvelope): string {
-  return JSON.stringify(checkedForProduce(event, ''));
+export function eventJson(event: EventEnvelope, window: EnvelopeWindowOptions = {}): string {
+  return JSON.stringify(checkedForProduce(event, '', envelopeTsWindow('produce', window)));
 }
 
 /** The event as the schema outputs it, or an error naming what is wrong (`where`: its place in a batch). */
-function checkedForProduce(event: EventEnvelope, where: string): EventEnvelope {
-  const checked = eventEnvelopeSchema.safeParse(event);
-  if (!checked.success) throw new Error(`refusing to produce an invalid envelope${where}: ${summarize(checked.error)}`);
-  return checked.data;
+function checkedForProduce(event: EventEnvelope, where: string, window: { min: number; max: number }): EventEnvelope {
+  const checked = checkEnvelope(event, window);
+  if (!checked.ok) throw new Error(`refusing to produce an invalid envelope${where}: ${checked.reason}`);
+  return checked.event;
 }
 
-export const encodeEvent = (event: EventEnvelope): Buffer => Buffer.from(eventJson(event));
+export const encodeEvent = (event: EventEnvelope, window: EnvelopeWindowOptions = {}): Buffer => Buffer.from(eventJson(event, window));
 
 /** The JSON of a Kafka message value, or why there is none. */
 function parseMessage(value: Buffer | null): { ok: true; parsed: unknown } | { ok: false; reason: string } {
@@ -80,19 +120,28 @@ function parseMessage(value: Buffer | null): { ok: true; parsed: unknown } | { o
   }
 }
 
-function checkEvent(raw: unknown): DecodeResult {
+/** Schema, then the time window (the reason names the window so a dead letter explains itself). */
+function checkEnvelope(raw: unknown, window: { min: number; max: number }): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
   const checked = eventEnvelopeSchema.safeParse(raw);
-  return checked.success ? { ok: true, event: checked.data } : { ok: false, reason: `invalid envelope: ${summarize(checked.error)}` };
+  if (!checked.success) return { ok: false, reason: summarize(checked.error) };
+  const { ts } = checked.data;
+  if (ts < window.min || ts > window.max) return { ok: false, reason: `ts: ${ts} outside [${window.min}, ${window.max}]` };
+  return { ok: true, event: checked.data };
 }
 
-export function decodeEvent(value: Buffer | null): DecodeResult {
+function checkEvent(raw: unknown, window: { min: number; max: number }): DecodeResult {
+  const checked = checkEnvelope(raw, window);
+  return checked.ok ? checked : { ok: false, reason: `invalid envelope: ${checked.reason}` };
+}
+
+export function decodeEvent(value: Buffer | null, window: EnvelopeWindowOptions = {}): DecodeResult {
   const message = parseMessage(value);
   if (!message.ok) return message;
   const { parsed } = message;
   if (typeof parsed === 'object' && parsed !== null && 'v' in parsed && parsed.v !== ENVELOPE_VERSION) {
     return { ok: false, reason: `unsupported envelope version ${String(parsed.v)}` };
   }
-  return checkEvent(parsed);
+  return checkEvent(parsed, envelopeTsWindow('consume', window));
 }
 
 /**
@@ -129,7 +178,7 @@ export type BatchItem = { ok: true; event: EventEnvelope } | { ok: false; reason
 export type BatchDecodeResult = { ok: true; items: BatchItem[] } | { ok: false; reason: string };
 
 /** Decodes a batch message; a batch that is not one (not JSON, wrong version, no event list) fails whole. */
-export function decodeEventBatch(value: Buffer | null): BatchDecodeResult {
+export function decodeEventBatch(value: Buffer | null, window: EnvelopeWindowOptions = {}): BatchDecodeResult {
   const message = parseMessage(value);
   if (!message.ok) return message;
   const { parsed } = message;
@@ -138,10 +187,11 @@ export function decodeEventBatch(value: Buffer | null): BatchDecodeResult {
   const events = (parsed as { events?: unknown }).events;
   // No upper bound here: producers keep to EVENT_BATCH_MAX_EVENTS, and raising it stays a compatible change.
   if (!Array.isArray(events) || events.length === 0) return { ok: false, reason: 'invalid batch: events must be a non-empty list' };
+  const bounds = envelopeTsWindow('consume', window);
   return {
     ok: true,
     items: events.map((raw: unknown): BatchItem => {
-      const checked = checkEvent(raw);
+      const checked = checkEvent(raw, bounds);
       return checked.ok ? checked : { ...checked, raw };
     }),
   };

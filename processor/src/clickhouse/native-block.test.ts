@@ -58,4 +58,11 @@ describe('encodeNativeBlock', () => {
     const block = encodeNativeBlock([col.uint64('v', values)]);
     expect(block.readBigUInt64LE(block.length - 8)).toBe(19_999n);
   });
+
+  it('refuses a value its column cannot hold instead of writing it as something else', () => {
+    for (const day of [65_536, -1, Number.NaN, 1.5]) expect(() => encodeNativeBlock([col.date('d', [day])])).toThrow(RangeError);
+    expect(() => encodeNativeBlock([col.uint8('h', [Number.NaN])])).toThrow(RangeError);
+    expect(() => encodeNativeBlock([col.uint32('p', [2 ** 32])])).toThrow(RangeError);
+    expect(encodeNativeBlock([col.date('d', [65_535])]).subarray(-2).toString('hex')).toBe('ffff');
+  });
 });

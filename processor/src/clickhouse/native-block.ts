@@ -6,6 +6,12 @@
  * whereas a row format commits the rows that arrived.
  */
 
+/** Buffer's writers check the range but let NaN through as 0, which would silently store 1970-01-01. */
+function checkedUInt(value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${value} is not an integer in 0..${max}`);
+  return value;
+}
+
 class ByteWriter {
   private chunks: Buffer[] = [];
   private current = Buffer.allocUnsafe(64 * 1024);
@@ -42,17 +48,17 @@ class ByteWriter {
 
   uint8(value: number): void {
     this.ensure(1);
-    this.pos = this.current.writeUInt8(value, this.pos);
+    this.pos = this.current.writeUInt8(checkedUInt(value, 0xff), this.pos);
   }
 
   uint16(value: number): void {
     this.ensure(2);
-    this.pos = this.current.writeUInt16LE(value, this.pos);
+    this.pos = this.current.writeUInt16LE(checkedUInt(value, 0xffff), this.pos);
   }
 
   uint32(value: number): void {
     this.ensure(4);
-    this.pos = this.current.writeUInt32LE(value, this.pos);
+    this.pos = this.current.writeUInt32LE(checkedUInt(value, 0xffff_ffff), this.pos);
   }
 
   uint64(value: bigint): void {

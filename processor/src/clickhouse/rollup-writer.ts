@@ -1,5 +1,6 @@
 import { PORTABLE_SETTINGS, TABLES, sqlv, type CommonConfig, type Db, type EventSource } from '@confidant/shared';
 import type { DailyRow, HourlyRow } from '../aggregate/rollup-accumulator.ts';
+import { BlockEncodeError, clickHouseErrorCode, InsertError } from './insert-error.ts';
 import { encodeNativeBlock, nativeColumn as col } from './native-block.ts';
 
 /** Where a batch ends: written in the same block as its rollups, so both commit or neither. */
@@ -29,8 +30,16 @@ type IngestRow = {
 
 const blank = { practiceId: '', day: 0, hour: 0, source: SOURCE.snippet, dim: '', value: '', pageviews: 0, visits: 0, bounces: 0, engagedMs: 0, events: 0, visitorHashes: [] };
 
-/** One Native block for `rollup_ingest`: the daily rows, the hourly rows and exactly one ledger row. */
+/** One Native block for `rollup_ingest`: the daily rows, the hourly rows and exactly one ledger row. Throws BlockEncodeError for a value the columns cannot hold. */
 export function buildIngestBlock(daily: readonly DailyRow[], hourly: readonly HourlyRow[], ledger: LedgerEntry): Buffer {
+  try {
+    return encodeIngestRows(daily, hourly, ledger);
+  } catch (error) {
+    throw new BlockEncodeError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function encodeIngestRows(daily: readonly DailyRow[], hourly: readonly HourlyRow[], ledger: LedgerEntry): Buffer {
   const rows: IngestRow[] = [
     ...daily.map((r) => ({ ...r, kind: KIND.daily, hour: 0, source: SOURCE[r.source], ledger: null })),
     ...hourly.map((r) => ({ ...r, kind: KIND.hourly, dim: '', value: '', events: 0, source: SOURCE[r.source], ledger: null })),
@@ -59,10 +68,6 @@ export function buildIngestBlock(daily: readonly DailyRow[], hourly: readonly Ho
   ]);
 }
 
-export class InsertError extends Error {
-  override name = 'InsertError';
-}
-
 /**
  * Sends a Native block in one request with a Content-Length. `queryId` is the batch id:
  * ClickHouse refuses a second query with the id of one still running, so a retry can
@@ -84,7 +89,7 @@ export async function insertIngestBlock(config: CommonConfig['clickhouse'], bloc
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await response.text();
-  if (!response.ok) throw new InsertError(`ClickHouse insert failed (${response.status}): ${text.slice(0, 300)}`);
+  if (!response.ok) throw new InsertError(`ClickHouse insert failed (${response.status}): ${text.slice(0, 300)}`, response.status, clickHouseErrorCode(response.headers.get('x-clickhouse-exception-code'), text));
 }
 
 /** The first offset not yet applied for a partition (0 when nothing was ever applied). */

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { type Db, type EventEnvelope, type Logger, type StepResult } from '@confidant/shared';
+import { dlq, ENVELOPE_MAX_AGE_MS, type Db, type EnvelopeWindowOptions, type EventEnvelope, type Logger, type StepResult } from '@confidant/shared';
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
+import { classifyInsertError } from '../clickhouse/insert-error.ts';
 import { buildIngestBlock, insertIngestBlock, readLedgerOffset } from '../clickhouse/rollup-writer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import { aggregateStep } from '../pipeline/aggregate.step.ts';
@@ -24,16 +25,33 @@ const BATCH_WARMUP_DIVISOR = 100;
 /** A message, or one event of a batch message (`index`, with that event alone as `value`), and why it is dead. */
 export type DeadLetter = { message: KafkaMessage; reason: string; index: number | null; value: Buffer | null };
 
-/** One insert's worth of messages: a contiguous offset range of one partition. */
+/** A live message and its decoded events. */
+type Item = { message: KafkaMessage; events: MessageEvent[] };
+
+/** What became of one event of a sub-batch (metrics are counted once its sub-batch is applied). */
+type Outcome = { item: Item; event: MessageEvent; kind: 'counted' | 'dropped' | 'dlq'; reason: string };
+
+/**
+ * One insert's worth of messages: a contiguous offset range of one partition, and what the steps
+ * made of them on overlays over the committed state (so it can be rebuilt for any part of it).
+ */
 type SubBatch = {
-  first: bigint | null;
-  last: bigint | null;
-  messages: number;
+  items: Item[];
   acc: RollupAccumulator;
   seen: Overlay<SeenId>;
   visits: Overlay<Visit>;
   deadLetters: DeadLetter[];
+  outcomes: Outcome[];
+  maxEventTs: number;
+  /** A step threw for an event not yet known to throw: what it wrote on the way must be rebuilt away. */
+  threw: boolean;
 };
+
+/** Per handled Kafka batch: events whose steps threw (by message and index), and dead letters already produced. */
+type BatchContext = { state: PartitionState; seenAt: SeenId; threw: Map<string, string>; produced: Set<string> };
+
+const eventKey = (message: KafkaMessage, index: number | null) => `${message.offset}:${index ?? ''}`;
+const DAY_MS = 86_400_000;
 
 /** Thrown when a batch is abandoned (rebalance, shutdown): nothing of it was committed. */
 export class BatchAbandoned extends Error {
@@ -52,6 +70,8 @@ export type BatchProcessorDeps = {
   logger: Logger;
   metrics: ProcessorMetrics;
   sleep?: (ms: number) => Promise<void>;
+  /** Sends one Native block (tests inject refusals); default `insertIngestBlock`. */
+  insert?: typeof insertIngestBlock;
 };
 
 /**
@@ -62,9 +82,14 @@ export type BatchProcessorDeps = {
 export class BatchProcessor {
   private partitions = new Map<string, PartitionState>();
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly insert: typeof insertIngestBlock;
+  /** Events as old as the retention keeps are accepted, at least as old as producers may send (plus the consume slack). */
+  private readonly window: EnvelopeWindowOptions;
 
   constructor(private readonly deps: BatchProcessorDeps) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.insert = deps.insert ?? insertIngestBlock;
+    this.window = { maxAgeMs: Math.max(ENVELOPE_MAX_AGE_MS, deps.config.retentionMonths * 31 * DAY_MS) };
   }
 
   /** After a group join every partition's state is rebuilt from the ledger (another member may have moved it on). */
@@ -103,14 +128,13 @@ export class BatchProcessor {
       }
     }
 
-    const decode = topic === this.deps.batchTopic ? decodeBatchMessage : decodeEventMessage;
-    const decoded = batch.messages.map((m) => decode(m.value));
+    const decoded = batch.messages.map((m) => this.decode(topic, m));
     const practiceIds = new Set<string>();
     for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') practiceIds.add(result.value.practiceId);
     await this.retrying(payload, 'load practices', () => this.deps.practices.prepare(practiceIds));
 
     // One marker for every id seen in this batch: ids are remembered by processing time, and the batch is one moment.
-    const seenAt: SeenId = { lastAt: Date.now() };
+    const ctx: BatchContext = { state, seenAt: { lastAt: Date.now() }, threw: new Map(), produced: new Set() };
     let sub = this.newSubBatch(state);
     let handledUpTo: string | null = null;
     for (const [i, message] of batch.messages.entries()) {
@@ -118,18 +142,18 @@ export class BatchProcessor {
       const offset = BigInt(message.offset);
       const events = decoded[i]!;
       if (offset < state.ledgerNext!) {
-        if (offset >= state.warmStart) for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, seenAt);
+        if (offset >= state.warmStart) for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, ctx.seenAt);
         metrics.events.inc({ outcome: 'dropped', reason: 'already-applied' }, events.length);
       } else {
-        this.apply(sub, message, events, state, seenAt);
+        this.extend(sub, { message, events }, ctx);
         if (sub.acc.rowCount >= SPLIT_AT_ROWS) {
-          await this.flush(payload, state, sub);
+          await this.flush(payload, sub, ctx);
           sub = this.newSubBatch(state);
         }
       }
       handledUpTo = message.offset;
     }
-    if (sub.last !== null) await this.flush(payload, state, sub);
+    if (sub.items.length > 0) await this.flush(payload, sub, ctx);
     if (handledUpTo !== null && BigInt(handledUpTo) + 1n !== state.committedHint) {
       payload.resolveOffset(handledUpTo);
       await this.commitHint(payload, topic, partition, BigInt(handledUpTo) + 1n);
@@ -140,27 +164,60 @@ export class BatchProcessor {
     metrics.openVisits.set(this.openVisits());
   }
 
-  private newSubBatch(state: PartitionState): SubBatch {
-    return { first: null, last: null, messages: 0, acc: new RollupAccumulator(), seen: new Overlay(state.seen), visits: new Overlay(state.visits), deadLetters: [] };
-  }
-
-  /** Runs the steps for each event of one live message; for each, the first non-ok result decides its fate. */
-  private apply(sub: SubBatch, message: KafkaMessage, events: MessageEvent[], state: PartitionState, seenAt: SeenId): void {
-    const offset = BigInt(message.offset);
-    sub.first ??= offset;
-    sub.last = offset;
-    sub.messages++;
-    for (const { result, index, raw } of events) {
-      const outcome = this.runSteps(sub, result, state, seenAt);
-      if (outcome.kind === 'dlq') {
-        const value = index === null ? message.value : Buffer.from(JSON.stringify(result.kind === 'ok' ? result.value : raw));
-        sub.deadLetters.push({ message, reason: outcome.reason, index, value });
-      }
-      this.deps.metrics.events.inc(outcome.kind === 'ok' ? { outcome: 'counted', reason: '' } : { outcome: outcome.kind === 'drop' ? 'dropped' : 'dlq', reason: outcome.reason });
+  /** The message's events; a decoder bug costs the message (dead-lettered whole), not the consumer. */
+  private decode(topic: string, message: KafkaMessage): MessageEvent[] {
+    try {
+      return topic === this.deps.batchTopic ? decodeBatchMessage(message.value, this.window) : decodeEventMessage(message.value, this.window);
+    } catch (error) {
+      return [{ result: dlq(`decode failed: ${errorText(error)}`), index: null, raw: null }];
     }
   }
 
-  private runSteps(sub: SubBatch, decoded: StepResult<EventEnvelope>, state: PartitionState, seenAt: SeenId): StepResult<null> {
+  private newSubBatch(state: PartitionState): SubBatch {
+    return { items: [], acc: new RollupAccumulator(), seen: new Overlay(state.seen), visits: new Overlay(state.visits), deadLetters: [], outcomes: [], maxEventTs: 0, threw: false };
+  }
+
+  /** The steps' result for these messages, computed afresh on the committed state; events known to throw are dead letters without running again. */
+  private build(items: Item[], ctx: BatchContext): SubBatch {
+    for (;;) {
+      const sub = this.newSubBatch(ctx.state);
+      for (const item of items) this.extend(sub, item, ctx);
+      // Each pass that throws adds an event to ctx.threw, so this ends.
+      if (!sub.threw) return sub;
+    }
+  }
+
+  /** Runs the steps for each event of one live message; for each, the first non-ok result decides its fate. */
+  private extend(sub: SubBatch, item: Item, ctx: BatchContext): void {
+    sub.items.push(item);
+    const { message } = item;
+    for (const event of item.events) {
+      const key = eventKey(message, event.index);
+      const known = ctx.threw.get(key);
+      let outcome: StepResult<null>;
+      if (known !== undefined) outcome = dlq(known);
+      else {
+        try {
+          outcome = this.runSteps(sub, event.result, ctx.seenAt);
+        } catch (error) {
+          // A bug in a step must not stop the consumer; what the step wrote before throwing is rebuilt away.
+          const reason = `step failed: ${errorText(error)}`;
+          outcome = dlq(reason);
+          ctx.threw.set(key, reason);
+          sub.threw = true;
+        }
+      }
+      if (outcome.kind === 'dlq') sub.deadLetters.push(this.deadLetter(message, event, outcome.reason));
+      sub.outcomes.push({ item, event, kind: outcome.kind === 'ok' ? 'counted' : outcome.kind === 'drop' ? 'dropped' : 'dlq', reason: outcome.kind === 'ok' ? '' : outcome.reason });
+    }
+  }
+
+  private deadLetter(message: KafkaMessage, { result, index, raw }: MessageEvent, reason: string): DeadLetter {
+    const value = index === null ? message.value : Buffer.from(JSON.stringify(result.kind === 'ok' ? result.value : raw));
+    return { message, reason, index, value };
+  }
+
+  private runSteps(sub: SubBatch, decoded: StepResult<EventEnvelope>, seenAt: SeenId): StepResult<null> {
     if (decoded.kind !== 'ok') return decoded;
     const unique = dedupeStep(sub.seen, decoded.value, seenAt);
     if (unique.kind !== 'ok') return unique;
@@ -168,48 +225,118 @@ export class BatchProcessor {
     if (located.kind !== 'ok') return located;
     const sessionized = sessionizeStep(sub.visits, located.value);
     if (sessionized.kind !== 'ok') return sessionized;
-    state.maxEventTs = Math.max(state.maxEventTs, unique.value.ts);
+    sub.maxEventTs = Math.max(sub.maxEventTs, unique.value.ts);
     return aggregateStep(sub.acc, sessionized.value);
   }
 
-  /** Dead letters first, then the atomic insert, then the in-memory state and the Kafka offset. */
-  private async flush(payload: EachBatchPayload, state: PartitionState, sub: SubBatch): Promise<void> {
+  /**
+   * Dead letters first, then the atomic insert, then the in-memory state and the Kafka offset. Rows
+   * ClickHouse (or the encoder) refuses for good are looked for by halving the offset range: each
+   * half is rebuilt from the committed state and inserted on its own with its own ledger row, so the
+   * ledger stays monotonic and the overlays commit only what was inserted. A single message that is
+   * still refused is dead-lettered whole.
+   */
+  private async flush(payload: EachBatchPayload, built: SubBatch, ctx: BatchContext): Promise<void> {
+    const sub = built.threw ? this.build(built.items, ctx) : built;
+    const first = BigInt(sub.items[0]!.message.offset);
+    const last = BigInt(sub.items.at(-1)!.message.offset);
+    await this.produceOnce(payload, sub.deadLetters, ctx);
+    const refused = await this.insertRows(payload, sub.acc, first, last, '');
+    if (refused === null) return this.applied(payload, sub, ctx, first, last);
+    if (sub.items.length === 1) return this.deadLetterWhole(payload, sub, ctx, refused);
+    this.deps.logger.warn({ topic: payload.batch.topic, partition: payload.batch.partition, first: String(first), last: String(last), reason: refused }, 'insert refused; bisecting');
+    const half = Math.ceil(sub.items.length / 2);
+    await this.flush(payload, this.build(sub.items.slice(0, half), ctx), ctx);
+    // Built only now: the second half continues the visits the first half committed.
+    await this.flush(payload, this.build(sub.items.slice(half), ctx), ctx);
+  }
+
+  /** Produces the dead letters not produced yet for this Kafka batch (a bisected range rebuilds them). */
+  private async produceOnce(payload: EachBatchPayload, letters: DeadLetter[], ctx: BatchContext): Promise<void> {
+    const fresh = letters.filter((l) => !ctx.produced.has(eventKey(l.message, l.index)));
+    if (fresh.length === 0) return;
+    await this.retrying(payload, 'produce dead letters', () => this.produceDeadLetters(payload.batch.topic, payload.batch.partition, fresh));
+    for (const l of fresh) ctx.produced.add(eventKey(l.message, l.index));
+    this.deps.metrics.deadLetters.inc(fresh.length);
+  }
+
+  /**
+   * Inserts the rows and the ledger row for [first, last], retrying transient failures; returns null
+   * once applied, or why the rows are refused for good. `mustApply`: refusals are retried too.
+   */
+  private async insertRows(payload: EachBatchPayload, acc: RollupAccumulator | null, first: bigint, last: bigint, suffix: string, mustApply = false): Promise<string | null> {
     const { batch } = payload;
     const { config, metrics } = this.deps;
-    const first = sub.first!;
-    const last = sub.last!;
-    if (sub.deadLetters.length > 0) {
-      await this.retrying(payload, 'produce dead letters', () => this.produceDeadLetters(batch.topic, batch.partition, sub.deadLetters));
-      metrics.deadLetters.inc(sub.deadLetters.length);
+    const batchId = `${config.groupId}.${batch.topic}.${batch.partition}.${first}-${last}${suffix}`;
+    const ledger = { consumerGroup: config.groupId, topic: batch.topic, partition: batch.partition, nextOffset: last + 1n, batchId };
+    let block: Buffer;
+    try {
+      block = buildIngestBlock(acc?.dailyRows() ?? [], acc?.hourlyRows() ?? [], ledger);
+    } catch (error) {
+      return classifyInsertError(error).reason;
     }
-    const daily = sub.acc.dailyRows();
-    const hourly = sub.acc.hourlyRows();
-    const batchId = `${config.groupId}.${batch.topic}.${batch.partition}.${first}-${last}`;
-    const block = buildIngestBlock(daily, hourly, { consumerGroup: config.groupId, topic: batch.topic, partition: batch.partition, nextOffset: last + 1n, batchId });
     // Still a member? A rebalance here abandons the batch before anything is written.
     await payload.heartbeat();
     let attempt = 0;
-    await this.retrying(payload, 'insert rollups', async () => {
+    return this.retrying(payload, 'insert rollups', async () => {
       // A failed attempt may still have been applied (the response was lost): the ledger says.
-      if (attempt++ > 0 && (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last) return;
+      if (attempt++ > 0 && (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last) return null;
       const stop = metrics.insertSeconds.startTimer();
       try {
-        await insertIngestBlock(config.clickhouse, block, batchId);
+        await this.insert(config.clickhouse, block, batchId);
+        return null;
       } catch (error) {
         metrics.insertFailures.inc();
-        throw error;
+        const failure = classifyInsertError(error);
+        if (failure.kind !== 'permanent' || mustApply) throw error;
+        // Views apply one after another: if the ledger's ran, the block was applied and must not be split.
+        return (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last ? null : failure.reason;
       } finally {
         stop();
       }
     });
+  }
+
+  /**
+   * The last resort for a message whose rows are refused on their own: every event of it that would
+   * have counted becomes a dead letter with the refusal (a batch message's events one by one), then a
+   * block with only its ledger row moves the ledger past it. Nothing of it reaches the overlays.
+   */
+  private async deadLetterWhole(payload: EachBatchPayload, sub: SubBatch, ctx: BatchContext, refused: string): Promise<void> {
+    const { message } = sub.items[0]!;
+    const offset = BigInt(message.offset);
+    const reason = `insert refused: ${refused}`;
+    const letters = sub.outcomes.filter((o) => o.kind === 'counted').map((o) => this.deadLetter(message, o.event, reason));
+    this.deps.logger.warn({ topic: payload.batch.topic, partition: payload.batch.partition, offset: message.offset, events: letters.length, reason }, 'dead-lettering a message whose rows are refused');
+    await this.produceOnce(payload, letters, ctx);
+    await this.insertRows(payload, null, offset, offset, '.dead-lettered', true);
+    const outcomes = sub.outcomes.map((o) => (o.kind === 'counted' ? { ...o, kind: 'dlq' as const, reason } : o));
+    this.advance(payload, ctx.state, outcomes, offset, 1, 1);
+    await this.commitAfter(payload, ctx.state, offset);
+  }
+
+  private async applied(payload: EachBatchPayload, sub: SubBatch, ctx: BatchContext, first: bigint, last: bigint): Promise<void> {
     sub.seen.commit();
     sub.visits.commit();
+    ctx.state.maxEventTs = Math.max(ctx.state.maxEventTs, sub.maxEventTs);
+    const rows = sub.acc.rowCount + 1;
+    this.deps.logger.debug({ topic: payload.batch.topic, partition: payload.batch.partition, first: String(first), last: String(last), rows }, 'batch applied');
+    this.advance(payload, ctx.state, sub.outcomes, last, sub.items.length, rows);
+    await this.commitAfter(payload, ctx.state, last);
+  }
+
+  /** After an insert: the ledger offset, and each event's outcome in the metrics (a label per reason kind, not per value). */
+  private advance(payload: EachBatchPayload, state: PartitionState, outcomes: Outcome[], last: bigint, messages: number, rows: number): void {
+    const { metrics } = this.deps;
     state.ledgerNext = last + 1n;
-    this.deps.logger.debug({ topic: batch.topic, partition: batch.partition, first: String(first), last: String(last), rows: daily.length + hourly.length }, 'batch applied');
-    metrics.batchMessages.observe(sub.messages);
-    metrics.batchRows.observe(daily.length + hourly.length + 1);
+    for (const o of outcomes) metrics.events.inc({ outcome: o.kind, reason: o.reason.split(':')[0]! });
+    metrics.batchMessages.observe(messages);
+    metrics.batchRows.observe(rows);
     payload.resolveOffset(String(last));
-    await this.commitHint(payload, batch.topic, batch.partition, last + 1n);
+  }
+
+  private async commitAfter(payload: EachBatchPayload, state: PartitionState, last: bigint): Promise<void> {
+    await this.commitHint(payload, payload.batch.topic, payload.batch.partition, last + 1n);
     state.committedHint = last + 1n;
   }
 
@@ -273,3 +400,4 @@ export class BatchProcessor {
   }
 }
 
+const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);

@@ -1,8 +1,8 @@
-import { decodeEvent, decodeEventBatch, dlq, ok, type EventEnvelope, type StepResult } from '@confidant/shared';
+import { decodeEvent, decodeEventBatch, dlq, ok, type EnvelopeWindowOptions, type EventEnvelope, type StepResult } from '@confidant/shared';
 
 /** Parses and validates the envelope; anything else goes to the dead-letter topic with the reason. */
-export function decodeStep(value: Buffer | null): StepResult<EventEnvelope> {
-  const decoded = decodeEvent(value);
+export function decodeStep(value: Buffer | null, window: EnvelopeWindowOptions = {}): StepResult<EventEnvelope> {
+  const decoded = decodeEvent(value, window);
   return decoded.ok ? ok(decoded.event) : dlq(decoded.reason);
 }
 
@@ -14,13 +14,13 @@ export function decodeStep(value: Buffer | null): StepResult<EventEnvelope> {
 export type MessageEvent = { result: StepResult<EventEnvelope>; index: number | null; raw: unknown };
 
 /** The events of a message of the `events` topic: exactly one. */
-export function decodeEventMessage(value: Buffer | null): MessageEvent[] {
-  return [{ result: decodeStep(value), index: null, raw: null }];
+export function decodeEventMessage(value: Buffer | null, window: EnvelopeWindowOptions = {}): MessageEvent[] {
+  return [{ result: decodeStep(value, window), index: null, raw: null }];
 }
 
 /** The events of a message of the `event-batches` topic; each is validated on its own, so one bad event costs only itself. */
-export function decodeBatchMessage(value: Buffer | null): MessageEvent[] {
-  const decoded = decodeEventBatch(value);
+export function decodeBatchMessage(value: Buffer | null, window: EnvelopeWindowOptions = {}): MessageEvent[] {
+  const decoded = decodeEventBatch(value, window);
   if (!decoded.ok) return [{ result: dlq(decoded.reason), index: null, raw: null }];
   return decoded.items.map((item, index) => (item.ok ? { result: ok(item.event), index, raw: null } : { result: dlq(item.reason), index, raw: item.raw }));
 }

@@ -13,6 +13,8 @@ import { sessionizeStep } from './sessionize.step.ts';
 const practice: PracticeInfo = { id: 'p', timeZone: 'America/New_York', domains: ['clinic.example'] };
 // 2024-01-15 14:00 in New York.
 const T = Date.UTC(2024, 0, 15, 19, 0);
+// The envelope's ts window is relative to the checking clock: these events are checked as if now were T.
+const AT_T = { now: T };
 const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
   v: 1,
   id: 'a'.repeat(32),
@@ -39,24 +41,24 @@ const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
 
 describe('decodeStep', () => {
   it('passes a valid envelope and sends anything else to the dead-letter topic with a reason', () => {
-    expect(decodeStep(encodeEvent(ev()))).toEqual({ kind: 'ok', value: ev() });
-    expect(decodeStep(Buffer.from('{'))).toEqual({ kind: 'dlq', reason: 'not JSON' });
+    expect(decodeStep(encodeEvent(ev(), AT_T), AT_T)).toEqual({ kind: 'ok', value: ev() });
+    expect(decodeStep(Buffer.from('{'), AT_T)).toEqual({ kind: 'dlq', reason: 'not JSON' });
     expect(decodeStep(null)).toEqual({ kind: 'dlq', reason: 'empty message' });
-    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), v: 2 })))).toEqual({ kind: 'dlq', reason: 'unsupported envelope version 2' });
-    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), country: 'usa' })))).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) });
+    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), v: 2 })), AT_T)).toEqual({ kind: 'dlq', reason: 'unsupported envelope version 2' });
+    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), country: 'usa' })), AT_T)).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) });
   });
 });
 
 describe('decoding messages', () => {
   it('reads one event from an events-topic message and each event of a batch on its own', () => {
-    expect(decodeEventMessage(encodeEvent(ev()))).toEqual([{ result: { kind: 'ok', value: ev() }, index: null, raw: null }]);
+    expect(decodeEventMessage(encodeEvent(ev(), AT_T), AT_T)).toEqual([{ result: { kind: 'ok', value: ev() }, index: null, raw: null }]);
     const two = ev({ id: 'b'.repeat(32), page: '/two' });
-    expect(decodeBatchMessage(encodeEventBatch([ev(), two]))).toEqual([
+    expect(decodeBatchMessage(encodeEventBatch([ev(), two], AT_T), AT_T)).toEqual([
       { result: { kind: 'ok', value: ev() }, index: 0, raw: null },
       { result: { kind: 'ok', value: two }, index: 1, raw: null },
     ]);
     const bad = { ...two, country: 'usa' };
-    const mixed = decodeBatchMessage(Buffer.from(JSON.stringify({ v: 1, events: [ev(), bad] })));
+    const mixed = decodeBatchMessage(Buffer.from(JSON.stringify({ v: 1, events: [ev(), bad] })), AT_T);
     expect(mixed[0]!.result.kind).toBe('ok');
     expect(mixed[1]).toEqual({ result: { kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) }, index: 1, raw: bad });
   });
@@ -74,8 +76,8 @@ describe('decoding messages', () => {
 
   it('refuses to produce an empty, oversized or invalid batch', () => {
     expect(() => encodeEventBatch([])).toThrow(/1 to 200/);
-    expect(() => encodeEventBatch(Array.from({ length: 201 }, () => ev()))).toThrow(/1 to 200/);
-    expect(() => encodeEventBatch([ev(), ev({ visitor: 'nope' })])).toThrow(/batch index 1/);
+    expect(() => encodeEventBatch(Array.from({ length: 201 }, () => ev()), AT_T)).toThrow(/1 to 200/);
+    expect(() => encodeEventBatch([ev(), ev({ visitor: 'nope' })], AT_T)).toThrow(/batch index 1/);
   });
 });
 
@@ -96,6 +98,9 @@ describe('resolvePracticeStep', () => {
     const lookup = (id: string) => (id === 'p' ? practice : undefined);
     expect(resolvePracticeStep(lookup, ev())).toMatchObject({ kind: 'ok', value: { slot: { day: 19737, hour: 14 } } });
     expect(resolvePracticeStep(lookup, ev({ practiceId: 'q' }))).toEqual({ kind: 'dlq', reason: 'unknown practice' });
+    // Unreachable through a decoded envelope (ts is bounded), but a registry's unknown time zone gives no day at all.
+    expect(resolvePracticeStep(() => ({ ...practice, timeZone: 'Mars/Olympus_Mons' }), ev())).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^local day or hour out of range/) });
+    expect(resolvePracticeStep(lookup, ev({ ts: Date.UTC(2149, 6, 1) }))).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^local day or hour out of range/) });
   });
 });
 

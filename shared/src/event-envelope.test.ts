@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeEvent,
+  decodeEventBatch,
+  encodeEvent,
+  encodeEventBatch,
+  ENVELOPE_CONSUME_SLACK_MS,
+  ENVELOPE_MAX_AGE_MS,
+  ENVELOPE_MAX_AHEAD_MS,
+  ENVELOPE_MAX_PROPS,
+  ENVELOPE_TS_CEILING_MS,
+  ENVELOPE_TS_FLOOR_MS,
+  envelopeTsWindow,
+  type EventEnvelope,
+} from './event-envelope.ts';
+
+const NOW = Date.UTC(2026, 5, 1, 12);
+const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
+  v: 1,
+  id: 'a'.repeat(32),
+  practiceId: 'p',
+  source: 'logs',
+  type: 'pageview',
+  ts: NOW,
+  visitor: 'ab'.repeat(16),
+  page: '/',
+  countOnly: false,
+  referrerDomain: null,
+  utmSource: null,
+  utmMedium: null,
+  utmCampaign: null,
+  target: null,
+  name: null,
+  engagedMs: null,
+  country: 'US',
+  browser: 'Firefox',
+  os: 'Linux',
+  device: 'desktop',
+  ...over,
+});
+const raw = (value: unknown) => Buffer.from(JSON.stringify(value));
+const produces = (e: EventEnvelope, maxAgeMs?: number) => {
+  try {
+    encodeEvent(e, { now: NOW, maxAgeMs });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const consumes = (e: unknown, maxAgeMs?: number) => decodeEvent(raw(e), { now: NOW, maxAgeMs }).ok;
+
+describe('ts window', () => {
+  const produce = envelopeTsWindow('produce', { now: NOW });
+  const consume = envelopeTsWindow('consume', { now: NOW });
+
+  it('is 800 days back to 1 day ahead on produce, a week wider on each side on consume', () => {
+    expect(produce).toEqual({ min: NOW - ENVELOPE_MAX_AGE_MS, max: NOW + ENVELOPE_MAX_AHEAD_MS });
+    expect(consume).toEqual({ min: produce.min - ENVELOPE_CONSUME_SLACK_MS, max: produce.max + ENVELOPE_CONSUME_SLACK_MS });
+    // An event produced at the window's edge is still accepted after Kafka's 48 h retention.
+    expect(consume.min).toBeLessThan(produce.min - 2 * 86_400_000);
+  });
+
+  it('accepts its edges and refuses one millisecond beyond them, on both sides', () => {
+    for (const [side, bounds] of [['produce', produce], ['consume', consume]] as const) {
+      const accepted = side === 'produce' ? produces : consumes;
+      expect(accepted(ev({ ts: bounds.min }))).toBe(true);
+      expect(accepted(ev({ ts: bounds.max }))).toBe(true);
+      expect(accepted(ev({ ts: bounds.min - 1 }))).toBe(false);
+      expect(accepted(ev({ ts: bounds.max + 1 }))).toBe(false);
+    }
+    expect(decodeEvent(raw(ev({ ts: consume.max + 1 })), { now: NOW })).toEqual({ ok: false, reason: `invalid envelope: ts: ${consume.max + 1} outside [${consume.min}, ${consume.max}]` });
+  });
+
+  it('follows a longer retention but never leaves what ClickHouse Date holds in any time zone', () => {
+    const old = ev({ ts: Date.UTC(2020, 0, 1) });
+    expect(consumes(old)).toBe(false);
+    expect(consumes(old, 100 * 365 * 86_400_000)).toBe(true);
+    expect(produces(old, 100 * 365 * 86_400_000)).toBe(true);
+    expect(envelopeTsWindow('consume', { now: NOW, maxAgeMs: Number.MAX_SAFE_INTEGER }).min).toBe(ENVELOPE_TS_FLOOR_MS);
+    expect(envelopeTsWindow('consume', { now: ENVELOPE_TS_CEILING_MS }).max).toBe(ENVELOPE_TS_CEILING_MS);
+    for (const ts of [Date.UTC(1000, 0, 1), Date.UTC(9999, 11, 31), 0, -1, ENVELOPE_TS_FLOOR_MS - 1, ENVELOPE_TS_CEILING_MS + 1, 8.64e15, 1e300]) {
+      expect(consumes(ev({ ts }), Number.MAX_SAFE_INTEGER)).toBe(false);
+    }
+    // Days since 1970 in UTC-12 and UTC+14 at the fixed bounds: within UInt16.
+    expect(Math.floor((ENVELOPE_TS_FLOOR_MS - 12 * 3_600_000) / 86_400_000)).toBeGreaterThanOrEqual(0);
+    expect(Math.floor((ENVELOPE_TS_CEILING_MS + 14 * 3_600_000) / 86_400_000)).toBeLessThanOrEqual(65_535);
+  });
+
+  it('applies to every event of a batch, on produce and on consume', () => {
+    const late = ev({ id: 'b'.repeat(32), ts: NOW + 30 * 86_400_000 });
+    expect(() => encodeEventBatch([ev(), late], { now: NOW })).toThrow(/batch index 1.*ts:/);
+    const decoded = decodeEventBatch(raw({ v: 1, events: [ev(), late] }), { now: NOW });
+    expect(decoded.ok && decoded.items.map((i) => i.ok)).toEqual([true, false]);
+  });
+});
+
+describe('field bounds', () => {
+  it('refuse non-numeric, fractional and huge values, over-long labels and too many properties', () => {
+    expect(consumes(ev())).toBe(true);
+    for (const bad of [{ ts: '2026-06-01' }, { ts: NOW + 0.5 }, { ts: null }, { engagedMs: 86_400_001 }, { engagedMs: -1 }, { engagedMs: 1e300 }, { page: 'x'.repeat(201) }, { browser: 'x'.repeat(201) }]) {
+      expect(consumes({ ...ev(), ...bad }), JSON.stringify(bad).slice(0, 40)).toBe(false);
+    }
+    expect(consumes(ev({ engagedMs: 86_400_000, page: 'x'.repeat(200) }))).toBe(true);
+    const props = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    expect(consumes(ev({ type: 'event', props: props(ENVELOPE_MAX_PROPS) }))).toBe(true);
+    expect(consumes(ev({ type: 'event', props: props(ENVELOPE_MAX_PROPS + 1) }))).toBe(false);
+    expect(produces(ev({ type: 'event', props: props(ENVELOPE_MAX_PROPS + 1) }))).toBe(false);
+  });
+
+  it('whatever JSON arrives, a decoded event has a ts inside the consume window', () => {
+    const { min, max } = envelopeTsWindow('consume', { now: NOW });
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer({ min: -1e15, max: 1e16 }), fc.integer({ min, max }), fc.string()), fc.jsonValue(), (ts, noise) => {
+        const decoded = decodeEvent(raw({ ...ev(), ts, noise }), { now: NOW });
+        if (decoded.ok) expect(decoded.event.ts >= min && decoded.event.ts <= max).toBe(true);
+      }),
+    );
+  });
+});
