@@ -159,18 +159,28 @@ export const EVENT_BATCH_MAX_EVENTS = 200;
 /** Buckets per practice: bounds how many partitions one practice's imports spread over. */
 export const EVENT_BATCH_KEY_BUCKETS = 32;
 
-/** The Kafka key of the batch a visitor's events go into: practice and a bucket of the keyed visitor hash. */
-export function batchKey(practiceId: string, visitor: string): string {
-  return `${practiceId}:${Number.parseInt(visitor.slice(0, 8), 16) % EVENT_BATCH_KEY_BUCKETS}`;
+/** The Kafka key of a batch: the practice and one of EVENT_BATCH_KEY_BUCKETS buckets, which all of a visitor's events share. */
+export function batchKey(practiceId: string, bucket: number): string {
+  return `${practiceId}:${bucket % EVENT_BATCH_KEY_BUCKETS}`;
+}
+
+/**
+ * A bucket from the keyed visitor hash. Log imports use a bucket of their own instead, keyed by
+ * the import and the client (collector `import-ledger.ts`): the same line must go to the same
+ * partition when a resumed import sends it again, after its day's salt, and so its visitor key, changed.
+ */
+export function visitorBucket(visitor: string): number {
+  return Number.parseInt(visitor.slice(0, 8), 16) % EVENT_BATCH_KEY_BUCKETS;
 }
 
 /** The validated batch as the JSON text of a Kafka message value. */
-export function eventBatchJson(events: readonly EventEnvelope[]): string {
+export function eventBatchJson(events: readonly EventEnvelope[], window: EnvelopeWindowOptions = {}): string {
   if (events.length === 0 || events.length > EVENT_BATCH_MAX_EVENTS) throw new Error(`refusing to produce a batch of ${events.length} events (1 to ${EVENT_BATCH_MAX_EVENTS})`);
-  return JSON.stringify({ v: ENVELOPE_VERSION, events: events.map((event, i) => checkedForProduce(event, ` (batch index ${i})`)) });
+  const bounds = envelopeTsWindow('produce', window);
+  return JSON.stringify({ v: ENVELOPE_VERSION, events: events.map((event, i) => checkedForProduce(event, ` (batch index ${i})`, bounds)) });
 }
 
-export const encodeEventBatch = (events: readonly EventEnvelope[]): Buffer => Buffer.from(eventBatchJson(events));
+export const encodeEventBatch = (events: readonly EventEnvelope[], window: EnvelopeWindowOptions = {}): Buffer => Buffer.from(eventBatchJson(events, window));
 
 /** Per event of a readable batch: the event, or why it is invalid (`raw` is kept for the dead-letter topic). */
 export type BatchItem = { ok: true; event: EventEnvelope } | { ok: false; reason: string; raw: unknown };
