@@ -15,6 +15,21 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 # Engines given from outside (KAFKA_BROKERS/CLICKHOUSE_URL, e.g. CI services) are used as they are;
 # TEST_ENGINES=testcontainers starts modern containers instead (tests/support/engines.global.ts, needs Docker).
 started=()
+# Stop only the engines this run started, on every exit path: the end, Ctrl-C, SIGTERM, a closed
+# terminal (SIGHUP) or a closed output pipe (`| tee` gone: SIGPIPE at the next echo). While
+# stopping, nothing may interrupt it and a failed write must not matter (down's output is dropped).
+stop_started() {
+  local rc=$?
+  trap - EXIT
+  trap '' PIPE INT TERM HUP
+  ((${#started[@]})) && bash infra/down "${started[@]}" >/dev/null 2>&1
+  exit "$rc"
+}
+trap stop_started EXIT
+trap 'exit 130' INT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+trap 'exit 141' PIPE
 if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} && ${TEST_ENGINES:-local} != testcontainers ]]; then
   for engine in clickhouse kafka; do
     bash infra/status "$engine" >/dev/null 2>&1 || started+=("$engine")
@@ -25,9 +40,6 @@ if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} && ${TEST_ENGINES:-local} 
 fi
 # Debian tools the browser, log-import and benchmark tests drive (installed only when missing).
 bash infra/tools/ensure.sh chromium nginx goaccess || { echo "could not install the test tools" >&2; exit 1; }
-
-stop_started() { ((${#started[@]})) && bash infra/down "${started[@]}" >/dev/null 2>&1; return 0; }
-trap stop_started EXIT
 
 status=0
 step() { echo; echo "== $1"; shift; "$@" || status=1; }

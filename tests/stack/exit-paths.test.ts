@@ -137,6 +137,17 @@ describe.skipIf(process.env.TEST_ENGINES === 'testcontainers')('npm start stops 
     await expectAllStopped(stack);
   }, 300_000);
 
+  it('Ctrl-C while infra/up is still waiting for Kafka', async () => {
+    const script = spawn('bash', ['infra/stack/start.sh'], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
+    stray.push(script);
+    const exited = new Promise<number | null>((resolve) => script.on('exit', (code) => resolve(code)));
+    await eventually(async () => existsSync(`${dir}/run/kafka.pid`) || script.exitCode !== null, Boolean, 120_000, 'Kafka to be spawned');
+    process.kill(-script.pid!, 'SIGINT');
+    expect(await exited).toBe(130);
+    expect(enginesOfDir()).toEqual([]);
+    expect(await portOpen(ports.CLICKHOUSE_HTTP_PORT!)).toBe(false);
+  }, 300_000);
+
   it('a closed terminal (SIGHUP to the process group, output gone)', async () => {
     const stack = await startStack('tee');
     stack.tee!.kill('SIGKILL');
