@@ -77,13 +77,14 @@ describe('ts window', () => {
     expect(consumes(old)).toBe(false);
     expect(consumes(old, 100 * 365 * 86_400_000)).toBe(true);
     expect(produces(old, 100 * 365 * 86_400_000)).toBe(true);
+    expect(consumes(ev({ ts: ENVELOPE_TS_FLOOR_MS }), Number.MAX_SAFE_INTEGER)).toBe(true);
     expect(envelopeTsWindow('consume', { now: NOW, maxAgeMs: Number.MAX_SAFE_INTEGER }).min).toBe(ENVELOPE_TS_FLOOR_MS);
     expect(envelopeTsWindow('consume', { now: ENVELOPE_TS_CEILING_MS }).max).toBe(ENVELOPE_TS_CEILING_MS);
     for (const ts of [Date.UTC(1000, 0, 1), Date.UTC(9999, 11, 31), 0, -1, ENVELOPE_TS_FLOOR_MS - 1, ENVELOPE_TS_CEILING_MS + 1, 8.64e15, 1e300]) {
       expect(consumes(ev({ ts }), Number.MAX_SAFE_INTEGER)).toBe(false);
     }
-    // Days since 1970 in UTC-12 and UTC+14 at the fixed bounds: within UInt16.
-    expect(Math.floor((ENVELOPE_TS_FLOOR_MS - 12 * 3_600_000) / 86_400_000)).toBeGreaterThanOrEqual(0);
+    // Days since 1970 in UTC-12 and UTC+14 at the fixed bounds: within UInt16, and never the empty date 0.
+    expect(Math.floor((ENVELOPE_TS_FLOOR_MS - 12 * 3_600_000) / 86_400_000)).toBeGreaterThan(0);
     expect(Math.floor((ENVELOPE_TS_CEILING_MS + 14 * 3_600_000) / 86_400_000)).toBeLessThanOrEqual(65_535);
   });
 

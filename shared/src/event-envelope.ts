@@ -38,9 +38,10 @@ export const ENVELOPE_MAX_AHEAD_MS = DAY_MS;
 export const ENVELOPE_CONSUME_SLACK_MS = 7 * DAY_MS;
 /**
  * Whatever the window: the practice-local day of `ts` must fit ClickHouse `Date` (UInt16 days since
- * 1970-01-01, so up to 2149-06-06) in every time zone (UTC-12 to UTC+14).
+ * 1970-01-01, so up to 2149-06-06) in every time zone (UTC-12 to UTC+14), and stay far from day 0,
+ * which ClickHouse treats (and 18.16 prints) as the empty date 0000-00-00. No page view predates 2000.
  */
-export const ENVELOPE_TS_FLOOR_MS = Date.UTC(1970, 0, 2);
+export const ENVELOPE_TS_FLOOR_MS = Date.UTC(2000, 0, 1);
 export const ENVELOPE_TS_CEILING_MS = Date.UTC(2149, 0, 1);
 /** Custom-event properties per event (Plausible's own limit is 30). */
 export const ENVELOPE_MAX_PROPS = 30;

@@ -50,7 +50,8 @@ function harness(options: { refuse?: (block: Buffer, attempt: number) => Error |
   const metrics = createProcessorMetrics();
   const processor = new BatchProcessor({
     config: loadProcessorConfig({ PROCESSOR_GROUP_ID: 'g' }),
-    db: { rows: async () => [{ next: String(ledger) }] } as unknown as Db,
+    // Only the offsets ledger holds anything.
+    db: { rows: async (sql: string) => (sql.includes('processor_ledger') ? [{ next: String(ledger) }] : []) } as unknown as Db,
     practices,
     consumer: { pause: (t: unknown) => paused.push(JSON.stringify(t)), resume: () => undefined, seek: () => undefined } as unknown as Consumer,
     producer: {

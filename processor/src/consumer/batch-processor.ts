@@ -51,6 +51,11 @@ type SubBatch = {
 type BatchContext = { state: PartitionState; seenAt: SeenId; threw: Map<string, string>; produced: Set<string> };
 
 const eventKey = (message: KafkaMessage, index: number | null) => `${message.offset}:${index ?? ''}`;
+/**
+ * Dead letters per send: one send to a partition is one record batch, which the broker refuses above
+ * its 1 MiB `message.max.bytes`, and a batch message with many bad events easily gives more.
+ */
+const DEAD_LETTER_SEND_BYTES = 512 * 1024;
 const DAY_MS = 86_400_000;
 
 /** Thrown when a batch is abandoned (rebalance, shutdown): nothing of it was committed. */
@@ -254,10 +259,11 @@ export class BatchProcessor {
   /** Produces the dead letters not produced yet for this Kafka batch (a bisected range rebuilds them). */
   private async produceOnce(payload: EachBatchPayload, letters: DeadLetter[], ctx: BatchContext): Promise<void> {
     const fresh = letters.filter((l) => !ctx.produced.has(eventKey(l.message, l.index)));
-    if (fresh.length === 0) return;
-    await this.retrying(payload, 'produce dead letters', () => this.produceDeadLetters(payload.batch.topic, payload.batch.partition, fresh));
-    for (const l of fresh) ctx.produced.add(eventKey(l.message, l.index));
-    this.deps.metrics.deadLetters.inc(fresh.length);
+    for (const chunk of bySize(fresh, DEAD_LETTER_SEND_BYTES)) {
+      await this.retrying(payload, 'produce dead letters', () => this.produceDeadLetters(payload.batch.topic, payload.batch.partition, chunk));
+      for (const l of chunk) ctx.produced.add(eventKey(l.message, l.index));
+      this.deps.metrics.deadLetters.inc(chunk.length);
+    }
   }
 
   /**
@@ -401,3 +407,19 @@ export class BatchProcessor {
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);
+
+/** Consecutive runs of letters of at most `maxBytes` (values and reasons; a larger letter goes alone). */
+function bySize(letters: DeadLetter[], maxBytes: number): DeadLetter[][] {
+  const chunks: DeadLetter[][] = [];
+  let bytes = 0;
+  for (const letter of letters) {
+    const size = (letter.value?.length ?? 0) + letter.reason.length + 200;
+    if (chunks.length === 0 || bytes + size > maxBytes) {
+      chunks.push([]);
+      bytes = 0;
+    }
+    chunks.at(-1)!.push(letter);
+    bytes += size;
+  }
+  return chunks;
+}
