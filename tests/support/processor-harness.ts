@@ -75,11 +75,17 @@ export async function isReady(port: number): Promise<boolean> {
   }
 }
 
+/**
+ * Fixtures use fixed past dates, older than producers may send by default (ENVELOPE_MAX_AGE_MS); the
+ * processors of this harness accept them (RETENTION_MONTHS 1200 widens their window to the fixed floor).
+ */
+const FIXTURE_WINDOW = { maxAgeMs: 1200 * 31 * 86_400_000 };
+
 /** Produces envelopes keyed by visitor (a visitor's events stay in order on one partition). */
 export async function produceEvents(producer: Producer, prefix: string, events: EventEnvelope[]): Promise<void> {
   const topic = topicsFor(prefix).events.name;
   for (let i = 0; i < events.length; i += 500) {
-    await producer.send({ topic, acks: -1, messages: events.slice(i, i + 500).map((e) => ({ key: e.visitor, value: encodeEvent(e) })) });
+    await producer.send({ topic, acks: -1, messages: events.slice(i, i + 500).map((e) => ({ key: e.visitor, value: encodeEvent(e, FIXTURE_WINDOW) })) });
   }
 }
 
@@ -91,7 +97,7 @@ export async function produceEventBatches(producer: Producer, prefix: string, ev
     byKey.set(key, [...(byKey.get(key) ?? []), e]);
   }
   const messages = [...byKey].flatMap(([key, list]) =>
-    Array.from({ length: Math.ceil(list.length / EVENT_BATCH_MAX_EVENTS) }, (_, i) => ({ key, value: encodeEventBatch(list.slice(i * EVENT_BATCH_MAX_EVENTS, (i + 1) * EVENT_BATCH_MAX_EVENTS)) })),
+    Array.from({ length: Math.ceil(list.length / EVENT_BATCH_MAX_EVENTS) }, (_, i) => ({ key, value: encodeEventBatch(list.slice(i * EVENT_BATCH_MAX_EVENTS, (i + 1) * EVENT_BATCH_MAX_EVENTS), FIXTURE_WINDOW) })),
   );
   await producer.send({ topic: topicsFor(prefix).eventBatches.name, acks: -1, messages });
 }
