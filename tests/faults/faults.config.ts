@@ -22,6 +22,9 @@ export const faults = {
   processorEvents: full ? 1_000_000 : 20_000,
   processorKills: full ? 20 : 5,
   overloadMs: full ? 60_000 : 10_000,
+  /** Log import interrupted (SIGKILL of the CLI, alone or with the processor) and resumed after the duplicate window. */
+  importLines: full ? 400_000 : 40_000,
+  importKills: full ? 20 : 10,
   /** Random and malformed HTTP requests, split between the collector and the reporter. */
   fuzzRequests: full ? 100_000 : 100_000,
   propertyRuns: full ? 2000 : 300,

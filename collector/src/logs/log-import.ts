@@ -54,7 +54,7 @@ export type ImportOptions = {
   signal?: AbortSignal;
 };
 
-const DEFAULT_CHUNK_LINES = 100_000;
+const DEFAULT_CHUNK_LINES = 20_000;
 const DEFAULT_MAX_IN_FLIGHT_EVENTS = 20_000;
 export const DEFAULT_GIVE_UP_MS = 10 * 60_000;
 

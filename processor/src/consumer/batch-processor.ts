@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { dlq, ENVELOPE_MAX_AGE_MS, type Db, type EnvelopeWindowOptions, type EventEnvelope, type Logger, type StepResult } from '@confidant/shared';
+import { dlq, ENVELOPE_MAX_AGE_MS, importLineOf, type Db, type ImportLine, type EnvelopeWindowOptions, type EventEnvelope, type Logger, type StepResult } from '@confidant/shared';
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { classifyInsertError } from '../clickhouse/insert-error.ts';
 import { buildIngestBlock, insertIngestBlock, readLedgerOffset } from '../clickhouse/rollup-writer.ts';
@@ -7,6 +7,8 @@ import type { ProcessorMetrics } from '../metrics.ts';
 import { aggregateStep } from '../pipeline/aggregate.step.ts';
 import { decodeBatchMessage, decodeEventMessage, type MessageEvent } from '../pipeline/decode.step.ts';
 import { dedupeStep, type SeenId } from '../pipeline/dedupe.step.ts';
+import { importLineStep } from '../pipeline/import-line.step.ts';
+import { ImportLineLedger, LineMarks } from '../imports/import-line-ledger.ts';
 import { resolvePracticeStep } from '../pipeline/resolve-practice.step.ts';
 import { sessionizeStep } from '../pipeline/sessionize.step.ts';
 import type { PracticeCache } from '../practices/practice-cache.ts';
@@ -40,6 +42,7 @@ type SubBatch = {
   acc: RollupAccumulator;
   seen: Overlay<SeenId>;
   visits: Overlay<Visit>;
+  lines: LineMarks;
   deadLetters: DeadLetter[];
   outcomes: Outcome[];
   maxEventTs: number;
@@ -90,8 +93,11 @@ export class BatchProcessor {
   private readonly insert: typeof insertIngestBlock;
   /** Events as old as the retention keeps are accepted, at least as old as producers may send (plus the consume slack). */
   private readonly window: EnvelopeWindowOptions;
+  /** The import lines this group applied: a resumed import's repeated lines are dropped at any later time. */
+  private readonly lines: ImportLineLedger;
 
   constructor(private readonly deps: BatchProcessorDeps) {
+    this.lines = new ImportLineLedger(deps.db, deps.config.groupId);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.insert = deps.insert ?? insertIngestBlock;
     this.window = { maxAgeMs: Math.max(ENVELOPE_MAX_AGE_MS, deps.config.retentionMonths * 31 * DAY_MS) };
@@ -100,6 +106,7 @@ export class BatchProcessor {
   /** After a group join every partition's state is rebuilt from the ledger (another member may have moved it on). */
   resetPartitions(): void {
     this.partitions = new Map();
+    this.lines.clear();
     this.deps.metrics.openVisits.set(0);
   }
 
@@ -137,6 +144,9 @@ export class BatchProcessor {
     const practiceIds = new Set<string>();
     for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') practiceIds.add(result.value.practiceId);
     await this.retrying(payload, 'load practices', () => this.deps.practices.prepare(practiceIds));
+    const importLines: ImportLine[] = [];
+    for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') pushLine(importLines, result.value);
+    await this.retrying(payload, 'load import lines', () => this.lines.prepare(importLines));
 
     // One marker for every id seen in this batch: ids are remembered by processing time, and the batch is one moment.
     const ctx: BatchContext = { state, seenAt: { lastAt: Date.now() }, threw: new Map(), produced: new Set() };
@@ -179,7 +189,17 @@ export class BatchProcessor {
   }
 
   private newSubBatch(state: PartitionState): SubBatch {
-    return { items: [], acc: new RollupAccumulator(), seen: new Overlay(state.seen), visits: new Overlay(state.visits), deadLetters: [], outcomes: [], maxEventTs: 0, threw: false };
+    return {
+      items: [],
+      acc: new RollupAccumulator(),
+      seen: new Overlay(state.seen),
+      visits: new Overlay(state.visits),
+      lines: new LineMarks(this.lines),
+      deadLetters: [],
+      outcomes: [],
+      maxEventTs: 0,
+      threw: false,
+    };
   }
 
   /** The steps' result for these messages, computed afresh on the committed state; events known to throw are dead letters without running again. */
@@ -224,7 +244,9 @@ export class BatchProcessor {
 
   private runSteps(sub: SubBatch, decoded: StepResult<EventEnvelope>, seenAt: SeenId): StepResult<null> {
     if (decoded.kind !== 'ok') return decoded;
-    const unique = dedupeStep(sub.seen, decoded.value, seenAt);
+    const fresh = importLineStep(sub.lines, decoded.value);
+    if (fresh.kind !== 'ok') return fresh;
+    const unique = dedupeStep(sub.seen, fresh.value, seenAt);
     if (unique.kind !== 'ok') return unique;
     const located = resolvePracticeStep((id) => this.deps.practices.get(id), unique.value);
     if (located.kind !== 'ok') return located;
@@ -246,7 +268,7 @@ export class BatchProcessor {
     const first = BigInt(sub.items[0]!.message.offset);
     const last = BigInt(sub.items.at(-1)!.message.offset);
     await this.produceOnce(payload, sub.deadLetters, ctx);
-    const refused = await this.insertRows(payload, sub.acc, first, last, '');
+    const refused = await this.insertRows(payload, sub, first, last, '');
     if (refused === null) return this.applied(payload, sub, ctx, first, last);
     if (sub.items.length === 1) return this.deadLetterWhole(payload, sub, ctx, refused);
     this.deps.logger.warn({ topic: payload.batch.topic, partition: payload.batch.partition, first: String(first), last: String(last), reason: refused }, 'insert refused; bisecting');
@@ -270,14 +292,14 @@ export class BatchProcessor {
    * Inserts the rows and the ledger row for [first, last], retrying transient failures; returns null
    * once applied, or why the rows are refused for good. `mustApply`: refusals are retried too.
    */
-  private async insertRows(payload: EachBatchPayload, acc: RollupAccumulator | null, first: bigint, last: bigint, suffix: string, mustApply = false): Promise<string | null> {
+  private async insertRows(payload: EachBatchPayload, sub: SubBatch | null, first: bigint, last: bigint, suffix: string, mustApply = false): Promise<string | null> {
     const { batch } = payload;
     const { config, metrics } = this.deps;
     const batchId = `${config.groupId}.${batch.topic}.${batch.partition}.${first}-${last}${suffix}`;
     const ledger = { consumerGroup: config.groupId, topic: batch.topic, partition: batch.partition, nextOffset: last + 1n, batchId };
     let block: Buffer;
     try {
-      block = buildIngestBlock(acc?.dailyRows() ?? [], acc?.hourlyRows() ?? [], ledger);
+      block = buildIngestBlock(sub?.acc.dailyRows() ?? [], sub?.acc.hourlyRows() ?? [], ledger, sub?.lines.rows() ?? []);
     } catch (error) {
       return classifyInsertError(error).reason;
     }
@@ -324,6 +346,7 @@ export class BatchProcessor {
   private async applied(payload: EachBatchPayload, sub: SubBatch, ctx: BatchContext, first: bigint, last: bigint): Promise<void> {
     sub.seen.commit();
     sub.visits.commit();
+    sub.lines.commit();
     ctx.state.maxEventTs = Math.max(ctx.state.maxEventTs, sub.maxEventTs);
     const rows = sub.acc.rowCount + 1;
     this.deps.logger.debug({ topic: payload.batch.topic, partition: payload.batch.partition, first: String(first), last: String(last), rows }, 'batch applied');
@@ -407,6 +430,11 @@ export class BatchProcessor {
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);
+
+function pushLine(lines: ImportLine[], event: EventEnvelope): void {
+  const line = importLineOf(event);
+  if (line !== null) lines.push(line);
+}
 
 /** Consecutive runs of letters of at most `maxBytes` (values and reasons; a larger letter goes alone). */
 function bySize(letters: DeadLetter[], maxBytes: number): DeadLetter[][] {
