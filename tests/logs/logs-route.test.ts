@@ -11,7 +11,7 @@ import { isolatedConfig } from '../support/test-env.ts';
 
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
 const line = (n: number, path = '/services', status = 200) =>
-  `203.0.113.${n % 250} - - [11/Oct/2024:08:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')} +0200] "GET ${path} HTTP/1.1" ${status} 512 "https://www.bing.com/" "${UA}"`;
+  `203.0.113.${n % 250} - - [11/Oct/2026:08:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')} +0200] "GET ${path} HTTP/1.1" ${status} 512 "https://www.bing.com/" "${UA}"`;
 const body = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => line(from + i)).join('\n') + '\n';
 
 let db: Db;
@@ -78,7 +78,7 @@ describe('POST /v1/logs', () => {
     expect(r.json()).toMatchObject({ linesRead: 8, pageviews: 5, notFound: 1, skipped: { asset: 1 }, malformed: { count: 1, lines: [7] }, linesCommitted: 8 });
     expect(events).toHaveLength(6);
     expect(events.every((e) => e.practiceId === 'north-clinic' && e.source === 'logs' && e.referrerDomain === 'bing.com')).toBe(true);
-    expect(events[0]!.ts).toBe(Date.UTC(2024, 9, 11, 6, 0, 0));
+    expect(events[0]!.ts).toBe(Date.UTC(2026, 9, 11, 6, 0, 0));
 
     const again = await post(payload);
     expect(again.json()).toMatchObject({ linesRead: 8, alreadyImported: 8, pageviews: 0 });
@@ -92,16 +92,16 @@ describe('POST /v1/logs', () => {
     const a = await post(zipped, { 'content-encoding': 'gzip', 'content-type': 'application/octet-stream' });
     expect(a.json()).toMatchObject({ linesRead: 10, pageviews: 10 });
     const json = [
-      { remote_addr: '2001:db8::5', time_iso8601: '2024-10-11T09:00:00+02:00', request: 'GET /team HTTP/2.0', status: '200', http_referer: '', http_user_agent: UA },
-      { remote_addr: '2001:db8::5', time_iso8601: '2024-10-11T09:00:04+02:00', request: 'GET /team/photo.webp HTTP/2.0', status: '200', http_referer: '', http_user_agent: UA },
+      { remote_addr: '2001:db8::5', time_iso8601: '2026-10-11T09:00:00+02:00', request: 'GET /team HTTP/2.0', status: '200', http_referer: '', http_user_agent: UA },
+      { remote_addr: '2001:db8::5', time_iso8601: '2026-10-11T09:00:04+02:00', request: 'GET /team/photo.webp HTTP/2.0', status: '200', http_referer: '', http_user_agent: UA },
     ]
       .map((o) => JSON.stringify(o))
       .join('\n');
     const b = await post(json, { 'content-type': 'application/x-ndjson', 'x-log-format': 'json' });
     expect(b.json()).toMatchObject({ linesRead: 2, pageviews: 1, skipped: { asset: 1 } });
-    expect(events.at(-1)).toMatchObject({ page: '/team', ts: Date.UTC(2024, 9, 11, 7, 0, 0) });
+    expect(events.at(-1)).toMatchObject({ page: '/team', ts: Date.UTC(2026, 9, 11, 7, 0, 0) });
     // Labelled application/json, as some shippers do, the lines are read the same.
-    const later = JSON.stringify({ remote_addr: '2001:db8::6', time_iso8601: '2024-10-11T10:00:00+02:00', request: 'GET /contact HTTP/2.0', status: 200, http_user_agent: UA });
+    const later = JSON.stringify({ remote_addr: '2001:db8::6', time_iso8601: '2026-10-11T10:00:00+02:00', request: 'GET /contact HTTP/2.0', status: 200, http_user_agent: UA });
     expect((await post(later, { 'content-type': 'application/json', 'x-log-format': 'json' })).json()).toMatchObject({ linesRead: 1, pageviews: 1 });
   });
 

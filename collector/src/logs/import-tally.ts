@@ -2,8 +2,11 @@ import type { SkipReason } from './hit-rules.ts';
 import type { LogDeidSkip } from './log-deid.ts';
 import type { MalformedReason } from './log-parser.ts';
 
-/** `invalid-event`: the line parsed, but its envelope failed the shared contract's check (e.g. a time outside its window). */
-export type ImportSkipReason = SkipReason | LogDeidSkip | 'blank' | 'invalid-event';
+/**
+ * `outside-window`: the hit's time lies outside what the pipeline accepts (older than the rollups keep,
+ * or ahead of the clock); `invalid-event`: the line parsed, but its envelope failed the shared contract's check.
+ */
+export type ImportSkipReason = SkipReason | LogDeidSkip | 'blank' | 'outside-window' | 'invalid-event';
 
 export type ImportSummary = {
   importId: string;

@@ -60,7 +60,9 @@ class SpySalts implements SaltSource {
 
 const input = (text: string | Buffer) => Readable.from([Buffer.from(text)]);
 const SHIPPER = 'f'.repeat(64);
-const options = (over: Partial<ImportOptions> = {}): ImportOptions => ({ practice, importId: SHIPPER, format: { kind: 'combined' }, ...over });
+// The fixtures' fixed 2024 dates stay inside the window however much later the tests run.
+const WIDE = { maxAgeMs: 100 * 365 * 86_400_000 };
+const options = (over: Partial<ImportOptions> = {}): ImportOptions => ({ practice, importId: SHIPPER, format: { kind: 'combined' }, window: WIDE, ...over });
 const deps = (sink: EventBatchSink, ledger: ImportLedger = new MemoryLedger(), salts: SaltSource = new MemorySaltStore()) => ({ sink, ledger, salts, country: () => 'DE' });
 
 describe('importLogStream', () => {
@@ -374,5 +376,29 @@ describe('an import under failure', () => {
   it('fails, naming the refusal, when a batch of valid events is refused as invalid', async () => {
     const sink: EventBatchSink = { submit: () => Promise.reject(new InvalidRecordError('record of 2000000 bytes exceeds 921600')) };
     await expect(importLogStream(input(lines(3)), options(), deps(sink))).rejects.toThrow(/exceeds/);
+  });
+});
+
+describe('hit times outside the pipeline\'s window', () => {
+  it('are skipped one by one, and the lines around them are produced', async () => {
+    const clf = (ms: number) => {
+      const d = new Date(ms);
+      const m = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+      const p = (n: number) => String(n).padStart(2, '0');
+      return `${p(d.getUTCDate())}/${m}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+    };
+    const now = Date.now();
+    const text = [
+      line('192.0.2.1', clf(now - 3_600_000), '/ok-1'),
+      line('192.0.2.1', '10/Oct/1999:10:00:00 +0000', '/ancient'),
+      line('192.0.2.1', '10/Oct/9999:10:00:00 +0000', '/future'),
+      line('192.0.2.1', clf(now - 900 * 86_400_000), '/beyond-retention'),
+      line('192.0.2.1', clf(now - 3_000_000), '/ok-2'),
+    ].join('\n');
+    const sink = new RecordingSink();
+    const summary = await importLogStream(input(text), options({ window: {} }), deps(sink));
+    expect(summary).toMatchObject({ pageviews: 2, linesCommitted: 5 });
+    expect(summary.skipped['outside-window']).toBe(3);
+    expect(sink.events.map((e) => e.page)).toEqual(['/ok-1', '/ok-2']);
   });
 });

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { batchKey, eventEnvelopeSchema, lineEventId, type Practice } from '@confidant/shared';
+import { batchKey, envelopeTsWindow, eventJson, lineEventId, type EnvelopeWindowOptions, type EventEnvelope, type Practice } from '@confidant/shared';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { InvalidRecordError } from '../kafka/event-producer.ts';
@@ -40,6 +40,8 @@ export type ImportOptions = {
   /** How long to wait for Kafka, the spool or ClickHouse before giving up (default DEFAULT_GIVE_UP_MS). */
   giveUpMs?: number;
   onRetry?: Persistence['onRetry'];
+  /** The producer's window for hit times (tests of fixed dates widen it; the producer must be given the same). */
+  window?: EnvelopeWindowOptions;
   onProgress?: (progress: { bytesRead: number; linesRead: number }) => void;
   /**
    * Leave a last line without a newline for the next import: a log being written ends mid-line, and
@@ -69,7 +71,25 @@ export class ImportFailedError extends Error {
   }
 }
 
-const isValidEvent = (event: unknown) => eventEnvelopeSchema.safeParse(event).success;
+/** The producer's own check of one event (used only when a batch was refused, to find the bad event). */
+function isValidEvent(event: EventEnvelope): boolean {
+  try {
+    eventJson(event);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DAY_MS = 86_400_000;
+/**
+ * The hit times an import takes: the producer's window (`envelopeTsWindow`) as it stands at the start,
+ * a day narrower at the old end so that it still holds at produce time, however long the import runs.
+ */
+function importWindow(options: EnvelopeWindowOptions = {}): { min: number; max: number } {
+  const { min, max } = envelopeTsWindow('produce', options);
+  return { min: min + DAY_MS, max };
+}
 
 /**
  * Streams access-log lines through parse → hit rules → de-identification (daily salt of the hit's own
@@ -91,6 +111,7 @@ class ImportSession {
   /** Content-derived imports hash every line's shape, so a resume can check it continues the same file. */
   private readonly prefix: PrefixHash | null;
   private readonly batches = new BatchAssembler();
+  private readonly window: { min: number; max: number };
   private importId: string;
   private lineNo: number;
   private opened: { progress: ImportProgress; deid: LogDeidentifier; committer: ChunkCommitter } | null = null;
@@ -102,6 +123,7 @@ class ImportSession {
     this.tally = new ImportTally(options.maxMalformedLines ?? 100);
     this.parse = createLineParser(options.format);
     this.chunkLines = options.chunkLines ?? DEFAULT_CHUNK_LINES;
+    this.window = importWindow(options.window);
     this.prefix = options.importId ? null : new PrefixHash();
     this.importId = options.importId ?? '';
     this.lineNo = options.firstLineOffset ?? 0;
@@ -208,6 +230,7 @@ class ImportSession {
     if (verdict.kind === 'skip') return tally.skip(verdict.reason);
     const { deid, committer } = this.opened!;
     const { hit } = parsed;
+    if (hit.time < this.window.min || hit.time > this.window.max) return tally.skip('outside-window');
     if (deid.needsSalt(hit.time)) await persist('a daily salt', () => deid.prepare(hit.time), this.persistence);
     const r = deid.deidentify(hit, verdict.type, lineEventId(this.importId, this.lineNo));
     if (r.kind === 'skip') return tally.skip(r.reason);
