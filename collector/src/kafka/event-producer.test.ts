@@ -30,7 +30,8 @@ const event = (n: number): EventEnvelope => ({
   practiceId: 'p1',
   source: 'snippet',
   type: 'pageview',
-  ts: 1_700_000_000_000 + n,
+  // Inside the producer's window (800 days back) whenever the test runs.
+  ts: Date.now() - 3_600_000 + n,
   visitor: 'ab'.repeat(16),
   page: `/p${n}`,
   countOnly: false,
