@@ -1,9 +1,7 @@
 -- Brings both histories of version 21 to one schema: databases that applied
 -- 0021-log-import-ledger have log_import_ledger, those that applied the superseded
 -- 0021-forget-raw-line-hashes have an emptied log_imports and no ledger.
--- The import ledger moves to log_import_progress, which also keeps each import's bucket secret:
--- the key that spreads its lines over Kafka partitions, so that a resumed import puts every line
--- on the partition it went to the first time (collector `import-ledger.ts`).
+-- The import ledger moves to log_import_progress.
 CREATE TABLE IF NOT EXISTS log_import_ledger (
   import_id String,
   practice_id String,
@@ -19,12 +17,19 @@ CREATE TABLE IF NOT EXISTS log_import_progress (
   practice_id String,
   lines_committed UInt64,
   prefix_hash String,
-  bucket_secret String,
   updated_at DateTime('UTC')
 ) ENGINE = ReplacingMergeTree(lines_committed) ORDER BY (practice_id, import_id);
 
--- Imports begun before this migration keep their progress; they get a bucket secret when next resumed.
 INSERT INTO log_import_progress
-SELECT import_id, practice_id, lines_committed, prefix_hash, '' AS bucket_secret, updated_at FROM log_import_ledger;
+SELECT import_id, practice_id, lines_committed, prefix_hash, updated_at FROM log_import_ledger;
 
 DROP TABLE IF EXISTS log_import_ledger;
+
+-- The deployment's key for the Kafka buckets of log lines (collector `clientBucket`), drawn once, here:
+-- an import's bucket of a client is a keyed hash under it, so every run of an import, concurrent or a
+-- year apart, puts a line on the same partition. It only spreads lines over 32 buckets.
+CREATE TABLE IF NOT EXISTS import_bucket_key (key String) ENGINE = MergeTree() ORDER BY tuple();
+
+INSERT INTO import_bucket_key
+SELECT concat(hex(rand64(1)), hex(rand64(2)), hex(rand64(3)), hex(rand64(4))) AS key FROM system.one
+WHERE (SELECT count() FROM import_bucket_key) = 0;

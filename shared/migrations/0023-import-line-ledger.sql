@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS import_line_ledger (
 
 -- The processor's entry point from now on: rollup_ingest (0002) plus a 'lines' kind. Null keeps
 -- nothing; the views fan each block out to the same tables as before, and to import_line_ledger.
+-- ClickHouse runs a table's views in the order of their names, each after the last, with no
+-- transaction: the ledgers' views are named to run last, so an insert that fails while writing the
+-- rollups has recorded neither its offset nor its lines, and is retried whole.
 CREATE TABLE IF NOT EXISTS rollup_ingest_v2 (
   kind Enum8('daily' = 1, 'hourly' = 2, 'ledger' = 3, 'lines' = 4),
   practice_id String,
@@ -49,11 +52,11 @@ SELECT practice_id, day, hour, source,
 FROM rollup_ingest_v2 WHERE kind = 'hourly'
 GROUP BY practice_id, day, hour, source;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS processor_ledger_v2_mv TO processor_ledger AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS zz_processor_ledger_v2_mv TO processor_ledger AS
 SELECT consumer_group, topic, partition, next_offset, batch_id, now() AS committed_at
 FROM rollup_ingest_v2 WHERE kind = 'ledger';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS import_line_ledger_mv TO import_line_ledger AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS zz_import_line_ledger_mv TO import_line_ledger AS
 SELECT consumer_group, import_key, word, groupBitOrState(bits) AS bits
 FROM rollup_ingest_v2 WHERE kind = 'lines'
 GROUP BY consumer_group, import_key, word;

@@ -31,6 +31,7 @@ export const TABLES = {
   partnerReleases: 'partner_releases',
   privacyBudgetLedger: 'privacy_budget_ledger',
   logImportProgress: 'log_import_progress',
+  importBucketKey: 'import_bucket_key',
   ingestKeys: 'ingest_keys',
 } as const;
 

@@ -159,7 +159,7 @@ describe('collector through real Kafka', () => {
     // The collector restarts with Kafka reachable: the spool is replayed and emptied.
     const up = await startCollector(common.kafka.brokers, spoolDir);
     await eventually(async () => received.filter((r) => r.event.page.startsWith('/outage')).length, (n) => n >= 5, 30_000, 'spooled events delivered');
-    await eventually(async () => (await readdir(spoolDir)).length, (n) => n === 0, 10_000, 'spool emptied');
+    await eventually(async () => (await readdir(spoolDir)).filter((f) => f.endsWith('.spool')).length, (n) => n === 0, 10_000, 'spool emptied');
     expect((await up.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     await up.app.close();
     await up.producer.close();

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** One spooled message: partition key and the encoded (already de-identified) envelope. */
@@ -7,6 +7,26 @@ export type SpoolRecord = { k: string; v: string };
 export class SpoolFullError extends Error {
   override name = 'SpoolFullError';
 }
+
+/** Another live process has the spool open: two writers would append to and delete each other's segments. */
+export class SpoolLockedError extends Error {
+  override name = 'SpoolLockedError';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the spool ${dir} is in use by process ${pid}`);
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 const SEGMENT_RE = /^(\d{16})\.spool$/;
 const SEGMENT_MAX_BYTES = 4 * 1024 * 1024;
@@ -30,8 +50,10 @@ export class DiskSpool {
     readonly maxBytes: number,
   ) {}
 
+  /** Takes the spool's lock (a process that died, e.g. killed, leaves a stale one, which is taken over) and reads its segments. */
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.lock();
     for (const seq of await this.segments()) {
       this.total += (await stat(this.path(seq))).size;
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
@@ -91,7 +113,28 @@ export class DiskSpool {
   }
 
   close(): Promise<void> {
-    return this.serial(() => this.rotate());
+    return this.serial(async () => {
+      await this.rotate();
+      await unlink(this.lockPath()).catch(() => undefined);
+    });
+  }
+
+  private lockPath(): string {
+    return join(this.dir, 'lock');
+  }
+
+  private async lock(): Promise<void> {
+    for (;;) {
+      try {
+        await writeFile(this.lockPath(), String(process.pid), { flag: 'wx', mode: 0o600 });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number(await readFile(this.lockPath(), 'utf8').catch(() => ''));
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw new SpoolLockedError(this.dir, holder);
+      await unlink(this.lockPath()).catch(() => undefined);
+    }
   }
 
   private async commit(): Promise<void> {

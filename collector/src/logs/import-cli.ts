@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { loadCollectorConfig, type CollectorConfig } from '../collector.config.ts';
 import { createCountryLookup } from '../deid/country.ts';
 import { ClickHouseSaltStore } from '../deid/salt-store.ts';
-import { DiskSpool } from '../kafka/disk-spool.ts';
+import { DiskSpool, SpoolLockedError } from '../kafka/disk-spool.ts';
 import { EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from '../kafka/event-producer.ts';
 import { createMetrics } from '../metrics.ts';
 import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, shipperImportId } from './import-ledger.ts';
@@ -222,6 +222,10 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     });
     return summary.interrupted ? 130 : 0;
   } catch (error) {
+    if (error instanceof SpoolLockedError) {
+      process.stderr.write(`log import not started: another \`confidant logs import\` (process ${error.pid}) is running with the same spool (${error.dir}); run this one when it has finished\n`);
+      return 1;
+    }
     if (error instanceof ImportFailedError) {
       process.stderr.write(`log import stopped: ${error.message}\n  ${error.summary.linesCommitted} lines are committed; run the same command again to resume after them (no line counts twice)\n`);
       return 1;

@@ -56,11 +56,11 @@ export class ChunkCommitter {
   endChunk(lastLine: number, prefixHash: string): void {
     const { acks } = this.chunk;
     this.chunk = { acks: [] };
-    const { practiceId, importId, opened, persistence } = this.options;
+    const { practiceId, importId, persistence } = this.options;
     this.chain = this.chain.then(async () => {
       await Promise.all(acks);
       if (lastLine <= this.committed) return;
-      await persist('the import ledger', () => this.ledger.commit(practiceId, importId, { lines: lastLine, prefixHash, bucketSecret: opened.bucketSecret }), persistence);
+      await persist('the import ledger', () => this.ledger.commit(practiceId, importId, { lines: lastLine, prefixHash }), persistence);
       this.committed = lastLine;
     });
     this.chain.catch((error: unknown) => this.fail(error));

@@ -1,38 +1,50 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { EVENT_BATCH_KEY_BUCKETS, sqlv, TABLES, type Db } from '@confidant/shared';
 
 /**
  * Where an import stands: how many of its lines are durably produced (a re-import resumes after
  * them), the SHA-256 of their shapes (to tell a grown log from a different one; empty for shipper
- * imports), and its bucket secret (`clientBucket`).
+ * imports), and its bucket secret (`clientBucket`), the same for every run of the import.
  */
 export type ImportProgress = { lines: number; prefixHash: string; bucketSecret: string };
 
 export interface ImportLedger {
-  /** The import's progress; an import seen for the first time, or begun before bucket secrets, gets its secret here. */
   open(practiceId: string, importId: string): Promise<ImportProgress>;
-  commit(practiceId: string, importId: string, progress: ImportProgress): Promise<void>;
+  commit(practiceId: string, importId: string, progress: Omit<ImportProgress, 'bucketSecret'>): Promise<void>;
 }
 
-/** `log_import_progress` (migration 0022): ReplacingMergeTree on the line count, so the row with the most lines wins. */
+/**
+ * `log_import_progress` (migration 0022): ReplacingMergeTree on the line count, so the row with the most
+ * lines wins. An import's bucket secret is derived, not stored: a keyed hash of the practice and import
+ * under the deployment's `import_bucket_key`, so two runs can never disagree on it, even when they start
+ * at the same moment.
+ */
 export class ClickHouseImportLedger implements ImportLedger {
+  private bucketKey: Promise<string> | null = null;
+
   constructor(private readonly db: Db) {}
 
   async open(practiceId: string, importId: string): Promise<ImportProgress> {
-    const [row] = await this.db.rows<{ n: string; h: string; s: string }>(
-      `SELECT toString(lines_committed) AS n, prefix_hash AS h, bucket_secret AS s FROM ${TABLES.logImportProgress} WHERE practice_id = ${sqlv.str(practiceId)} AND import_id = ${sqlv.str(importId)} ORDER BY lines_committed DESC, bucket_secret DESC LIMIT 1`,
+    const [row] = await this.db.rows<{ n: string; h: string }>(
+      `SELECT toString(lines_committed) AS n, prefix_hash AS h FROM ${TABLES.logImportProgress} WHERE practice_id = ${sqlv.str(practiceId)} AND import_id = ${sqlv.str(importId)} ORDER BY lines_committed DESC LIMIT 1`,
     );
-    const progress = { lines: Number(row?.n ?? 0), prefixHash: row?.h ?? '', bucketSecret: row?.s ?? '' };
-    if (progress.bucketSecret) return progress;
-    const opened = { ...progress, bucketSecret: randomBytes(32).toString('hex') };
-    await this.commit(practiceId, importId, opened);
-    return opened;
+    const key = await (this.bucketKey ??= this.readBucketKey().catch((error: unknown) => {
+      this.bucketKey = null;
+      throw error;
+    }));
+    return { lines: Number(row?.n ?? 0), prefixHash: row?.h ?? '', bucketSecret: createHmac('sha256', key).update(`${practiceId}\u0000${importId}`).digest('hex') };
   }
 
-  async commit(practiceId: string, importId: string, progress: ImportProgress): Promise<void> {
+  async commit(practiceId: string, importId: string, progress: Omit<ImportProgress, 'bucketSecret'>): Promise<void> {
     await this.db.command(
-      `INSERT INTO ${TABLES.logImportProgress} (import_id, practice_id, lines_committed, prefix_hash, bucket_secret, updated_at) VALUES (${sqlv.str(importId)}, ${sqlv.str(practiceId)}, ${sqlv.int(progress.lines)}, ${sqlv.str(progress.prefixHash)}, ${sqlv.str(progress.bucketSecret)}, ${sqlv.dateTime(Math.floor(Date.now() / 1000))})`,
+      `INSERT INTO ${TABLES.logImportProgress} (import_id, practice_id, lines_committed, prefix_hash, updated_at) VALUES (${sqlv.str(importId)}, ${sqlv.str(practiceId)}, ${sqlv.int(progress.lines)}, ${sqlv.str(progress.prefixHash)}, ${sqlv.dateTime(Math.floor(Date.now() / 1000))})`,
     );
+  }
+
+  private async readBucketKey(): Promise<string> {
+    const [row] = await this.db.rows<{ k: string }>(`SELECT min(key) AS k FROM ${TABLES.importBucketKey}`);
+    if (!row?.k) throw new Error(`${TABLES.importBucketKey} is empty: run the migrations`);
+    return row.k;
   }
 }
 
@@ -42,7 +54,7 @@ export class ClickHouseImportLedger implements ImportLedger {
  * when an interrupted import of old days resumes: a line sent again must reach the partition it
  * went to the first time, where the processor's line ledger recognises it. The same client always
  * gets the same bucket, so a visitor's events still share a partition, as sessions need. Five bits,
- * on Kafka only, under a secret that never leaves the ledger: no use for telling visitors apart.
+ * on Kafka only, under a secret that is never stored or sent: no use for telling visitors apart.
  */
 export function clientBucket(bucketSecret: string, ip: string, userAgent: string): number {
   return createHmac('sha256', bucketSecret).update(`${ip}\u0000${userAgent}`).digest().readUInt32BE(0) % EVENT_BATCH_KEY_BUCKETS;

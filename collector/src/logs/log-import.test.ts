@@ -28,10 +28,11 @@ class MemoryLedger implements ImportLedger {
     this.rows.set(`${p}/${id}`, opened);
     return opened;
   }
-  async commit(p: string, id: string, progress: ImportProgress) {
+  async commit(p: string, id: string, progress: Omit<ImportProgress, 'bucketSecret'>) {
     this.commits.push(progress.lines);
     this.hashes.push(progress.prefixHash);
-    if (progress.lines > (this.rows.get(`${p}/${id}`)?.lines ?? 0)) this.rows.set(`${p}/${id}`, progress);
+    const row = this.rows.get(`${p}/${id}`)!;
+    if (progress.lines > row.lines) this.rows.set(`${p}/${id}`, { ...row, ...progress });
   }
 }
 
@@ -400,5 +401,46 @@ describe('hit times outside the pipeline\'s window', () => {
     expect(summary).toMatchObject({ pageviews: 2, linesCommitted: 5 });
     expect(summary.skipped['outside-window']).toBe(3);
     expect(sink.events.map((e) => e.page)).toEqual(['/ok-1', '/ok-2']);
+  });
+});
+
+describe('review findings', () => {
+  const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => line(`198.51.100.${(from + i) % 250}`, '11/Oct/2024:08:00:00 +0000', `/p${from + i}`)).join('\n') + '\n';
+
+  it('name an input by its first line with content even when the first read holds only blank lines', async () => {
+    const ledger = new MemoryLedger();
+    const one = await importLogStream(Readable.from([Buffer.from('\n\n'), Buffer.from(lines(30))]), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const sink = new RecordingSink();
+    const other = await importLogStream(Readable.from([Buffer.from('\n\n'), Buffer.from(lines(10, 100))]), options({ importId: undefined }), deps(sink, ledger));
+    expect(other.importId).not.toBe(one.importId);
+    expect(other).toMatchObject({ linesRead: 12, alreadyImported: 0, pageviews: 10, skipped: { blank: 2 } });
+    // Read in one piece, the same input is the same import.
+    const again = await importLogStream(input(`\n\n${lines(30)}`), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    expect(again).toMatchObject({ importId: one.importId, alreadyImported: 32, pageviews: 0 });
+  });
+
+  it('refuse a shorter input that starts like an import which committed more lines than it has', async () => {
+    const ledger = new MemoryLedger();
+    await importLogStream(input(lines(20)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const shorter = lines(1) + lines(5, 60);
+    await expect(importLogStream(input(shorter), options({ importId: undefined }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ImportMismatchError);
+  });
+
+  it('bound what is in flight within a single read (a whole request body)', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const sink: EventBatchSink = {
+      async submit(_key, events) {
+        inFlight += events.length;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight -= events.length;
+      },
+    };
+    // Three clients: their batches fill (many clients would wait at the chunk end, at most 32 keys × 199 events).
+    const few = Array.from({ length: 3000 }, (_, i) => line(`203.0.113.${i % 3}`, '11/Oct/2024:08:00:00 +0000', `/p${i}`)).join('\n');
+    const summary = await importLogStream(input(few), options({ maxInFlightEvents: 300 }), deps(sink));
+    expect(summary.pageviews).toBe(3000);
+    expect(most).toBeLessThanOrEqual(300 + 200);
   });
 });

@@ -7,7 +7,7 @@ import { classifyHit } from './hit-rules.ts';
 import { BatchAssembler, type EventBatchSink } from './import-batches.ts';
 import { ChunkCommitter } from './import-committer.ts';
 import { fileImportId, type ImportLedger, type ImportProgress } from './import-ledger.ts';
-import { ChunkGapError, lineShape, PrefixHash } from './import-resume.ts';
+import { ChunkGapError, ImportMismatchError, lineShape, PrefixHash } from './import-resume.ts';
 import { ImportStalledError, persist, type Persistence } from './import-retry.ts';
 import { ImportTally, type ImportSummary } from './import-tally.ts';
 import { readLines, type LineBatch } from './line-reader.ts';
@@ -58,6 +58,8 @@ export type ImportOptions = {
 
 const DEFAULT_CHUNK_LINES = 20_000;
 const DEFAULT_MAX_IN_FLIGHT_EVENTS = 20_000;
+/** Beyond this many leading blank lines an input is named as blank (and its lines are no longer held). */
+const MAX_HELD_BLANK_LINES = 100_000;
 export const DEFAULT_GIVE_UP_MS = 10 * 60_000;
 
 /** Kafka, the spool or ClickHouse stayed unavailable past `giveUpMs`: `summary` says what was committed, and a re-run resumes after `linesCommitted`. */
@@ -115,6 +117,8 @@ class ImportSession {
   private importId: string;
   private lineNo: number;
   private opened: { progress: ImportProgress; deid: LogDeidentifier; committer: ChunkCommitter } | null = null;
+  /** Lengths of the blank lines read before the first line with content (which names the import). */
+  private heldBlank: number[] = [];
 
   constructor(
     private readonly options: ImportOptions,
@@ -148,7 +152,9 @@ class ImportSession {
         // Backpressure: while Kafka is slow, stop reading instead of holding more.
         await this.opened?.committer.room();
       }
-      const { committer } = this.opened ?? (await this.open(''));
+      const { committer, progress } = this.opened ?? (await this.open(''));
+      // A content-derived import that ends before the lines its name committed cannot be checked: another log.
+      if (this.prefix && !summary.interrupted && this.lineNo < progress.lines) throw new ImportMismatchError();
       this.endChunk();
       await committer.settle();
       summary.linesCommitted = committer.committed;
@@ -164,7 +170,7 @@ class ImportSession {
   }
 
   /** Names the import (by its first line with content, unless the caller named it) and reads its progress. */
-  private async open(firstShape: string): Promise<NonNullable<ImportSession['opened']>> {
+  private async openLedger(firstShape: string): Promise<NonNullable<ImportSession['opened']>> {
     const { practice } = this.options;
     this.importId ||= fileImportId(practice.id, firstShape);
     this.tally.summary.importId = this.importId;
@@ -190,28 +196,47 @@ class ImportSession {
     if (usable < batch.lines.length) summary.lastLineHeld = true;
     const tooLong = new Set(batch.tooLong);
     if (!this.opened && usable > 0) {
-      // The first line with content names the import (a leading blank line would name every such file alike).
+      // The first line with content names the import (leading blank lines would name every such input alike),
+      // however many reads it takes to arrive; the blank lines before it are held as their lengths.
       const first = batch.lines.findIndex((l, i) => i < usable && (l.trim() !== '' || tooLong.has(i)));
+      if (first < 0 && this.heldBlank.length < MAX_HELD_BLANK_LINES) {
+        for (let i = 0; i < usable; i++) this.heldBlank.push(batch.lines[i]!.length);
+        return;
+      }
       await this.open(first < 0 ? '' : lineShape(batch.lines[first]!, this.parseLine(batch.lines[first]!, tooLong.has(first))));
     }
-    for (let i = 0; i < usable; i++) {
-      const line = batch.lines[i]!;
-      this.lineNo++;
-      summary.linesRead++;
-      const committed = this.opened!.progress.lines;
-      if (this.lineNo <= committed) {
-        summary.alreadyImported++;
-        // Only a content-derived import (which checks shapes against the ledger) needs to parse committed lines.
-        if (this.prefix) {
-          this.prefix.add(lineShape(line, this.parseLine(line, tooLong.has(i))));
-          if (this.lineNo === committed) this.prefix.verify(this.opened!.progress.prefixHash);
-        }
-        continue;
+    for (let i = 0; i < usable; i++) await this.line(batch.lines[i]!, tooLong.has(i));
+  }
+
+  /** Opens the import and reads the blank lines held before its first line with content. */
+  private async open(firstShape: string): Promise<NonNullable<ImportSession['opened']>> {
+    const opened = await this.openLedger(firstShape);
+    const held = this.heldBlank;
+    this.heldBlank = [];
+    for (const length of held) await this.line(' '.repeat(length), false);
+    return opened;
+  }
+
+  private async line(line: string, tooLong: boolean): Promise<void> {
+    const { summary } = this.tally;
+    this.lineNo++;
+    summary.linesRead++;
+    const committed = this.opened!.progress.lines;
+    if (this.lineNo <= committed) {
+      summary.alreadyImported++;
+      // Only a content-derived import (which checks shapes against the ledger) needs to parse committed lines.
+      if (this.prefix) {
+        this.prefix.add(lineShape(line, this.parseLine(line, tooLong)));
+        if (this.lineNo === committed) this.prefix.verify(this.opened!.progress.prefixHash);
       }
-      const parsed = this.parseLine(line, tooLong.has(i));
-      this.prefix?.add(lineShape(line, parsed));
-      await this.handle(parsed, tooLong.has(i));
-      if (this.lineNo % this.chunkLines === 0) this.endChunk();
+      return;
+    }
+    const parsed = this.parseLine(line, tooLong);
+    this.prefix?.add(lineShape(line, parsed));
+    await this.handle(parsed, tooLong);
+    if (this.lineNo % this.chunkLines === 0) {
+      this.endChunk();
+      await this.opened!.committer.room();
     }
   }
 
@@ -237,7 +262,11 @@ class ImportSession {
     tally.produced(r.event.type === 'notfound' ? 'notfound' : 'pageview');
     const key = batchKey(this.options.practice.id, r.bucket);
     const full = this.batches.add(key, r.event);
-    if (full) committer.submit(key, full);
+    if (full) {
+      committer.submit(key, full);
+      // A single read can hold a whole request body: wait here, not only between reads.
+      await committer.room();
+    }
   }
 
   /** Sends the chunk's partial batches and closes the chunk at the current line. */

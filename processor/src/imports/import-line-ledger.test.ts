@@ -58,4 +58,13 @@ describe('import line ledger', () => {
     expect(db.queries).toBe(1);
     expect(() => ledger.has({ importKey: IMPORT, line: 70_000 })).toThrow(/not prepared/);
   });
+
+  it('keeps the blocks a batch needs when the cache is full', async () => {
+    const ledger = new ImportLineLedger(tableDb([]), 'g', 2);
+    await ledger.prepare([{ importKey: IMPORT, line: 1 }, { importKey: IMPORT, line: 70_000 }]);
+    // Full: a batch needing a cached block and a new one keeps the cached one.
+    await ledger.prepare([{ importKey: IMPORT, line: 65_535 }, { importKey: IMPORT, line: 140_000 }]);
+    expect(ledger.has({ importKey: IMPORT, line: 65_535 })).toBe(false);
+    expect(ledger.has({ importKey: IMPORT, line: 140_000 })).toBe(false);
+  });
 });

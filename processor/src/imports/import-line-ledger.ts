@@ -37,14 +37,19 @@ export class ImportLineLedger {
       this.blocks = new Map();
       this.stale = false;
     }
+    const needed = new Set<string>();
     const wanted = new Map<string, { importKey: string; block: number }>();
     for (const { importKey, line } of lines) {
       const id = blockId(importKey, line);
+      needed.add(id);
       if (!this.blocks.has(id) && !wanted.has(id)) wanted.set(id, { importKey, block: Math.floor(line / BLOCK_LINES) });
     }
     if (wanted.size === 0) return;
-    // The cache is a bound on memory, not on correctness: a dropped block is reloaded when needed.
-    if (this.blocks.size + wanted.size > this.maxBlocks) this.blocks = new Map();
+    // The cache is a bound on memory, not on correctness: dropped blocks are reloaded when needed, but
+    // never those this batch needs.
+    if (this.blocks.size + wanted.size > this.maxBlocks) {
+      for (const id of this.blocks.keys()) if (!needed.has(id)) this.blocks.delete(id);
+    }
     const fresh = new Map<string, Uint8Array>();
     for (const id of wanted.keys()) fresh.set(id, new Uint8Array(BLOCK_LINES / 8));
     const ranges = [...wanted.values()].map(
