@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 
 /** Longest line kept; a longer one is reported as malformed (`too-long`) without holding it in memory. */
@@ -46,11 +45,20 @@ export const isGzip = (head: Buffer): boolean => head.length >= 2 && head[0] ===
 /** `unterminated`: the batch's last line ended with the input, not with a newline. */
 export type LineBatch = { lines: string[]; tooLong: number[]; bytesRead: number; unterminated?: boolean };
 
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** A line of more bytes than this has more than MAX_LINE_CHARS characters whatever its encoding. */
+const MAX_LINE_BYTES = MAX_LINE_CHARS * 4;
+
 /**
- * Yields the input's lines in batches (one per decoded chunk), gunzipping when the data
- * starts with the gzip magic bytes. `bytesRead` counts input bytes (compressed, if gzip),
- * for progress. `maxDecodedBytes` bounds what a small gzip body may expand to.
- * `tooLong` holds indexes, within `lines`, of lines cut at MAX_LINE_CHARS (their text is '').
+ * Yields the input's lines in batches (one per read chunk), gunzipping when the data starts with the
+ * gzip magic bytes. `bytesRead` counts input bytes (compressed, if gzip), for progress.
+ * `maxDecodedBytes` bounds what a small gzip body may expand to. `tooLong` holds indexes, within
+ * `lines`, of lines longer than MAX_LINE_CHARS (their text is '').
+ * Lines are split on newline bytes (which no UTF-8 sequence contains) and each is decoded on its own:
+ * a line is then a string of its own, not a slice that would keep a whole read chunk in memory for as
+ * long as a cache holds a piece of it.
  */
 export async function* readLines(input: Readable, options: { maxDecodedBytes?: number } = {}): AsyncGenerator<LineBatch> {
   const { head, stream } = await peekHead(input, 2);
@@ -60,10 +68,9 @@ export async function* readLines(input: Readable, options: { maxDecodedBytes?: n
   });
   const source: Readable = isGzip(head) ? counted.pipe(createGunzip()) : counted;
   if (source !== counted) counted.on('error', (e) => source.destroy(e));
-  const decoder = new StringDecoder('utf8');
   const max = options.maxDecodedBytes ?? Number.POSITIVE_INFINITY;
   let decoded = 0;
-  let carry = '';
+  let carry: Buffer = Buffer.alloc(0);
   let skipping = false;
   let first = true;
   for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -72,46 +79,52 @@ export async function* readLines(input: Readable, options: { maxDecodedBytes?: n
       source.destroy();
       throw new InputTooLargeError(`input expands beyond ${max} bytes`);
     }
-    let text = carry + decoder.write(chunk);
-    // A byte-order mark (logs saved by Windows tools) is not part of the first line.
-    if (first && text.length > 0) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    let start = 0;
+    if (first) {
+      // A byte-order mark (logs saved by Windows tools) is not part of the first line.
+      if (buf.length < BOM.length && BOM.subarray(0, buf.length).equals(buf)) {
+        carry = Buffer.from(buf);
+        continue;
+      }
+      if (buf.subarray(0, BOM.length).equals(BOM)) start = BOM.length;
       first = false;
     }
     const lines: string[] = [];
     const tooLong: number[] = [];
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+    for (let nl = buf.indexOf(NEWLINE, start); nl >= 0; nl = buf.indexOf(NEWLINE, start)) {
       if (skipping) skipping = false;
-      else pushLine(lines, tooLong, text, start, nl);
+      else pushLine(lines, tooLong, buf, start, nl);
       start = nl + 1;
     }
-    carry = text.slice(start);
-    if (carry.length > MAX_LINE_CHARS) {
+    // A copy: the rest of a line must not hold on to the chunk it came in.
+    carry = Buffer.from(buf.subarray(start));
+    if (carry.length > MAX_LINE_BYTES) {
       if (!skipping) {
         tooLong.push(lines.length);
         lines.push('');
       }
       skipping = true;
-      carry = '';
+      carry = Buffer.alloc(0);
     }
     yield { lines, tooLong, bytesRead };
   }
-  const rest = carry + decoder.end();
-  if (rest.length > 0 && !skipping) {
+  if (first && carry.length > 0 && carry.equals(BOM.subarray(0, carry.length))) carry = Buffer.alloc(0);
+  if (carry.length > 0 && !skipping) {
     const lines: string[] = [];
     const tooLong: number[] = [];
-    pushLine(lines, tooLong, rest, 0, rest.length);
+    pushLine(lines, tooLong, carry, 0, carry.length);
     yield { lines, tooLong, bytesRead, unterminated: true };
   }
 }
 
-function pushLine(lines: string[], tooLong: number[], text: string, start: number, end: number): void {
-  if (end > start && text.charCodeAt(end - 1) === 13) end--;
-  if (end - start > MAX_LINE_CHARS) {
+function pushLine(lines: string[], tooLong: number[], buf: Buffer, start: number, end: number): void {
+  if (end > start && buf[end - 1] === CR) end--;
+  const text = end - start > MAX_LINE_BYTES ? null : buf.toString('utf8', start, end);
+  if (text === null || text.length > MAX_LINE_CHARS) {
     tooLong.push(lines.length);
     lines.push('');
   } else {
-    lines.push(text.slice(start, end));
+    lines.push(text);
   }
 }
