@@ -25,6 +25,9 @@ export const faults = {
   /** Log import interrupted (SIGKILL of the CLI, alone or with the processor) and resumed after the duplicate window. */
   importLines: full ? 400_000 : 40_000,
   importKills: full ? 20 : 10,
+  /** Log import through a broker outage (private broker stopped mid-import), into a spool this small so that it fills. */
+  importOutageLines: full ? 300_000 : 50_000,
+  importOutageSpoolBytes: 2 * 1024 * 1024,
   /** Random and malformed HTTP requests, split between the collector and the reporter. */
   fuzzRequests: full ? 100_000 : 100_000,
   propertyRuns: full ? 2000 : 300,
