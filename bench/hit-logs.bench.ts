@@ -221,7 +221,8 @@ async function importRun(
   profileDir: string | null,
 ): Promise<ImportRun> {
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const cli = ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practiceId, '--format', 'combined', '--no-progress'];
+  // The heap cap `npm run confidant` runs the CLI with (package.json): V8 would otherwise grow its heap far past what the import holds.
+  const cli = ['--max-old-space-size=96', '--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practiceId, '--format', 'combined', '--no-progress'];
   const t = performance.now();
   const child = spawn(process.execPath, [...profiling, ...cli], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const rss = watchPeakRss(child.pid!);

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prng } from '../support/event-stream.ts';
 import { namespaceEnv } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig, testEnv } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { BROWSER_UA, reportedTotals, reporterFor, rssBytes, superviseProcessor, type SupervisedProcessor } from './support/pipeline.ts';
+import { reportedTotals, reporterFor, rssBytes, superviseProcessor, type SupervisedProcessor } from './support/pipeline.ts';
 import { PrivateKafka } from './support/private-kafka.ts';
+import { generateAccessLog } from './support/access-log.ts';
 import { flatten, recordScenario, tally } from './support/summary.ts';
 
 /**
@@ -36,35 +36,6 @@ let reporter: FastifyInstance;
 let processor: SupervisedProcessor | null = null;
 let dir: string;
 const running = new Set<ChildProcess>();
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const clf = (ms: number) => {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-};
-
-/** A combined log over the six past UTC days; the truth counts its page-view lines per day as generated. */
-function generateLog(practice: string, lines: number, seed: number): { text: string; truth: Record<string, number> } {
-  const random = prng(seed);
-  const start = Math.floor(Date.now() / DAY_MS) * DAY_MS - 6 * DAY_MS;
-  const truth: Record<string, number> = {};
-  const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const ts = start + Math.floor((i / lines) * 6 * DAY_MS);
-    const ip = `203.0.${Math.floor(random() * 8)}.${Math.floor(random() * 250)}`;
-    const r = random();
-    if (r < 0.1) out.push(`${ip} - - [${clf(ts)}] "GET /js/app.js HTTP/1.1" 200 900 "-" "${BROWSER_UA}"`);
-    else if (r < 0.16) out.push(`${ip} - - [${clf(ts)}] "GET /about HTTP/1.1" 200 900 "-" "Googlebot/2.1 (+http://www.google.com/bot.html)"`);
-    else if (r < 0.19) out.push(`${ip} - - [${clf(ts)}] "POST /contact HTTP/1.1" 200 120 "-" "${BROWSER_UA}"`);
-    else {
-      out.push(`${ip} - - [${clf(ts)}] "GET /page-${Math.floor(random() * 40)} HTTP/1.1" 200 5120 "https://www.example.org/" "${BROWSER_UA}"`);
-      const key = `${practice} ${new Date(ts).toISOString().slice(0, 10)} pageviews`;
-      truth[key] = (truth[key] ?? 0) + 1;
-    }
-  }
-  return { text: `${out.join('\n')}\n`, truth };
-}
 
 type ImportRun = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; peakRss: number; ms: number };
 
@@ -161,7 +132,7 @@ describe('Log import under a Kafka outage', () => {
   it('waits through a broker outage with a full spool and counts every line once', async () => {
     const seed = Date.now() % 2 ** 31;
     const lines = faults.importOutageLines;
-    const { text, truth } = generateLog(OUTAGE_PRACTICE, lines, seed);
+    const { text, truth } = generateAccessLog(OUTAGE_PRACTICE, lines, seed);
     const file = join(dir, 'outage.log');
     await writeFile(file, text);
 
@@ -223,7 +194,7 @@ describe('Log import under a Kafka outage', () => {
   it('gives up after --give-up-after with the broker down, says how to resume, and the same command completes it exactly', async () => {
     const seed = (Date.now() + 1) % 2 ** 31;
     const lines = faults.importOutageLines;
-    const { text, truth } = generateLog(GIVE_UP_PRACTICE, lines, seed);
+    const { text, truth } = generateAccessLog(GIVE_UP_PRACTICE, lines, seed);
     const file = join(dir, 'give-up.log');
     await writeFile(file, text);
     const args = ['--give-up-after', '5'];

@@ -10,7 +10,8 @@ import { namespaceEnv } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig, testEnv } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { BROWSER_UA, reportedTotals, reporterFor, startProcessor } from './support/pipeline.ts';
+import { reportedTotals, reporterFor, startProcessor } from './support/pipeline.ts';
+import { generateAccessLog } from './support/access-log.ts';
 import { flatten, recordScenario, tally } from './support/summary.ts';
 
 /**
@@ -42,34 +43,6 @@ afterAll(async () => {
   if (!testEnv.keepData) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const clf = (ms: number) => {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-};
-
-/** A combined log over six past days; the truth counts its page-view lines per UTC day as generated. */
-function generateLog(lines: number, seed: number): { text: string; truth: Record<string, number> } {
-  const random = prng(seed);
-  const start = Math.floor(Date.now() / DAY_MS) * DAY_MS - 6 * DAY_MS;
-  const truth: Record<string, number> = {};
-  const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const ts = start + Math.floor((i / lines) * 6 * DAY_MS);
-    const ip = `198.51.${Math.floor(random() * 8)}.${Math.floor(random() * 250)}`;
-    const r = random();
-    if (r < 0.1) out.push(`${ip} - - [${clf(ts)}] "GET /css/site.css HTTP/1.1" 200 900 "-" "${BROWSER_UA}"`);
-    else if (r < 0.18) out.push(`${ip} - - [${clf(ts)}] "GET /services HTTP/1.1" 200 900 "-" "Googlebot/2.1 (+http://www.google.com/bot.html)"`);
-    else {
-      out.push(`${ip} - - [${clf(ts)}] "GET /page-${Math.floor(random() * 30)} HTTP/1.1" 200 5120 "https://www.example.org/" "${BROWSER_UA}"`);
-      const key = `${PRACTICE} ${new Date(ts).toISOString().slice(0, 10)} pageviews`;
-      truth[key] = (truth[key] ?? 0) + 1;
-    }
-  }
-  return { text: `${out.join('\n')}\n`, truth };
-}
-
 /** Runs the CLI; with `killAtLine`, SIGKILLs it as soon as it reports having read that many lines. */
 function runImport(file: string, killAtLine: number | null): Promise<{ code: number | null; killed: boolean; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', PRACTICE, '--no-progress'], {
@@ -91,7 +64,7 @@ function runImport(file: string, killAtLine: number | null): Promise<{ code: num
 it(`counts every line of a log once across ${faults.importKills} kills and resumes after the duplicate window`, async () => {
   const seed = Date.now() % 2 ** 31;
   const random = prng(seed);
-  const { text, truth } = generateLog(faults.importLines, seed);
+  const { text, truth } = generateAccessLog(PRACTICE, faults.importLines, seed);
   const file = join(dir, 'access.log');
   await writeFile(file, text);
   // No warm-up: every restarted processor has forgotten the event ids it saw, as after the duplicate window.

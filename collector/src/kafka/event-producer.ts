@@ -144,7 +144,8 @@ export class EventProducer<T> {
     }
     this.replayTimer = setInterval(() => void this.replay(), this.options.replayMs);
     this.replayTimer.unref();
-    await this.replay();
+    // With Kafka away, the timer retries: connecting again at once would double the wait before the first event.
+    if (this.healthy) await this.replay();
   }
 
   /** Kafka reachable and the spool has room. */
@@ -243,6 +244,8 @@ export class EventProducer<T> {
           await this.spool.remove(segment.seq);
           this.stats.spoolBytes.set(this.spool.bytes);
         }
+        // An append still on its way to disk (a send just failed) is not replayed yet: not healthy until it is.
+        if (!this.spool.isEmpty()) return;
         if (!this.healthy) {
           await withTimeout(this.transport.connect(), this.options.timeoutMs);
           this.logger.info('kafka reachable; sending directly again');

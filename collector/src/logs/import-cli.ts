@@ -101,6 +101,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     producerOpen = true;
 
     const showBar = run.progress ?? Boolean(errStream.isTTY);
+    const lastWarned = new Map<string, number>();
     const startedAt = Date.now();
     if (showBar) {
       bar.start(size || 1, 0, { done: mib(0), size: size ? mib(size) : '?', lines: 0, rate: 0 });
@@ -116,8 +117,11 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
         signal: run.signal,
         giveUpMs: run.giveUpMs ?? config.logImport.giveUpMs,
         onRetry: (what, attempt, error) => {
-          // The first wait, then every tenth: a long outage is visible without flooding the terminal.
-          if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error, attempt }, `waiting for ${what}; retrying`);
+          // Many batches wait at once: one line per thing waited for every 10 s keeps a long outage visible without a flood.
+          const now = Date.now();
+          if (now - (lastWarned.get(what) ?? 0) < RETRY_WARN_EVERY_MS) return;
+          lastWarned.set(what, now);
+          logger.warn({ err: error, attempt }, `waiting for ${what}; retrying`);
         },
         onProgress: ({ bytesRead, linesRead }) => {
           logger.debug({ bytesRead, linesRead }, 'import progress');
@@ -154,6 +158,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     await db.close();
   }
 }
+
+const RETRY_WARN_EVERY_MS = 10_000;
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
 
