@@ -1,4 +1,5 @@
 export * from './beacon.schema.ts';
+export * from './csv.ts';
 export * from './errors.ts';
 export * from './event-envelope.ts';
 export * from './import-line.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApiError, ErrorCode, PracticeStore, type Db } from '@confidant/shared';
+import { ApiError, csvField, ErrorCode, PracticeStore, type Db } from '@confidant/shared';
 import { partnerExportSql } from '../queries/partner-export.query.ts';
 import { toCount } from '../queries/rollup-metrics.ts';
 import { monthRange } from '../report/month.ts';
@@ -191,11 +191,9 @@ export function noisyCells(rows: Array<{ k: string; v: string; m_pageviews: stri
   ];
 }
 
-const csvField = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-
 export function renderExportCsv(month: string, cells: ExportCell[], manifest: object): string {
   const lines = [`# manifest ${JSON.stringify(manifest)}`, 'month,country,page_class,metric,value,status'];
-  for (const c of cells) lines.push([month, c.country, c.pageClass, c.metric, c.value === null ? '' : String(c.value), c.status].map(csvField).join(','));
+  for (const c of cells) lines.push([month, c.country, c.pageClass, c.metric, c.value, c.status].map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,11 +1,5 @@
+import { csvField as field } from '@confidant/shared';
 import { REPORT_SECTIONS, TOTAL_LABELS, type MonthlyReport, type TotalKey } from '../report/monthly-report.ts';
-
-const field = (v: string | number | null): string => {
-  const s = v === null ? '' : String(v);
-  // A leading =, +, - or @ would be read as a formula by spreadsheets.
-  const safe = /^[=+\-@]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
 
 /** Long format, one line per figure: `section,key,metric,value`. Same object as JSON and HTML. */
 export function renderReportCsv(r: MonthlyReport): string {
