@@ -14,31 +14,10 @@ import {
   envelopeTsWindow,
   type EventEnvelope,
 } from './event-envelope.ts';
+import { testEnvelope } from './testing.ts';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
-const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  v: 1,
-  id: 'a'.repeat(32),
-  practiceId: 'p',
-  source: 'logs',
-  type: 'pageview',
-  ts: NOW,
-  visitor: 'ab'.repeat(16),
-  page: '/',
-  countOnly: false,
-  referrerDomain: null,
-  utmSource: null,
-  utmMedium: null,
-  utmCampaign: null,
-  target: null,
-  name: null,
-  engagedMs: null,
-  country: 'US',
-  browser: 'Firefox',
-  os: 'Linux',
-  device: 'desktop',
-  ...over,
-});
+const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => testEnvelope({ source: 'logs', ts: NOW, ...over });
 const raw = (value: unknown) => Buffer.from(JSON.stringify(value));
 const produces = (e: EventEnvelope, maxAgeMs?: number) => {
   try {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Producer } from 'kafkajs';
 import { batchKey, visitorBucket, connectKafka, createLogger, encodeEvent, encodeEventBatch, EVENT_BATCH_MAX_EVENTS, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import { testEnvelope } from '@confidant/shared/testing';
 import { startProcessor, type RunningProcessor } from '@confidant/processor/processor';
 import { loadProcessorConfig } from '@confidant/processor/processor.config';
 import { readLedgerOffset } from '@confidant/processor/clickhouse/rollup-writer';
@@ -115,26 +116,7 @@ export async function ledgerCaughtUp(db: Db, admin: Admin, prefix: string, group
 
 /** A valid envelope with overridable fields. */
 export function envelope(overrides: Partial<EventEnvelope> & Pick<EventEnvelope, 'practiceId' | 'visitor' | 'ts'>): EventEnvelope {
-  return {
-    v: 1,
-    id: randomBytes(16).toString('hex'),
-    source: 'snippet',
-    type: 'pageview',
-    page: '/',
-    countOnly: false,
-    referrerDomain: null,
-    utmSource: null,
-    utmMedium: null,
-    utmCampaign: null,
-    target: null,
-    name: null,
-    engagedMs: null,
-    country: 'US',
-    browser: 'Firefox',
-    os: 'Linux',
-    device: 'desktop',
-    ...overrides,
-  };
+  return testEnvelope({ id: randomBytes(16).toString('hex'), ...overrides });
 }
 
 export const visitorOf = (label: string): string => Buffer.from(label.padEnd(16, '_')).toString('hex').slice(0, 32);

@@ -1,11 +1,12 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, decodeEventBatch, ENVELOPE_VERSION, type EventEnvelope } from '@confidant/shared';
+import { createLogger, decodeEventBatch, type EventEnvelope } from '@confidant/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics.ts';
 import { DiskSpool, type SpoolRecord } from './disk-spool.ts';
 import { BEACON_EVENTS, EventProducer, LOG_EVENT_BATCHES, MAX_SEND_BYTES, sendGroups, SpoolFullError, type EventTransport } from './event-producer.ts';
+import { testEnvelope } from '@confidant/shared/testing';
 
 class FakeKafka implements EventTransport {
   up = true;
@@ -24,29 +25,8 @@ class FakeKafka implements EventTransport {
   async close() {}
 }
 
-const event = (n: number): EventEnvelope => ({
-  v: ENVELOPE_VERSION,
-  id: n.toString(16).padStart(32, '0'),
-  practiceId: 'p1',
-  source: 'snippet',
-  type: 'pageview',
-  // Inside the producer's window (800 days back) whenever the test runs.
-  ts: Date.now() - 3_600_000 + n,
-  visitor: 'ab'.repeat(16),
-  page: `/p${n}`,
-  countOnly: false,
-  referrerDomain: null,
-  utmSource: null,
-  utmMedium: null,
-  utmCampaign: null,
-  target: null,
-  name: null,
-  engagedMs: null,
-  country: 'ZZ',
-  browser: 'Chrome',
-  os: 'Linux',
-  device: 'desktop',
-});
+// Inside the producer's window (800 days back) whenever the test runs.
+const event = (n: number): EventEnvelope => testEnvelope({ id: n.toString(16).padStart(32, '0'), practiceId: 'p1', ts: Date.now() - 3_600_000 + n, page: `/p${n}`, country: 'ZZ', browser: 'Chrome' });
 const pages = (records: SpoolRecord[]) => records.map((r) => JSON.parse(r.v).page);
 const options = { lingerMs: 2, batchSize: 10, timeoutMs: 200, replayMs: 60_000 };
 

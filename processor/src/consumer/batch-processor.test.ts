@@ -6,34 +6,13 @@ import { createProcessorMetrics } from '../metrics.ts';
 import { PracticeCache } from '../practices/practice-cache.ts';
 import { loadProcessorConfig } from '../processor.config.ts';
 import { BatchProcessor } from './batch-processor.ts';
+import { testEnvelope } from '@confidant/shared/testing';
 
 const EVENTS = 'events';
 const BATCHES = 'event-batches';
 const NOW = Date.now();
 let ids = 0;
-const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  v: 1,
-  id: (++ids).toString(16).padStart(32, '0'),
-  practiceId: 'p',
-  source: 'snippet',
-  type: 'pageview',
-  ts: NOW,
-  visitor: 'ab'.repeat(16),
-  page: '/',
-  countOnly: false,
-  referrerDomain: null,
-  utmSource: null,
-  utmMedium: null,
-  utmCampaign: null,
-  target: null,
-  name: null,
-  engagedMs: null,
-  country: 'US',
-  browser: 'Firefox',
-  os: 'Linux',
-  device: 'desktop',
-  ...over,
-});
+const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => testEnvelope({ id: (++ids).toString(16).padStart(32, '0'), ts: NOW, ...over });
 const visitor = (n: number) => n.toString(16).padStart(32, 'c');
 /** Rows from these events carry the page '/poison', which the fake ClickHouse refuses as a parse error. */
 const poison = (n: number) => ev({ visitor: visitor(n), page: '/poison' });

@@ -9,35 +9,14 @@ import { decodeBatchMessage, decodeEventMessage, decodeStep } from './decode.ste
 import { dedupeStep, type SeenId } from './dedupe.step.ts';
 import { resolvePracticeStep, type PracticeInfo } from './resolve-practice.step.ts';
 import { sessionizeStep } from './sessionize.step.ts';
+import { testEnvelope } from '@confidant/shared/testing';
 
 const practice: PracticeInfo = { id: 'p', timeZone: 'America/New_York', domains: ['clinic.example'] };
 // 2024-01-15 14:00 in New York.
 const T = Date.UTC(2024, 0, 15, 19, 0);
 // The envelope's ts window is relative to the checking clock: these events are checked as if now were T.
 const AT_T = { now: T };
-const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  v: 1,
-  id: 'a'.repeat(32),
-  practiceId: 'p',
-  source: 'snippet',
-  type: 'pageview',
-  ts: T,
-  visitor: 'ab'.repeat(16),
-  page: '/',
-  countOnly: false,
-  referrerDomain: null,
-  utmSource: null,
-  utmMedium: null,
-  utmCampaign: null,
-  target: null,
-  name: null,
-  engagedMs: null,
-  country: 'US',
-  browser: 'Firefox',
-  os: 'Linux',
-  device: 'desktop',
-  ...over,
-});
+const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => testEnvelope({ ts: T, ...over });
 
 describe('decodeStep', () => {
   it('passes a valid envelope and sends anything else to the dead-letter topic with a reason', () => {

@@ -3,35 +3,14 @@ import type { EventEnvelope } from '@confidant/shared';
 import { BoundedMap, Overlay } from './bounded-map.ts';
 import { localSlot } from './local-time.ts';
 import { sessionize, VISIT_IDLE_MS, type Visit } from './sessionizer.ts';
+import { testEnvelope } from '@confidant/shared/testing';
 
 const TZ = 'Europe/Berlin';
 const min = 60_000;
 // 2024-03-10 23:40 in Berlin (UTC+1) is 22:40Z.
 const beforeMidnight = Date.UTC(2024, 2, 10, 22, 40);
 
-const ev = (ts: number, over: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  v: 1,
-  id: '0'.repeat(32),
-  practiceId: 'p',
-  source: 'snippet',
-  type: 'pageview',
-  ts,
-  visitor: 'ab'.repeat(16),
-  page: '/',
-  countOnly: false,
-  referrerDomain: null,
-  utmSource: null,
-  utmMedium: null,
-  utmCampaign: null,
-  target: null,
-  name: null,
-  engagedMs: null,
-  country: 'DE',
-  browser: 'Firefox',
-  os: 'Linux',
-  device: 'desktop',
-  ...over,
-});
+const ev = (ts: number, over: Partial<EventEnvelope> = {}): EventEnvelope => testEnvelope({ id: '0'.repeat(32), ts, country: 'DE', ...over });
 
 function run(events: EventEnvelope[]) {
   const visits = new Overlay(new BoundedMap<Visit>(100, 2 * VISIT_IDLE_MS));
