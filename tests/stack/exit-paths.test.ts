@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { connectClickHouse, loadCommonConfig, PracticeStore } from '@confidant/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
 import { eventually } from '../support/stack.ts';
 
@@ -16,7 +16,9 @@ import { eventually } from '../support/stack.ts';
  * start.sh, and so the traps under test, unchanged.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const dir = mkdtempSync(`${tmpdir()}/confidant-exit-paths-`);
+// Each case gets an instance of its own (data dir and ports): a case must not meet what the last one left stopping.
+let dir = '';
+const dirs: string[] = [];
 type Status = { services: Record<string, { state: string; pid: number | null }>; failing?: string[] };
 
 /** Alive and not a zombie (the engines are not our children, so nobody here reaps them). */
@@ -61,7 +63,9 @@ let env: NodeJS.ProcessEnv;
 let sharedBefore: number[];
 const stray: ChildProcess[] = [];
 
-beforeAll(async () => {
+async function freshInstance(): Promise<void> {
+  dir = mkdtempSync(`${tmpdir()}/confidant-exit-paths-`);
+  dirs.push(dir);
   const names = ['KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'CLICKHOUSE_HTTP_PORT', 'CLICKHOUSE_TCP_PORT', 'COLLECTOR_PORT', 'REPORTER_PORT', 'PROCESSOR_METRICS_PORT', 'SAMPLE_SITE_PORT', 'STACK_STATUS_PORT'];
   ports = {};
   for (const name of names) ports[name] = await freePort();
@@ -75,14 +79,20 @@ beforeAll(async () => {
     KAFKA_TOPIC_PREFIX: 'confidant',
     STACK_DEMO: '0',
   };
+}
+
+beforeAll(() => {
   sharedBefore = sharedEnginePids();
 });
+beforeEach(freshInstance);
 
 afterAll(async () => {
   // Only if a case failed half-way: stop whatever of the private instance is left.
   for (const child of stray) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await new Promise<void>((resolve) => spawn('bash', ['infra/down'], { cwd: ROOT, env, stdio: 'ignore' }).on('exit', () => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs) {
+    await new Promise<void>((resolve) => spawn('bash', ['infra/down'], { cwd: ROOT, env: { ...env, CONFIDANT_DATA_DIR: d }, stdio: 'ignore' }).on('exit', () => resolve()));
+    rmSync(d, { recursive: true, force: true });
+  }
 }, 120_000);
 
 /** Starts start.sh in its own process group with its output into `tee` (killable) or a file; resolves once the stack status is 200. */
