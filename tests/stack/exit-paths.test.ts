@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { connectClickHouse, loadCommonConfig, PracticeStore } from '@confidant/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
 import { eventually } from '../support/stack.ts';
+import { portOpen } from '../support/port-open.ts';
 
 /**
  * `npm start` (infra/stack/start.sh) on a PRIVATE engine instance (own data dir and ports, so the
@@ -29,15 +29,6 @@ function running(pid: number): boolean {
     return false;
   }
 }
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 /** Processes whose command line names the private engines' config files. */
 const enginesOfDir = () =>
   readdirSync('/proc')

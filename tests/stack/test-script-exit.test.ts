@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
 import { eventually } from '../support/stack.ts';
+import { portOpen } from '../support/port-open.ts';
 
 /**
  * `npm test` (infra/stack/test.sh) stops the engines it started, and only those, on Ctrl-C with its
@@ -20,15 +20,6 @@ const reached = `${root}/step-reached`;
 let env: NodeJS.ProcessEnv;
 let ports: Record<string, number>;
 
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 const engine = (name: 'kafka' | 'clickhouse', action: 'start' | 'stop') =>
   execFileSync('bash', [`infra/${name}/${action}.sh`], { cwd: root, env, stdio: 'ignore', timeout: 180_000 });
 /** A live process of the scratch root's engine (its command line names the engine's config under .data/). */
