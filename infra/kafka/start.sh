@@ -104,7 +104,8 @@ fi
 start=$SECONDS
 ready=0
 while ((SECONDS - start < TIMEOUT)); do
-  pid_of kafka "$MATCH" >/dev/null || fail_with_log "Kafka exited during startup" "$LOGFILE"
+  # Asked twice: while the spawned shell execs java, its command line can read empty for an instant.
+  pid_of kafka "$MATCH" >/dev/null || { sleep 1; pid_of kafka "$MATCH" >/dev/null; } || fail_with_log "Kafka exited during startup" "$LOGFILE"
   if port_open "$KAFKA_PORT" && tail -c +"$((log_offset + 1))" "$LOGFILE" | grep -q "Kafka Server started"; then
     if java -Xmx64m -Xshare:auto -XX:TieredStopAtLevel=1 "-Dlog4j2.configurationFile=$HERE/log4j2.properties" \
         -cp "$LIBS/*" org.apache.kafka.tools.BrokerApiVersionsCommand \
