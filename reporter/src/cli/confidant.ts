@@ -192,7 +192,7 @@ program
 // Commands owned by other services run their own entry points with the remaining arguments.
 program
   .command('logs')
-  .description('web-server access logs: `logs import <file|-> --practice ID [--format F] [--import-id NAME]`, `logs key create --practice ID`')
+  .description('web-server access logs: `logs import <file|-> --practice ID [--format F] [--import-id NAME] [--give-up-after SECONDS]`, `logs key create --practice ID`')
   .helpOption(false)
   .allowUnknownOption()
   .argument('[args...]')
@@ -209,7 +209,7 @@ program
         print(await createIngestKey(db, practiceId));
       });
     } else {
-      throw new Error('usage: confidant logs import <file|-> --practice ID [--format F] [--import-id NAME] | confidant logs key create --practice ID');
+      throw new Error('usage: confidant logs import <file|-> --practice ID [--format F] [--import-id NAME] [--give-up-after SECONDS] | confidant logs key create --practice ID');
     }
   });
 
