@@ -25,7 +25,7 @@ const committer = (sink: { submit: (key: string) => Promise<void> }, l: ImportLe
   new ChunkCommitter(sink, l, {
     practiceId: 'clinic',
     importId: 'imp',
-    opened: { lines: 0, prefixHash: '', bucketSecret: 's' },
+    committedLines: 0,
     persistence: { giveUpMs, isPermanent: () => true },
     maxInFlightEvents: 2,
     isValid: () => true,

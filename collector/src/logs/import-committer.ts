@@ -1,13 +1,13 @@
 import type { EventEnvelope } from '@confidant/shared';
 import type { EventBatchSink } from './import-batches.ts';
-import type { ImportLedger, ImportProgress } from './import-ledger.ts';
+import type { ImportLedger } from './import-ledger.ts';
 import { persist, type Persistence } from './import-retry.ts';
 
 export type CommitterOptions = {
   practiceId: string;
   importId: string;
-  /** The progress the import opened with: its committed lines and bucket secret. */
-  opened: ImportProgress;
+  /** Lines the ledger held when the import opened. */
+  committedLines: number;
   persistence: Persistence;
   /** Events submitted but not yet durable, beyond which the reader waits (bounds memory whatever the input's size). */
   maxInFlightEvents: number;
@@ -38,7 +38,7 @@ export class ChunkCommitter {
     private readonly ledger: ImportLedger,
     private readonly options: CommitterOptions,
   ) {
-    this.committed = options.opened.lines;
+    this.committed = options.committedLines;
   }
 
   submit(key: string, events: EventEnvelope[]): void {
@@ -88,13 +88,13 @@ export class ChunkCommitter {
       await persist('Kafka (or room in the spool)', () => this.sink.submit(key, events), persistence);
     } catch (error) {
       if (!persistence.isPermanent?.(error)) throw error;
-      const valid = events.filter((e) => this.options.isValid(e) || (this.options.onInvalid(e), false));
-      // Still refused with every event valid: not an event's fault, so the import fails.
-      if (valid.length === events.length || valid.length === 0) {
-        if (valid.length === 0) return;
-        throw error;
-      }
-      await persist('Kafka (or room in the spool)', () => this.sink.submit(key, valid), persistence);
+      const valid: EventEnvelope[] = [];
+      const invalid: EventEnvelope[] = [];
+      for (const e of events) (this.options.isValid(e) ? valid : invalid).push(e);
+      // Refused with every event valid: not an event's fault, so the import fails.
+      if (invalid.length === 0) throw error;
+      invalid.forEach(this.options.onInvalid);
+      if (valid.length > 0) await persist('Kafka (or room in the spool)', () => this.sink.submit(key, valid), persistence);
     }
   }
 

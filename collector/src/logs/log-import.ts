@@ -180,7 +180,7 @@ class ImportSession {
     const committer = new ChunkCommitter(this.deps.sink, this.deps.ledger, {
       practiceId: practice.id,
       importId: this.importId,
-      opened: progress,
+      committedLines: progress.lines,
       persistence: this.persistence,
       maxInFlightEvents: this.options.maxInFlightEvents ?? DEFAULT_MAX_IN_FLIGHT_EVENTS,
       isValid: isValidEvent,
