@@ -141,11 +141,18 @@ export class BatchProcessor {
     }
 
     const decoded = batch.messages.map((m) => this.decode(topic, m));
+    // What the steps will look up synchronously: the batch's practices and the ledger blocks of its import lines.
     const practiceIds = new Set<string>();
-    for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') practiceIds.add(result.value.practiceId);
-    await this.retrying(payload, 'load practices', () => this.deps.practices.prepare(practiceIds));
     const importLines: ImportLine[] = [];
-    for (const events of decoded) for (const { result } of events) if (result.kind === 'ok') pushLine(importLines, result.value);
+    for (const events of decoded) {
+      for (const { result } of events) {
+        if (result.kind !== 'ok') continue;
+        practiceIds.add(result.value.practiceId);
+        const line = importLineOf(result.value);
+        if (line !== null) importLines.push(line);
+      }
+    }
+    await this.retrying(payload, 'load practices', () => this.deps.practices.prepare(practiceIds));
     await this.retrying(payload, 'load import lines', () => this.lines.prepare(importLines));
 
     // One marker for every id seen in this batch: ids are remembered by processing time, and the batch is one moment.
@@ -430,11 +437,6 @@ export class BatchProcessor {
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);
-
-function pushLine(lines: ImportLine[], event: EventEnvelope): void {
-  const line = importLineOf(event);
-  if (line !== null) lines.push(line);
-}
 
 /** Consecutive runs of letters of at most `maxBytes` (values and reasons; a larger letter goes alone). */
 function bySize(letters: DeadLetter[], maxBytes: number): DeadLetter[][] {
