@@ -48,6 +48,7 @@ if [[ $mode == faults ]]; then
   step "fault-injection suite (full)" env FAULTS=full npx vitest run --config tests/vitest.config.ts tests/faults \
     --reporter=default --reporter=json --outputFile="$OUT/vitest-faults.json"
 else
+  step "format" npx prettier --check . --log-level warn
   step "lint" npx eslint .
   step "typecheck" npx turbo run typecheck --output-logs=errors-only
   step "typecheck (stack scripts, benches)" npx tsc -p tsconfig.json
