@@ -10,7 +10,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       // Workspaces talk through their package names; a relative path into another workspace is a hidden coupling.
       'no-restricted-imports': [
         'error',
@@ -34,7 +37,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@confidant/*', '!@confidant/shared'], message: 'shared imports nothing from other workspaces.' },
-            { regex: '^(\\.\\./)+(collector|processor|reporter|tests)/', message: 'shared imports nothing from other workspaces.' },
+            {
+              regex: '^(\\.\\./)+(collector|processor|reporter|tests)/',
+              message: 'shared imports nothing from other workspaces.',
+            },
           ],
         },
       ],

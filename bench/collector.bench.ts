@@ -11,7 +11,13 @@ import { median } from './support/stats.ts';
 import type { Bench } from './support/result.ts';
 
 export const beaconBody = (ns: Namespace, page = '/services/cardiology') =>
-  JSON.stringify({ site: ns.practice.siteKey, type: 'pageview', url: `https://${BENCH_DOMAIN}${page}`, referrer: 'https://www.google.com/', width: 1280 });
+  JSON.stringify({
+    site: ns.practice.siteKey,
+    type: 'pageview',
+    url: `https://${BENCH_DOMAIN}${page}`,
+    referrer: 'https://www.google.com/',
+    width: 1280,
+  });
 
 /** The collector as deployed, in the namespace; a per-IP limit would throttle a one-host load generator. */
 export const startCollector = (ns: Namespace, profileDir?: string): Promise<Service> =>
@@ -33,11 +39,20 @@ export const collectorBench: Bench = {
     try {
       const collector = await startCollector(ns);
       services.push(collector);
-      const bare = await spawnService('bare-fastify', 'bench/support/bare-server.ts', { env: ns.env, readyPath: '/healthz' });
+      const bare = await spawnService('bare-fastify', 'bench/support/bare-server.ts', {
+        env: ns.env,
+        readyPath: '/healthz',
+      });
       services.push(bare);
       const body = beaconBody(ns);
       const at = (service: Service, extra: { rate?: number; connections?: number; seconds?: number } = {}) =>
-        load({ url: `${service.url}/e`, body, connections: extra.connections ?? CONNECTIONS, seconds: extra.seconds ?? seconds, ...(extra.rate ? { rate: extra.rate } : {}) });
+        load({
+          url: `${service.url}/e`,
+          body,
+          connections: extra.connections ?? CONNECTIONS,
+          seconds: extra.seconds ?? seconds,
+          ...(extra.rate ? { rate: extra.rate } : {}),
+        });
 
       ctx.log(`warm-up ${Math.max(1, seconds / 2)} s each`);
       await at(bare, { seconds: Math.max(1, seconds / 2) });
@@ -47,7 +62,9 @@ export const collectorBench: Bench = {
       for (let i = 0; i < 3; i++) {
         base.push(await at(bare));
         ours.push(await at(collector));
-        ctx.log(`rep ${i + 1}: bare ${Math.round(base[i]!.rps)}/s, collector ${Math.round(ours[i]!.rps)}/s (p99 ${ours[i]!.p99} ms)`);
+        ctx.log(
+          `rep ${i + 1}: bare ${Math.round(base[i]!.rps)}/s, collector ${Math.round(ours[i]!.rps)}/s (p99 ${ours[i]!.p99} ms)`,
+        );
       }
       const half = Math.max(1, Math.round(median(ours.map((r) => r.rps)) / 2));
       const halfRuns: LoadResult[] = [];
@@ -63,10 +80,45 @@ export const collectorBench: Bench = {
       const ratio = median(ours.map((r) => r.rps)) / median(base.map((r) => r.rps));
       const p99Half = median(halfRuns.map((r) => r.p99));
       const rows = [
-        { metric: 'beacons/s accepted (202)', unit: '/s', ours: ours.map((r) => r.rps), baseline: base.map((r) => r.rps), baselineLabel: 'bare fastify 202', better: 'higher' as const, goal: '≥ 0.6× baseline', met: ratio >= 0.6 },
-        { metric: 'p50 latency at max rate', unit: 'ms', ours: ours.map((r) => r.p50), baseline: base.map((r) => r.p50), baselineLabel: 'bare fastify 202', better: 'lower' as const, goal: '–', met: null },
-        { metric: `p99 latency at half max (${half}/s)`, unit: 'ms', ours: halfRuns.map((r) => r.p99), baseline: null, better: 'lower' as const, goal: '≤ 10 ms', met: p99Half <= 10 },
-        { metric: 'peak RSS', unit: 'MiB', ours: [rssOurs], baseline: [rssBase], baselineLabel: 'bare fastify 202', better: 'lower' as const, goal: '–', met: null },
+        {
+          metric: 'beacons/s accepted (202)',
+          unit: '/s',
+          ours: ours.map((r) => r.rps),
+          baseline: base.map((r) => r.rps),
+          baselineLabel: 'bare fastify 202',
+          better: 'higher' as const,
+          goal: '≥ 0.6× baseline',
+          met: ratio >= 0.6,
+        },
+        {
+          metric: 'p50 latency at max rate',
+          unit: 'ms',
+          ours: ours.map((r) => r.p50),
+          baseline: base.map((r) => r.p50),
+          baselineLabel: 'bare fastify 202',
+          better: 'lower' as const,
+          goal: '–',
+          met: null,
+        },
+        {
+          metric: `p99 latency at half max (${half}/s)`,
+          unit: 'ms',
+          ours: halfRuns.map((r) => r.p99),
+          baseline: null,
+          better: 'lower' as const,
+          goal: '≤ 10 ms',
+          met: p99Half <= 10,
+        },
+        {
+          metric: 'peak RSS',
+          unit: 'MiB',
+          ours: [rssOurs],
+          baseline: [rssBase],
+          baselineLabel: 'bare fastify 202',
+          better: 'lower' as const,
+          goal: '–',
+          met: null,
+        },
       ];
       const details = [
         `autocannon in its own process, ${CONNECTIONS} connections, ${seconds} s per repetition, one warm-up each, 3 repetitions alternating baseline and collector; then 3 × ${seconds} s at a fixed ${half}/s (autocannon \`overallRate\`, 20 connections, latencies corrected for coordinated omission).`,
@@ -83,7 +135,10 @@ export const collectorBench: Bench = {
           services.push(profiled);
           await at(profiled);
           const file = await profiled.stop();
-          if (file) bottleneck.push(...profileLines('Collector under maximum load (`node --cpu-prof`)', await summarizeProfile(file), file));
+          if (file)
+            bottleneck.push(
+              ...profileLines('Collector under maximum load (`node --cpu-prof`)', await summarizeProfile(file), file),
+            );
         }
       }
       return { rows, details, bottleneck };

@@ -41,13 +41,21 @@ export const endToEndBench: Bench = {
       services.push(collector);
       const rate = Math.max(1, Math.round(slowest));
       ctx.log(`offering ${rate}/s (slowest stage alone: ${slowestName}) for ${warmS} s warm-up + 3 × ${windowS} s`);
-      const loading = load({ url: `${collector.url}/e`, body: beaconBody(ns), connections: 50, seconds: warmS + 3 * windowS, rate });
+      const loading = load({
+        url: `${collector.url}/e`,
+        body: beaconBody(ns),
+        connections: 50,
+        seconds: warmS + 3 * windowS,
+        rate,
+      });
 
-      const applied = async () => [...(await ledgerOffsets(ns.db, group, ns.eventsTopic)).values()].reduce((a, b) => a + Number(b), 0);
+      const applied = async () =>
+        [...(await ledgerOffsets(ns.db, group, ns.eventsTopic)).values()].reduce((a, b) => a + Number(b), 0);
       const accepted = () => scrapeMetric(collector.url, 'collector_events_accepted_total');
       const lagSamples: Array<{ t: number; lag: number }> = [];
       const t0 = performance.now();
-      const sampleLag = async () => lagSamples.push({ t: (performance.now() - t0) / 1000, lag: await processorLag(ns, group) });
+      const sampleLag = async () =>
+        lagSamples.push({ t: (performance.now() - t0) / 1000, lag: await processorLag(ns, group) });
       const until = async (seconds: number) => {
         while ((performance.now() - t0) / 1000 < seconds) {
           await sampleLag();
@@ -65,7 +73,9 @@ export const endToEndBench: Bench = {
         const acc = (cur.accepted - prev.accepted) / s;
         const app = (cur.applied - prev.applied) / s;
         sustained.push(Math.min(acc, app));
-        windows.push(`window ${w}: accepted ${Math.round(acc)}/s, applied ${Math.round(app)}/s, lag at end ${lagSamples.at(-1)!.lag}`);
+        windows.push(
+          `window ${w}: accepted ${Math.round(acc)}/s, applied ${Math.round(app)}/s, lag at end ${lagSamples.at(-1)!.lag}`,
+        );
         ctx.log(windows.at(-1)!);
         prev = cur;
       }
@@ -83,12 +93,37 @@ export const endToEndBench: Bench = {
       for (const s of services.splice(0)) profiles.push([s.name, await s.stop()]);
       if (!met) {
         if (ctx.smoke) bottleneck.push('Profile skipped in smoke mode.');
-        for (const [name, file] of profiles) if (file) bottleneck.push(...profileLines(`${name} during the end-to-end run (\`node --cpu-prof\`)`, await summarizeProfile(file), file));
+        for (const [name, file] of profiles)
+          if (file)
+            bottleneck.push(
+              ...profileLines(
+                `${name} during the end-to-end run (\`node --cpu-prof\`)`,
+                await summarizeProfile(file),
+                file,
+              ),
+            );
       }
       return {
         rows: [
-          { metric: 'sustained beacons/s, all stages', unit: '/s', ours: sustained, baseline: [slowest], baselineLabel: `${slowestName} alone`, better: 'higher', goal: '≥ 0.8× and lag flat', met },
-          { metric: 'consumer lag (start → end of measured windows)', unit: 'events', ours: [lagStart, lagEnd], baseline: null, better: 'lower', goal: `end ≤ start + 2 s of traffic`, met: flat },
+          {
+            metric: 'sustained beacons/s, all stages',
+            unit: '/s',
+            ours: sustained,
+            baseline: [slowest],
+            baselineLabel: `${slowestName} alone`,
+            better: 'higher',
+            goal: '≥ 0.8× and lag flat',
+            met,
+          },
+          {
+            metric: 'consumer lag (start → end of measured windows)',
+            unit: 'events',
+            ours: [lagStart, lagEnd],
+            baseline: null,
+            better: 'lower',
+            goal: `end ≤ start + 2 s of traffic`,
+            met: flat,
+          },
         ],
         details: [
           `Collector and processor as their own processes (\`tsx …/server.ts\`${profileDir ? ', under `--cpu-prof`' : ''}), Kafka and ClickHouse on the same 2 cores, autocannon offering ${rate}/s — the rate of the slowest stage measured alone in this run (collector ${Math.round(collectorAlone)}/s, processor ${Math.round(processorAlone)}/s) — for ${warmS} s of warm-up and 3 consecutive windows of ${windowS} s (${(3 * windowS) / 60} min measured).`,

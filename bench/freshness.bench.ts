@@ -67,16 +67,35 @@ export const freshnessBench: Bench = {
         // Beacons arrive at random moments relative to the processor's fetch cycle.
         await sleep(Math.floor(Math.random() * 500));
       }
-      ctx.log(`p50 ${Math.round(quantile(samples, 0.5))} ms, p95 ${Math.round(quantile(samples, 0.95))} ms, p99 ${Math.round(quantile(samples, 0.99))} ms`);
+      ctx.log(
+        `p50 ${Math.round(quantile(samples, 0.5))} ms, p95 ${Math.round(quantile(samples, 0.95))} ms, p99 ${Math.round(quantile(samples, 0.99))} ms`,
+      );
       const met = quantile(samples, 0.95) <= 2000;
       const profiles: Array<[string, string | null]> = [];
       for (const s of services.splice(0)) profiles.push([s.name, await s.stop()]);
       const bottleneck: string[] = [];
       if (!met) {
         if (ctx.smoke) bottleneck.push('Profile skipped in smoke mode.');
-        for (const [name, file] of profiles) if (file) bottleneck.push(...profileLines(`${name} during the freshness run (\`node --cpu-prof\`)`, await summarizeProfile(file), file));
+        for (const [name, file] of profiles)
+          if (file)
+            bottleneck.push(
+              ...profileLines(
+                `${name} during the freshness run (\`node --cpu-prof\`)`,
+                await summarizeProfile(file),
+                file,
+              ),
+            );
       }
-      const row = (q: number, goal: string, m: boolean | null) => ({ metric: `beacon → reporter API, p${Math.round(q * 100)}`, unit: 'ms', ours: samples, quantile: q, baseline: null, better: 'lower' as const, goal, met: m });
+      const row = (q: number, goal: string, m: boolean | null) => ({
+        metric: `beacon → reporter API, p${Math.round(q * 100)}`,
+        unit: 'ms',
+        ours: samples,
+        quantile: q,
+        baseline: null,
+        better: 'lower' as const,
+        goal,
+        met: m,
+      });
       return {
         rows: [row(0.5, '–', null), row(0.95, '≤ 2000 ms', met), row(0.99, '–', null)],
         details: [

@@ -21,7 +21,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PracticeStore } from '@confidant/shared';
 import { prng } from './support/envelopes.ts';
@@ -56,7 +66,8 @@ async function printHot(title: string, dir: string): Promise<void> {
     : undefined;
   if (!file) return;
   process.stdout.write(`\nprofile, ${title} (${file}): top self time as a share of busy time\n`);
-  for (const h of await summarizeProfile(file, 15)) process.stdout.write(`${h.selfPercent.toFixed(1).padStart(6)}%  ${h.name}  ${h.where}\n`);
+  for (const h of await summarizeProfile(file, 15))
+    process.stdout.write(`${h.selfPercent.toFixed(1).padStart(6)}%  ${h.name}  ${h.where}\n`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -78,9 +89,29 @@ const BOTS = [
   'curl/8.5.0',
   'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)',
 ];
-const PAGES = ['/', '/services', '/services/cardiology', '/team', '/team/dr-smith', '/contact', '/insurance', '/blog/flu-season', '/blog/heart-health?utm_source=newsletter', '/portal/messages', '/appointments/new'];
+const PAGES = [
+  '/',
+  '/services',
+  '/services/cardiology',
+  '/team',
+  '/team/dr-smith',
+  '/contact',
+  '/insurance',
+  '/blog/flu-season',
+  '/blog/heart-health?utm_source=newsletter',
+  '/portal/messages',
+  '/appointments/new',
+];
 const ASSETS = ['/css/site.css', '/js/app.js', '/img/logo.png', '/img/hero.jpg', '/fonts/inter.woff2', '/favicon.ico'];
-const REFERRERS = ['-', '-', '-', 'https://www.google.com/', 'https://www.bing.com/', 'https://www.healthgrades.com/physician/dr-smith', 'https://clinic.example/'];
+const REFERRERS = [
+  '-',
+  '-',
+  '-',
+  'https://www.google.com/',
+  'https://www.bing.com/',
+  'https://www.healthgrades.com/physician/dr-smith',
+  'https://clinic.example/',
+];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -109,7 +140,16 @@ async function generateLog(path: string, lines: number, start: number, seed: num
   const expected: Expected = { pageviews: 0, notFound: 0 };
   let written = 0;
   let buffer = '';
-  const emit = (ip: string, ts: number, request: string, status: number, bytes: number, ref: string, ua: string, counts?: keyof Expected) => {
+  const emit = (
+    ip: string,
+    ts: number,
+    request: string,
+    status: number,
+    bytes: number,
+    ref: string,
+    ua: string,
+    counts?: keyof Expected,
+  ) => {
     buffer += `${ip} - - [${clf(ts)}] "${request}" ${status} ${bytes} "${ref}" "${ua}"\n`;
     written++;
     if (counts) expected[counts]++;
@@ -117,11 +157,14 @@ async function generateLog(path: string, lines: number, start: number, seed: num
   while (written < lines) {
     const ts0 = start + Math.floor((written / lines) * span);
     const v6 = random() < 0.15;
-    const ip = v6 ? `2001:db8:${Math.floor(random() * 0xffff).toString(16)}::${Math.floor(random() * 0xffff).toString(16)}` : `${1 + Math.floor(random() * 222)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`;
+    const ip = v6
+      ? `2001:db8:${Math.floor(random() * 0xffff).toString(16)}::${Math.floor(random() * 0xffff).toString(16)}`
+      : `${1 + Math.floor(random() * 222)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`;
     const roll = random();
     if (roll < 0.1) {
       const ua = pick(BOTS);
-      for (let i = 0; i < 5 && written < lines; i++) emit(ip, ts0 + i * 1000, `GET ${pick(PAGES)} HTTP/1.1`, 200, 5120, '-', ua);
+      for (let i = 0; i < 5 && written < lines; i++)
+        emit(ip, ts0 + i * 1000, `GET ${pick(PAGES)} HTTP/1.1`, 200, 5120, '-', ua);
       continue;
     }
     if (roll < 0.12) {
@@ -143,7 +186,8 @@ async function generateLog(path: string, lines: number, start: number, seed: num
       if (random() < 0.02) emit(ip, ts, `POST ${page} HTTP/2.0`, 200, bytes, ref, ua);
       else if (page === '/old-page') emit(ip, ts, `GET ${page} HTTP/2.0`, 404, bytes, ref, ua, 'notFound');
       else emit(ip, ts, `GET ${page} HTTP/2.0`, random() < 0.05 ? 304 : 200, bytes, ref, ua, 'pageviews');
-      for (let a = 0; a < 3 && written < lines; a++) emit(ip, ts + 1, `GET ${pick(ASSETS)} HTTP/2.0`, 200, 20_000, `https://clinic.example${page}`, ua);
+      for (let a = 0; a < 3 && written < lines; a++)
+        emit(ip, ts + 1, `GET ${pick(ASSETS)} HTTP/2.0`, 200, 20_000, `https://clinic.example${page}`, ua);
       ref = `https://clinic.example${page}`;
       ts += 5_000 + Math.floor(random() * 60_000);
     }
@@ -169,13 +213,19 @@ async function cachedLog(lines: number): Promise<{ file: string; expected: Expec
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const file = `${DIR}/combined-${lines}-${day(start)}-v2.log`;
   const counts = `${file}.expected.json`;
-  for (const f of readdirSync(DIR)) if (f.startsWith('combined-') && !f.includes(`-${day(start)}-v2.`)) rmSync(join(DIR, f), { force: true });
+  for (const f of readdirSync(DIR))
+    if (f.startsWith('combined-') && !f.includes(`-${day(start)}-v2.`)) rmSync(join(DIR, f), { force: true });
   if (!existsSync(file) || !existsSync(counts)) {
     process.stdout.write(`generating ${lines} lines → ${file}\n`);
     writeFileSync(counts, JSON.stringify(await generateLog(file, lines, start, 20241010)));
   }
   // The reporter's days are the practice's (Europe/Berlin): a day of margin on each side.
-  return { file, expected: JSON.parse(readFileSync(counts, 'utf8')) as Expected, from: day(start - DAY_MS), to: day(today + DAY_MS) };
+  return {
+    file,
+    expected: JSON.parse(readFileSync(counts, 'utf8')) as Expected,
+    from: day(start - DAY_MS),
+    to: day(today + DAY_MS),
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -183,22 +233,34 @@ async function cachedLog(lines: number): Promise<{ file: string; expected: Expec
 // ---------------------------------------------------------------------------------------
 
 /** Whole numbers for the lines the runner's adapter parses (`bench/hit-logs.adapter.ts`). */
-const spread = (xs: number[]) => (xs.length > 1 ? `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}` : `${Math.round(xs[0]!)}`);
+const spread = (xs: number[]) =>
+  xs.length > 1 ? `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}` : `${Math.round(xs[0]!)}`;
 
 function runGoAccess(file: string): number {
   const t = performance.now();
-  const r = spawnSync('goaccess', [file, '--log-format=COMBINED', '--no-global-config', '-o', `${DIR}/goaccess.json`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('goaccess', [file, '--log-format=COMBINED', '--no-global-config', '-o', `${DIR}/goaccess.json`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const ms = performance.now() - t;
   if (r.status !== 0) throw new Error(`goaccess failed: ${r.stderr.toString().slice(0, 500)}`);
   return (LINES / ms) * 1000;
 }
 
 /** Page views (not-found pages included) of the logs source, as a practice sees them in the reporter's API. */
-async function reportedPageviews(reporter: Service, adminKey: string, practiceId: string, from: string, to: string): Promise<number> {
-  const response = await fetch(`${reporter.url}/v1/practices/${practiceId}/stats/timeseries?from=${from}&to=${to}&source=logs&metrics=pageviews`, {
-    headers: { authorization: `Bearer ${adminKey}` },
-    signal: AbortSignal.timeout(10_000),
-  });
+async function reportedPageviews(
+  reporter: Service,
+  adminKey: string,
+  practiceId: string,
+  from: string,
+  to: string,
+): Promise<number> {
+  const response = await fetch(
+    `${reporter.url}/v1/practices/${practiceId}/stats/timeseries?from=${from}&to=${to}&source=logs&metrics=pageviews`,
+    {
+      headers: { authorization: `Bearer ${adminKey}` },
+      signal: AbortSignal.timeout(10_000),
+    },
+  );
   if (!response.ok) throw new Error(`reporter answered ${response.status}: ${await response.text()}`);
   const body = (await response.json()) as { points: Array<{ pageviews: number }> };
   return body.points.reduce((n, p) => n + p.pageviews, 0);
@@ -206,7 +268,14 @@ async function reportedPageviews(reporter: Service, adminKey: string, practiceId
 
 const SUMMARY_RE = /page views produced: (\d+), not-found pages: (\d+)/;
 
-type ImportRun = { ms: number; importMs: number; peakRssBytes: number; pageviews: number; notFound: number; reported: number };
+type ImportRun = {
+  ms: number;
+  importMs: number;
+  peakRssBytes: number;
+  pageviews: number;
+  notFound: number;
+  reported: number;
+};
 
 /**
  * `confidant logs import` as its own process; the clock stops when the reporter shows every page
@@ -222,7 +291,18 @@ async function importRun(
 ): Promise<ImportRun> {
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   // The heap cap `npm run confidant` runs the CLI with (package.json): V8 would otherwise grow its heap far past what the import holds.
-  const cli = ['--max-old-space-size=96', '--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practiceId, '--format', 'combined', '--no-progress'];
+  const cli = [
+    '--max-old-space-size=96',
+    '--import',
+    'tsx',
+    'collector/src/logs/import-cli.ts',
+    file,
+    '--practice',
+    practiceId,
+    '--format',
+    'combined',
+    '--no-progress',
+  ];
   const t = performance.now();
   const child = spawn(process.execPath, [...profiling, ...cli], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const rss = watchPeakRss(child.pid!);
@@ -246,9 +326,16 @@ async function importRun(
   const deadline = Date.now() + 600_000;
   for (;;) {
     const seen = await reported();
-    if (seen === produced) return { ms: performance.now() - t, importMs, peakRssBytes, pageviews, notFound, reported: seen };
-    if (seen > produced) throw new Error(`the reporter shows ${seen} page views for ${practiceId}, more than the ${produced} the import produced`);
-    if (Date.now() > deadline || processor.child.exitCode !== null) throw new Error(`the reporter never reached ${produced} page views (at ${seen}); processor output:\n${processor.output()}`);
+    if (seen === produced)
+      return { ms: performance.now() - t, importMs, peakRssBytes, pageviews, notFound, reported: seen };
+    if (seen > produced)
+      throw new Error(
+        `the reporter shows ${seen} page views for ${practiceId}, more than the ${produced} the import produced`,
+      );
+    if (Date.now() > deadline || processor.child.exitCode !== null)
+      throw new Error(
+        `the reporter never reached ${produced} page views (at ${seen}); processor output:\n${processor.output()}`,
+      );
     await sleep(100);
   }
 }
@@ -257,9 +344,12 @@ async function main(): Promise<void> {
   mkdirSync(DIR, { recursive: true });
   const { file, expected, from, to } = await cachedLog(LINES);
   const expectedTotal = expected.pageviews + expected.notFound;
-  process.stdout.write(`log: ${file} (${(statSync(file).size / 1048576).toFixed(0)} MiB, ${LINES} lines, ${from} to ${to}); the generator counted ${expected.pageviews} page views, ${expected.notFound} not-found pages\n`);
+  process.stdout.write(
+    `log: ${file} (${(statSync(file).size / 1048576).toFixed(0)} MiB, ${LINES} lines, ${from} to ${to}); the generator counted ${expected.pageviews} page views, ${expected.notFound} not-found pages\n`,
+  );
 
-  if (spawnSync('goaccess', ['--version']).status !== 0) spawnSync('bash', ['infra/tools/ensure.sh', 'goaccess'], { cwd: ROOT, stdio: 'inherit' });
+  if (spawnSync('goaccess', ['--version']).status !== 0)
+    spawnSync('bash', ['infra/tools/ensure.sh', 'goaccess'], { cwd: ROOT, stdio: 'inherit' });
   runGoAccess(file);
   const goaccess: number[] = [];
   for (let i = 0; i < REPS; i++) goaccess.push(runGoAccess(file));
@@ -268,7 +358,15 @@ async function main(): Promise<void> {
   const ns = await openNamespace('hitlogs');
   const runs = Array.from({ length: REPS + 1 }, (_, i) => `bench-r${i}`);
   const store = new PracticeStore(ns.db);
-  for (const id of runs) await store.save({ id, siteKey: `site-${id}`, name: id, domains: ['clinic.example'], timezone: 'Europe/Berlin', markNotFound: true });
+  for (const id of runs)
+    await store.save({
+      id,
+      siteKey: `site-${id}`,
+      name: id,
+      domains: ['clinic.example'],
+      timezone: 'Europe/Berlin',
+      markNotFound: true,
+    });
   rmSync(PROFILE_DIR, { recursive: true, force: true });
   const adminKey = randomBytes(24).toString('hex');
   const services: Service[] = [];
@@ -277,7 +375,13 @@ async function main(): Promise<void> {
   let processorProfile: string | null = null;
   try {
     // As `npm start` runs them: default settings, except a group and ports of the bench's own.
-    services.push(await spawnService('collector', 'collector/src/server.ts', { env: ns.env, portVar: 'COLLECTOR_PORT', readyPath: '/readyz' }));
+    services.push(
+      await spawnService('collector', 'collector/src/server.ts', {
+        env: ns.env,
+        portVar: 'COLLECTOR_PORT',
+        readyPath: '/readyz',
+      }),
+    );
     const processor = await spawnService('processor', 'processor/src/server.ts', {
       env: { ...ns.env, PROCESSOR_GROUP_ID: `bench-${ns.config.kafka.topicPrefix}` },
       portVar: 'PROCESSOR_METRICS_PORT',
@@ -295,7 +399,14 @@ async function main(): Promise<void> {
 
     for (const [i, practiceId] of runs.entries()) {
       const importProfile = profile && i === REPS ? `${PROFILE_DIR}/import` : null;
-      const r = await importRun(file, practiceId, ns.env, () => reportedPageviews(reporter, adminKey, practiceId, from, to), processor, importProfile);
+      const r = await importRun(
+        file,
+        practiceId,
+        ns.env,
+        () => reportedPageviews(reporter, adminKey, practiceId, from, to),
+        processor,
+        importProfile,
+      );
       const rate = (LINES / r.ms) * 1000;
       process.stdout.write(
         `${i === 0 ? 'warm-up' : `run ${i}`}: ${Math.round(rate)} lines/s end to end (full stack as npm start, import spawned → reporter shows every page view); ` +
@@ -303,7 +414,9 @@ async function main(): Promise<void> {
           `page views ${r.pageviews} + not-found ${r.notFound} = reporter ${r.reported}, generator ${expected.pageviews} + ${expected.notFound}\n`,
       );
       if (r.pageviews !== expected.pageviews || r.notFound !== expected.notFound) {
-        throw new Error(`the import counted ${r.pageviews} page views and ${r.notFound} not-found pages; the generator wrote ${expected.pageviews} and ${expected.notFound}`);
+        throw new Error(
+          `the import counted ${r.pageviews} page views and ${r.notFound} not-found pages; the generator wrote ${expected.pageviews} and ${expected.notFound}`,
+        );
       }
       if (importProfile) await printHot('import (last run)', importProfile);
       if (i > 0) {
@@ -314,7 +427,10 @@ async function main(): Promise<void> {
     // A late duplicate would raise a count after its run stopped the clock: read every run once more.
     for (const practiceId of runs) {
       const seen = await reportedPageviews(reporter, adminKey, practiceId, from, to);
-      if (seen !== expectedTotal) throw new Error(`after all runs the reporter shows ${seen} page views for ${practiceId}; the generator wrote ${expectedTotal}`);
+      if (seen !== expectedTotal)
+        throw new Error(
+          `after all runs the reporter shows ${seen} page views for ${practiceId}; the generator wrote ${expectedTotal}`,
+        );
     }
   } finally {
     for (const s of services.splice(0).reverse()) {
@@ -338,12 +454,23 @@ async function main(): Promise<void> {
       goal: `≥ ${RATIO_GOAL}× GoAccess`,
       met: o >= RATIO_GOAL * g,
     },
-    { metric: 'import process peak RSS (largest run)', unit: 'MB', ours: rssMB, baseline: null, better: 'lower', quantile: 1, goal: `≤ ${RSS_GOAL_MB} MB`, met: Math.max(...rssMB) <= RSS_GOAL_MB },
+    {
+      metric: 'import process peak RSS (largest run)',
+      unit: 'MB',
+      ours: rssMB,
+      baseline: null,
+      better: 'lower',
+      quantile: 1,
+      goal: `≤ ${RSS_GOAL_MB} MB`,
+      met: Math.max(...rssMB) <= RSS_GOAL_MB,
+    },
   ];
   process.stdout.write(`\ngoaccess 1.7: median ${Math.round(g)} lines/s (spread ${spread(goaccess)})\n`);
   process.stdout.write(`confidant:    median ${Math.round(o)} lines/s (spread ${spread(ours)})\n`);
   process.stdout.write(`ratio confidant/goaccess: ${(o / g).toFixed(2)}\n`);
-  process.stdout.write(`totals: every run's reporter page views = import summary = generator (${expected.pageviews} + ${expected.notFound} not-found)\n\n`);
+  process.stdout.write(
+    `totals: every run's reporter page views = import summary = generator (${expected.pageviews} + ${expected.notFound} not-found)\n\n`,
+  );
   process.stdout.write(`${textTable([{ name: 'hit-logs', rows, details: [], bottleneck: [], seconds: 0 }], !smoke)}\n`);
   if (!smoke && rows.some((r) => r.met === false)) process.exitCode = 1;
 }

@@ -22,7 +22,11 @@ export async function prefill(ns: Namespace, n: number): Promise<void> {
   await producer.connect();
   try {
     const events = generateEnvelopes(ns.practice.id, n, Date.now(), 2 * 86_400_000, 11);
-    for (let i = 0; i < n; i += 5000) await producer.sendBatch({ acks: -1, topicMessages: [{ topic: ns.eventsTopic, messages: toMessages(events.slice(i, i + 5000)) }] });
+    for (let i = 0; i < n; i += 5000)
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [{ topic: ns.eventsTopic, messages: toMessages(events.slice(i, i + 5000)) }],
+      });
   } finally {
     await producer.disconnect();
   }
@@ -30,7 +34,13 @@ export async function prefill(ns: Namespace, n: number): Promise<void> {
 
 /** Messages/s of a consumer that does nothing but resolve offsets; the clock starts once it has joined its group (`run` resolved). */
 async function noopConsumer(ns: Namespace, n: number): Promise<number> {
-  const consumer = ns.kafka.consumer({ groupId: `bench-noop-${randomBytes(4).toString('hex')}`, minBytes: 256 * 1024, maxWaitTimeInMs: 1000, maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
+  const consumer = ns.kafka.consumer({
+    groupId: `bench-noop-${randomBytes(4).toString('hex')}`,
+    minBytes: 256 * 1024,
+    maxWaitTimeInMs: 1000,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [ns.eventsTopic], fromBeginning: true });
   let seen = 0;
@@ -47,7 +57,10 @@ async function noopConsumer(ns: Namespace, n: number): Promise<number> {
       },
     });
     const t0 = performance.now();
-    await Promise.race([finished, sleep(TIMEOUT_MS).then(() => Promise.reject(new Error(`no-op consumer saw ${seen} of ${n}`)))]);
+    await Promise.race([
+      finished,
+      sleep(TIMEOUT_MS).then(() => Promise.reject(new Error(`no-op consumer saw ${seen} of ${n}`))),
+    ]);
     return (n / (performance.now() - t0)) * 1000;
   } finally {
     await consumer.disconnect();
@@ -62,12 +75,18 @@ async function noopConsumer(ns: Namespace, n: number): Promise<number> {
 async function processorRun(ns: Namespace, n: number): Promise<number> {
   const groupId = `bench-proc-${randomBytes(4).toString('hex')}`;
   const config = loadProcessorConfig({ ...ns.env, PROCESSOR_GROUP_ID: groupId });
-  const processor = await startProcessor({ config, db: ns.db, kafka: ns.kafka, logger: createLogger('processor', 'error') });
+  const processor = await startProcessor({
+    config,
+    db: ns.db,
+    kafka: ns.kafka,
+    logger: createLogger('processor', 'error'),
+  });
   const t0 = performance.now();
   try {
     const deadline = Date.now() + TIMEOUT_MS;
     while ((await processorLag(ns, groupId)) > 0) {
-      if (Date.now() > deadline) throw new Error(`processor did not catch up with ${n} events within ${TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline)
+        throw new Error(`processor did not catch up with ${n} events within ${TIMEOUT_MS / 1000} s`);
       await sleep(50);
     }
     return (n / (performance.now() - t0)) * 1000;
@@ -100,11 +119,28 @@ export const processorBench: Bench = {
         else {
           ctx.log('goal missed: profiling a processor run');
           const { profile } = await profileInProcess(() => processorRun(ns, n));
-          bottleneck.push(...profileLines('Processor catching up with the pre-filled topic (V8 profiler)', hotFunctions(profile), null));
+          bottleneck.push(
+            ...profileLines(
+              'Processor catching up with the pre-filled topic (V8 profiler)',
+              hotFunctions(profile),
+              null,
+            ),
+          );
         }
       }
       return {
-        rows: [{ metric: 'events/s topic → ClickHouse rollups', unit: '/s', ours, baseline: base, baselineLabel: 'no-op kafkajs eachBatch', better: 'higher', goal: '≥ 0.6×', met }],
+        rows: [
+          {
+            metric: 'events/s topic → ClickHouse rollups',
+            unit: '/s',
+            ours,
+            baseline: base,
+            baselineLabel: 'no-op kafkajs eachBatch',
+            better: 'higher',
+            goal: '≥ 0.6×',
+            met,
+          },
+        ],
         details: [
           `${n} envelopes (one practice, 2 days, realistic mix of page views, engagement, clicks, events and 404s) pre-filled into the 3-partition topic; one warm-up and 3 repetitions, each a fresh consumer group reading from the beginning.`,
           'Ours: `startProcessor` with its production settings; the clock runs from the moment it has joined its group until the ClickHouse ledger of the group has reached the end of every partition (polled every 50 ms), so every event is durably in the rollups.',

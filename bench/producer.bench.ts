@@ -19,10 +19,22 @@ import { median } from './support/stats.ts';
 import type { Bench } from './support/result.ts';
 
 /** Submits every event, keeping `window` outstanding as concurrent beacon requests would; returns events/s. */
-async function viaEventProducer(kafka: Kafka, topic: string, events: EventEnvelope[], settings: { lingerMs: number; batchSize: number; timeoutMs: number }): Promise<number> {
+async function viaEventProducer(
+  kafka: Kafka,
+  topic: string,
+  events: EventEnvelope[],
+  settings: { lingerMs: number; batchSize: number; timeoutMs: number },
+): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'confidant-bench-spool-'));
   const logger = createLogger('bench', 'error');
-  const producer = new EventProducer(new KafkaTransport(kafka, topic), new DiskSpool(dir, 64 * 1024 * 1024), { ...settings, replayMs: 60_000 }, createMetrics(), logger, BEACON_EVENTS);
+  const producer = new EventProducer(
+    new KafkaTransport(kafka, topic),
+    new DiskSpool(dir, 64 * 1024 * 1024),
+    { ...settings, replayMs: 60_000 },
+    createMetrics(),
+    logger,
+    BEACON_EVENTS,
+  );
   await producer.start();
   try {
     const window = settings.batchSize * 4;
@@ -42,7 +54,12 @@ async function viaEventProducer(kafka: Kafka, topic: string, events: EventEnvelo
 }
 
 /** The same messages through a plain kafkajs producer, `sendBatch` per batch, the same batches in flight. */
-async function viaRawSendBatch(kafka: Kafka, topic: string, events: EventEnvelope[], batchSize: number): Promise<number> {
+async function viaRawSendBatch(
+  kafka: Kafka,
+  topic: string,
+  events: EventEnvelope[],
+  batchSize: number,
+): Promise<number> {
   const messages = toMessages(events);
   const producer = kafka.producer();
   await producer.connect();
@@ -50,7 +67,9 @@ async function viaRawSendBatch(kafka: Kafka, topic: string, events: EventEnvelop
     const t = performance.now();
     const inFlight = new Set<Promise<unknown>>();
     for (let i = 0; i < messages.length; i += batchSize) {
-      const p = producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: messages.slice(i, i + batchSize) }] }).finally(() => inFlight.delete(p));
+      const p = producer
+        .sendBatch({ acks: -1, topicMessages: [{ topic, messages: messages.slice(i, i + batchSize) }] })
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= 4) await Promise.race(inFlight);
     }
@@ -84,12 +103,31 @@ export const producerBench: Bench = {
       if (!met) {
         if (ctx.smoke) bottleneck.push('Profile skipped in smoke mode.');
         else {
-          const { profile } = await profileInProcess(() => viaEventProducer(ns.kafka, ns.eventsTopic, events, settings));
-          bottleneck.push(...profileLines('EventProducer submitting the same events (V8 profiler, in process)', hotFunctions(profile), null));
+          const { profile } = await profileInProcess(() =>
+            viaEventProducer(ns.kafka, ns.eventsTopic, events, settings),
+          );
+          bottleneck.push(
+            ...profileLines(
+              'EventProducer submitting the same events (V8 profiler, in process)',
+              hotFunctions(profile),
+              null,
+            ),
+          );
         }
       }
       return {
-        rows: [{ metric: 'events/s queue → Kafka (acks=all)', unit: '/s', ours, baseline: base, baselineLabel: 'raw kafkajs sendBatch', better: 'higher', goal: '≥ 0.8×', met }],
+        rows: [
+          {
+            metric: 'events/s queue → Kafka (acks=all)',
+            unit: '/s',
+            ours,
+            baseline: base,
+            baselineLabel: 'raw kafkajs sendBatch',
+            better: 'higher',
+            goal: '≥ 0.8×',
+            met,
+          },
+        ],
         details: [
           `${n} generated envelopes per repetition, one warm-up of ${n / 5} each way, 3 repetitions alternating.`,
           `Ours: \`EventProducer.submit\` for every event (envelope validation and encoding, batching with linger ${settings.lingerMs} ms / ${settings.batchSize} events, idempotent producer, one request in flight, acks from all replicas), ${settings.batchSize * 4} submits outstanding like concurrent beacon requests.`,

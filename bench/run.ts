@@ -24,7 +24,16 @@ import { markdown, textTable } from './support/report.ts';
 import type { Bench, BenchContext, BenchResult } from './support/result.ts';
 import { ROOT } from './support/services.ts';
 
-const BENCHES: Bench[] = [collectorBench, producerBench, processorBench, endToEndBench, freshnessBench, reportsBench, hitLogsBench, snippetBench];
+const BENCHES: Bench[] = [
+  collectorBench,
+  producerBench,
+  processorBench,
+  endToEndBench,
+  freshnessBench,
+  reportsBench,
+  hitLogsBench,
+  snippetBench,
+];
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -80,7 +89,10 @@ const seconds = (Date.now() - started) / 1000;
 const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 const doc = markdown(all, { command, date: new Date(started), smoke, seconds, machine, failures });
 // A partial selection is a look at one bench; only a full run of every bench replaces the document.
-const target = smoke || names.length ? join(outputDir, smoke ? 'BENCHMARKS.smoke.md' : 'BENCHMARKS.partial.md') : join(ROOT, 'docs/BENCHMARKS.md');
+const target =
+  smoke || names.length
+    ? join(outputDir, smoke ? 'BENCHMARKS.smoke.md' : 'BENCHMARKS.partial.md')
+    : join(ROOT, 'docs/BENCHMARKS.md');
 writeFileSync(target, doc);
 process.stdout.write(`\nwrote ${target.replace(ROOT, '')} (${Math.round(seconds)} s)\n`);
 if (failures.length) {

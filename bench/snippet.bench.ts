@@ -13,7 +13,10 @@ export const snippetBench: Bench = {
       let plain = 0;
       for (let i = 0; i < 3; i++) {
         const response = await fetch(`${collector.url}/s.js`, { headers: { 'accept-encoding': 'gzip' } });
-        if (!response.ok || response.headers.get('content-encoding') !== 'gzip') throw new Error(`/s.js answered ${response.status} ${response.headers.get('content-encoding') ?? 'uncompressed'}`);
+        if (!response.ok || response.headers.get('content-encoding') !== 'gzip')
+          throw new Error(
+            `/s.js answered ${response.status} ${response.headers.get('content-encoding') ?? 'uncompressed'}`,
+          );
         // fetch decodes the gzip body; Content-Length is the size on the wire.
         const body = Buffer.from(await response.arrayBuffer());
         sizes.push(Number(response.headers.get('content-length') ?? body.length));
@@ -21,9 +24,22 @@ export const snippetBench: Bench = {
       }
       const gz = sizes[0]!;
       return {
-        rows: [{ metric: 'gzipped /s.js', unit: 'B', ours: sizes, baseline: null, better: 'lower', goal: '≤ 1024 B', met: gz <= 1024 }],
-        details: [`\`GET /s.js\` with \`Accept-Encoding: gzip\` from a running collector: ${gz} B on the wire (Content-Length), ${plain} B after decompression.`],
-        bottleneck: gz > 1024 ? ['The snippet is over budget; `collector/src/snippet/` builds it (esbuild, minified).', ''] : [],
+        rows: [
+          {
+            metric: 'gzipped /s.js',
+            unit: 'B',
+            ours: sizes,
+            baseline: null,
+            better: 'lower',
+            goal: '≤ 1024 B',
+            met: gz <= 1024,
+          },
+        ],
+        details: [
+          `\`GET /s.js\` with \`Accept-Encoding: gzip\` from a running collector: ${gz} B on the wire (Content-Length), ${plain} B after decompression.`,
+        ],
+        bottleneck:
+          gz > 1024 ? ['The snippet is over budget; `collector/src/snippet/` builds it (esbuild, minified).', ''] : [],
       };
     } finally {
       await collector.stop();

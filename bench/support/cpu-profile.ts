@@ -43,7 +43,12 @@ export function hotFunctions(profile: Profile, top = 8): HotFunction[] {
   return [...self.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
-    .map((e) => ({ name: e.name, where: e.where, selfPercent: (100 * e.us) / Math.max(1, total), selfMs: e.us / 1000 }));
+    .map((e) => ({
+      name: e.name,
+      where: e.where,
+      selfPercent: (100 * e.us) / Math.max(1, total),
+      selfMs: e.us / 1000,
+    }));
 }
 
 export async function summarizeProfile(file: string, top = 8): Promise<HotFunction[]> {
@@ -83,5 +88,6 @@ export async function profileInProcess<T>(work: () => Promise<T>): Promise<{ res
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [file, n] = process.argv.slice(2);
   if (!file) throw new Error('usage: cpu-profile.ts FILE.cpuprofile [N]');
-  for (const h of await summarizeProfile(file, Number(n ?? 15))) process.stdout.write(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.name}  ${h.where}\n`);
+  for (const h of await summarizeProfile(file, Number(n ?? 15)))
+    process.stdout.write(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.name}  ${h.where}\n`);
 }

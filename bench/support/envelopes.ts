@@ -12,15 +12,36 @@ export function prng(seed: number): () => number {
   };
 }
 
-const PAGES = ['/', '/services', '/services/cardiology', '/team', '/team/dr-smith', '/contact', '/insurance', '/blog/flu-season', '/blog/heart-health'];
-const hex = (random: () => number, bytes: number) => Array.from({ length: bytes }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
+const PAGES = [
+  '/',
+  '/services',
+  '/services/cardiology',
+  '/team',
+  '/team/dr-smith',
+  '/contact',
+  '/insurance',
+  '/blog/flu-season',
+  '/blog/heart-health',
+];
+const hex = (random: () => number, bytes: number) =>
+  Array.from({ length: bytes }, () =>
+    Math.floor(random() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  ).join('');
 
 /**
  * A realistic snippet stream for one practice over the last `spanMs` before `endMs`: visitors
  * with a few page views each, engagement, outbound clicks, downloads, custom events and 404s,
  * each visitor's events in time order.
  */
-export function generateEnvelopes(practiceId: string, total: number, endMs: number, spanMs: number, seed = 7): EventEnvelope[] {
+export function generateEnvelopes(
+  practiceId: string,
+  total: number,
+  endMs: number,
+  spanMs: number,
+  seed = 7,
+): EventEnvelope[] {
   const random = prng(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const events: EventEnvelope[] = [];
@@ -31,7 +52,18 @@ export function generateEnvelopes(practiceId: string, total: number, endMs: numb
     for (let i = 0; i < n && events.length < total; i++) {
       ts += Math.floor(random() * 5 * 60_000);
       const roll = random();
-      const type = roll < 0.6 ? 'pageview' : roll < 0.75 ? 'engagement' : roll < 0.82 ? 'outbound' : roll < 0.88 ? 'download' : roll < 0.95 ? 'event' : 'notfound';
+      const type =
+        roll < 0.6
+          ? 'pageview'
+          : roll < 0.75
+            ? 'engagement'
+            : roll < 0.82
+              ? 'outbound'
+              : roll < 0.88
+                ? 'download'
+                : roll < 0.95
+                  ? 'event'
+                  : 'notfound';
       events.push({
         v: 1,
         id: hex(random, 16),
@@ -46,7 +78,12 @@ export function generateEnvelopes(practiceId: string, total: number, endMs: numb
         utmSource: i === 0 && random() < 0.2 ? 'newsletter' : null,
         utmMedium: null,
         utmCampaign: null,
-        target: type === 'outbound' ? pick(['maps.example.org', 'insurer.example']) : type === 'download' ? '/files/intake.pdf' : null,
+        target:
+          type === 'outbound'
+            ? pick(['maps.example.org', 'insurer.example'])
+            : type === 'download'
+              ? '/files/intake.pdf'
+              : null,
         name: type === 'event' ? pick(['book-click', 'call-click']) : null,
         engagedMs: type === 'engagement' ? Math.floor(random() * 30_000) : null,
         country: pick(['US', 'CA', 'DE', 'FR']),
@@ -60,4 +97,5 @@ export function generateEnvelopes(practiceId: string, total: number, endMs: numb
 }
 
 /** Kafka messages as the collector produces them: keyed by visitor, value the encoded envelope. */
-export const toMessages = (events: readonly EventEnvelope[]) => events.map((e) => ({ key: e.visitor, value: encodeEvent(e) }));
+export const toMessages = (events: readonly EventEnvelope[]) =>
+  events.map((e) => ({ key: e.visitor, value: encodeEvent(e) }));

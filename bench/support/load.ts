@@ -21,11 +21,34 @@ export type LoadOptions = {
   rate?: number;
 };
 
-export type LoadResult = { requests: number; ok2xx: number; non2xx: number; errors: number; timeouts: number; seconds: number; rps: number; p50: number; p99: number; max: number };
+export type LoadResult = {
+  requests: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+};
 
 /** autocannon in its own process (it would otherwise compete with the service for this process's event loop), bounded in time. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-n', '-c', String(options.connections), '-d', String(options.seconds), '-t', '5', '-m', options.method ?? 'POST'];
+  const args = [
+    join(ROOT, 'node_modules/autocannon/autocannon.js'),
+    '-j',
+    '-n',
+    '-c',
+    String(options.connections),
+    '-d',
+    String(options.seconds),
+    '-t',
+    '5',
+    '-m',
+    options.method ?? 'POST',
+  ];
   for (const [k, v] of Object.entries(options.headers ?? BROWSER_HEADERS)) args.push('-H', `${k}=${v}`);
   if (options.body !== undefined) args.push('-b', options.body);
   if (options.rate) args.push('-R', String(options.rate));
@@ -39,7 +62,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(killer);
   const line = stdout.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !line.startsWith('{')) throw new Error(`autocannon failed (exit ${code}): ${stderr || stdout.slice(-2000)}`);
+  if (code !== 0 || !line.startsWith('{'))
+    throw new Error(`autocannon failed (exit ${code}): ${stderr || stdout.slice(-2000)}`);
   const r = JSON.parse(line) as {
     requests: { total: number };
     '2xx': number;

@@ -3,7 +3,14 @@ import { cpus, totalmem } from 'node:os';
 import { serverVersion, type Db } from '@confidant/shared';
 import { ROOT } from './services.ts';
 
-export type Machine = { cores: number; cpuModel: string; memoryGiB: number; node: string; kafka: string; clickhouse: string };
+export type Machine = {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  kafka: string;
+  clickhouse: string;
+};
 
 /** The machine a run measured; `infra/status` knows the Kafka version (the protocol does not tell it). */
 export async function describeMachine(db: Db): Promise<Machine> {

@@ -1,7 +1,20 @@
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { connectClickHouse, connectKafka, createLogger, ensureTopics, loadCommonConfig, migrate, PracticeStore, sqlv, topicsFor, type CommonConfig, type Db, type PracticeInput } from '@confidant/shared';
+import {
+  connectClickHouse,
+  connectKafka,
+  createLogger,
+  ensureTopics,
+  loadCommonConfig,
+  migrate,
+  PracticeStore,
+  sqlv,
+  topicsFor,
+  type CommonConfig,
+  type Db,
+  type PracticeInput,
+} from '@confidant/shared';
 import { benchEnv, keepBenchData } from '../bench.config.ts';
 
 export type Namespace = {
@@ -27,7 +40,13 @@ export async function openNamespace(label: string): Promise<Namespace> {
   await admin.connect();
   await ensureTopics(admin, config.kafka.topicPrefix);
   const db = connectClickHouse(config.clickhouse);
-  const practice = { id: 'bench-practice', siteKey: 'bench-site-key', name: 'Bench practice', domains: [BENCH_DOMAIN], timezone: 'UTC' };
+  const practice = {
+    id: 'bench-practice',
+    siteKey: 'bench-site-key',
+    name: 'Bench practice',
+    domains: [BENCH_DOMAIN],
+    timezone: 'UTC',
+  };
   await new PracticeStore(db).save(practice);
   return {
     env,
@@ -69,7 +88,10 @@ export async function ledgerOffsets(db: Db, group: string, topic: string): Promi
 
 /** Events in Kafka not yet applied by the group. */
 export async function processorLag(ns: Namespace, group: string): Promise<number> {
-  const [end, done] = await Promise.all([topicEnd(ns.admin, ns.eventsTopic), ledgerOffsets(ns.db, group, ns.eventsTopic)]);
+  const [end, done] = await Promise.all([
+    topicEnd(ns.admin, ns.eventsTopic),
+    ledgerOffsets(ns.db, group, ns.eventsTopic),
+  ]);
   let lag = 0n;
   for (const [p, high] of end) lag += high - (done.get(p) ?? 0n);
   return Number(lag);

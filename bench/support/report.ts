@@ -6,7 +6,8 @@ const central = (row: Row, xs: readonly number[]): number => (row.quantile ? qua
 const describe = (row: Row, xs: readonly number[]): string => `${fmt(central(row, xs))} (${spread(xs)})`;
 
 // Smoke windows are too short to say anything about a goal, so a smoke run judges none.
-const metLabel = (row: Row, judged: boolean): string => (row.met === null ? '' : !judged ? 'not judged' : row.met ? 'met' : '**MISSED**');
+const metLabel = (row: Row, judged: boolean): string =>
+  row.met === null ? '' : !judged ? 'not judged' : row.met ? 'met' : '**MISSED**';
 
 function ratioCell(row: Row): string {
   if (!row.baseline) return '–';
@@ -22,7 +23,9 @@ export function tableRows(results: BenchResult[], judged: boolean): string[][] {
       r.name,
       row.metric,
       `${describe(row, row.ours)} ${row.unit}`,
-      row.baseline ? `${describe(row, row.baseline)} ${row.unit}${row.baselineLabel ? ` (${row.baselineLabel})` : ''}` : '–',
+      row.baseline
+        ? `${describe(row, row.baseline)} ${row.unit}${row.baselineLabel ? ` (${row.baselineLabel})` : ''}`
+        : '–',
       ratioCell(row),
       row.goal,
       metLabel(row, judged),
@@ -39,7 +42,14 @@ export function textTable(results: BenchResult[], judged: boolean): string {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-export type RunInfo = { command: string; date: Date; smoke: boolean; seconds: number; machine: Machine; failures: Array<{ name: string; error: string }> };
+export type RunInfo = {
+  command: string;
+  date: Date;
+  smoke: boolean;
+  seconds: number;
+  machine: Machine;
+  failures: Array<{ name: string; error: string }>;
+};
 
 export function markdown(results: BenchResult[], info: RunInfo): string {
   const rows = tableRows(results, !info.smoke);
@@ -62,26 +72,38 @@ export function markdown(results: BenchResult[], info: RunInfo): string {
     `|${rows[0]!.map(() => '---').join('|')}|`,
     ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`),
     '',
-    ...(info.failures.length ? ['## Benches that could not run', '', ...info.failures.map((f) => `- **${f.name}**: ${f.error.split('\n')[0]}`), ''] : []),
+    ...(info.failures.length
+      ? [
+          '## Benches that could not run',
+          '',
+          ...info.failures.map((f) => `- **${f.name}**: ${f.error.split('\n')[0]}`),
+          '',
+        ]
+      : []),
     '## Goals missed and their bottlenecks',
     '',
     ...(info.smoke
       ? ['A smoke run judges no goal; the full run in `docs/BENCHMARKS.md` does.', '']
       : missed.length === 0
-      ? ['Every goal was met in this run.', '']
-      : missed.flatMap((r) => [
-          `### ${r.name}`,
-          '',
-          `Missed: ${r.rows
-            .filter((row) => row.met === false)
-            .map((row) => `${row.metric} (${describe(row, row.ours)} ${row.unit}; goal ${row.goal})`)
-            .join('; ')}.`,
-          '',
-          ...(r.bottleneck.length ? r.bottleneck : ['No profile was taken.', '']),
-        ])),
+        ? ['Every goal was met in this run.', '']
+        : missed.flatMap((r) => [
+            `### ${r.name}`,
+            '',
+            `Missed: ${r.rows
+              .filter((row) => row.met === false)
+              .map((row) => `${row.metric} (${describe(row, row.ours)} ${row.unit}; goal ${row.goal})`)
+              .join('; ')}.`,
+            '',
+            ...(r.bottleneck.length ? r.bottleneck : ['No profile was taken.', '']),
+          ])),
     '## How each bench measures',
     '',
-    ...results.flatMap((r) => [`### ${r.name} (${Math.round(r.seconds)} s)`, '', ...r.details.map((d) => `- ${d}`), '']),
+    ...results.flatMap((r) => [
+      `### ${r.name} (${Math.round(r.seconds)} s)`,
+      '',
+      ...r.details.map((d) => `- ${d}`),
+      '',
+    ]),
     'Profiles: `node --cpu-prof` on the service process under load (in-process V8 profiler for the producer bench); `npx tsx bench/support/cpu-profile.ts FILE.cpuprofile` prints the top self-time functions of any profile.',
     '',
   ].join('\n');

@@ -40,4 +40,5 @@ export type Bench = {
   run(ctx: BenchContext): Promise<Omit<BenchResult, 'name' | 'seconds'>>;
 };
 
-export const ratioOf = (row: Row, ours: number, baseline: number): number => (row.better === 'higher' ? ours / baseline : baseline / ours);
+export const ratioOf = (row: Row, ours: number, baseline: number): number =>
+  row.better === 'higher' ? ours / baseline : baseline / ours;

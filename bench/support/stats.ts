@@ -25,6 +25,7 @@ export function fmt(x: number): string {
   return x.toPrecision(2);
 }
 
-export const spread = (xs: readonly number[]): string => (xs.length > 1 ? `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}` : fmt(xs[0]!));
+export const spread = (xs: readonly number[]): string =>
+  xs.length > 1 ? `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}` : fmt(xs[0]!);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,12 @@
 import { gunzipSync } from 'node:zlib';
-import { createLogger, decodeEvent, encodeEvent, practiceSchema, type EventEnvelope, type Practice } from '@confidant/shared';
+import {
+  createLogger,
+  decodeEvent,
+  encodeEvent,
+  practiceSchema,
+  type EventEnvelope,
+  type Practice,
+} from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
 import { loadCollectorConfig } from './collector.config.ts';
@@ -8,12 +15,28 @@ import { SpoolFullError } from './kafka/disk-spool.ts';
 import { createMetrics } from './metrics.ts';
 import { PracticeRegistry } from './registry/practice-registry.ts';
 
-const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
+const UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
 const BROWSER = { 'user-agent': UA, 'accept-language': 'en-US', 'content-type': 'text/plain' };
 
 const practices: Practice[] = [
-  practiceSchema.parse({ id: 'riverside', siteKey: 'site-riverside', name: 'Riverside Family', domains: ['clinic.example'], timezone: 'UTC', exitAllowlist: ['cdc.gov'], propsAllowlist: ['plan'] }),
-  practiceSchema.parse({ id: 'lakeside', siteKey: 'site-lakeside', name: 'Lakeside', domains: ['lake.example'], timezone: 'UTC', cookieMode: true }),
+  practiceSchema.parse({
+    id: 'riverside',
+    siteKey: 'site-riverside',
+    name: 'Riverside Family',
+    domains: ['clinic.example'],
+    timezone: 'UTC',
+    exitAllowlist: ['cdc.gov'],
+    propsAllowlist: ['plan'],
+  }),
+  practiceSchema.parse({
+    id: 'lakeside',
+    siteKey: 'site-lakeside',
+    name: 'Lakeside',
+    domains: ['lake.example'],
+    timezone: 'UTC',
+    cookieMode: true,
+  }),
 ];
 
 class FakeSink {
@@ -34,13 +57,30 @@ class FakeSink {
 const sink = new FakeSink();
 const metrics = createMetrics();
 const config = { ...loadCollectorConfig({}), rateLimitPerMin: 50 };
-const registry = new PracticeRegistry({ list: async () => practices, revision: async () => '1' }, createLogger('t', 'silent'));
-const app = await buildApp({ config, logger: createLogger('t', 'silent'), registry, salts: new MemorySaltStore(), sink, metrics, country: () => 'DE' });
+const registry = new PracticeRegistry(
+  { list: async () => practices, revision: async () => '1' },
+  createLogger('t', 'silent'),
+);
+const app = await buildApp({
+  config,
+  logger: createLogger('t', 'silent'),
+  registry,
+  salts: new MemorySaltStore(),
+  sink,
+  metrics,
+  country: () => 'DE',
+});
 
 let ipCounter = 0;
 /** Each test request comes from its own address so the rate limiter stays out of the way. */
 const beacon = (body: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: '/e', headers: { ...BROWSER, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), remoteAddress: `198.51.100.${++ipCounter % 250}` });
+  app.inject({
+    method: 'POST',
+    url: '/e',
+    headers: { ...BROWSER, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    remoteAddress: `198.51.100.${++ipCounter % 250}`,
+  });
 const last = () => sink.events.at(-1)!.event;
 
 beforeAll(() => registry.refresh());
@@ -48,14 +88,34 @@ afterAll(() => app.close());
 
 describe('POST /e', () => {
   it('accepts a page view with 202 and an empty body', async () => {
-    const res = await beacon({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/services?utm_source=fb', referrer: 'https://m.facebook.com/x' });
+    const res = await beacon({
+      site: 'site-riverside',
+      type: 'pageview',
+      url: 'https://clinic.example/services?utm_source=fb',
+      referrer: 'https://m.facebook.com/x',
+    });
     expect(res.statusCode).toBe(202);
     expect(res.body).toBe('');
-    expect(last()).toMatchObject({ practiceId: 'riverside', page: '/services', utmSource: 'fb', referrerDomain: 'facebook.com', country: 'DE', browser: 'Safari', os: 'macOS' });
+    expect(last()).toMatchObject({
+      practiceId: 'riverside',
+      page: '/services',
+      utmSource: 'fb',
+      referrerDomain: 'facebook.com',
+      country: 'DE',
+      browser: 'Safari',
+      os: 'macOS',
+    });
   });
 
   it('accepts application/json too', async () => {
-    expect((await beacon({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }, { 'content-type': 'application/json' })).statusCode).toBe(202);
+    expect(
+      (
+        await beacon(
+          { site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' },
+          { 'content-type': 'application/json' },
+        )
+      ).statusCode,
+    ).toBe(202);
   });
 
   it.each([
@@ -63,9 +123,21 @@ describe('POST /e', () => {
     [{ type: 'pageview', url: 'https://clinic.example/' }, 'invalid_body', 'site:'],
     [{ site: 'site-riverside', type: 'click', url: 'https://clinic.example/' }, 'invalid_body', 'type:'],
     [{ site: 'site-riverside', type: 'pageview' }, 'invalid_body', 'url:'],
-    [{ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/', engagedMs: -1 }, 'invalid_body', 'engagedMs:'],
-    [{ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/', width: 'wide' }, 'invalid_body', 'width:'],
-    [{ site: 'site-riverside', type: 'event', url: 'https://clinic.example/', name: 'jane@x.org' }, 'invalid_body', 'name:'],
+    [
+      { site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/', engagedMs: -1 },
+      'invalid_body',
+      'engagedMs:',
+    ],
+    [
+      { site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/', width: 'wide' },
+      'invalid_body',
+      'width:',
+    ],
+    [
+      { site: 'site-riverside', type: 'event', url: 'https://clinic.example/', name: 'jane@x.org' },
+      'invalid_body',
+      'name:',
+    ],
     [{ site: 'site-riverside', type: 'outbound', url: 'https://clinic.example/' }, 'invalid_body', 'target:'],
     [[1, 2], 'invalid_body', 'body:'],
   ])('answers 400 for %j', async (body, code, message) => {
@@ -83,7 +155,12 @@ describe('POST /e', () => {
   });
 
   it('answers 413 above 4 KiB and 415 for other content types', async () => {
-    const big = await beacon({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/', referrer: `https://x.example/${'a'.repeat(4100)}` });
+    const big = await beacon({
+      site: 'site-riverside',
+      type: 'pageview',
+      url: 'https://clinic.example/',
+      referrer: `https://x.example/${'a'.repeat(4100)}`,
+    });
     expect([big.statusCode, big.json().error.code]).toEqual([413, 'payload_too_large']);
     const form = await beacon('site=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect([form.statusCode, form.json().error.code]).toEqual([415, 'unsupported_media_type']);
@@ -91,9 +168,16 @@ describe('POST /e', () => {
 
   it('drops GPC, DNT and bots silently with 202', async () => {
     const before = sink.events.length;
-    const variants: Array<Record<string, string>> = [{ 'sec-gpc': '1' }, { dnt: '1' }, { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' }];
+    const variants: Array<Record<string, string>> = [
+      { 'sec-gpc': '1' },
+      { dnt: '1' },
+      { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' },
+    ];
     for (const headers of variants) {
-      expect((await beacon({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }, headers)).statusCode).toBe(202);
+      expect(
+        (await beacon({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }, headers))
+          .statusCode,
+      ).toBe(202);
     }
     expect(sink.events.length).toBe(before);
     const text = await metrics.registry.metrics();
@@ -115,9 +199,15 @@ describe('POST /e', () => {
     expect(cookie).toMatch(/^cf_id=[0-9a-f]{32}; Max-Age=31536000; Path=\/; SameSite=None; Secure; HttpOnly$/);
     expect(first.headers['access-control-allow-credentials']).toBe('true');
     const id = cookie.slice(6, 38);
-    await beacon({ site: 'site-lakeside', type: 'pageview', url: 'https://lake.example/a' }, { ...headers, cookie: `cf_id=${id}` });
+    await beacon(
+      { site: 'site-lakeside', type: 'pageview', url: 'https://lake.example/a' },
+      { ...headers, cookie: `cf_id=${id}` },
+    );
     const a = last().visitor;
-    const again = await beacon({ site: 'site-lakeside', type: 'pageview', url: 'https://lake.example/b' }, { ...headers, cookie: `cf_id=${id}` });
+    const again = await beacon(
+      { site: 'site-lakeside', type: 'pageview', url: 'https://lake.example/b' },
+      { ...headers, cookie: `cf_id=${id}` },
+    );
     expect(again.headers['set-cookie']).toBeUndefined();
     expect(last().visitor).toBe(a);
     expect(JSON.stringify(sink.events)).not.toContain(id);
@@ -125,7 +215,13 @@ describe('POST /e', () => {
 
   it('rate limits per IP with 429', async () => {
     const send = () =>
-      app.inject({ method: 'POST', url: '/e', headers: BROWSER, remoteAddress: '203.0.113.99', body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }) });
+      app.inject({
+        method: 'POST',
+        url: '/e',
+        headers: BROWSER,
+        remoteAddress: '203.0.113.99',
+        body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }),
+      });
     let res = await send();
     for (let i = 0; i < 60 && res.statusCode !== 429; i++) res = await send();
     expect([res.statusCode, res.json().error.code]).toEqual([429, 'rate_limited']);
@@ -134,36 +230,79 @@ describe('POST /e', () => {
 
 describe('POST /api/event (Plausible)', () => {
   const plausible = (body: unknown) =>
-    app.inject({ method: 'POST', url: '/api/event', headers: BROWSER, body: JSON.stringify(body), remoteAddress: `192.0.2.${++ipCounter % 250}` });
+    app.inject({
+      method: 'POST',
+      url: '/api/event',
+      headers: BROWSER,
+      body: JSON.stringify(body),
+      remoteAddress: `192.0.2.${++ipCounter % 250}`,
+    });
 
   it('maps pageviews by domain', async () => {
-    expect((await plausible({ n: 'pageview', u: 'https://www.clinic.example/about', d: 'clinic.example', r: 'https://duckduckgo.com/' })).statusCode).toBe(202);
-    expect(last()).toMatchObject({ type: 'pageview', page: '/about', referrerDomain: 'duckduckgo.com', practiceId: 'riverside' });
+    expect(
+      (
+        await plausible({
+          n: 'pageview',
+          u: 'https://www.clinic.example/about',
+          d: 'clinic.example',
+          r: 'https://duckduckgo.com/',
+        })
+      ).statusCode,
+    ).toBe(202);
+    expect(last()).toMatchObject({
+      type: 'pageview',
+      page: '/about',
+      referrerDomain: 'duckduckgo.com',
+      practiceId: 'riverside',
+    });
   });
 
   it('maps outbound, download, 404, engagement and custom events with allowlisted props', async () => {
-    await plausible({ n: 'Outbound Link: Click', u: 'https://clinic.example/c', d: 'clinic.example', p: { url: 'https://maps.example.com/x' } });
+    await plausible({
+      n: 'Outbound Link: Click',
+      u: 'https://clinic.example/c',
+      d: 'clinic.example',
+      p: { url: 'https://maps.example.com/x' },
+    });
     expect(last()).toMatchObject({ type: 'outbound', target: 'maps.example.com' });
-    await plausible({ n: 'File Download', u: 'https://clinic.example/c', d: 'clinic.example', p: '{"url":"https://clinic.example/forms/intake.pdf"}' });
+    await plausible({
+      n: 'File Download',
+      u: 'https://clinic.example/c',
+      d: 'clinic.example',
+      p: '{"url":"https://clinic.example/forms/intake.pdf"}',
+    });
     expect(last()).toMatchObject({ type: 'download', target: '/forms/intake.pdf' });
     await plausible({ n: '404', u: 'https://clinic.example/missing', d: 'clinic.example' });
     expect(last().type).toBe('notfound');
     await plausible({ n: 'engagement', u: 'https://clinic.example/c', d: 'clinic.example', e: 5300 });
     expect(last()).toMatchObject({ type: 'engagement', engagedMs: 5300 });
-    await plausible({ n: 'Signup', u: 'https://clinic.example/c', d: 'clinic.example', p: { plan: 'basic', email: 'jane@x.org' } });
+    await plausible({
+      n: 'Signup',
+      u: 'https://clinic.example/c',
+      d: 'clinic.example',
+      p: { plan: 'basic', email: 'jane@x.org' },
+    });
     expect(last()).toMatchObject({ type: 'event', name: 'Signup', props: { plan: 'basic' } });
   });
 
   it('answers 404 for an unregistered domain and 400 for a bad body', async () => {
     expect((await plausible({ n: 'pageview', u: 'https://other.example/', d: 'other.example' })).statusCode).toBe(404);
     const bad = await plausible({ n: 'pageview', d: 'clinic.example' });
-    expect([bad.statusCode, bad.json().error.message]).toEqual([400, 'u: Invalid input: expected string, received undefined']);
+    expect([bad.statusCode, bad.json().error.message]).toEqual([
+      400,
+      'u: Invalid input: expected string, received undefined',
+    ]);
   });
 });
 
 describe('GET /e.gif', () => {
   it('counts a noscript page view from the Referer and returns a GIF', async () => {
-    const res = await app.inject({ method: 'GET', url: '/e.gif?site=site-riverside', headers: { ...BROWSER, referer: 'https://clinic.example/contact' }, remoteAddress: '192.0.2.200' });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/e.gif?site=site-riverside',
+      headers: { ...BROWSER, referer: 'https://clinic.example/contact' },
+      remoteAddress: '192.0.2.200',
+    });
     expect(res.statusCode).toBe(202);
     expect(res.headers['content-type']).toBe('image/gif');
     expect(last()).toMatchObject({ type: 'pageview', page: '/contact' });
@@ -177,13 +316,23 @@ describe('GET /s.js', () => {
     expect(res.rawPayload.length).toBeLessThanOrEqual(1024);
     expect(gunzipSync(res.rawPayload).toString()).toContain('/e');
     expect(res.headers['cache-control']).toContain('max-age=604800');
-    const again = await app.inject({ method: 'GET', url: '/s.js', headers: { 'if-none-match': String(res.headers.etag) } });
+    const again = await app.inject({
+      method: 'GET',
+      url: '/s.js',
+      headers: { 'if-none-match': String(res.headers.etag) },
+    });
     expect(again.statusCode).toBe(304);
   });
 });
 
 describe('GET /out', () => {
-  const out = (to: string) => app.inject({ method: 'GET', url: `/out?site=site-riverside&to=${encodeURIComponent(to)}`, headers: BROWSER, remoteAddress: '192.0.2.201' });
+  const out = (to: string) =>
+    app.inject({
+      method: 'GET',
+      url: `/out?site=site-riverside&to=${encodeURIComponent(to)}`,
+      headers: BROWSER,
+      remoteAddress: '192.0.2.201',
+    });
 
   it('names practice and destination, records the exit, and waits for a click', async () => {
     const res = await out('https://www.example.org/path?email=jane@x.org');
@@ -195,7 +344,9 @@ describe('GET /out', () => {
   });
 
   it('continues automatically only to allowlisted domains', async () => {
-    expect((await out('https://www.cdc.gov/flu')).body).toContain('http-equiv="refresh" content="3;url=https://www.cdc.gov/flu"');
+    expect((await out('https://www.cdc.gov/flu')).body).toContain(
+      'http-equiv="refresh" content="3;url=https://www.cdc.gov/flu"',
+    );
   });
 
   it('refuses non-http destinations', async () => {
@@ -238,7 +389,10 @@ describe('load shedding', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     const slow = new FakeSink();
-    const blocked = { submit: async (key: string, event: EventEnvelope) => gate.then(() => slow.submit(key, event)), ready: () => true };
+    const blocked = {
+      submit: async (key: string, event: EventEnvelope) => gate.then(() => slow.submit(key, event)),
+      ready: () => true,
+    };
     const shedMetrics = createMetrics();
     const small = await buildApp({
       config: { ...config, shed: { ...config.shed, maxInFlight: 2 } },
@@ -250,7 +404,12 @@ describe('load shedding', () => {
       country: () => 'DE',
     });
     const send = () =>
-      small.inject({ method: 'POST', url: '/e', headers: BROWSER, body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }) });
+      small.inject({
+        method: 'POST',
+        url: '/e',
+        headers: BROWSER,
+        body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }),
+      });
     const held = [send(), send()];
     await expect.poll(async () => (await shedMetrics.inFlight.get()).values[0]?.value).toBe(2);
     const refused = await send();
@@ -259,7 +418,9 @@ describe('load shedding', () => {
     expect(refused.json().error.code).toBe('unavailable');
     // Health and metrics stay reachable while hits are shed.
     expect((await small.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await small.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/collector_requests_shed_total\{reason="in-flight"\} 1/);
+    expect((await small.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+      /collector_requests_shed_total\{reason="in-flight"\} 1/,
+    );
     release();
     expect((await Promise.all(held)).map((r) => r.statusCode)).toEqual([202, 202]);
     expect((await send()).statusCode).toBe(202);

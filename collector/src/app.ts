@@ -53,7 +53,8 @@ function toApiError(error: FastifyError | ApiError): ApiError | null {
   }
   const status = error.statusCode ?? 500;
   if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
-  if (status >= 400 && status < 500) return new ApiError(status === 413 || status === 415 ? status : 400, ErrorCode.invalidBody, 'invalid request');
+  if (status >= 400 && status < 500)
+    return new ApiError(status === 413 || status === 415 ? status : 400, ErrorCode.invalidBody, 'invalid request');
   return null;
 }
 
@@ -68,7 +69,9 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
 
   // Beacons arrive as text/plain (no CORS preflight) or JSON; both are parsed by the routes, so bad JSON is a 400 of ours.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['text/plain', 'application/json'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['text/plain', 'application/json'], { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     const api = toApiError(error);
@@ -113,7 +116,10 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     max: deps.config.rateLimitPerMin,
     timeWindow: 60_000,
-    keyGenerator: (req) => createHmac('sha256', rateKey).update(clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'])).digest('base64url'),
+    keyGenerator: (req) =>
+      createHmac('sha256', rateKey)
+        .update(clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']))
+        .digest('base64url'),
     allowList: (req) => UNMETERED.has(req.routeOptions.url ?? ''),
     onExceeded: () => deps.metrics.dropped.inc({ reason: 'rate-limited' }),
     errorResponseBuilder: () => new ApiError(429, ErrorCode.rateLimited, 'too many requests'),
@@ -142,7 +148,15 @@ export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
   privacyRoute(app, routeDeps);
   healthRoute(app, routeDeps);
   if (deps.logs) {
-    registerLogRoutes(app, { db: deps.logs.db, practices: new PracticeStore(deps.logs.db), sink: deps.logs.sink, salts: deps.salts, country, logger: deps.logger, metrics: deps.metrics });
+    registerLogRoutes(app, {
+      db: deps.logs.db,
+      practices: new PracticeStore(deps.logs.db),
+      sink: deps.logs.sink,
+      salts: deps.salts,
+      country,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
   }
   return app;
 }

@@ -52,6 +52,10 @@ export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
     saltMaintenanceMs: e.SALT_MAINTENANCE_MS,
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
-    shed: { maxInFlight: e.SHED_MAX_IN_FLIGHT, maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.SHED_MAX_HEAP_MB * 1024 * 1024 },
+    shed: {
+      maxInFlight: e.SHED_MAX_IN_FLIGHT,
+      maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: e.SHED_MAX_HEAP_MB * 1024 * 1024,
+    },
   };
 }

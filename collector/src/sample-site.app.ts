@@ -17,13 +17,17 @@ function pageFor(path: string): string | null {
 }
 
 /** A tiny PDF so the download link has something real behind it. */
-const PDF = Buffer.from('%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
+const PDF = Buffer.from(
+  '%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+);
 
 /** The sample practice site, with the collector URL and site key written into every page. */
 export function buildSampleSite(config: Pick<SampleSiteConfig, 'collectorUrl' | 'siteKey'>): FastifyInstance {
   const app = Fastify({ logger: false });
   const render = async (file: string) =>
-    (await readFile(ROOT + file, 'utf8')).replaceAll('{{COLLECTOR}}', config.collectorUrl).replaceAll('{{SITE_KEY}}', config.siteKey);
+    (await readFile(ROOT + file, 'utf8'))
+      .replaceAll('{{COLLECTOR}}', config.collectorUrl)
+      .replaceAll('{{SITE_KEY}}', config.siteKey);
   app.get('/files/intake-form.pdf', async (_req, reply) => reply.header('content-type', 'application/pdf').send(PDF));
   app.get('/*', async (request, reply) => {
     const path = request.url.split('?')[0]!;

@@ -13,7 +13,11 @@ const db = connectClickHouse(config.clickhouse);
 const metrics = createMetrics();
 
 const registry = new PracticeRegistry(new PracticeStore(db), logger);
-await registry.refresh().catch((error: unknown) => logger.warn({ err: error }, 'practice registry not loaded yet; retrying in the background'));
+await registry
+  .refresh()
+  .catch((error: unknown) =>
+    logger.warn({ err: error }, 'practice registry not loaded yet; retrying in the background'),
+  );
 registry.start(config.registryRefreshMs);
 
 const salts = new ClickHouseSaltStore(db);
@@ -41,7 +45,15 @@ const logProducer = new EventProducer(
 );
 await Promise.all([producer.start(), logProducer.start()]);
 
-const app = await buildApp({ config, logger, registry, salts, sink: producer, metrics, logs: { db, sink: logProducer } });
+const app = await buildApp({
+  config,
+  logger,
+  registry,
+  salts,
+  sink: producer,
+  metrics,
+  logs: { db, sink: logProducer },
+});
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port }, 'collector listening');
 

@@ -61,7 +61,8 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
     async preload() {
       if (preloaded) return;
       let logs = 0;
-      for (const [i, key] of ingestKeys.entries()) logs += await sendDemoLogs(stack.collectorUrl, key, DEMO_PRACTICES[i]!.domains.at(-1)!, 45, 7 + i);
+      for (const [i, key] of ingestKeys.entries())
+        logs += await sendDemoLogs(stack.collectorUrl, key, DEMO_PRACTICES[i]!.domains.at(-1)!, 45, 7 + i);
       const beacons = await sendDemoTraffic(stack.collectorUrl, DEMO_PRACTICES.slice(0, 1));
       writeFileSync(`${DEMO_DIR}preloaded`, `${new Date().toISOString()} ${logs} log page views, ${beacons} beacons\n`);
       console.log(`[stack] preloaded ${logs} page views from access logs and ${beacons} beacons through the collector`);

@@ -13,8 +13,23 @@ const USER_AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
   'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
 ];
-const PAGES = ['/', '/services.html', '/physicians/', '/contact.html', '/privacy.html', '/appointments/', '/services.html'];
-const REFERRERS = ['', '', 'https://www.google.com/search?q=family+doctor', 'https://duckduckgo.com/', 'https://www.facebook.com/', 'https://www.bing.com/'];
+const PAGES = [
+  '/',
+  '/services.html',
+  '/physicians/',
+  '/contact.html',
+  '/privacy.html',
+  '/appointments/',
+  '/services.html',
+];
+const REFERRERS = [
+  '',
+  '',
+  'https://www.google.com/search?q=family+doctor',
+  'https://duckduckgo.com/',
+  'https://www.facebook.com/',
+  'https://www.bing.com/',
+];
 const IPS = ['81.2.69.', '89.160.20.', '2.125.160.', '175.16.199.', '216.160.83.', '67.43.156.'];
 
 /** Deterministic PRNG so the demo looks the same on every machine. */
@@ -27,7 +42,11 @@ function mulberry32(seed: number) {
   };
 }
 
-export async function sendDemoTraffic(collectorUrl: string, practices: PracticeInput[], visitorsPerPractice = 120): Promise<number> {
+export async function sendDemoTraffic(
+  collectorUrl: string,
+  practices: PracticeInput[],
+  visitorsPerPractice = 120,
+): Promise<number> {
   const random = mulberry32(42);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
   let sent = 0;
@@ -40,7 +59,11 @@ export async function sendDemoTraffic(collectorUrl: string, practices: PracticeI
         'x-forwarded-for': `${pick(IPS)}${1 + Math.floor(random() * 250)}`,
       };
       const post = async (body: Record<string, unknown>) => {
-        const res = await fetch(`${collectorUrl}/e`, { method: 'POST', headers, body: JSON.stringify({ site: practice.siteKey, ...body }) });
+        const res = await fetch(`${collectorUrl}/e`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ site: practice.siteKey, ...body }),
+        });
         if (res.status === 202) sent++;
       };
       let referrer: string | null = pick(REFERRERS) || null;
@@ -51,7 +74,8 @@ export async function sendDemoTraffic(collectorUrl: string, practices: PracticeI
         await post({ type: 'engagement', url, engagedMs: Math.floor(random() * 90_000) });
         referrer = url;
       }
-      if (random() < 0.2) await post({ type: 'outbound', url: `${origin}/contact/`, target: 'https://www.cdc.gov/vaccines/' });
+      if (random() < 0.2)
+        await post({ type: 'outbound', url: `${origin}/contact/`, target: 'https://www.cdc.gov/vaccines/' });
       if (random() < 0.1) await post({ type: 'event', url: `${origin}/contact/`, name: 'call-clicked' });
     }
   }
@@ -60,13 +84,20 @@ export async function sendDemoTraffic(collectorUrl: string, practices: PracticeI
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => String(n).padStart(2, '0');
-const clfTime = (d: Date) => `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+const clfTime = (d: Date) =>
+  `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 
 /**
  * Posts `days` days of combined-format access log (ending yesterday) for one practice to the
  * collector's `/v1/logs`, authenticated with the practice's ingest key. Returns page views sent.
  */
-export async function sendDemoLogs(collectorUrl: string, ingestKey: string, domain: string, days: number, seed: number): Promise<number> {
+export async function sendDemoLogs(
+  collectorUrl: string,
+  ingestKey: string,
+  domain: string,
+  days: number,
+  seed: number,
+): Promise<number> {
   const random = mulberry32(seed);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
   const lines: string[] = [];
@@ -82,12 +113,15 @@ export async function sendDemoLogs(collectorUrl: string, ingestKey: string, doma
       let referrer = pick(REFERRERS) || '-';
       for (let p = 1 + Math.floor(random() * 4); p > 0; p--) {
         const page = pick(PAGES);
-        lines.push(`${ip} - - [${clfTime(new Date(t))}] "GET ${page} HTTP/1.1" 200 ${2000 + Math.floor(random() * 9000)} "${referrer}" "${ua}"`);
+        lines.push(
+          `${ip} - - [${clfTime(new Date(t))}] "GET ${page} HTTP/1.1" 200 ${2000 + Math.floor(random() * 9000)} "${referrer}" "${ua}"`,
+        );
         lines.push(`${ip} - - [${clfTime(new Date(t + 200))}] "GET /site.css HTTP/1.1" 200 1200 "${referrer}" "${ua}"`);
         referrer = `https://${domain}${page}`;
         t += 20_000 + random() * 120_000;
       }
-      if (random() < 0.05) lines.push(`${ip} - - [${clfTime(new Date(t))}] "GET /old-page.html HTTP/1.1" 404 512 "-" "${ua}"`);
+      if (random() < 0.05)
+        lines.push(`${ip} - - [${clfTime(new Date(t))}] "GET /old-page.html HTTP/1.1" 404 512 "-" "${ua}"`);
     }
   }
   const res = await fetch(`${collectorUrl}/v1/logs`, {

@@ -50,12 +50,19 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 const status = await serveStatus(supervisor, stack.statusPort);
 const statusUrl = `http://127.0.0.1:${status.port}/readyz`;
 supervisor.start();
-const slow = setTimeout(() => console.error(`[stack] still waiting for services to become ready: ${statusUrl}`), 60_000);
+const slow = setTimeout(
+  () => console.error(`[stack] still waiting for services to become ready: ${statusUrl}`),
+  60_000,
+);
 const ready = await supervisor.allUp();
 clearTimeout(slow);
 if (ready) {
   // A failed preload is not worth stopping the services for: say so and keep running.
-  await demo?.preload().catch((error: Error) => console.error(`[stack] demo preload failed (${error.message}); the services keep running`));
+  await demo
+    ?.preload()
+    .catch((error: Error) =>
+      console.error(`[stack] demo preload failed (${error.message}); the services keep running`),
+    );
   printBanner();
 }
 

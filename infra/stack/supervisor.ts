@@ -56,7 +56,13 @@ export type ServiceStatus = {
   nextRetryAt: string | null;
 };
 
-type Entry = { spec: ServiceSpec; status: ServiceStatus; child: ChildProcess | null; startedAt: number; timer: NodeJS.Timeout | null };
+type Entry = {
+  spec: ServiceSpec;
+  status: ServiceStatus;
+  child: ChildProcess | null;
+  startedAt: number;
+  timer: NodeJS.Timeout | null;
+};
 
 export class Supervisor {
   private readonly entries = new Map<string, Entry>();
@@ -123,7 +129,12 @@ export class Supervisor {
     const log = createWriteStream(spec.logFile, { flags: 'a' });
     // Own process group: a Ctrl-C or a closed terminal reaches the supervisor only, which then
     // stops every child itself; a child never sees a signal meant for another.
-    const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     // Both streams share the file, so neither may end it; it is closed once the child's stdio is.
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
@@ -165,7 +176,9 @@ export class Supervisor {
     const delay = restartDelay(status.attempt, this.policy);
     status.state = 'restarting';
     status.nextRetryAt = new Date(Date.now() + delay).toISOString();
-    this.say(`[stack] ${spec.name} exited (${how}), failure ${status.attempt} in a row; next retry in ${formatSeconds(delay)}. Log: ${spec.logFile}`);
+    this.say(
+      `[stack] ${spec.name} exited (${how}), failure ${status.attempt} in a row; next retry in ${formatSeconds(delay)}. Log: ${spec.logFile}`,
+    );
     entry.timer = setTimeout(() => {
       entry.timer = null;
       if (this.stopping) return;
@@ -184,12 +197,17 @@ export async function serveStatus(supervisor: Supervisor, port: number): Promise
       res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
-    if (req.method !== 'GET' || req.url !== '/readyz') return send(404, errorBody(ErrorCode.notFound, 'only GET /readyz is served here'));
+    if (req.method !== 'GET' || req.url !== '/readyz')
+      return send(404, errorBody(ErrorCode.notFound, 'only GET /readyz is served here'));
     const services = supervisor.status();
     const failing = Object.entries(services).filter(([, s]) => s.state !== 'up');
     if (!failing.length) return send(200, { status: 'ready', services });
     const why = failing.map(([name, s]) => `${name} ${s.state}${s.lastExit ? ` (last ${s.lastExit})` : ''}`).join('; ');
-    return send(503, { ...errorBody(ErrorCode.unavailable, `not ready: ${why}`), failing: failing.map(([name]) => name), services });
+    return send(503, {
+      ...errorBody(ErrorCode.unavailable, `not ready: ${why}`),
+      failing: failing.map(([name]) => name),
+      services,
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -49,7 +49,17 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     allowAutoTopicCreation: false,
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const processor = new BatchProcessor({ config, db, practices, consumer, producer, batchTopic: topics.eventBatches.name, deadLetterTopic: topics.deadLetter.name, logger, metrics });
+  const processor = new BatchProcessor({
+    config,
+    db,
+    practices,
+    consumer,
+    producer,
+    batchTopic: topics.eventBatches.name,
+    deadLetterTopic: topics.deadLetter.name,
+    logger,
+    metrics,
+  });
 
   let joined = false;
   let crashed = false;

@@ -50,8 +50,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: 'reporter_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'method', 'status'], registers: [registry] });
-  const latency = new Histogram({ name: 'reporter_http_request_seconds', help: 'HTTP request duration', labelNames: ['route'], registers: [registry] });
+  const requests = new Counter({
+    name: 'reporter_http_requests_total',
+    help: 'HTTP requests',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'reporter_http_request_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['route'],
+    registers: [registry],
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
@@ -59,12 +69,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Confidant reporter', version: '1.0.0', description: 'Aggregated, privacy-preserving website statistics for medical practices.' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'cf_<keyId>_<secret>' } } },
+      info: {
+        title: 'Confidant reporter',
+        version: '1.0.0',
+        description: 'Aggregated, privacy-preserving website statistics for medical practices.',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'cf_<keyId>_<secret>' } },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { validatorUrl: null } });
@@ -90,7 +109,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeWindow: 60_000,
     keyGenerator: (req) => req.principal?.keyId ?? 'public',
     allowList: (req) => !req.principal,
-    errorResponseBuilder: (_req, ctx) => new ApiError(429, ErrorCode.rateLimited, `rate limit of ${ctx.max} requests per minute for this key exceeded; retry in ${ctx.after}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError(
+        429,
+        ErrorCode.rateLimited,
+        `rate limit of ${ctx.max} requests per minute for this key exceeded; retry in ${ctx.after}`,
+      ),
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
@@ -98,16 +122,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const status = error.statusCode ?? 500;
     if (status === 413) return reply.code(413).send(errorBody(ErrorCode.payloadTooLarge, 'request body too large'));
     if (status === 415) return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, 'send application/json'));
-    if (status === 400) return reply.code(400).send(errorBody(error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? ErrorCode.invalidJson : ErrorCode.invalidBody, error.message));
+    if (status === 400)
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+              ? ErrorCode.invalidJson
+              : ErrorCode.invalidBody,
+            error.message,
+          ),
+        );
     if (status === 429) return reply.code(429).send(errorBody(ErrorCode.rateLimited, error.message));
-    if (status >= 400 && status < 500) return reply.code(status).send(errorBody(ErrorCode.invalidParameter, error.message));
+    if (status >= 400 && status < 500)
+      return reply.code(status).send(errorBody(ErrorCode.invalidParameter, error.message));
     req.log.error({ err: error }, 'request failed');
     return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such route')));
 
   await app.register(async (scope) => opsRoutes(scope, { db, registry }));
-  const audit = deps.audit ?? (() => runPrivacyAudit({ db, topicPrefix: config.common.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
+  const audit =
+    deps.audit ??
+    (() =>
+      runPrivacyAudit({ db, topicPrefix: config.common.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
   await app.register(async (scope) => adminRoutes(scope, { practices, partners, keys }, audit));
   await app.register(async (scope) => practiceRoutes(scope, { db, practices }));
   await app.register(async (scope) =>

@@ -3,7 +3,8 @@ import { csvField } from './csv.ts';
 
 describe('csvField', () => {
   it('defuses text that a spreadsheet would run as a formula', () => {
-    for (const s of ['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1']) expect(csvField(s).replace(/^"/, '').startsWith("'")).toBe(true);
+    for (const s of ['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1'])
+      expect(csvField(s).replace(/^"/, '').startsWith("'")).toBe(true);
   });
 
   it('keeps numbers, negative ones too, and quotes what RFC 4180 requires', () => {

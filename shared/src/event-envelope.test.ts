@@ -35,20 +35,29 @@ describe('ts window', () => {
 
   it('is 800 days back to 1 day ahead on produce, a week wider on each side on consume', () => {
     expect(produce).toEqual({ min: NOW - ENVELOPE_MAX_AGE_MS, max: NOW + ENVELOPE_MAX_AHEAD_MS });
-    expect(consume).toEqual({ min: produce.min - ENVELOPE_CONSUME_SLACK_MS, max: produce.max + ENVELOPE_CONSUME_SLACK_MS });
+    expect(consume).toEqual({
+      min: produce.min - ENVELOPE_CONSUME_SLACK_MS,
+      max: produce.max + ENVELOPE_CONSUME_SLACK_MS,
+    });
     // An event produced at the window's edge is still accepted after Kafka's 48 h retention.
     expect(consume.min).toBeLessThan(produce.min - 2 * 86_400_000);
   });
 
   it('accepts its edges and refuses one millisecond beyond them, on both sides', () => {
-    for (const [side, bounds] of [['produce', produce], ['consume', consume]] as const) {
+    for (const [side, bounds] of [
+      ['produce', produce],
+      ['consume', consume],
+    ] as const) {
       const accepted = side === 'produce' ? produces : consumes;
       expect(accepted(ev({ ts: bounds.min }))).toBe(true);
       expect(accepted(ev({ ts: bounds.max }))).toBe(true);
       expect(accepted(ev({ ts: bounds.min - 1 }))).toBe(false);
       expect(accepted(ev({ ts: bounds.max + 1 }))).toBe(false);
     }
-    expect(decodeEvent(raw(ev({ ts: consume.max + 1 })), { now: NOW })).toEqual({ ok: false, reason: `invalid envelope: ts: ${consume.max + 1} outside [${consume.min}, ${consume.max}]` });
+    expect(decodeEvent(raw(ev({ ts: consume.max + 1 })), { now: NOW })).toEqual({
+      ok: false,
+      reason: `invalid envelope: ts: ${consume.max + 1} outside [${consume.min}, ${consume.max}]`,
+    });
   });
 
   it('follows a longer retention but never leaves what ClickHouse Date holds in any time zone', () => {
@@ -59,7 +68,16 @@ describe('ts window', () => {
     expect(consumes(ev({ ts: ENVELOPE_TS_FLOOR_MS }), Number.MAX_SAFE_INTEGER)).toBe(true);
     expect(envelopeTsWindow('consume', { now: NOW, maxAgeMs: Number.MAX_SAFE_INTEGER }).min).toBe(ENVELOPE_TS_FLOOR_MS);
     expect(envelopeTsWindow('consume', { now: ENVELOPE_TS_CEILING_MS }).max).toBe(ENVELOPE_TS_CEILING_MS);
-    for (const ts of [Date.UTC(1000, 0, 1), Date.UTC(9999, 11, 31), 0, -1, ENVELOPE_TS_FLOOR_MS - 1, ENVELOPE_TS_CEILING_MS + 1, 8.64e15, 1e300]) {
+    for (const ts of [
+      Date.UTC(1000, 0, 1),
+      Date.UTC(9999, 11, 31),
+      0,
+      -1,
+      ENVELOPE_TS_FLOOR_MS - 1,
+      ENVELOPE_TS_CEILING_MS + 1,
+      8.64e15,
+      1e300,
+    ]) {
       expect(consumes(ev({ ts }), Number.MAX_SAFE_INTEGER)).toBe(false);
     }
     // Days since 1970 in UTC-12 and UTC+14 at the fixed bounds: within UInt16, and never the empty date 0.
@@ -78,7 +96,16 @@ describe('ts window', () => {
 describe('field bounds', () => {
   it('refuse non-numeric, fractional and huge values, over-long labels and too many properties', () => {
     expect(consumes(ev())).toBe(true);
-    for (const bad of [{ ts: '2026-06-01' }, { ts: NOW + 0.5 }, { ts: null }, { engagedMs: 86_400_001 }, { engagedMs: -1 }, { engagedMs: 1e300 }, { page: 'x'.repeat(201) }, { browser: 'x'.repeat(201) }]) {
+    for (const bad of [
+      { ts: '2026-06-01' },
+      { ts: NOW + 0.5 },
+      { ts: null },
+      { engagedMs: 86_400_001 },
+      { engagedMs: -1 },
+      { engagedMs: 1e300 },
+      { page: 'x'.repeat(201) },
+      { browser: 'x'.repeat(201) },
+    ]) {
       expect(consumes({ ...ev(), ...bad }), JSON.stringify(bad).slice(0, 40)).toBe(false);
     }
     expect(consumes(ev({ engagedMs: 86_400_000, page: 'x'.repeat(200) }))).toBe(true);
@@ -91,10 +118,14 @@ describe('field bounds', () => {
   it('whatever JSON arrives, a decoded event has a ts inside the consume window', () => {
     const { min, max } = envelopeTsWindow('consume', { now: NOW });
     fc.assert(
-      fc.property(fc.oneof(fc.double(), fc.integer({ min: -1e15, max: 1e16 }), fc.integer({ min, max }), fc.string()), fc.jsonValue(), (ts, noise) => {
-        const decoded = decodeEvent(raw({ ...ev(), ts, noise }), { now: NOW });
-        if (decoded.ok) expect(decoded.event.ts >= min && decoded.event.ts <= max).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(fc.double(), fc.integer({ min: -1e15, max: 1e16 }), fc.integer({ min, max }), fc.string()),
+        fc.jsonValue(),
+        (ts, noise) => {
+          const decoded = decodeEvent(raw({ ...ev(), ts, noise }), { now: NOW });
+          if (decoded.ok) expect(decoded.event.ts >= min && decoded.event.ts <= max).toBe(true);
+        },
+      ),
     );
   });
 });

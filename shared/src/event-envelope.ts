@@ -50,9 +50,15 @@ export const ENVELOPE_MAX_PROPS = 30;
 export type EnvelopeWindowOptions = { now?: number; maxAgeMs?: number };
 
 /** The accepted range of `ts`, inclusive, on produce or (wider, see ENVELOPE_CONSUME_SLACK_MS) on consume. */
-export function envelopeTsWindow(side: 'produce' | 'consume', { now = Date.now(), maxAgeMs = ENVELOPE_MAX_AGE_MS }: EnvelopeWindowOptions = {}): { min: number; max: number } {
+export function envelopeTsWindow(
+  side: 'produce' | 'consume',
+  { now = Date.now(), maxAgeMs = ENVELOPE_MAX_AGE_MS }: EnvelopeWindowOptions = {},
+): { min: number; max: number } {
   const slack = side === 'consume' ? ENVELOPE_CONSUME_SLACK_MS : 0;
-  return { min: Math.max(ENVELOPE_TS_FLOOR_MS, now - maxAgeMs - slack), max: Math.min(ENVELOPE_TS_CEILING_MS, now + ENVELOPE_MAX_AHEAD_MS + slack) };
+  return {
+    min: Math.max(ENVELOPE_TS_FLOOR_MS, now - maxAgeMs - slack),
+    max: Math.min(ENVELOPE_TS_CEILING_MS, now + ENVELOPE_MAX_AHEAD_MS + slack),
+  };
 }
 
 export const eventEnvelopeSchema = z.object({
@@ -109,7 +115,8 @@ function checkedForProduce(event: EventEnvelope, where: string, window: { min: n
   return checked.event;
 }
 
-export const encodeEvent = (event: EventEnvelope, window: EnvelopeWindowOptions = {}): Buffer => Buffer.from(eventJson(event, window));
+export const encodeEvent = (event: EventEnvelope, window: EnvelopeWindowOptions = {}): Buffer =>
+  Buffer.from(eventJson(event, window));
 
 /** The JSON of a Kafka message value, or why there is none. */
 function parseMessage(value: Buffer | null): { ok: true; parsed: unknown } | { ok: false; reason: string } {
@@ -122,11 +129,15 @@ function parseMessage(value: Buffer | null): { ok: true; parsed: unknown } | { o
 }
 
 /** Schema, then the time window (the reason names the window so a dead letter explains itself). */
-function checkEnvelope(raw: unknown, window: { min: number; max: number }): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
+function checkEnvelope(
+  raw: unknown,
+  window: { min: number; max: number },
+): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
   const checked = eventEnvelopeSchema.safeParse(raw);
   if (!checked.success) return { ok: false, reason: summarize(checked.error) };
   const { ts } = checked.data;
-  if (ts < window.min || ts > window.max) return { ok: false, reason: `ts: ${ts} outside [${window.min}, ${window.max}]` };
+  if (ts < window.min || ts > window.max)
+    return { ok: false, reason: `ts: ${ts} outside [${window.min}, ${window.max}]` };
   return { ok: true, event: checked.data };
 }
 
@@ -176,12 +187,17 @@ export function visitorBucket(visitor: string): number {
 
 /** The validated batch as the JSON text of a Kafka message value. */
 export function eventBatchJson(events: readonly EventEnvelope[], window: EnvelopeWindowOptions = {}): string {
-  if (events.length === 0 || events.length > EVENT_BATCH_MAX_EVENTS) throw new Error(`refusing to produce a batch of ${events.length} events (1 to ${EVENT_BATCH_MAX_EVENTS})`);
+  if (events.length === 0 || events.length > EVENT_BATCH_MAX_EVENTS)
+    throw new Error(`refusing to produce a batch of ${events.length} events (1 to ${EVENT_BATCH_MAX_EVENTS})`);
   const bounds = envelopeTsWindow('produce', window);
-  return JSON.stringify({ v: ENVELOPE_VERSION, events: events.map((event, i) => checkedForProduce(event, ` (batch index ${i})`, bounds)) });
+  return JSON.stringify({
+    v: ENVELOPE_VERSION,
+    events: events.map((event, i) => checkedForProduce(event, ` (batch index ${i})`, bounds)),
+  });
 }
 
-export const encodeEventBatch = (events: readonly EventEnvelope[], window: EnvelopeWindowOptions = {}): Buffer => Buffer.from(eventBatchJson(events, window));
+export const encodeEventBatch = (events: readonly EventEnvelope[], window: EnvelopeWindowOptions = {}): Buffer =>
+  Buffer.from(eventBatchJson(events, window));
 
 /** Per event of a readable batch: the event, or why it is invalid (`raw` is kept for the dead-letter topic). */
 export type BatchItem = { ok: true; event: EventEnvelope } | { ok: false; reason: string; raw: unknown };
@@ -193,11 +209,13 @@ export function decodeEventBatch(value: Buffer | null, window: EnvelopeWindowOpt
   const message = parseMessage(value);
   if (!message.ok) return message;
   const { parsed } = message;
-  if (typeof parsed !== 'object' || parsed === null || !('v' in parsed)) return { ok: false, reason: 'invalid batch: not a versioned object' };
+  if (typeof parsed !== 'object' || parsed === null || !('v' in parsed))
+    return { ok: false, reason: 'invalid batch: not a versioned object' };
   if (parsed.v !== ENVELOPE_VERSION) return { ok: false, reason: `unsupported batch version ${String(parsed.v)}` };
   const events = (parsed as { events?: unknown }).events;
   // No upper bound here: producers keep to EVENT_BATCH_MAX_EVENTS, and raising it stays a compatible change.
-  if (!Array.isArray(events) || events.length === 0) return { ok: false, reason: 'invalid batch: events must be a non-empty list' };
+  if (!Array.isArray(events) || events.length === 0)
+    return { ok: false, reason: 'invalid batch: events must be a non-empty list' };
   const bounds = envelopeTsWindow('consume', window);
   return {
     ok: true,

@@ -11,7 +11,8 @@ export const IMPORT_KEY_CHARS = 20;
 export const MAX_IMPORT_LINE = 0xffff_ffff_ffff;
 
 export function lineEventId(importId: string, line: number): string {
-  if (!Number.isSafeInteger(line) || line < 1 || line > MAX_IMPORT_LINE) throw new RangeError(`import line ${line} out of range`);
+  if (!Number.isSafeInteger(line) || line < 1 || line > MAX_IMPORT_LINE)
+    throw new RangeError(`import line ${line} out of range`);
   return importId.slice(0, IMPORT_KEY_CHARS) + line.toString(16).padStart(12, '0');
 }
 

@@ -40,7 +40,10 @@ export function createLogger(name: string, level: string, destination?: NodeJS.W
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Fastify's default serializers log the URL and remote address; ours log only the route.
     serializers: {
-      req: (req: { method?: string; routeOptions?: { url?: string } }) => ({ method: req.method, route: req.routeOptions?.url }),
+      req: (req: { method?: string; routeOptions?: { url?: string } }) => ({
+        method: req.method,
+        route: req.routeOptions?.url,
+      }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       err: pino.stdSerializers.err,
     },

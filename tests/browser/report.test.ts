@@ -2,7 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { ADMIN_KEY, adminAuth, practice, RollupFixture, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+import {
+  ADMIN_KEY,
+  adminAuth,
+  practice,
+  RollupFixture,
+  savePractices,
+  startReporter,
+  type ReporterHarness,
+} from '../support/reporter-fixture.ts';
 import { testEnv } from '../support/test-env.ts';
 
 // Opens the printable HTML report in Debian's chromium and checks it against the JSON report.
@@ -18,19 +26,44 @@ beforeAll(async () => {
     const day = `2024-04-${String(d).padStart(2, '0')}`;
     const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
     const visits = weekday === 0 || weekday === 6 ? 20 + d : 60 + 2 * d;
-    f.daily({ practiceId: 'sunrise', day, dim: 'total', pageviews: visits * 3, visits, bounces: Math.floor(visits / 3), engagedMs: visits * 45_000, visitors: Array.from({ length: visits - 5 }, (_, i) => d * 1000 + i) });
+    f.daily({
+      practiceId: 'sunrise',
+      day,
+      dim: 'total',
+      pageviews: visits * 3,
+      visits,
+      bounces: Math.floor(visits / 3),
+      engagedMs: visits * 45_000,
+      visitors: Array.from({ length: visits - 5 }, (_, i) => d * 1000 + i),
+    });
     f.daily({ practiceId: 'sunrise', day, dim: 'page', value: '/', pageviews: visits });
     f.daily({ practiceId: 'sunrise', day, dim: 'page', value: '/appointments', pageviews: visits * 2 });
     f.daily({ practiceId: 'sunrise', day, dim: 'country', value: 'DE', visits: visits - 4, pageviews: visits * 3 - 8 });
     f.daily({ practiceId: 'sunrise', day, dim: 'country', value: 'AT', visits: 4, pageviews: 8 });
     f.daily({ practiceId: 'sunrise', day, dim: 'referrer', value: d % 2 ? 'google.com' : '(direct)', visits });
   }
-  f.daily({ practiceId: 'sunrise', day: '2024-03-15', dim: 'total', pageviews: 3000, visits: 1000, bounces: 400, engagedMs: 40_000_000, visitors: [1, 2, 3] });
+  f.daily({
+    practiceId: 'sunrise',
+    day: '2024-03-15',
+    dim: 'total',
+    pageviews: 3000,
+    visits: 1000,
+    bounces: 400,
+    engagedMs: 40_000_000,
+    visitors: [1, 2, 3],
+  });
   await f.flush(h.db);
   base = await h.app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -45,7 +78,10 @@ test('the HTML report shows the JSON numbers, styled under its CSP, and is saved
   expect(json.totals.visits.value).toBeGreaterThan(0);
 
   // The browser's own login flow: a Basic challenge answered with the key as the password.
-  const context = await browser.newContext({ httpCredentials: { username: 'manager', password: ADMIN_KEY }, viewport: { width: 900, height: 1200 } });
+  const context = await browser.newContext({
+    httpCredentials: { username: 'manager', password: ADMIN_KEY },
+    viewport: { width: 900, height: 1200 },
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
@@ -66,12 +102,19 @@ test('the HTML report shows the JSON numbers, styled under its CSP, and is saved
     expect(await page.locator(`[data-daily="${d.day}"][data-metric="pageviews"]`).textContent()).toBe(fmt(d.pageviews));
   }
   for (const row of json.sections.countries) {
-    expect(await page.locator(`[data-section="countries"][data-key="${row.value}"][data-metric="visits"]`).textContent()).toBe(fmt(row.visits));
+    expect(
+      await page.locator(`[data-section="countries"][data-key="${row.value}"][data-metric="visits"]`).textContent(),
+    ).toBe(fmt(row.visits));
   }
   expect(await page.locator('svg rect.bar').count()).toBe(30);
   expect(await page.locator('#visitors-note').textContent()).toBe(json.visitors.note);
   // the stylesheet applied (its hash is in the CSP), and nothing else was loaded or blocked
-  expect(await page.locator('.tile').first().evaluate((el) => getComputedStyle(el).borderTopStyle)).toBe('solid');
+  expect(
+    await page
+      .locator('.tile')
+      .first()
+      .evaluate((el) => getComputedStyle(el).borderTopStyle),
+  ).toBe('solid');
   expect(problems).toEqual([]);
   expect(requests.filter((r) => !r.startsWith(base))).toEqual([]);
 

@@ -10,7 +10,14 @@ import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collect
 import { createMetrics } from '@confidant/collector/metrics';
 import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
 import { buildSampleSite } from '@confidant/collector/sample-site.app';
-import { connectKafka, createLogger, decodeEvent, PracticeStore, topicsFor, type EventEnvelope } from '@confidant/shared';
+import {
+  connectKafka,
+  createLogger,
+  decodeEvent,
+  PracticeStore,
+  topicsFor,
+  type EventEnvelope,
+} from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Consumer } from 'kafkajs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -19,7 +26,8 @@ import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 // A desktop Chrome user agent: headless Chromium's own says "HeadlessChrome", which the bot filter drops.
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 let collector: FastifyInstance;
 let producer: EventProducer<EventEnvelope>;
@@ -36,11 +44,22 @@ beforeAll(async () => {
   const common = isolatedConfig('browser');
   const ns = await prepareNamespace(common);
   cleanup = ns.cleanup;
-  await new PracticeStore(ns.db).save({ id: 'sample-riverside', siteKey: 'site-browser', name: 'Riverside Family Practice', domains: ['127.0.0.1'], timezone: 'UTC', exitAllowlist: ['www.cdc.gov'] });
+  await new PracticeStore(ns.db).save({
+    id: 'sample-riverside',
+    siteKey: 'site-browser',
+    name: 'Riverside Family Practice',
+    domains: ['127.0.0.1'],
+    timezone: 'UTC',
+    exitAllowlist: ['www.cdc.gov'],
+  });
 
   const logger = createLogger('collector', 'silent');
   spoolDir = await mkdtemp(join(tmpdir(), 'browser-spool-'));
-  const config = { ...loadCollectorConfig({}), ...common, spool: { dir: spoolDir, maxBytes: 10_000_000, replayMs: 500 } };
+  const config = {
+    ...loadCollectorConfig({}),
+    ...common,
+    spool: { dir: spoolDir, maxBytes: 10_000_000, replayMs: 500 },
+  };
   const metrics = createMetrics();
   const registry = new PracticeRegistry(new PracticeStore(ns.db), logger);
   await registry.refresh();
@@ -53,13 +72,22 @@ beforeAll(async () => {
     BEACON_EVENTS,
   );
   await producer.start();
-  collector = await buildApp({ config, logger, registry, salts: new ClickHouseSaltStore(ns.db), sink: producer, metrics });
+  collector = await buildApp({
+    config,
+    logger,
+    registry,
+    salts: new ClickHouseSaltStore(ns.db),
+    sink: producer,
+    metrics,
+  });
   collectorUrl = (await collector.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
 
   site = buildSampleSite({ collectorUrl, siteKey: 'site-browser' });
   siteUrl = await site.listen({ port: 0, host: '127.0.0.1' });
 
-  consumer = connectKafka(common.kafka, createLogger('test', 'silent')).consumer({ groupId: `${common.kafka.topicPrefix}.browser` });
+  consumer = connectKafka(common.kafka, createLogger('test', 'silent')).consumer({
+    groupId: `${common.kafka.topicPrefix}.browser`,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: topicsFor(common.kafka.topicPrefix).events.name, fromBeginning: true });
   await consumer.run({
@@ -72,7 +100,16 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     // Set on the command line, not per context: per-context overrides are lost for beacons sent while a page unloads.
-    args: [`--user-agent=${USER_AGENT}`, '--lang=en-US', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      `--user-agent=${USER_AGENT}`,
+      '--lang=en-US',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -87,12 +124,20 @@ afterAll(async () => {
 });
 
 /** A fresh browser profile; counts the beacons it sends to the collector. */
-async function visitor(options: { gpc?: boolean; offline?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; beacons: string[] }> {
+async function visitor(
+  options: { gpc?: boolean; offline?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page; beacons: string[] }> {
   const context = await browser.newContext(options.gpc ? { extraHTTPHeaders: { 'Sec-GPC': '1' } } : {});
-  if (options.gpc) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+  if (options.gpc)
+    await context.addInitScript(() =>
+      Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }),
+    );
   // No internet here: outbound destinations are answered locally. Only where needed, because
   // request interception makes Chromium drop keepalive beacons sent while a page unloads.
-  if (options.offline) await context.route(/^https?:\/\/(maps\.example\.org|pharmacy\.example\.com|www\.cdc\.gov)\//, (route) => route.fulfill({ status: 200, body: 'elsewhere' }));
+  if (options.offline)
+    await context.route(/^https?:\/\/(maps\.example\.org|pharmacy\.example\.com|www\.cdc\.gov)\//, (route) =>
+      route.fulfill({ status: 200, body: 'elsewhere' }),
+    );
   const beacons: string[] = [];
   context.on('request', (request) => {
     if (request.method() === 'POST' && request.url() === `${collectorUrl}/e`) beacons.push(request.postData() ?? '');
@@ -101,7 +146,12 @@ async function visitor(options: { gpc?: boolean; offline?: boolean } = {}): Prom
 }
 
 const waitFor = (label: string, match: (e: EventEnvelope) => boolean) =>
-  eventually(async () => events.find(match), (e) => e !== undefined, 20_000, label) as Promise<EventEnvelope>;
+  eventually(
+    async () => events.find(match),
+    (e) => e !== undefined,
+    20_000,
+    label,
+  ) as Promise<EventEnvelope>;
 
 describe('tracking snippet in Chromium', () => {
   it('is at most 1 KB gzipped', async () => {
@@ -114,7 +164,13 @@ describe('tracking snippet in Chromium', () => {
     const { context, page } = await visitor();
     await page.goto(`${siteUrl}/`);
     const home = await waitFor('home page view', (e) => e.type === 'pageview' && e.page === '/');
-    expect(home).toMatchObject({ practiceId: 'sample-riverside', browser: 'Chrome', os: 'Linux', device: 'desktop', countOnly: false });
+    expect(home).toMatchObject({
+      practiceId: 'sample-riverside',
+      browser: 'Chrome',
+      os: 'Linux',
+      device: 'desktop',
+      countOnly: false,
+    });
 
     await page.goto(`${siteUrl}/services`);
     await page.click('#tab-cardiology');
@@ -124,13 +180,18 @@ describe('tracking snippet in Chromium', () => {
 
     await page.goto(`${siteUrl}/physicians/dr-lopez`);
     await page.click('#signup');
-    expect(await waitFor('custom event', (e) => e.type === 'event' && e.name === 'Newsletter signup')).toMatchObject({ page: '/physicians/dr-lopez' });
+    expect(await waitFor('custom event', (e) => e.type === 'event' && e.name === 'Newsletter signup')).toMatchObject({
+      page: '/physicians/dr-lopez',
+    });
 
     await page.goto(`${siteUrl}/no-such-page`);
     await waitFor('404', (e) => e.type === 'notfound' && e.page === '/no-such-page');
 
     await page.goto(`${siteUrl}/appointments/`);
-    expect(await waitFor('count-only page', (e) => e.page === 'appointments')).toMatchObject({ countOnly: true, referrerDomain: null });
+    expect(await waitFor('count-only page', (e) => e.page === 'appointments')).toMatchObject({
+      countOnly: true,
+      referrerDomain: null,
+    });
     await context.close();
   });
 

@@ -16,7 +16,9 @@ describe('rollup_ingest_v2 views', () => {
     ({ db, cleanup } = await prepareNamespace(isolatedConfig('vieworder')));
     // A view that fails on a marked daily row, named to run after the rollup views and before the ledgers.
     await db.command('CREATE TABLE probe (n UInt8) ENGINE = Null');
-    await db.command(`CREATE MATERIALIZED VIEW rollup_zz_probe_mv TO probe AS SELECT throwIf(value = 'boom') AS n FROM rollup_ingest_v2 WHERE kind = 'daily'`);
+    await db.command(
+      `CREATE MATERIALIZED VIEW rollup_zz_probe_mv TO probe AS SELECT throwIf(value = 'boom') AS n FROM rollup_ingest_v2 WHERE kind = 'daily'`,
+    );
   });
   afterAll(async () => cleanup?.());
 
@@ -35,7 +37,11 @@ describe('rollup_ingest_v2 views', () => {
 
   it('write all of a block that succeeds', async () => {
     await db.command(block('/ok'));
-    expect(await count(`SELECT toString(max(next_offset)) AS n FROM processor_ledger WHERE consumer_group = 'g'`)).toBe(7);
-    expect(await count(`SELECT toString(groupBitOrMerge(bits)) AS n FROM import_line_ledger WHERE consumer_group = 'g'`)).toBe(2);
+    expect(await count(`SELECT toString(max(next_offset)) AS n FROM processor_ledger WHERE consumer_group = 'g'`)).toBe(
+      7,
+    );
+    expect(
+      await count(`SELECT toString(groupBitOrMerge(bits)) AS n FROM import_line_ledger WHERE consumer_group = 'g'`),
+    ).toBe(2);
   });
 });

@@ -2,7 +2,16 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClickHouse, migrate, migrationChecksum, MIGRATIONS_DIR, readReleasedMigrations, sqlv, type CommonConfig, type Db } from '@confidant/shared';
+import {
+  connectClickHouse,
+  migrate,
+  migrationChecksum,
+  MIGRATIONS_DIR,
+  readReleasedMigrations,
+  sqlv,
+  type CommonConfig,
+  type Db,
+} from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 
 /** A migrations folder as main had it at some commit: the named files (taken from the tree or from `extra`), no superseded list. */
@@ -33,7 +42,10 @@ describe('migrations from every history main has shipped', () => {
     configs.push(config);
     return config;
   };
-  const tables = async (db: Db) => (await db.rows<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((r) => r.name);
+  const tables = async (db: Db) =>
+    (await db.rows<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map(
+      (r) => r.name,
+    );
   let server: Db;
   beforeAll(() => {
     server = connectClickHouse(isolatedConfig('migrations').clickhouse, { database: null });
@@ -56,14 +68,20 @@ describe('migrations from every history main has shipped', () => {
     await migrate(config.clickhouse, dir);
     const db = connectClickHouse(config.clickhouse);
     try {
-      await db.command(`INSERT INTO log_import_ledger (import_id, practice_id, lines_committed, prefix_hash, updated_at) VALUES ('imp', 'p1', 4200, 'h', now())`);
+      await db.command(
+        `INSERT INTO log_import_ledger (import_id, practice_id, lines_committed, prefix_hash, updated_at) VALUES ('imp', 'p1', 4200, 'h', now())`,
+      );
       const { applied } = await migrate(config.clickhouse);
       expect(applied).toContain('0022-log-import-progress');
       const names = await tables(db);
       expect(names).toContain('log_import_progress');
       expect(names).not.toContain('log_import_ledger');
       expect(names).not.toContain('log_imports');
-      expect(await db.rows('SELECT import_id, practice_id, toString(lines_committed) AS n, prefix_hash FROM log_import_progress')).toEqual([{ import_id: 'imp', practice_id: 'p1', n: '4200', prefix_hash: 'h' }]);
+      expect(
+        await db.rows(
+          'SELECT import_id, practice_id, toString(lines_committed) AS n, prefix_hash FROM log_import_progress',
+        ),
+      ).toEqual([{ import_id: 'imp', practice_id: 'p1', n: '4200', prefix_hash: 'h' }]);
     } finally {
       await db.close();
     }
@@ -71,7 +89,9 @@ describe('migrations from every history main has shipped', () => {
 
   it('a database that applied the superseded 0021 is accepted and reaches the same schema', async () => {
     const config = fresh();
-    const dir = await historyDir([...BEFORE_21, '0021-forget-raw-line-hashes.sql'], { '0021-forget-raw-line-hashes.sql': SUPERSEDED_0021 });
+    const dir = await historyDir([...BEFORE_21, '0021-forget-raw-line-hashes.sql'], {
+      '0021-forget-raw-line-hashes.sql': SUPERSEDED_0021,
+    });
     dirs.push(dir);
     await migrate(config.clickhouse, dir);
     await migrate(config.clickhouse);
@@ -90,7 +110,9 @@ describe('migrations from every history main has shipped', () => {
   it('a released migration changed after it was applied is refused', async () => {
     const config = fresh();
     await migrate(config.clickhouse);
-    const dir = await historyDir(['0001-practices.sql'], { '0001-practices.sql': 'CREATE TABLE IF NOT EXISTS x (a UInt8) ENGINE = Memory;\n' });
+    const dir = await historyDir(['0001-practices.sql'], {
+      '0001-practices.sql': 'CREATE TABLE IF NOT EXISTS x (a UInt8) ENGINE = Memory;\n',
+    });
     dirs.push(dir);
     await expect(migrate(config.clickhouse, dir)).rejects.toThrow(/was changed after it was applied/);
   });

@@ -27,13 +27,16 @@ describe('SQL value helper against the real ClickHouse server', () => {
   });
   afterAll(async () => cleanup?.());
 
-  it.each(HOSTILE.map((v, i) => [i, v] as const))('round-trips hostile value #%i through SELECT and INSERT … VALUES', async (i, value) => {
-    const [selected] = await db.rows<{ s: string }>(`SELECT ${str(value)} AS s`);
-    expect(selected?.s).toBe(value);
-    await db.command(`INSERT INTO l (id, s) VALUES (${int(i)}, ${str(value)})`);
-    const [stored] = await db.rows<{ s: string }>(`SELECT s FROM l WHERE id = ${int(i)}`);
-    expect(stored?.s).toBe(value);
-  });
+  it.each(HOSTILE.map((v, i) => [i, v] as const))(
+    'round-trips hostile value #%i through SELECT and INSERT … VALUES',
+    async (i, value) => {
+      const [selected] = await db.rows<{ s: string }>(`SELECT ${str(value)} AS s`);
+      expect(selected?.s).toBe(value);
+      await db.command(`INSERT INTO l (id, s) VALUES (${int(i)}, ${str(value)})`);
+      const [stored] = await db.rows<{ s: string }>(`SELECT s FROM l WHERE id = ${int(i)}`);
+      expect(stored?.s).toBe(value);
+    },
+  );
 
   it('an injected OR matches exactly the one row whose value it is', async () => {
     const rows = await db.rows<{ id: number }>(`SELECT id FROM l WHERE s = ${str("x' OR '1'='1")}`);

@@ -9,7 +9,16 @@ import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
 import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
 import { createMetrics } from '@confidant/collector/metrics';
 import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
-import { connectKafka, createLogger, decodeEvent, PracticeStore, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import {
+  connectKafka,
+  createLogger,
+  decodeEvent,
+  PracticeStore,
+  topicsFor,
+  type CommonConfig,
+  type Db,
+  type EventEnvelope,
+} from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +34,16 @@ const CANARY = {
   cookie: 'c0ffeec0ffeec0ffeec0ffeec0ffee77',
   name: 'Jane Canaryface',
 };
-const CANARY_STRINGS = [CANARY.ip, 'Canary7731', CANARY.email, 'canary.person', '867-5309', '8675309', CANARY.cookie, 'Canaryface'];
+const CANARY_STRINGS = [
+  CANARY.ip,
+  'Canary7731',
+  CANARY.email,
+  'canary.person',
+  '867-5309',
+  '8675309',
+  CANARY.cookie,
+  'Canaryface',
+];
 
 const logChunks: string[] = [];
 const logs = new Writable({
@@ -43,7 +61,10 @@ let consumer: Consumer;
 const received: Array<{ raw: string; event: EventEnvelope }> = [];
 const spoolDirs: string[] = [];
 
-async function startCollector(brokers: string[], spoolDir: string): Promise<{ app: FastifyInstance; producer: EventProducer<EventEnvelope>; config: CollectorConfig }> {
+async function startCollector(
+  brokers: string[],
+  spoolDir: string,
+): Promise<{ app: FastifyInstance; producer: EventProducer<EventEnvelope>; config: CollectorConfig }> {
   const config: CollectorConfig = {
     ...loadCollectorConfig({}),
     ...common,
@@ -80,19 +101,54 @@ const headers = {
 /** Page views carrying canaries in every beacon field. */
 function canaryBeacons(tag: string) {
   return [
-    { site: 'site-canary', type: 'pageview', url: `https://clinic.example/${tag}/${CANARY.email}/${CANARY.phone}?utm_source=${CANARY.email}&email=${CANARY.email}&utm_medium=${encodeURIComponent(CANARY.phone)}#${CANARY.name}`, referrer: `https://search.example.com/q?who=${CANARY.email}&ip=${CANARY.ip}`, width: 1280 },
-    { site: 'site-canary', type: 'engagement', url: `https://clinic.example/${tag}/${encodeURIComponent(CANARY.email)}`, referrer: `https://clinic.example/${CANARY.phone}`, engagedMs: 4200 },
-    { site: 'site-canary', type: 'outbound', url: `https://clinic.example/${tag}`, target: `https://maps.example.org/route/${CANARY.email}?to=${CANARY.phone}` },
-    { site: 'site-canary', type: 'download', url: `https://clinic.example/${tag}`, target: `https://clinic.example/files/${CANARY.phone}/${CANARY.email}.pdf` },
-    { site: 'site-canary', type: 'event', url: `https://clinic.example/${tag}?name=${CANARY.name}`, name: 'Newsletter signup' },
+    {
+      site: 'site-canary',
+      type: 'pageview',
+      url: `https://clinic.example/${tag}/${CANARY.email}/${CANARY.phone}?utm_source=${CANARY.email}&email=${CANARY.email}&utm_medium=${encodeURIComponent(CANARY.phone)}#${CANARY.name}`,
+      referrer: `https://search.example.com/q?who=${CANARY.email}&ip=${CANARY.ip}`,
+      width: 1280,
+    },
+    {
+      site: 'site-canary',
+      type: 'engagement',
+      url: `https://clinic.example/${tag}/${encodeURIComponent(CANARY.email)}`,
+      referrer: `https://clinic.example/${CANARY.phone}`,
+      engagedMs: 4200,
+    },
+    {
+      site: 'site-canary',
+      type: 'outbound',
+      url: `https://clinic.example/${tag}`,
+      target: `https://maps.example.org/route/${CANARY.email}?to=${CANARY.phone}`,
+    },
+    {
+      site: 'site-canary',
+      type: 'download',
+      url: `https://clinic.example/${tag}`,
+      target: `https://clinic.example/files/${CANARY.phone}/${CANARY.email}.pdf`,
+    },
+    {
+      site: 'site-canary',
+      type: 'event',
+      url: `https://clinic.example/${tag}?name=${CANARY.name}`,
+      name: 'Newsletter signup',
+    },
   ];
 }
 
 beforeAll(async () => {
   common = isolatedConfig('collector');
   ({ db, cleanup } = await prepareNamespace(common));
-  await new PracticeStore(db).save({ id: 'canary-clinic', siteKey: 'site-canary', name: 'Canary Clinic', domains: ['clinic.example'], timezone: 'UTC' });
-  consumer = connectKafka(common.kafka, createLogger('test', 'silent')).consumer({ groupId: `${common.kafka.topicPrefix}.reader` });
+  await new PracticeStore(db).save({
+    id: 'canary-clinic',
+    siteKey: 'site-canary',
+    name: 'Canary Clinic',
+    domains: ['clinic.example'],
+    timezone: 'UTC',
+  });
+  consumer = connectKafka(common.kafka, createLogger('test', 'silent')).consumer({
+    groupId: `${common.kafka.topicPrefix}.reader`,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: topicsFor(common.kafka.topicPrefix).events.name, fromBeginning: true });
   await consumer.run({
@@ -124,11 +180,25 @@ describe('collector through real Kafka', () => {
       const res = await app.inject({ method: 'POST', url: '/e', headers, body: JSON.stringify(body) });
       expect(res.statusCode, res.body).toBe(202);
     }
-    await eventually(async () => received.filter((r) => r.event.page.startsWith('/live')).length, (n) => n >= 5, 30_000, 'five live events');
+    await eventually(
+      async () => received.filter((r) => r.event.page.startsWith('/live')).length,
+      (n) => n >= 5,
+      30_000,
+      'five live events',
+    );
     const live = received.filter((r) => r.event.page.startsWith('/live'));
     expect(live.map((r) => r.event.type).sort()).toEqual(['download', 'engagement', 'event', 'outbound', 'pageview']);
     const view = live.find((r) => r.event.type === 'pageview')!.event;
-    expect(view).toMatchObject({ page: '/live/:email/:phone', utmSource: ':email', utmMedium: ':phone', referrerDomain: 'example.com', country: 'GB', browser: 'Chrome', os: 'Windows', device: 'desktop' });
+    expect(view).toMatchObject({
+      page: '/live/:email/:phone',
+      utmSource: ':email',
+      utmMedium: ':phone',
+      referrerDomain: 'example.com',
+      country: 'GB',
+      browser: 'Chrome',
+      os: 'Windows',
+      device: 'desktop',
+    });
     expect(live.find((r) => r.event.type === 'outbound')!.event.target).toBe('maps.example.org');
     expect(live.find((r) => r.event.type === 'download')!.event.target).toBe('/files/:phone/:email');
     // The country comes from X-Forwarded-For (the peer is a trusted proxy), not from the socket.
@@ -145,7 +215,9 @@ describe('collector through real Kafka', () => {
     const down = await startCollector(['127.0.0.1:1'], spoolDir);
     expect((await down.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
     for (const body of canaryBeacons('outage')) {
-      expect((await down.app.inject({ method: 'POST', url: '/e', headers, body: JSON.stringify(body) })).statusCode).toBe(202);
+      expect(
+        (await down.app.inject({ method: 'POST', url: '/e', headers, body: JSON.stringify(body) })).statusCode,
+      ).toBe(202);
     }
     const files = await readdir(spoolDir);
     expect(files.length).toBeGreaterThan(0);
@@ -158,8 +230,18 @@ describe('collector through real Kafka', () => {
 
     // The collector restarts with Kafka reachable: the spool is replayed and emptied.
     const up = await startCollector(common.kafka.brokers, spoolDir);
-    await eventually(async () => received.filter((r) => r.event.page.startsWith('/outage')).length, (n) => n >= 5, 30_000, 'spooled events delivered');
-    await eventually(async () => (await readdir(spoolDir)).filter((f) => f.endsWith('.spool')).length, (n) => n === 0, 10_000, 'spool emptied');
+    await eventually(
+      async () => received.filter((r) => r.event.page.startsWith('/outage')).length,
+      (n) => n >= 5,
+      30_000,
+      'spooled events delivered',
+    );
+    await eventually(
+      async () => (await readdir(spoolDir)).filter((f) => f.endsWith('.spool')).length,
+      (n) => n === 0,
+      10_000,
+      'spool emptied',
+    );
     expect((await up.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     await up.app.close();
     await up.producer.close();

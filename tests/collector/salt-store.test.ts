@@ -14,7 +14,9 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 const tables = async () =>
-  (await db.rows<{ name: string; engine: string }>(`SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name LIKE 'collector_salt_%' ORDER BY name`));
+  await db.rows<{ name: string; engine: string }>(
+    `SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name LIKE 'collector_salt_%' ORDER BY name`,
+  );
 
 describe('ClickHouse salt store', () => {
   it('keeps salts in Memory tables shared by collectors and across restarts', async () => {
@@ -53,7 +55,9 @@ describe('ClickHouse salt store', () => {
     expect((await tables()).map((t) => t.name)).not.toContain('collector_salt_d20250310');
     // The month is still live, so its salt stays.
     expect((await tables()).map((t) => t.name)).toContain('collector_salt_m202503');
-    const rows = await db.rows<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE name = 'collector_salt_d20250310'`);
+    const rows = await db.rows<{ n: string }>(
+      `SELECT count() AS n FROM system.tables WHERE name = 'collector_salt_d20250310'`,
+    );
     expect(Number(rows[0]!.n)).toBe(0);
     expect(await new ClickHouseSaltStore(db, () => DAY).saltFor('daily', DAY)).not.toEqual(old);
   });

@@ -42,7 +42,11 @@ describe('walking skeleton: collector → Kafka → processor → ClickHouse →
       PROCESSOR_METRICS_PORT: String(processorPort),
       PROCESSOR_GROUP_ID: `skeleton-${config.kafka.topicPrefix}`,
     });
-    const reporter = spawnService('reporter', 'reporter/src/server.ts', { ...env, REPORTER_PORT: String(reporterPort), REPORTER_ADMIN_KEY: ADMIN_KEY });
+    const reporter = spawnService('reporter', 'reporter/src/server.ts', {
+      ...env,
+      REPORTER_PORT: String(reporterPort),
+      REPORTER_ADMIN_KEY: ADMIN_KEY,
+    });
     services.push(collector, processor, reporter);
     collectorUrl = `http://127.0.0.1:${collectorPort}`;
     reporterUrl = `http://127.0.0.1:${reporterPort}`;
@@ -68,7 +72,12 @@ describe('walking skeleton: collector → Kafka → processor → ClickHouse →
         'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
         'accept-language': 'en-US',
       },
-      body: JSON.stringify({ site: 'skeleton-key', type: 'pageview', url: 'https://skeleton.example/services/?utm_source=news', referrer: 'https://www.google.com/' }),
+      body: JSON.stringify({
+        site: 'skeleton-key',
+        type: 'pageview',
+        url: 'https://skeleton.example/services/?utm_source=news',
+        referrer: 'https://www.google.com/',
+      }),
     });
     expect(beacon.status).toBe(202);
 

@@ -9,7 +9,14 @@ import { PracticeRegistry } from '@confidant/collector/registry/practice-registr
 import { createLogger, practiceSchema } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, bearer, practice, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+import {
+  adminAuth,
+  bearer,
+  practice,
+  savePractices,
+  startReporter,
+  type ReporterHarness,
+} from '../support/reporter-fixture.ts';
 import { faults } from './faults.config.ts';
 import { recordScenario } from './support/summary.ts';
 
@@ -27,16 +34,29 @@ const stats = { requests: 0, allowed: 0, refused: 0 };
 beforeAll(async () => {
   h = await startReporter('flt-access');
   await savePractices(h.db, practice('alpha'), practice('beta'));
-  for (const id of ['acme', 'other']) await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id, name: id } });
-  const create = async (body: object) => (await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: body })).json().key as string;
+  for (const id of ['acme', 'other'])
+    await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id, name: id } });
+  const create = async (body: object) =>
+    (await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: body })).json()
+      .key as string;
   keys.admin = await create({ role: 'admin' });
   keys['practice:alpha'] = await create({ role: 'practice', scopeId: 'alpha' });
   keys['practice:beta'] = await create({ role: 'practice', scopeId: 'beta' });
   keys['partner:acme'] = await create({ role: 'partner', scopeId: 'acme' });
   keys['partner:other'] = await create({ role: 'partner', scopeId: 'other' });
 
-  const buffer = practiceSchema.parse({ id: 'gate', siteKey: 'site-gate', name: 'Gate Clinic', domains: ['gate.example'], timezone: 'UTC', exitAllowlist: ['trusted.example'] });
-  const registry = new PracticeRegistry({ list: async () => [buffer], revision: async () => '1' }, createLogger('t', 'silent'));
+  const buffer = practiceSchema.parse({
+    id: 'gate',
+    siteKey: 'site-gate',
+    name: 'Gate Clinic',
+    domains: ['gate.example'],
+    timezone: 'UTC',
+    exitAllowlist: ['trusted.example'],
+  });
+  const registry = new PracticeRegistry(
+    { list: async () => [buffer], revision: async () => '1' },
+    createLogger('t', 'silent'),
+  );
   await registry.refresh();
   collector = await buildCollector({
     config: loadCollectorConfig({}),
@@ -70,7 +90,10 @@ const PRACTICE_ROUTES = [
   (id: string) => `/v1/practices/${id}/stats/timeseries?from=2024-03-01&to=2024-03-31`,
   (id: string) => `/v1/practices/${id}/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=referrer`,
 ];
-const PARTNER_ROUTES = [(id: string) => `/v1/partners/${id}/exports?month=2024-03&format=ndjson`, (id: string) => `/v1/partners/${id}/exports?month=2024-03&format=csv`];
+const PARTNER_ROUTES = [
+  (id: string) => `/v1/partners/${id}/exports?month=2024-03&format=ndjson`,
+  (id: string) => `/v1/partners/${id}/exports?month=2024-03&format=csv`,
+];
 const WHO = ['admin', 'practice:alpha', 'practice:beta', 'partner:acme', 'partner:other'] as const;
 
 function may(who: (typeof WHO)[number], kind: 'practice' | 'partner', id: string): boolean {
@@ -79,8 +102,12 @@ function may(who: (typeof WHO)[number], kind: 'practice' | 'partner', id: string
 
 describe('every tenant-scoped route × every role × each tenant’s ids', () => {
   const cases = [
-    ...PRACTICE_ROUTES.flatMap((route) => ['alpha', 'beta'].map((id) => ({ kind: 'practice' as const, id, url: route(id) }))),
-    ...PARTNER_ROUTES.flatMap((route) => ['acme', 'other'].map((id) => ({ kind: 'partner' as const, id, url: route(id) }))),
+    ...PRACTICE_ROUTES.flatMap((route) =>
+      ['alpha', 'beta'].map((id) => ({ kind: 'practice' as const, id, url: route(id) })),
+    ),
+    ...PARTNER_ROUTES.flatMap((route) =>
+      ['acme', 'other'].map((id) => ({ kind: 'partner' as const, id, url: route(id) })),
+    ),
   ];
   for (const c of cases) {
     it(`${c.url}`, async () => {
@@ -121,9 +148,19 @@ describe('API keys', () => {
       ['practice', 'alpha', PRACTICE_ROUTES[3]!('alpha')],
       ['partner', 'acme', PARTNER_ROUTES[0]!('acme')],
     ] as const) {
-      const created = (await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: { role, ...(scopeId ? { scopeId } : {}) } })).json();
+      const created = (
+        await h.app.inject({
+          method: 'POST',
+          url: '/v1/admin/keys',
+          headers: adminAuth,
+          payload: { role, ...(scopeId ? { scopeId } : {}) },
+        })
+      ).json();
       expect([200, 409]).toContain((await h.app.inject({ url, headers: bearer(created.key) })).statusCode);
-      expect((await h.app.inject({ method: 'DELETE', url: `/v1/admin/keys/${created.keyId}`, headers: adminAuth })).statusCode).toBe(200);
+      expect(
+        (await h.app.inject({ method: 'DELETE', url: `/v1/admin/keys/${created.keyId}`, headers: adminAuth }))
+          .statusCode,
+      ).toBe(200);
       const after = await h.app.inject({ url, headers: bearer(created.key) });
       expect(after.statusCode, role).toBe(401);
     }
@@ -132,7 +169,10 @@ describe('API keys', () => {
 
 describe('buffer page /out', () => {
   const out = (to: string, referer?: string) =>
-    collector.inject({ url: `/out?site=site-gate&to=${encodeURIComponent(to)}`, headers: { 'user-agent': 'Mozilla/5.0 Firefox/128.0', ...(referer ? { referer } : {}) } });
+    collector.inject({
+      url: `/out?site=site-gate&to=${encodeURIComponent(to)}`,
+      headers: { 'user-agent': 'Mozilla/5.0 Firefox/128.0', ...(referer ? { referer } : {}) },
+    });
 
   it('refuses every non-web destination, however it is written', async () => {
     for (const to of [
@@ -156,7 +196,12 @@ describe('buffer page /out', () => {
   });
 
   it('never redirects to a site off the allowlist, even with the practice as referrer; the allowlisted one only after a notice', async () => {
-    for (const to of ['http://evil.example/', 'https://evil.example/%2F%2Fgate.example', 'https://trusted.example.evil.example/', 'https://evil.example/?next=https://trusted.example']) {
+    for (const to of [
+      'http://evil.example/',
+      'https://evil.example/%2F%2Fgate.example',
+      'https://trusted.example.evil.example/',
+      'https://evil.example/?next=https://trusted.example',
+    ]) {
       const res = await out(to, 'https://gate.example/contact');
       expect(res.statusCode, to).toBe(200);
       expect(res.headers.location).toBeUndefined();
@@ -191,18 +236,28 @@ describe('security headers on every HTML page', () => {
 
 describe('dependencies', () => {
   it('npm audit --omit=dev finds no high or critical vulnerability', async (ctx) => {
-    const result = await promisify(execFile)('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { cwd: faults.root, timeout: 90_000, maxBuffer: 64 * 2 ** 20 }).then(
+    const result = await promisify(execFile)('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], {
+      cwd: faults.root,
+      timeout: 90_000,
+      maxBuffer: 64 * 2 ** 20,
+    }).then(
       (r) => r.stdout,
       (e: { stdout?: string; stderr?: string }) => e.stdout || e.stderr || '',
     );
-    let report: { metadata?: { vulnerabilities?: Record<string, number> }; message?: string; error?: { summary?: string } };
+    let report: {
+      metadata?: { vulnerabilities?: Record<string, number> };
+      message?: string;
+      error?: { summary?: string };
+    };
     try {
       report = JSON.parse(result);
     } catch {
       report = {};
     }
     if (!report.metadata?.vulnerabilities) {
-      ctx.skip(`npm audit endpoint unreachable or refusing: ${(report.message ?? report.error?.summary ?? result).slice(0, 200)}`);
+      ctx.skip(
+        `npm audit endpoint unreachable or refusing: ${(report.message ?? report.error?.summary ?? result).slice(0, 200)}`,
+      );
       return;
     }
     const v = report.metadata.vulnerabilities;

@@ -47,7 +47,13 @@ async function metric(port: number, name: string): Promise<number> {
 
 it('pauses while ClickHouse is down, crawls while it is slow, stays within its memory ceiling and loses nothing', async () => {
   const seed = Date.now() % 2 ** 31;
-  const events = generateStream(prng(seed), Object.keys(TIME_ZONES), Math.min(faults.processorEvents, 30_000), START, SPAN);
+  const events = generateStream(
+    prng(seed),
+    Object.keys(TIME_ZONES),
+    Math.min(faults.processorEvents, 30_000),
+    START,
+    SPAN,
+  );
   const third = Math.floor(events.length / 3);
   const groupId = `faults-ch-${seed}`;
   processor = await startProcessor(config, { CLICKHOUSE_URL: proxy.url, PROCESSOR_GROUP_ID: groupId });
@@ -64,7 +70,12 @@ it('pauses while ClickHouse is down, crawls while it is slow, stays within its m
   await proxy.cut();
   await produceEvents(producer, config.kafka.topicPrefix, events.slice(third, 2 * third));
   // The first ClickHouse call of the next batch fails (loading its import lines, or the insert): the consumer pauses.
-  await eventually(() => metric(port, 'confidant_processor_paused'), (n) => n === 1, 60_000, 'the consumer paused');
+  await eventually(
+    () => metric(port, 'confidant_processor_paused'),
+    (n) => n === 1,
+    60_000,
+    'the consumer paused',
+  );
   await new Promise((r) => setTimeout(r, Math.max(0, faults.clickhouseOutageMs - (Date.now() - downAt))));
   expect(await caughtUp()).toBe(false);
   expect(processor.child.exitCode).toBeNull();
@@ -90,7 +101,10 @@ it('pauses while ClickHouse is down, crawls while it is slow, stays within its m
   expect(tally(expectedFor(withOneMore(events), TIME_ZONES), counted)).toMatchObject({ lost: 1, duplicated: 0 });
   expect(maxRss).toBeLessThan(RSS_CEILING);
 
-  const countable = (totals: Record<string, number>) => Object.entries(totals).filter(([k]) => !k.endsWith('engaged_ms')).reduce((n, [, v]) => n + v, 0);
+  const countable = (totals: Record<string, number>) =>
+    Object.entries(totals)
+      .filter(([k]) => !k.endsWith('engaged_ms'))
+      .reduce((n, [, v]) => n + v, 0);
   recordScenario({
     scenario: 'clickhouse down / slow',
     sent: events.length,

@@ -7,7 +7,17 @@ import type { ServiceProcess } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { aroundToday, removeSpool, reportedTotals, reporterFor, startCollector, startProcessor, steadyBeacons, sumOf, type Collector } from './support/pipeline.ts';
+import {
+  aroundToday,
+  removeSpool,
+  reportedTotals,
+  reporterFor,
+  startCollector,
+  startProcessor,
+  steadyBeacons,
+  sumOf,
+  type Collector,
+} from './support/pipeline.ts';
 import { boundedTally, recordScenario } from './support/summary.ts';
 
 /**
@@ -26,7 +36,13 @@ let reporter: FastifyInstance;
 beforeAll(async () => {
   config = isolatedConfig('flt-colkill');
   ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({ id: 'collector-kill', siteKey: 'site-collector-kill', name: 'Collector Kill', domains: ['collector-kill.example'], timezone: 'UTC' });
+  await new PracticeStore(db).save({
+    id: 'collector-kill',
+    siteKey: 'site-collector-kill',
+    name: 'Collector Kill',
+    domains: ['collector-kill.example'],
+    timezone: 'UTC',
+  });
   processor = await startProcessor(config);
   reporter = await reporterFor(config, db);
 }, 240_000);
@@ -46,7 +62,13 @@ it('replays the spool after SIGKILLs under load; acknowledged events survive, no
   const offline = { KAFKA_BROKERS: '127.0.0.1:1', SPOOL_DIR: spoolDir };
   collector = await startCollector(config, offline, port);
   let loading = true;
-  const load = steadyBeacons(() => collector!.url, 'site-collector-kill', 'collector-kill.example', faults.beaconsPerSecond, () => !loading);
+  const load = steadyBeacons(
+    () => collector!.url,
+    'site-collector-kill',
+    'collector-kill.example',
+    faults.beaconsPerSecond,
+    () => !loading,
+  );
   const kills: number[] = [];
   for (let k = 0; k < faults.collectorKills; k++) {
     const afterMs = Math.floor(faults.collectorLoadMs / 2 + Math.random() * faults.collectorLoadMs);
@@ -66,7 +88,12 @@ it('replays the spool after SIGKILLs under load; acknowledged events survive, no
   // Restart with Kafka reachable: the spool is replayed and emptied.
   await collector.stop();
   collector = await startCollector(config, { SPOOL_DIR: spoolDir }, port);
-  await eventually(async () => (await readdir(spoolDir)).filter((f) => f.endsWith('.spool')).length, (n) => n === 0, 60_000, 'spool replayed');
+  await eventually(
+    async () => (await readdir(spoolDir)).filter((f) => f.endsWith('.spool')).length,
+    (n) => n === 0,
+    60_000,
+    'spool replayed',
+  );
 
   const { from, to } = aroundToday();
   const countNow = async () => sumOf(await reportedTotals(reporter, ['collector-kill'], from, to), 'pageviews');
@@ -77,8 +104,14 @@ it('replays the spool after SIGKILLs under load; acknowledged events survive, no
   const t = boundedTally(result.accepted, result.unanswered, counted);
   expect(t).toMatchObject({ lost: 0, duplicated: 0 });
   // Negative control: one acknowledged event missing, or one counted beyond the bound, is reported.
-  expect(boundedTally(result.accepted, result.unanswered, result.accepted - 1)).toMatchObject({ lost: 1, duplicated: 0 });
-  expect(boundedTally(result.accepted, result.unanswered, result.accepted + result.unanswered + 1)).toMatchObject({ lost: 0, duplicated: 1 });
+  expect(boundedTally(result.accepted, result.unanswered, result.accepted - 1)).toMatchObject({
+    lost: 1,
+    duplicated: 0,
+  });
+  expect(boundedTally(result.accepted, result.unanswered, result.accepted + result.unanswered + 1)).toMatchObject({
+    lost: 0,
+    duplicated: 1,
+  });
 
   recordScenario({
     scenario: 'collector killed',

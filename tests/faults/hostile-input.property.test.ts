@@ -5,7 +5,17 @@ import { scrubUrl } from '@confidant/collector/deid/url-scrubber';
 import { createLineParser, type LogFormat } from '@confidant/collector/logs/log-parser';
 import { createMetrics } from '@confidant/collector/metrics';
 import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
-import { beaconSchema, createLogger, decodeEvent, encodeEvent, plausibleEventSchema, practiceSchema, sqlv, type Db, type EventEnvelope } from '@confidant/shared';
+import {
+  beaconSchema,
+  createLogger,
+  decodeEvent,
+  encodeEvent,
+  plausibleEventSchema,
+  practiceSchema,
+  sqlv,
+  type Db,
+  type EventEnvelope,
+} from '@confidant/shared';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,12 +26,22 @@ import { faults } from './faults.config.ts';
 /** Property-based tests of every parser and scrubber that sees outside input. */
 const runs = { numRuns: faults.propertyRuns };
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-const practice = practiceSchema.parse({ id: 'prop', siteKey: 'site-prop', name: 'Prop', domains: ['prop.example'], timezone: 'UTC', propsAllowlist: ['plan'] });
+const practice = practiceSchema.parse({
+  id: 'prop',
+  siteKey: 'site-prop',
+  name: 'Prop',
+  domains: ['prop.example'],
+  timezone: 'UTC',
+  propsAllowlist: ['plan'],
+});
 const accepted: EventEnvelope[] = [];
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  const registry = new PracticeRegistry({ list: async () => [practice], revision: async () => '1' }, createLogger('t', 'silent'));
+  const registry = new PracticeRegistry(
+    { list: async () => [practice], revision: async () => '1' },
+    createLogger('t', 'silent'),
+  );
   await registry.refresh();
   const sink = {
     ready: () => true,
@@ -48,7 +68,11 @@ afterAll(() => app?.close());
 const nearBeacon = fc.record(
   {
     site: fc.oneof(fc.constant('site-prop'), fc.string(), fc.integer(), fc.constant(null)),
-    type: fc.oneof(fc.constantFrom('pageview', 'engagement', 'outbound', 'download', 'event', 'notfound'), fc.string(), fc.anything()),
+    type: fc.oneof(
+      fc.constantFrom('pageview', 'engagement', 'outbound', 'download', 'event', 'notfound'),
+      fc.string(),
+      fc.anything(),
+    ),
     url: fc.oneof(fc.webUrl(), fc.constant('https://prop.example/'), fc.string(), fc.anything()),
     referrer: fc.oneof(fc.webUrl(), fc.string(), fc.anything()),
     engagedMs: fc.oneof(fc.integer(), fc.double(), fc.string()),
@@ -60,14 +84,20 @@ const nearBeacon = fc.record(
   { requiredKeys: [] },
 );
 
-const bodyText = fc.oneof(nearBeacon.map((b) => JSON.stringify(b)), fc.json(), fc.string({ unit: 'binary', maxLength: 5000 }), fc.constant('{"site":'));
+const bodyText = fc.oneof(
+  nearBeacon.map((b) => JSON.stringify(b)),
+  fc.json(),
+  fc.string({ unit: 'binary', maxLength: 5000 }),
+  fc.constant('{"site":'),
+);
 
 describe('beacon validator and POST /e', () => {
   it('the schema never throws and only admits the documented shape', () => {
     fc.assert(
       fc.property(fc.oneof(nearBeacon, fc.anything()), (value) => {
         const r = beaconSchema.safeParse(value);
-        if (r.success) expect(typeof r.data.site === 'string' && r.data.site.length <= 64 && r.data.url.length <= 2048).toBe(true);
+        if (r.success)
+          expect(typeof r.data.site === 'string' && r.data.site.length <= 64 && r.data.url.length <= 2048).toBe(true);
       }),
       runs,
     );
@@ -75,11 +105,20 @@ describe('beacon validator and POST /e', () => {
 
   it('any body is answered 202 or a 4xx with a machine-readable error, never a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(bodyText, fc.constantFrom('text/plain', 'application/json', 'text/html', 'application/x-www-form-urlencoded', ''), async (body, type) => {
-        const res = await app.inject({ method: 'POST', url: '/e', headers: { 'user-agent': UA, ...(type ? { 'content-type': type } : {}) }, body });
-        expect(res.statusCode).toBeLessThan(500);
-        if (res.statusCode >= 400) expect(typeof res.json().error.code).toBe('string');
-      }),
+      fc.asyncProperty(
+        bodyText,
+        fc.constantFrom('text/plain', 'application/json', 'text/html', 'application/x-www-form-urlencoded', ''),
+        async (body, type) => {
+          const res = await app.inject({
+            method: 'POST',
+            url: '/e',
+            headers: { 'user-agent': UA, ...(type ? { 'content-type': type } : {}) },
+            body,
+          });
+          expect(res.statusCode).toBeLessThan(500);
+          if (res.statusCode >= 400) expect(typeof res.json().error.code).toBe('string');
+        },
+      ),
       runs,
     );
   });
@@ -98,26 +137,63 @@ describe('Plausible endpoint POST /api/event', () => {
     { requiredKeys: [] },
   );
   it('the schema never throws', () => {
-    fc.assert(fc.property(fc.oneof(nearPlausible, fc.anything()), (v) => void plausibleEventSchema.safeParse(v)), runs);
+    fc.assert(
+      fc.property(fc.oneof(nearPlausible, fc.anything()), (v) => void plausibleEventSchema.safeParse(v)),
+      runs,
+    );
   });
   it('any body is answered 202 or a 4xx, never a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(nearPlausible.map((b) => JSON.stringify(b)), fc.string({ unit: 'binary', maxLength: 5000 })), async (body) => {
-        const res = await app.inject({ method: 'POST', url: '/api/event', headers: { 'user-agent': UA, 'content-type': 'application/json' }, body });
-        expect(res.statusCode).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          nearPlausible.map((b) => JSON.stringify(b)),
+          fc.string({ unit: 'binary', maxLength: 5000 }),
+        ),
+        async (body) => {
+          const res = await app.inject({
+            method: 'POST',
+            url: '/api/event',
+            headers: { 'user-agent': UA, 'content-type': 'application/json' },
+            body,
+          });
+          expect(res.statusCode).toBeLessThan(500);
+        },
+      ),
       runs,
     );
   });
 });
 
 describe('log parser', () => {
-  const formats: LogFormat[] = [{ kind: 'combined' }, { kind: 'common' }, { kind: 'json' }, { kind: 'auto' }, { kind: 'nginx', format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time' }];
+  const formats: LogFormat[] = [
+    { kind: 'combined' },
+    { kind: 'common' },
+    { kind: 'json' },
+    { kind: 'auto' },
+    {
+      kind: 'nginx',
+      format:
+        '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time',
+    },
+  ];
   const ip = fc.oneof(fc.ipV4(), fc.ipV6(), fc.string());
   const plausibleLine = fc
-    .tuple(ip, fc.string(), fc.constantFrom('GET', 'POST', 'G\u0000T', ''), fc.oneof(fc.webPath(), fc.string({ unit: 'binary' })), fc.integer({ min: -1, max: 1000 }), fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }))
+    .tuple(
+      ip,
+      fc.string(),
+      fc.constantFrom('GET', 'POST', 'G\u0000T', ''),
+      fc.oneof(fc.webPath(), fc.string({ unit: 'binary' })),
+      fc.integer({ min: -1, max: 1000 }),
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'binary' }),
+    )
     .map(([a, t, m, p, s, r, u]) => `${a} - - [${t}] "${m} ${p} HTTP/1.1" ${s} 12 "${r}" "${u}"`);
-  const line = fc.oneof(plausibleLine, fc.string({ unit: 'binary', maxLength: 3000 }), fc.json(), fc.anything().map((v) => JSON.stringify(v) ?? ''));
+  const line = fc.oneof(
+    plausibleLine,
+    fc.string({ unit: 'binary', maxLength: 3000 }),
+    fc.json(),
+    fc.anything().map((v) => JSON.stringify(v) ?? ''),
+  );
   for (const format of formats) {
     it(`${format.kind}: any line parses to a hit or a named reason, never throws`, () => {
       const parse = createLineParser(format);
@@ -136,9 +212,18 @@ describe('log parser', () => {
 describe('URL scrubber', () => {
   const letters = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz'), minLength: 3, maxLength: 10 });
   const digits = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: n, maxLength: n });
-  const email = fc.tuple(letters, letters, letters).map(([u, d, t]) => ({ raw: `${u}.x@${d}.${t}`, needles: [`${u}.x@`, `@${d}.${t}`] }));
-  const phone = fc.tuple(digits(3), digits(3), digits(4), fc.constantFrom('-', ' ', '.', '')).map(([a, b, c, sep]) => ({ raw: `(${a})${sep}${b}${sep}${c}`, needles: [`${b}${sep}${c}`, `${b}${c}`] }));
-  const ssn = fc.tuple(digits(3), digits(2), digits(4), fc.constantFrom('-', ' ', '.')).map(([a, b, c, sep]) => ({ raw: `${a}${sep}${b}${sep}${c}`, needles: [`${a}${sep}${b}${sep}${c}`, `${a}${b}${c}`] }));
+  const email = fc
+    .tuple(letters, letters, letters)
+    .map(([u, d, t]) => ({ raw: `${u}.x@${d}.${t}`, needles: [`${u}.x@`, `@${d}.${t}`] }));
+  const phone = fc
+    .tuple(digits(3), digits(3), digits(4), fc.constantFrom('-', ' ', '.', ''))
+    .map(([a, b, c, sep]) => ({ raw: `(${a})${sep}${b}${sep}${c}`, needles: [`${b}${sep}${c}`, `${b}${c}`] }));
+  const ssn = fc
+    .tuple(digits(3), digits(2), digits(4), fc.constantFrom('-', ' ', '.'))
+    .map(([a, b, c, sep]) => ({
+      raw: `${a}${sep}${b}${sep}${c}`,
+      needles: [`${a}${sep}${b}${sep}${c}`, `${a}${b}${c}`],
+    }));
   const digitRun = digits(9).map((d) => ({ raw: `mrn${d}`, needles: [d] }));
   const secret = fc.oneof(email, phone, ssn, digitRun);
 
@@ -179,7 +264,13 @@ describe('URL scrubber', () => {
   });
 
   it('never throws on arbitrary input', () => {
-    fc.assert(fc.property(fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string({ unit: 'binary' })), (u) => void scrubUrl(u)), runs);
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string({ unit: 'binary' })),
+        (u) => void scrubUrl(u),
+      ),
+      runs,
+    );
   });
 });
 
@@ -196,7 +287,10 @@ describe('SQL value helper: exact round trip through the real server', () => {
 
   it('strings, integers across the 64-bit ranges and floats come back exactly', async () => {
     const value = fc.record({
-      s: fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom("\\'; DROP TABLE x; --", 'a\\', "'", '\\N', '\0')),
+      s: fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.constantFrom("\\'; DROP TABLE x; --", 'a\\', "'", '\\N', '\0'),
+      ),
       i: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
       u: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
       f: fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -204,9 +298,16 @@ describe('SQL value helper: exact round trip through the real server', () => {
     // Batched: one query per 50 values keeps a few hundred properties within seconds.
     await fc.assert(
       fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 50 }), async (values) => {
-        const selects = values.map((v, n) => `SELECT ${n} AS n, ${sqlv.str(v.s)} AS s, toString(toInt64(${sqlv.int(v.i)})) AS i, toString(toUInt64(${sqlv.int(v.u)})) AS u, toFloat64(${sqlv.float(v.f)}) AS f`);
-        const rows = await db.rows<{ n: number; s: string; i: string; u: string; f: number }>(`SELECT * FROM (${selects.join(' UNION ALL ')}) ORDER BY n`);
-        expect(rows.map((r) => ({ s: r.s, i: BigInt(r.i), u: BigInt(r.u), f: Number(r.f) }))).toEqual(values.map((v) => ({ s: v.s, i: v.i, u: v.u, f: Math.abs(v.f) < MIN_NORMAL ? 0 : v.f })));
+        const selects = values.map(
+          (v, n) =>
+            `SELECT ${n} AS n, ${sqlv.str(v.s)} AS s, toString(toInt64(${sqlv.int(v.i)})) AS i, toString(toUInt64(${sqlv.int(v.u)})) AS u, toFloat64(${sqlv.float(v.f)}) AS f`,
+        );
+        const rows = await db.rows<{ n: number; s: string; i: string; u: string; f: number }>(
+          `SELECT * FROM (${selects.join(' UNION ALL ')}) ORDER BY n`,
+        );
+        expect(rows.map((r) => ({ s: r.s, i: BigInt(r.i), u: BigInt(r.u), f: Number(r.f) }))).toEqual(
+          values.map((v) => ({ s: v.s, i: v.i, u: v.u, f: Math.abs(v.f) < MIN_NORMAL ? 0 : v.f })),
+        );
       }),
       { numRuns: Math.max(20, Math.floor(faults.propertyRuns / 10)) },
     );

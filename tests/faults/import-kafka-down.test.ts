@@ -9,7 +9,13 @@ import { namespaceEnv } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig, testEnv } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { reportedTotals, reporterFor, rssBytes, superviseProcessor, type SupervisedProcessor } from './support/pipeline.ts';
+import {
+  reportedTotals,
+  reporterFor,
+  rssBytes,
+  superviseProcessor,
+  type SupervisedProcessor,
+} from './support/pipeline.ts';
 import { PrivateKafka } from './support/private-kafka.ts';
 import { generateAccessLog } from './support/access-log.ts';
 import { flatten, recordScenario, tally } from './support/summary.ts';
@@ -37,27 +43,44 @@ let processor: SupervisedProcessor | null = null;
 let dir: string;
 const running = new Set<ChildProcess>();
 
-type ImportRun = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; peakRss: number; ms: number };
+type ImportRun = {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  peakRss: number;
+  ms: number;
+};
 
 /**
  * Runs `confidant logs import` (the CLI's entry point) as a child process, sampling its resident set
  * every 100 ms; `onLinesRead` sees each count of lines its debug log reports.
  */
-function runImport(file: string, practice: string, args: string[], env: Record<string, string>, onLinesRead?: (lines: number, child: ChildProcess) => void): Promise<ImportRun> {
+function runImport(
+  file: string,
+  practice: string,
+  args: string[],
+  env: Record<string, string>,
+  onLinesRead?: (lines: number, child: ChildProcess) => void,
+): Promise<ImportRun> {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practice, '--no-progress', ...args], {
-    cwd: faults.root,
-    env: {
-      PATH: process.env.PATH,
-      ...namespaceEnv(config),
-      SPOOL_DIR: join(dir, 'spool', 'collector'),
-      SPOOL_MAX_BYTES: String(faults.importOutageSpoolBytes),
-      LOG_IMPORT_GIVE_UP_MS: String(GIVE_UP_MS),
-      LOG_LEVEL: 'debug',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practice, '--no-progress', ...args],
+    {
+      cwd: faults.root,
+      env: {
+        PATH: process.env.PATH,
+        ...namespaceEnv(config),
+        SPOOL_DIR: join(dir, 'spool', 'collector'),
+        SPOOL_MAX_BYTES: String(faults.importOutageSpoolBytes),
+        LOG_IMPORT_GIVE_UP_MS: String(GIVE_UP_MS),
+        LOG_LEVEL: 'debug',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   running.add(child);
   let stdout = '';
   let stderr = '';
@@ -85,7 +108,10 @@ function runImport(file: string, practice: string, args: string[], env: Record<s
   );
 }
 
-const window = () => ({ from: new Date(Date.now() - 8 * DAY_MS).toISOString().slice(0, 10), to: new Date(Date.now() + DAY_MS).toISOString().slice(0, 10) });
+const window = () => ({
+  from: new Date(Date.now() - 8 * DAY_MS).toISOString().slice(0, 10),
+  to: new Date(Date.now() + DAY_MS).toISOString().slice(0, 10),
+});
 const total = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 
 /** The practice's day-by-day page views once they reach the truth's total (or the time is up), after a settle for late duplicates. */
@@ -101,7 +127,8 @@ async function countedFor(practice: string, truth: Record<string, number>): Prom
   return flatten(await reportedTotals(reporter, [practice], from, to));
 }
 
-const waits = (stderr: string, what: RegExp) => stderr.split('\n').filter((l) => /waiting for/.test(l) && what.test(l)).length;
+const waits = (stderr: string, what: RegExp) =>
+  stderr.split('\n').filter((l) => /waiting for/.test(l) && what.test(l)).length;
 const mb = (bytes: number) => `${Math.round(bytes / 1048576)} MB`;
 
 describe('Log import under a Kafka outage', () => {
@@ -111,7 +138,8 @@ describe('Log import under a Kafka outage', () => {
     config = { ...base, kafka: { ...base.kafka, brokers: kafka.brokers } };
     ({ db, cleanup } = await prepareNamespace(config));
     const store = new PracticeStore(db);
-    for (const id of [OUTAGE_PRACTICE, GIVE_UP_PRACTICE]) await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone: 'UTC' });
+    for (const id of [OUTAGE_PRACTICE, GIVE_UP_PRACTICE])
+      await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone: 'UTC' });
     reporter = await reporterFor(config, db);
     dir = await mkdtemp(join(tmpdir(), 'flt-imkafka-'));
     // Supervised: a processor whose consumer kafkajs gave up on during the outage exits by design and is restarted.
@@ -235,6 +263,9 @@ describe('Log import under a Kafka outage', () => {
 
   it('the comparison catches one line lost and one counted twice (negative control)', () => {
     const truth = { 'p 2026-01-01 pageviews': 10, 'p 2026-01-02 pageviews': 5 };
-    expect(tally(truth, { 'p 2026-01-01 pageviews': 9, 'p 2026-01-02 pageviews': 6 })).toMatchObject({ lost: 1, duplicated: 1 });
+    expect(tally(truth, { 'p 2026-01-01 pageviews': 9, 'p 2026-01-02 pageviews': 6 })).toMatchObject({
+      lost: 1,
+      duplicated: 1,
+    });
   });
 });

@@ -32,7 +32,13 @@ let dir: string;
 beforeAll(async () => {
   config = isolatedConfig('flt-import');
   ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({ id: PRACTICE, siteKey: `site-${PRACTICE}`, name: PRACTICE, domains: [`${PRACTICE}.example`], timezone: 'UTC' });
+  await new PracticeStore(db).save({
+    id: PRACTICE,
+    siteKey: `site-${PRACTICE}`,
+    name: PRACTICE,
+    domains: [`${PRACTICE}.example`],
+    timezone: 'UTC',
+  });
   reporter = await reporterFor(config, db);
   dir = await mkdtemp(join(tmpdir(), 'flt-import-'));
 }, 120_000);
@@ -44,12 +50,24 @@ afterAll(async () => {
 }, 120_000);
 
 /** Runs the CLI; with `killAtLine`, SIGKILLs it as soon as it reports having read that many lines. */
-function runImport(file: string, killAtLine: number | null): Promise<{ code: number | null; killed: boolean; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', PRACTICE, '--no-progress'], {
-    cwd: faults.root,
-    env: { PATH: process.env.PATH, ...namespaceEnv(config), SPOOL_DIR: join(dir, 'spool', 'collector'), LOG_LEVEL: 'debug' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function runImport(
+  file: string,
+  killAtLine: number | null,
+): Promise<{ code: number | null; killed: boolean; output: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', PRACTICE, '--no-progress'],
+    {
+      cwd: faults.root,
+      env: {
+        PATH: process.env.PATH,
+        ...namespaceEnv(config),
+        SPOOL_DIR: join(dir, 'spool', 'collector'),
+        LOG_LEVEL: 'debug',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => {
@@ -58,7 +76,9 @@ function runImport(file: string, killAtLine: number | null): Promise<{ code: num
     if (killAtLine === null) return;
     for (const m of text.matchAll(/"linesRead":(\d+)/g)) if (Number(m[1]) >= killAtLine) child.kill('SIGKILL');
   });
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, killed: signal === 'SIGKILL', output })));
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, killed: signal === 'SIGKILL', output })),
+  );
 }
 
 it(`counts every line of a log once across ${faults.importKills} kills and resumes after the duplicate window`, async () => {
@@ -71,7 +91,9 @@ it(`counts every line of a log once across ${faults.importKills} kills and resum
   const env = { PROCESSOR_GROUP_ID: `faults-import-${seed}`, WARMUP_MESSAGES: '0' };
   let processor = await startProcessor(config, env);
   // Kill points: sorted random lines of the log, so that each run gets further than the one before.
-  const killAt = Array.from({ length: faults.importKills }, () => Math.floor(faults.importLines * (0.05 + 0.85 * random()))).sort((a, b) => a - b);
+  const killAt = Array.from({ length: faults.importKills }, () =>
+    Math.floor(faults.importLines * (0.05 + 0.85 * random())),
+  ).sort((a, b) => a - b);
   let kills = 0;
   let powerCuts = 0;
   try {
@@ -90,7 +112,10 @@ it(`counts every line of a log once across ${faults.importKills} kills and resum
       } else await processor.stop();
       processor = await startProcessor(config, env);
     }
-    const { from, to } = { from: new Date(Date.now() - 8 * DAY_MS).toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) };
+    const { from, to } = {
+      from: new Date(Date.now() - 8 * DAY_MS).toISOString().slice(0, 10),
+      to: new Date().toISOString().slice(0, 10),
+    };
     const expectedTotal = Object.values(truth).reduce((a, b) => a + b, 0);
     const counted = await eventually(
       async () => flatten(await reportedTotals(reporter, [PRACTICE], from, to)),
@@ -121,5 +146,8 @@ it(`counts every line of a log once across ${faults.importKills} kills and resum
 
 it('the comparison catches one line lost and one counted twice (negative control)', () => {
   const truth = { 'p 2026-01-01 pageviews': 10, 'p 2026-01-02 pageviews': 5 };
-  expect(tally(truth, { 'p 2026-01-01 pageviews': 9, 'p 2026-01-02 pageviews': 6 })).toMatchObject({ lost: 1, duplicated: 1 });
+  expect(tally(truth, { 'p 2026-01-01 pageviews': 9, 'p 2026-01-02 pageviews': 6 })).toMatchObject({
+    lost: 1,
+    duplicated: 1,
+  });
 });

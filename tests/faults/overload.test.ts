@@ -5,7 +5,19 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { aroundToday, BROWSER_UA, removeSpool, reportedTotals, reporterFor, rssBytes, sendBeacon, startCollector, startProcessor, sumOf, type Collector } from './support/pipeline.ts';
+import {
+  aroundToday,
+  BROWSER_UA,
+  removeSpool,
+  reportedTotals,
+  reporterFor,
+  rssBytes,
+  sendBeacon,
+  startCollector,
+  startProcessor,
+  sumOf,
+  type Collector,
+} from './support/pipeline.ts';
 import { boundedTally, recordScenario } from './support/summary.ts';
 
 /**
@@ -26,8 +38,18 @@ let reporter: FastifyInstance;
 beforeAll(async () => {
   config = isolatedConfig('flt-overload');
   ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({ id: 'overload', siteKey: 'site-overload', name: 'Overload', domains: ['overload.example'], timezone: 'UTC' });
-  collector = await startCollector(config, { SHED_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT), SHED_MAX_HEAP_MB: '256', LOG_LEVEL: 'warn' });
+  await new PracticeStore(db).save({
+    id: 'overload',
+    siteKey: 'site-overload',
+    name: 'Overload',
+    domains: ['overload.example'],
+    timezone: 'UTC',
+  });
+  collector = await startCollector(config, {
+    SHED_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+    SHED_MAX_HEAP_MB: '256',
+    LOG_LEVEL: 'warn',
+  });
   processor = await startProcessor(config);
   reporter = await reporterFor(config, db);
 }, 120_000);
@@ -64,7 +86,11 @@ it('sheds at twice the measured maximum rate with 503 + Retry-After, stays under
   let maxRss = 0;
   const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssBytes(collector!.child.pid!))), 200);
   const seconds = faults.overloadMs / 1000;
-  const overloadRun = cannon({ connections: MAX_IN_FLIGHT * 3, overallRate: 2 * maxRate, amount: 2 * maxRate * seconds });
+  const overloadRun = cannon({
+    connections: MAX_IN_FLIGHT * 3,
+    overallRate: 2 * maxRate,
+    amount: 2 * maxRate * seconds,
+  });
   // Probes during the overload: a refusal must carry Retry-After.
   const probes: Array<{ code: number; retryAfter: string | null }> = [];
   const probing = (async () => {
@@ -79,7 +105,10 @@ it('sheds at twice the measured maximum rate with 503 + Retry-After, stays under
   clearInterval(sampler);
 
   const shedText = await (await fetch(`${collector!.url}/metrics`)).text();
-  const shed = [...shedText.matchAll(/^collector_requests_shed_total\{reason="[^"]+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  const shed = [...shedText.matchAll(/^collector_requests_shed_total\{reason="[^"]+"\} (\d+)$/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
   const refused = statusCount(overload, 503);
   expect(refused).toBeGreaterThan(0);
   expect(shed).toBeGreaterThanOrEqual(refused);
@@ -93,10 +122,15 @@ it('sheds at twice the measured maximum rate with 503 + Retry-After, stays under
   // Load dropped: beacons are accepted again right away.
   await new Promise((r) => setTimeout(r, 1000));
   const after: number[] = [];
-  for (let i = 0; i < 50; i++) after.push((await sendBeacon(collector!.url, 'site-overload', 'overload.example', '/after')).code);
+  for (let i = 0; i < 50; i++)
+    after.push((await sendBeacon(collector!.url, 'site-overload', 'overload.example', '/after')).code);
   expect(after.every((c) => c === 202)).toBe(true);
 
-  const accepted = statusCount(measured, 202) + statusCount(overload, 202) + probes.filter((p) => p.code === 202).length + after.length;
+  const accepted =
+    statusCount(measured, 202) +
+    statusCount(overload, 202) +
+    probes.filter((p) => p.code === 202).length +
+    after.length;
   const uncertain = measured.errors + measured.timeouts + overload.errors + overload.timeouts;
   const { from, to } = aroundToday();
   const countNow = async () => sumOf(await reportedTotals(reporter, ['overload'], from, to), 'pageviews');

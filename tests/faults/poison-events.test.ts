@@ -3,7 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateStream, prng } from '../support/event-stream.ts';
-import { intoMessages, invalidVariants, produceRaw, readDeadLetters, UNREADABLE, type DeadLetterReader, type RawEvent } from '../support/poison-stream.ts';
+import {
+  intoMessages,
+  invalidVariants,
+  produceRaw,
+  readDeadLetters,
+  UNREADABLE,
+  type DeadLetterReader,
+  type RawEvent,
+} from '../support/poison-stream.ts';
 import { kafkaFor, ledgerCaughtUp, produceEvents } from '../support/processor-harness.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
 import { eventually } from '../support/stack.ts';
@@ -67,17 +75,30 @@ it(`counts every valid event once and dead-letters every poisoned one, without t
   await produceEvents(producer, config.kafka.topicPrefix, after);
 
   const current = processor;
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID), Boolean, faults.mode === 'full' ? 600_000 : 120_000, 'ledger caught up').catch((error: Error) => {
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID),
+    Boolean,
+    faults.mode === 'full' ? 600_000 : 120_000,
+    'ledger caught up',
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\nprocessor output:\n${current.output().slice(-8000)}`);
   });
-  await eventually(async () => dlq.letters.size, (n) => n >= expectedDead.size, 30_000, `${expectedDead.size} dead letters`);
+  await eventually(
+    async () => dlq.letters.size,
+    (n) => n >= expectedDead.size,
+    30_000,
+    `${expectedDead.size} dead letters`,
+  );
   // The ledger view may be applied a moment before the rollup views of the same insert.
   await new Promise((r) => setTimeout(r, 1500));
 
   const context = `seed ${seed}`;
   expect(current.child.exitCode, `${context}: ${current.output().slice(-4000)}`).toBeNull();
   expect([...dlq.letters.keys()].sort(), context).toEqual([...expectedDead].sort());
-  expect([...dlq.letters.values()].every((reasons) => reasons.length === 1 && reasons[0] !== ''), context).toBe(true);
+  expect(
+    [...dlq.letters.values()].every((reasons) => reasons.length === 1 && reasons[0] !== ''),
+    context,
+  ).toBe(true);
 
   const valid = [...events.flatMap((e) => (e.valid ? [e.valid] : [])), ...after];
   const { from, to } = dayRange(start, span + DAY);
@@ -91,7 +112,10 @@ it(`counts every valid event once and dead-letters every poisoned one, without t
   await current.stop();
   processor = null;
   // Engagement events add to engaged_ms, not to a count: the table shows counted page views + events.
-  const countable = (totals: Record<string, number>) => Object.entries(totals).filter(([k]) => !k.endsWith('engaged_ms')).reduce((n, [, v]) => n + v, 0);
+  const countable = (totals: Record<string, number>) =>
+    Object.entries(totals)
+      .filter(([k]) => !k.endsWith('engaged_ms'))
+      .reduce((n, [, v]) => n + v, 0);
   recordScenario({
     scenario: 'poison events',
     sent: events.length + after.length + UNREADABLE.length,

@@ -13,7 +13,16 @@ import { namespaceEnv, spawnService, waitForHttp, type ServiceProcess } from '..
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 import { faults } from './faults.config.ts';
-import { aroundToday, removeSpool, REPORTER_ADMIN_KEY, reportedTotals, reporterFor, startCollector, startProcessor, type Collector } from './support/pipeline.ts';
+import {
+  aroundToday,
+  removeSpool,
+  REPORTER_ADMIN_KEY,
+  reportedTotals,
+  reporterFor,
+  startCollector,
+  startProcessor,
+  type Collector,
+} from './support/pipeline.ts';
 import { recordScenario, tally } from './support/summary.ts';
 
 const run = promisify(execFile);
@@ -38,11 +47,35 @@ const CANARIES = {
 };
 /** What must never be found: every canary, and the distinctive parts of each. */
 const NEEDLES = [
-  CANARIES.xffIp, CANARIES.socketIp, CANARIES.forwardedIp, CANARIES.realIp, CANARIES.logIp, UA_TOKEN, CANARIES.cookie,
-  'zq.canary', 'canary.person', '301-7788', '3017788', '123-45-6789', '123456789',
-  'zqcanaryquery', 'zqcanaryref', 'zqcanaryout', 'zqcanaryprop', 'zqcanaryfrag', 'zqcanarylog',
+  CANARIES.xffIp,
+  CANARIES.socketIp,
+  CANARIES.forwardedIp,
+  CANARIES.realIp,
+  CANARIES.logIp,
+  UA_TOKEN,
+  CANARIES.cookie,
+  'zq.canary',
+  'canary.person',
+  '301-7788',
+  '3017788',
+  '123-45-6789',
+  '123456789',
+  'zqcanaryquery',
+  'zqcanaryref',
+  'zqcanaryout',
+  'zqcanaryprop',
+  'zqcanaryfrag',
+  'zqcanarylog',
 ];
-const PRACTICE = { id: 'canary-clinic', siteKey: 'site-canary', name: 'Canary Clinic', domains: ['canary.example'], timezone: 'UTC', cookieMode: true, propsAllowlist: ['plan'] };
+const PRACTICE = {
+  id: 'canary-clinic',
+  siteKey: 'site-canary',
+  name: 'Canary Clinic',
+  domains: ['canary.example'],
+  timezone: 'UTC',
+  cookieMode: true,
+  propsAllowlist: ['plan'],
+};
 
 let config: CommonConfig;
 let db: Db;
@@ -62,10 +95,19 @@ beforeAll(async () => {
   const verbose = { LOG_LEVEL: 'debug', TRUSTED_PROXIES: '127.0.0.1/32' };
   collector = await startCollector(config, verbose);
   // A second collector that cannot reach Kafka: what it accepts lives in its spool.
-  offlineCollector = await startCollector(config, { ...verbose, KAFKA_BROKERS: '127.0.0.1:1', SPOOL_DIR: `${faults.root}.data/spool/${config.kafka.topicPrefix}-offline` });
+  offlineCollector = await startCollector(config, {
+    ...verbose,
+    KAFKA_BROKERS: '127.0.0.1:1',
+    SPOOL_DIR: `${faults.root}.data/spool/${config.kafka.topicPrefix}-offline`,
+  });
   processor = await startProcessor(config, { LOG_LEVEL: 'debug' });
   const port = await freePort();
-  const service = spawnService('reporter', 'reporter/src/server.ts', { ...namespaceEnv(config), LOG_LEVEL: 'debug', REPORTER_PORT: String(port), REPORTER_ADMIN_KEY });
+  const service = spawnService('reporter', 'reporter/src/server.ts', {
+    ...namespaceEnv(config),
+    LOG_LEVEL: 'debug',
+    REPORTER_PORT: String(port),
+    REPORTER_ADMIN_KEY,
+  });
   reporterProcess = { ...service, port };
   await waitForHttp(`http://127.0.0.1:${port}/readyz`, 60_000, service);
   reporter = await reporterFor(config, db);
@@ -79,13 +121,30 @@ afterAll(async () => {
 }, 120_000);
 
 /** One request with full control over headers and the local (socket) address. */
-function send(base: string, method: string, path: string, headers: Record<string, string>, body = '', localAddress?: string): Promise<number> {
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = '',
+  localAddress?: string,
+): Promise<number> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, localAddress }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        localAddress,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -95,7 +154,11 @@ const page = `https://canary.example/contact/${CANARIES.email}/${encodeURICompon
 const referrer = `https://search.example/zqcanaryref/${CANARIES.email}?who=zqcanaryref`;
 
 /** Every endpoint, with canaries in every field and header it reads. Returns [expected page views, accepted requests]. */
-async function plant(base: string, tag: string, localAddress?: string): Promise<{ pageviews: number; accepted: number; sent: number }> {
+async function plant(
+  base: string,
+  tag: string,
+  localAddress?: string,
+): Promise<{ pageviews: number; accepted: number; sent: number }> {
   const viaProxy = {
     'user-agent': CANARIES.ua,
     'accept-language': 'en-US',
@@ -107,24 +170,103 @@ async function plant(base: string, tag: string, localAddress?: string): Promise<
   };
   const direct = { ...viaProxy, 'x-forwarded-for': '' };
   const beacon = (b: object) => JSON.stringify({ site: PRACTICE.siteKey, ...b });
-  const requests: Array<{ method: string; path: string; headers: Record<string, string>; body?: string; local?: string; pageview?: boolean }> = [
-    { method: 'POST', path: '/e', headers: { ...viaProxy, 'content-type': 'text/plain' }, body: beacon({ type: 'pageview', url: page, referrer }), pageview: true },
-    { method: 'POST', path: '/e', headers: { ...direct, 'content-type': 'text/plain' }, body: beacon({ type: 'pageview', url: page, referrer }), local: localAddress, pageview: true },
-    { method: 'POST', path: '/e', headers: { ...viaProxy, 'content-type': 'application/json' }, body: beacon({ type: 'outbound', url: page, target: `https://maps.example.org/zqcanaryout/${CANARIES.email}?addr=${CANARIES.phone}` }) },
-    { method: 'POST', path: '/e', headers: { ...viaProxy, 'content-type': 'text/plain' }, body: beacon({ type: 'download', url: page, target: `https://canary.example/files/zqcanaryout-${CANARIES.ssn}.pdf` }) },
-    { method: 'POST', path: '/e', headers: { ...viaProxy, 'content-type': 'text/plain' }, body: beacon({ type: 'event', url: page, name: `signup ${CANARIES.email}` }) },
-    { method: 'POST', path: '/e', headers: { ...viaProxy, 'content-type': 'text/plain' }, body: beacon({ type: 'event', url: page, name: 'Book appointment' }) },
-    { method: 'POST', path: '/e', headers: { ...viaProxy, 'content-type': 'text/plain' }, body: beacon({ type: 'engagement', url: page, engagedMs: 5000 }) },
+  const requests: Array<{
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body?: string;
+    local?: string;
+    pageview?: boolean;
+  }> = [
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...viaProxy, 'content-type': 'text/plain' },
+      body: beacon({ type: 'pageview', url: page, referrer }),
+      pageview: true,
+    },
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...direct, 'content-type': 'text/plain' },
+      body: beacon({ type: 'pageview', url: page, referrer }),
+      local: localAddress,
+      pageview: true,
+    },
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...viaProxy, 'content-type': 'application/json' },
+      body: beacon({
+        type: 'outbound',
+        url: page,
+        target: `https://maps.example.org/zqcanaryout/${CANARIES.email}?addr=${CANARIES.phone}`,
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...viaProxy, 'content-type': 'text/plain' },
+      body: beacon({
+        type: 'download',
+        url: page,
+        target: `https://canary.example/files/zqcanaryout-${CANARIES.ssn}.pdf`,
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...viaProxy, 'content-type': 'text/plain' },
+      body: beacon({ type: 'event', url: page, name: `signup ${CANARIES.email}` }),
+    },
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...viaProxy, 'content-type': 'text/plain' },
+      body: beacon({ type: 'event', url: page, name: 'Book appointment' }),
+    },
+    {
+      method: 'POST',
+      path: '/e',
+      headers: { ...viaProxy, 'content-type': 'text/plain' },
+      body: beacon({ type: 'engagement', url: page, engagedMs: 5000 }),
+    },
     {
       method: 'POST',
       path: '/api/event',
       headers: { ...viaProxy, 'content-type': 'application/json' },
-      body: JSON.stringify({ n: 'pageview', u: page, d: 'canary.example', r: referrer, w: 1280, p: { plan: `zqcanaryprop ${CANARIES.email}`, email: CANARIES.email, other: 'zqcanaryprop' } }),
+      body: JSON.stringify({
+        n: 'pageview',
+        u: page,
+        d: 'canary.example',
+        r: referrer,
+        w: 1280,
+        p: { plan: `zqcanaryprop ${CANARIES.email}`, email: CANARIES.email, other: 'zqcanaryprop' },
+      }),
       pageview: true,
     },
-    { method: 'POST', path: '/api/event', headers: { ...viaProxy, 'content-type': 'application/json' }, body: JSON.stringify({ n: `Signup ${CANARIES.phone}`, u: page, d: 'canary.example', p: JSON.stringify({ plan: CANARIES.ssn }) }) },
-    { method: 'GET', path: `/e.gif?site=${PRACTICE.siteKey}&u=${encodeURIComponent(page)}&r=${encodeURIComponent(referrer)}`, headers: viaProxy, pageview: true },
-    { method: 'GET', path: `/out?site=${PRACTICE.siteKey}&to=${encodeURIComponent(`https://maps.example.org/zqcanaryout?to=${CANARIES.email}`)}`, headers: viaProxy },
+    {
+      method: 'POST',
+      path: '/api/event',
+      headers: { ...viaProxy, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        n: `Signup ${CANARIES.phone}`,
+        u: page,
+        d: 'canary.example',
+        p: JSON.stringify({ plan: CANARIES.ssn }),
+      }),
+    },
+    {
+      method: 'GET',
+      path: `/e.gif?site=${PRACTICE.siteKey}&u=${encodeURIComponent(page)}&r=${encodeURIComponent(referrer)}`,
+      headers: viaProxy,
+      pageview: true,
+    },
+    {
+      method: 'GET',
+      path: `/out?site=${PRACTICE.siteKey}&to=${encodeURIComponent(`https://maps.example.org/zqcanaryout?to=${CANARIES.email}`)}`,
+      headers: viaProxy,
+    },
   ];
   let accepted = 0;
   let pageviews = 0;
@@ -143,7 +285,18 @@ async function plant(base: string, tag: string, localAddress?: string): Promise<
     `${JSON.stringify({ remote_addr: CANARIES.logIp, time_iso8601: now.toISOString(), request: `GET /x/${CANARIES.email}?q=zqcanarylog HTTP/1.1`, status: 200, http_user_agent: CANARIES.ua, http_referer: referrer })}\n`,
   ];
   for (const [i, body] of uploads.entries()) {
-    const status = await send(base, 'POST', '/v1/logs', { authorization: `Bearer ${ingestKey}`, 'content-type': 'text/plain', 'x-import-id': `zqcanarylog-${tag}-${i}`, 'x-chunk-start': '0' }, body);
+    const status = await send(
+      base,
+      'POST',
+      '/v1/logs',
+      {
+        authorization: `Bearer ${ingestKey}`,
+        'content-type': 'text/plain',
+        'x-import-id': `zqcanarylog-${tag}-${i}`,
+        'x-chunk-start': '0',
+      },
+      body,
+    );
     expect(status, `log upload ${i}`).toBe(200);
     accepted++;
   }
@@ -152,14 +305,20 @@ async function plant(base: string, tag: string, localAddress?: string): Promise<
 
 /** Every row of every table in the test database as text (aggregate states included as their bytes). */
 async function clickhouseText(): Promise<Record<string, string>> {
-  const tables = await db.rows<{ name: string; engine: string }>(`SELECT name, engine FROM system.tables WHERE database = ${sqlv.str(config.clickhouse.database)}`);
+  const tables = await db.rows<{ name: string; engine: string }>(
+    `SELECT name, engine FROM system.tables WHERE database = ${sqlv.str(config.clickhouse.database)}`,
+  );
   const out: Record<string, string> = {};
   for (const t of tables) {
     if (t.engine === 'View' || t.engine === 'MaterializedView' || t.engine === 'Null') continue;
     const url = new URL(config.clickhouse.url);
     url.searchParams.set('database', config.clickhouse.database);
     url.searchParams.set('query', `SELECT * FROM ${sqlv.ident(t.name)} FORMAT TabSeparated`);
-    const res = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${config.clickhouse.user}:${config.clickhouse.password}`).toString('base64')}` } });
+    const res = await fetch(url, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${config.clickhouse.user}:${config.clickhouse.password}`).toString('base64')}`,
+      },
+    });
     expect(res.status, t.name).toBe(200);
     out[t.name] = Buffer.from(await res.arrayBuffer()).toString('latin1');
   }
@@ -185,17 +344,26 @@ async function kafkaText(): Promise<Record<string, string>> {
   await consumer.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.kafka.topicPrefix}.`));
   let expected = 0;
-  for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) expected += Number(p.high) - Number(p.low);
+  for (const topic of topics)
+    for (const p of await admin.fetchTopicOffsets(topic)) expected += Number(p.high) - Number(p.low);
   await consumer.subscribe({ topics, fromBeginning: true });
   let seen = 0;
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
       seen++;
-      const headers = Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-      out[topic] = `${out[topic] ?? ''}${message.key?.toString('latin1') ?? ''}\t${message.value?.toString('latin1') ?? ''}\t${headers}\n`;
+      const headers = Object.entries(message.headers ?? {})
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ');
+      out[topic] =
+        `${out[topic] ?? ''}${message.key?.toString('latin1') ?? ''}\t${message.value?.toString('latin1') ?? ''}\t${headers}\n`;
     },
   });
-  await eventually(async () => seen, (n) => n >= expected, 60_000, 'every Kafka message read');
+  await eventually(
+    async () => seen,
+    (n) => n >= expected,
+    60_000,
+    'every Kafka message read',
+  );
   await consumer.disconnect();
   await admin.disconnect();
   return out;
@@ -218,10 +386,16 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
 
   // The online canaries were processed: the reporter counts their page views.
   const { from, to } = aroundToday();
-  const countNow = async () => Object.values(await reportedTotals(reporter, [PRACTICE.id], from, to)).reduce((n, t) => n + t.pageviews, 0);
+  const countNow = async () =>
+    Object.values(await reportedTotals(reporter, [PRACTICE.id], from, to)).reduce((n, t) => n + t.pageviews, 0);
   const admin = kafkaFor(config).admin();
   await admin.connect();
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, `faults-${config.kafka.topicPrefix}`), Boolean, 60_000, 'processor caught up');
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, `faults-${config.kafka.topicPrefix}`),
+    Boolean,
+    60_000,
+    'processor caught up',
+  );
   await admin.disconnect();
   await eventually(countNow, (n) => n >= online.pageviews + 2, 30_000, 'canary page views counted');
   await new Promise((r) => setTimeout(r, 1500));
@@ -230,18 +404,25 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
   const logViews = 2;
   // Reports over HTML and CSV go through the real reporter process too (its logs are searched).
   for (const format of ['json', 'csv', 'html']) {
-    const res = await fetch(`http://127.0.0.1:${reporterProcess.port}/v1/practices/${PRACTICE.id}/reports/monthly?month=${to.slice(0, 7)}&format=${format}`, { headers: { authorization: `Bearer ${REPORTER_ADMIN_KEY}` } });
+    const res = await fetch(
+      `http://127.0.0.1:${reporterProcess.port}/v1/practices/${PRACTICE.id}/reports/monthly?month=${to.slice(0, 7)}&format=${format}`,
+      { headers: { authorization: `Bearer ${REPORTER_ADMIN_KEY}` } },
+    );
     expect(res.status).toBe(200);
     expect(findings({ [`report.${format}`]: await res.text() })).toEqual([]);
   }
   await new Promise((r) => setTimeout(r, 500));
 
   const tables = await clickhouseText();
-  expect(Object.keys(tables)).toEqual(expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']));
+  expect(Object.keys(tables)).toEqual(
+    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']),
+  );
   const diskDir = join(faults.clickhouseDataDir, config.clickhouse.database);
   const disk = await filesUnder(diskDir);
   const topics = await kafkaText();
-  const logs = Object.fromEntries([collector, offlineCollector, processor, reporterProcess].map((s, i) => [`${s.name}#${i} output`, s.output()]));
+  const logs = Object.fromEntries(
+    [collector, offlineCollector, processor, reporterProcess].map((s, i) => [`${s.name}#${i} output`, s.output()]),
+  );
   expect(Object.values(logs).every((text) => text.length > 0)).toBe(true);
   expect(Object.keys(topics)).toContain(topicsFor(config.kafka.topicPrefix).events.name);
 
@@ -251,7 +432,10 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
   expect(findings(spoolFiles)).toEqual([]);
   expect(findings(logs)).toEqual([]);
 
-  const audit = await run(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], { cwd: faults.root, env: { PATH: process.env.PATH, ...namespaceEnv(config), LOG_LEVEL: 'warn' } }).then(
+  const audit = await run(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], {
+    cwd: faults.root,
+    env: { PATH: process.env.PATH, ...namespaceEnv(config), LOG_LEVEL: 'warn' },
+  }).then(
     (r) => ({ code: 0, out: r.stdout }),
     (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
   );
@@ -263,13 +447,23 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
   await db.command(`INSERT INTO canary_control VALUES (${sqlv.str(`x ${CANARIES.email} x`)})`);
   expect(findings(await clickhouseText())).toEqual([`zq.canary in canary_control`, `canary.person in canary_control`]);
   await writeFile(join(offlineCollector.spoolDir, 'control.txt'), UA_TOKEN);
-  expect(findings(await filesUnder(offlineCollector.spoolDir))).toEqual([`${UA_TOKEN} in ${join(offlineCollector.spoolDir, 'control.txt')}`]);
+  expect(findings(await filesUnder(offlineCollector.spoolDir))).toEqual([
+    `${UA_TOKEN} in ${join(offlineCollector.spoolDir, 'control.txt')}`,
+  ]);
   const producer = kafkaFor(config).producer();
   await producer.connect();
-  await producer.send({ topic: topicsFor(config.kafka.topicPrefix).deadLetter.name, messages: [{ key: 'control', value: CANARIES.xffIp }] });
+  await producer.send({
+    topic: topicsFor(config.kafka.topicPrefix).deadLetter.name,
+    messages: [{ key: 'control', value: CANARIES.xffIp }],
+  });
   await producer.disconnect();
-  expect(findings(await kafkaText())).toEqual([`${CANARIES.xffIp} in ${topicsFor(config.kafka.topicPrefix).deadLetter.name}`]);
-  const auditAfter = await run(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], { cwd: faults.root, env: { PATH: process.env.PATH, ...namespaceEnv(config), LOG_LEVEL: 'warn' } }).then(
+  expect(findings(await kafkaText())).toEqual([
+    `${CANARIES.xffIp} in ${topicsFor(config.kafka.topicPrefix).deadLetter.name}`,
+  ]);
+  const auditAfter = await run(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], {
+    cwd: faults.root,
+    env: { PATH: process.env.PATH, ...namespaceEnv(config), LOG_LEVEL: 'warn' },
+  }).then(
     () => 0,
     (e: { code: number }) => e.code,
   );

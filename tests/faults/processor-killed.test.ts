@@ -47,9 +47,17 @@ it(`keeps totals exact across ${faults.processorKills} SIGKILLs in a ${faults.pr
   const seed = Date.now() % 2 ** 31;
   const random = prng(seed);
   const events = generateStream(random, Object.keys(TIME_ZONES), faults.processorEvents, START, SPAN);
-  const { chunks, duplicates } = chunksWithRetries(events, Math.max(500, Math.floor(faults.processorEvents / 60)), random);
+  const { chunks, duplicates } = chunksWithRetries(
+    events,
+    Math.max(500, Math.floor(faults.processorEvents / 60)),
+    random,
+  );
   // Full mode keeps the production session timeout: with a large backlog a batch can take longer than the short one.
-  const env = { CLICKHOUSE_URL: proxy.url, PROCESSOR_GROUP_ID: `faults-kill-${seed}`, ...(faults.mode === 'full' ? { KAFKA_SESSION_TIMEOUT_MS: '30000' } : {}) };
+  const env = {
+    CLICKHOUSE_URL: proxy.url,
+    PROCESSOR_GROUP_ID: `faults-kill-${seed}`,
+    ...(faults.mode === 'full' ? { KAFKA_SESSION_TIMEOUT_MS: '30000' } : {}),
+  };
 
   const production = (async () => {
     for (const chunk of chunks) {
@@ -71,15 +79,28 @@ it(`keeps totals exact across ${faults.processorKills} SIGKILLs in a ${faults.pr
         resolve(at);
         return true;
       };
-      const timer = setTimeout(() => kill('timer'), moment === 'random' ? 500 + random() * 4000 : faults.mode === 'full' ? 60_000 : 20_000);
+      const timer = setTimeout(
+        () => kill('timer'),
+        moment === 'random' ? 500 + random() * 4000 : faults.mode === 'full' ? 60_000 : 20_000,
+      );
       const viaHook = () => {
         clearTimeout(timer);
         return kill('hook');
       };
-      proxy.hooks = { watch: 'rollup_ingest', ...(moment === 'after-insert' ? { onWatchedResponse: viaHook } : moment === 'before-insert' ? { onWatchedRequest: viaHook } : {}) };
+      proxy.hooks = {
+        watch: 'rollup_ingest',
+        ...(moment === 'after-insert'
+          ? { onWatchedResponse: viaHook }
+          : moment === 'before-insert'
+            ? { onWatchedRequest: viaHook }
+            : {}),
+      };
     });
     const started = Date.now();
-    const sampler = setInterval(() => (maxRss = Math.max(maxRss, child.exitCode === null ? safeRss(child.pid!) : 0)), 250);
+    const sampler = setInterval(
+      () => (maxRss = Math.max(maxRss, child.exitCode === null ? safeRss(child.pid!) : 0)),
+      250,
+    );
     kills.push({ moment, at: await killed, afterMs: Date.now() - started });
     clearInterval(sampler);
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
@@ -88,18 +109,23 @@ it(`keeps totals exact across ${faults.processorKills} SIGKILLs in a ${faults.pr
 
   current = await startProcessor(config, env);
   const last = current;
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID), Boolean, faults.mode === 'full' ? 900_000 : 180_000, 'ledger caught up after the last restart').catch(
-    (error: Error) => {
-      throw new Error(`${error.message}\nlast processor output:\n${last.output().slice(-8000)}`);
-    },
-  );
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID),
+    Boolean,
+    faults.mode === 'full' ? 900_000 : 180_000,
+    'ledger caught up after the last restart',
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\nlast processor output:\n${last.output().slice(-8000)}`);
+  });
   // The ledger view may be applied a moment before the rollup views of the same insert.
   await new Promise((r) => setTimeout(r, 1500));
 
   const { from, to } = dayRange(START, SPAN);
   const counted = flatten(await reportedTotals(reporter, Object.keys(TIME_ZONES), from, to));
   const t = tally(expectedFor(events, TIME_ZONES), counted);
-  console.info(`processor kills: seed ${seed}, ${events.length} events + ${duplicates} retried duplicates, kills ${JSON.stringify(kills)}, max RSS ${Math.round(maxRss / 2 ** 20)} MB`);
+  console.info(
+    `processor kills: seed ${seed}, ${events.length} events + ${duplicates} retried duplicates, kills ${JSON.stringify(kills)}, max RSS ${Math.round(maxRss / 2 ** 20)} MB`,
+  );
   expect(kills.filter((k) => k.at === 'hook').length).toBeGreaterThan(0);
   expect(t).toMatchObject({ lost: 0, duplicated: 0 });
   // Negative control: against the stream with one event removed, or one added, the same check fails.
@@ -109,7 +135,10 @@ it(`keeps totals exact across ${faults.processorKills} SIGKILLs in a ${faults.pr
   await current.stop();
   current = null;
   // Engagement events add to engaged_ms, not to a count: the table shows counted page views + events.
-  const countable = (totals: Record<string, number>) => Object.entries(totals).filter(([k]) => !k.endsWith('engaged_ms')).reduce((n, [, v]) => n + v, 0);
+  const countable = (totals: Record<string, number>) =>
+    Object.entries(totals)
+      .filter(([k]) => !k.endsWith('engaged_ms'))
+      .reduce((n, [, v]) => n + v, 0);
   const hooked = kills.filter((k) => k.at === 'hook');
   recordScenario({
     scenario: 'processor killed',

@@ -33,7 +33,12 @@ let dir: string;
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
-async function confidant(args: string[], stdin: Buffer | string, logLevel = 'info', whenStarted?: (child: ChildProcess, stderr: () => string) => void): Promise<Run> {
+async function confidant(
+  args: string[],
+  stdin: Buffer | string,
+  logLevel = 'info',
+  whenStarted?: (child: ChildProcess, stderr: () => string) => void,
+): Promise<Run> {
   // As `npm run confidant` runs it: one node process (a tsx parent would SIGKILL a child busy for 30 ms after Ctrl-C).
   const child = spawn(process.execPath, ['--import', 'tsx', 'reporter/src/cli/confidant.ts', ...args], {
     cwd: ROOT,
@@ -58,7 +63,13 @@ async function confidant(args: string[], stdin: Buffer | string, logLevel = 'inf
 beforeAll(async () => {
   common = isolatedConfig('logcli');
   ({ db, cleanup } = await prepareNamespace(common));
-  await new PracticeStore(db).save({ id: 'cli-clinic', siteKey: 'site-cli', name: 'CLI Clinic', domains: ['cli.example'], timezone: 'Europe/Berlin' });
+  await new PracticeStore(db).save({
+    id: 'cli-clinic',
+    siteKey: 'site-cli',
+    name: 'CLI Clinic',
+    domains: ['cli.example'],
+    timezone: 'Europe/Berlin',
+  });
   dir = await mkdtemp(join(tmpdir(), 'confidant-logcli-'));
 });
 
@@ -70,7 +81,11 @@ afterAll(async () => {
 describe('confidant logs import', () => {
   it('imports a gzip log from standard input, prints only the summary on stdout, and counts nothing twice when run again', async () => {
     // At debug level the service log has something to say; none of it may land among the summary lines.
-    const first = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'], gzipSync(LOG), 'debug');
+    const first = await confidant(
+      ['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'],
+      gzipSync(LOG),
+      'debug',
+    );
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout.trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^import [0-9a-f]{16}: 300 lines read in [\d.]+ s \(\d+ lines\/s\)$/),
@@ -85,10 +100,15 @@ describe('confidant logs import', () => {
     expect(bounded.map((l) => (JSON.parse(l) as { level: number }).level)).toEqual([20]);
 
     // The hits are from March 2026: that day's salt was drawn for this import and is gone with it.
-    const salts = await db.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'collector_salt_%'`);
+    const salts = await db.rows<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'collector_salt_%'`,
+    );
     expect(salts.map((t) => t.name)).not.toContain('collector_salt_d20260310');
 
-    const again = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'], gzipSync(LOG));
+    const again = await confidant(
+      ['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'combined'],
+      gzipSync(LOG),
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('page views produced: 0, not-found pages: 0');
     expect(again.stdout).toContain('already imported earlier: 300');
@@ -102,19 +122,30 @@ describe('confidant logs import', () => {
     const refused = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic'], logB);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('--import-id NAME');
-    const named = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'host-b.2026-03'], logB);
+    const named = await confidant(
+      ['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'host-b.2026-03'],
+      logB,
+    );
     expect(named.code, named.stderr).toBe(0);
     expect(named.stdout).toContain('page views produced: 3, not-found pages: 0');
-    const again = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'host-b.2026-03'], logB);
+    const again = await confidant(
+      ['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'host-b.2026-03'],
+      logB,
+    );
     expect(again.stdout).toContain('already imported earlier: 3');
-    expect((await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'no spaces'], logB)).code).toBe(2);
+    expect(
+      (await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--import-id', 'no spaces'], logB)).code,
+    ).toBe(2);
   });
 
   it('exits 2 with a clear message for the caller’s mistakes, never a stack trace', async () => {
     const unknown = await confidant(['logs', 'import', '-', '--practice', 'no-such-clinic'], line(1, '/'));
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('log import failed: no practice with id no-such-clinic');
-    const format = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'xml'], line(1, '/'));
+    const format = await confidant(
+      ['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'xml'],
+      line(1, '/'),
+    );
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/unknown --format xml/);
     expect(`${unknown.stderr}${format.stderr}`).not.toMatch(/\n\s+at /);
@@ -153,19 +184,47 @@ describe('confidant logs import', () => {
 
   it('fails visibly while Kafka is unreachable, keeps the events, and the next import delivers them', async () => {
     const quiet = new Writable({ write: (_c, _e, done) => done() });
-    const base = { ...loadCollectorConfig({}), ...common, spool: { dir: join(dir, 'spool', 'outage'), maxBytes: 10_000_000, replayMs: 200 } };
-    const down = { ...base, kafka: { ...common.kafka, brokers: [`127.0.0.1:${await freePort()}`] }, producer: { ...base.producer, timeoutMs: 500 } };
+    const base = {
+      ...loadCollectorConfig({}),
+      ...common,
+      spool: { dir: join(dir, 'spool', 'outage'), maxBytes: 10_000_000, replayMs: 200 },
+    };
+    const down = {
+      ...base,
+      kafka: { ...common.kafka, brokers: [`127.0.0.1:${await freePort()}`] },
+      producer: { ...base.producer, timeoutMs: 500 },
+    };
     const file = join(dir, 'outage.log');
     await writeFile(file, `${LOG.replace(/\/page-/g, '/outage-page-')}\n`);
-    await expect(runLogImport({ file, practiceId: 'cli-clinic', format: 'combined', config: down, progress: false, output: quiet })).rejects.toBeInstanceOf(EventsSpooledError);
+    await expect(
+      runLogImport({
+        file,
+        practiceId: 'cli-clinic',
+        format: 'combined',
+        config: down,
+        progress: false,
+        output: quiet,
+      }),
+    ).rejects.toBeInstanceOf(EventsSpooledError);
 
     const admin = connectKafka(common.kafka, createLogger('test', 'silent')).admin();
     await admin.connect();
-    const messages = async () => (await admin.fetchTopicOffsets(topicsFor(common.kafka.topicPrefix).eventBatches.name)).reduce((n, p) => n + Number(p.high), 0);
+    const messages = async () =>
+      (await admin.fetchTopicOffsets(topicsFor(common.kafka.topicPrefix).eventBatches.name)).reduce(
+        (n, p) => n + Number(p.high),
+        0,
+      );
     try {
       const before = await messages();
       // Kafka is back: the same file is already committed, and starting the import sends what waited.
-      const again = await runLogImport({ file, practiceId: 'cli-clinic', format: 'combined', config: base, progress: false, output: quiet });
+      const again = await runLogImport({
+        file,
+        practiceId: 'cli-clinic',
+        format: 'combined',
+        config: base,
+        progress: false,
+        output: quiet,
+      });
       expect(again).toMatchObject({ alreadyImported: 300, pageviews: 0 });
       expect(await messages()).toBeGreaterThan(before);
     } finally {
@@ -185,10 +244,28 @@ describe('confidant logs import', () => {
           done();
         },
       }),
-      { isTTY: true, columns: 160, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, clearScreenDown: () => true },
+      {
+        isTTY: true,
+        columns: 160,
+        cursorTo: () => true,
+        clearLine: () => true,
+        moveCursor: () => true,
+        clearScreenDown: () => true,
+      },
     ) as unknown as NodeJS.WriteStream;
-    const config = { ...loadCollectorConfig({}), ...common, spool: { dir: join(dir, 'spool', 'bar'), maxBytes: 10_000_000, replayMs: 200 } };
-    const summary = await runLogImport({ file, practiceId: 'cli-clinic', format: 'combined', config, progressStream: terminal, output: new Writable({ write: (_c, _e, done) => done() }) });
+    const config = {
+      ...loadCollectorConfig({}),
+      ...common,
+      spool: { dir: join(dir, 'spool', 'bar'), maxBytes: 10_000_000, replayMs: 200 },
+    };
+    const summary = await runLogImport({
+      file,
+      practiceId: 'cli-clinic',
+      format: 'combined',
+      config,
+      progressStream: terminal,
+      output: new Writable({ write: (_c, _e, done) => done() }),
+    });
     expect(summary.pageviews).toBe(220);
     expect(drawn).toMatch(/100% \| 0\.0 MiB\/0\.0 MiB \| 300 lines \| \d+ lines\/s \| ETA \d+s/);
   });

@@ -10,7 +10,16 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadCollectorConfig, type CollectorConfig } from '@confidant/collector/collector.config';
 import { runLogImport } from '@confidant/collector/logs/import-cli';
-import { connectKafka, createLogger, decodeEventBatch, PracticeStore, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import {
+  connectKafka,
+  createLogger,
+  decodeEventBatch,
+  PracticeStore,
+  topicsFor,
+  type CommonConfig,
+  type Db,
+  type EventEnvelope,
+} from '@confidant/shared';
 import type { Admin, Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
@@ -23,8 +32,10 @@ const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p)) ?
 // Each browser agent carries a canary token: it must never appear in Kafka.
 const BROWSERS = {
   firefox: 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0 CanaryFx1',
-  iphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1 CanaryIos2',
-  chrome: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 CanaryWin3',
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1 CanaryIos2',
+  chrome:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 CanaryWin3',
 };
 const BOTS = [
   'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
@@ -37,11 +48,29 @@ type Visit = { method: string; path: string; referrer?: string; expect: Expect; 
 
 /** What a browser does on the sample site, with what each request must become. */
 const VISIT: Visit[] = [
-  { method: 'GET', path: '/', referrer: 'https://www.google.com/search?q=cardiologist+near+me', expect: 'pageview', page: '/' },
+  {
+    method: 'GET',
+    path: '/',
+    referrer: 'https://www.google.com/search?q=cardiologist+near+me',
+    expect: 'pageview',
+    page: '/',
+  },
   { method: 'GET', path: '/site.css', referrer: 'http://site.test/', expect: 'asset' },
-  { method: 'GET', path: '/services.html?utm_source=newsletter&email=jane.doe@example.net', referrer: 'http://site.test/', expect: 'pageview', page: '/services.html' },
+  {
+    method: 'GET',
+    path: '/services.html?utm_source=newsletter&email=jane.doe@example.net',
+    referrer: 'http://site.test/',
+    expect: 'pageview',
+    page: '/services.html',
+  },
   { method: 'GET', path: '/contact', expect: 'pageview', page: '/contact' },
-  { method: 'GET', path: '/physicians/dr-lopez.html', referrer: 'https://www.healthgrades.com/physician/dr-lopez', expect: 'pageview', page: '/physicians/dr-lopez.html' },
+  {
+    method: 'GET',
+    path: '/physicians/dr-lopez.html',
+    referrer: 'https://www.healthgrades.com/physician/dr-lopez',
+    expect: 'pageview',
+    page: '/physicians/dr-lopez.html',
+  },
   { method: 'GET', path: '/appointments/', expect: 'pageview', page: 'appointments' },
   { method: 'HEAD', path: '/privacy.html', expect: 'pageview', page: '/privacy.html' },
   { method: 'GET', path: '/no-such-page', expect: 'notfound', page: '/no-such-page' },
@@ -66,16 +95,26 @@ const misKeyed: string[] = [];
 const keyOfVisitor = new Map<string, string>();
 
 async function request(path: string, method: string, userAgent: string, referrer?: string): Promise<number> {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'user-agent': userAgent, ...(referrer ? { referer: referrer } : {}) } });
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { 'user-agent': userAgent, ...(referrer ? { referer: referrer } : {}) },
+  });
   await r.arrayBuffer();
   return r.status;
 }
 
 function collectorConfig(): CollectorConfig {
-  return { ...loadCollectorConfig({}), ...common, spool: { dir: join(dir, 'spool', 'collector'), maxBytes: 10_000_000, replayMs: 200 } };
+  return {
+    ...loadCollectorConfig({}),
+    ...common,
+    spool: { dir: join(dir, 'spool', 'collector'), maxBytes: 10_000_000, replayMs: 200 },
+  };
 }
 
-async function importFile(file = accessLog, format = 'combined'): Promise<{ summary: Awaited<ReturnType<typeof runLogImport>>; printed: string }> {
+async function importFile(
+  file = accessLog,
+  format = 'combined',
+): Promise<{ summary: Awaited<ReturnType<typeof runLogImport>>; printed: string }> {
   let printed = '';
   const output = new Writable({
     write(chunk, _e, done) {
@@ -83,7 +122,14 @@ async function importFile(file = accessLog, format = 'combined'): Promise<{ summ
       done();
     },
   });
-  const summary = await runLogImport({ file, practiceId: 'sample-clinic', format, config: collectorConfig(), progress: false, output });
+  const summary = await runLogImport({
+    file,
+    practiceId: 'sample-clinic',
+    format,
+    config: collectorConfig(),
+    progress: false,
+    output,
+  });
   return { summary, printed };
 }
 
@@ -94,10 +140,17 @@ async function topicMessages(): Promise<number> {
 }
 
 beforeAll(async () => {
-  if (spawnSync(NGINX, ['-v']).error) spawnSync('bash', ['infra/tools/ensure.sh', 'nginx'], { cwd: ROOT, stdio: 'inherit' });
+  if (spawnSync(NGINX, ['-v']).error)
+    spawnSync('bash', ['infra/tools/ensure.sh', 'nginx'], { cwd: ROOT, stdio: 'inherit' });
   common = isolatedConfig('logimport');
   ({ db, cleanup } = await prepareNamespace(common));
-  await new PracticeStore(db).save({ id: 'sample-clinic', siteKey: 'site-sample', name: 'Sample Clinic', domains: ['site.test'], timezone: 'Europe/Berlin' });
+  await new PracticeStore(db).save({
+    id: 'sample-clinic',
+    siteKey: 'site-sample',
+    name: 'Sample Clinic',
+    domains: ['site.test'],
+    timezone: 'Europe/Berlin',
+  });
 
   dir = await mkdtemp(join(tmpdir(), 'confidant-nginx-'));
   const site = join(dir, 'site');
@@ -133,8 +186,15 @@ http {
 }
 `,
   );
-  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs', 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await eventually(() => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status), (s) => s === 200, 10_000, 'nginx listening');
+  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs', 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await eventually(
+    () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status),
+    (s) => s === 200,
+    10_000,
+    'nginx listening',
+  );
   // nginx appends to its open log; truncating drops the readiness probe's line.
   await writeFile(accessLog, '');
   await writeFile(commonLog, '');
@@ -162,7 +222,8 @@ http {
           received.push({ raw, event: item.event });
           // One visitor, one key (and so one partition, as sessions need); the key is the import's bucket of the client.
           const key = message.key?.toString() ?? '';
-          if (!key.startsWith(`${item.event.practiceId}:`) || (keyOfVisitor.get(item.event.visitor) ?? key) !== key) misKeyed.push(`key ${key}`);
+          if (!key.startsWith(`${item.event.practiceId}:`) || (keyOfVisitor.get(item.event.visitor) ?? key) !== key)
+            misKeyed.push(`key ${key}`);
           keyOfVisitor.set(item.event.visitor, key);
         }
       }
@@ -215,14 +276,24 @@ describe('importing a real nginx access log', () => {
       alreadyImported: 0,
       pageviews: expected.pageview,
       notFound: expected.notfound,
-      skipped: { asset: expected.asset, method: expected.method, bot: expected.bot, 'page-class-drop': expected['page-class-drop'] },
+      skipped: {
+        asset: expected.asset,
+        method: expected.method,
+        bot: expected.bot,
+        'page-class-drop': expected['page-class-drop'],
+      },
       malformed: { count: 0 },
       linesCommitted: lines.length,
     });
     expect(printed).toContain(`page views produced: ${expected.pageview}, not-found pages: ${expected.notfound}`);
 
     const total = expected.pageview + expected.notfound;
-    await eventually(async () => received.length, (n) => n >= total, 20_000, 'events on the topic');
+    await eventually(
+      async () => received.length,
+      (n) => n >= total,
+      20_000,
+      'events on the topic',
+    );
     expect(received).toHaveLength(total);
     expect(misKeyed).toEqual([]);
     // One batch per visitor key at most (3 browsers): far fewer messages than events.
@@ -245,7 +316,17 @@ describe('importing a real nginx access log', () => {
     expect(events.find((e) => e.page === 'appointments')!.countOnly).toBe(true);
 
     const bytes = received.map((r) => r.raw).join('\n');
-    for (const secret of ['127.0.0.1', 'CanaryFx1', 'CanaryIos2', 'CanaryWin3', 'jane.doe', 'example.net', 'cardiologist', 'Googlebot', 'dr-lopez"']) {
+    for (const secret of [
+      '127.0.0.1',
+      'CanaryFx1',
+      'CanaryIos2',
+      'CanaryWin3',
+      'jane.doe',
+      'example.net',
+      'cardiologist',
+      'Googlebot',
+      'dr-lopez"',
+    ]) {
       expect(bytes).not.toContain(secret);
     }
   });
@@ -264,7 +345,12 @@ describe('importing a real nginx access log', () => {
     await request('/contact', 'GET', BROWSERS.iphone);
     const { summary } = await importFile();
     expect(summary).toMatchObject({ linesRead: linesBefore + 2, alreadyImported: linesBefore, pageviews: 2 });
-    await eventually(async () => received.length, (n) => n >= before + 2, 20_000, 'the new events on the topic');
+    await eventually(
+      async () => received.length,
+      (n) => n >= before + 2,
+      20_000,
+      'the new events on the topic',
+    );
     expect(received).toHaveLength(before + 2);
   });
 
@@ -273,7 +359,13 @@ describe('importing a real nginx access log', () => {
     expect(lines[0]).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 \d+$/);
     const { summary } = await importFile(commonLog, 'common');
     // The combined log's page views, the two of the grown log, and each bot's two document requests.
-    expect(summary).toMatchObject({ linesRead: lines.length, alreadyImported: 0, pageviews: expected.pageview + 2 + BOTS.length * 2, notFound: expected.notfound, malformed: { count: 0 } });
+    expect(summary).toMatchObject({
+      linesRead: lines.length,
+      alreadyImported: 0,
+      pageviews: expected.pageview + 2 + BOTS.length * 2,
+      notFound: expected.notfound,
+      malformed: { count: 0 },
+    });
     expect(summary.skipped.bot).toBeUndefined();
   });
 });

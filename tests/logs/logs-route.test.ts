@@ -9,10 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
-const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
+const UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15';
 const line = (n: number, path = '/services', status = 200) =>
   `203.0.113.${n % 250} - - [11/Oct/2026:08:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')} +0200] "GET ${path} HTTP/1.1" ${status} 512 "https://www.bing.com/" "${UA}"`;
-const body = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => line(from + i)).join('\n') + '\n';
+const body = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => line(from + i)).join('\n') + '\n';
 
 let db: Db;
 let cleanup: () => Promise<void>;
@@ -26,8 +28,20 @@ beforeAll(async () => {
   const config = isolatedConfig('logsroute');
   ({ db, cleanup } = await prepareNamespace(config));
   const practices = new PracticeStore(db);
-  await practices.save({ id: 'north-clinic', siteKey: 'site-north', name: 'North', domains: ['north.example'], timezone: 'Europe/Berlin' });
-  await practices.save({ id: 'south-clinic', siteKey: 'site-south', name: 'South', domains: ['south.example'], timezone: 'America/Chicago' });
+  await practices.save({
+    id: 'north-clinic',
+    siteKey: 'site-north',
+    name: 'North',
+    domains: ['north.example'],
+    timezone: 'Europe/Berlin',
+  });
+  await practices.save({
+    id: 'south-clinic',
+    siteKey: 'site-south',
+    name: 'South',
+    domains: ['south.example'],
+    timezone: 'America/Chicago',
+  });
   key = await createIngestKey(db, 'north-clinic');
   otherKey = await createIngestKey(db, 'south-clinic');
   app = Fastify();
@@ -75,9 +89,18 @@ describe('POST /v1/logs', () => {
     const payload = body(0, 5) + line(5, '/js/app.js') + '\n' + 'broken line\n' + line(7, '/nope', 404) + '\n';
     const r = await post(payload);
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toMatchObject({ linesRead: 8, pageviews: 5, notFound: 1, skipped: { asset: 1 }, malformed: { count: 1, lines: [7] }, linesCommitted: 8 });
+    expect(r.json()).toMatchObject({
+      linesRead: 8,
+      pageviews: 5,
+      notFound: 1,
+      skipped: { asset: 1 },
+      malformed: { count: 1, lines: [7] },
+      linesCommitted: 8,
+    });
     expect(events).toHaveLength(6);
-    expect(events.every((e) => e.practiceId === 'north-clinic' && e.source === 'logs' && e.referrerDomain === 'bing.com')).toBe(true);
+    expect(
+      events.every((e) => e.practiceId === 'north-clinic' && e.source === 'logs' && e.referrerDomain === 'bing.com'),
+    ).toBe(true);
     expect(events[0]!.ts).toBe(Date.UTC(2026, 9, 11, 6, 0, 0));
 
     const again = await post(payload);
@@ -92,8 +115,22 @@ describe('POST /v1/logs', () => {
     const a = await post(zipped, { 'content-encoding': 'gzip', 'content-type': 'application/octet-stream' });
     expect(a.json()).toMatchObject({ linesRead: 10, pageviews: 10 });
     const json = [
-      { remote_addr: '2001:db8::5', time_iso8601: '2026-10-11T09:00:00+02:00', request: 'GET /team HTTP/2.0', status: '200', http_referer: '', http_user_agent: UA },
-      { remote_addr: '2001:db8::5', time_iso8601: '2026-10-11T09:00:04+02:00', request: 'GET /team/photo.webp HTTP/2.0', status: '200', http_referer: '', http_user_agent: UA },
+      {
+        remote_addr: '2001:db8::5',
+        time_iso8601: '2026-10-11T09:00:00+02:00',
+        request: 'GET /team HTTP/2.0',
+        status: '200',
+        http_referer: '',
+        http_user_agent: UA,
+      },
+      {
+        remote_addr: '2001:db8::5',
+        time_iso8601: '2026-10-11T09:00:04+02:00',
+        request: 'GET /team/photo.webp HTTP/2.0',
+        status: '200',
+        http_referer: '',
+        http_user_agent: UA,
+      },
     ]
       .map((o) => JSON.stringify(o))
       .join('\n');
@@ -101,8 +138,17 @@ describe('POST /v1/logs', () => {
     expect(b.json()).toMatchObject({ linesRead: 2, pageviews: 1, skipped: { asset: 1 } });
     expect(events.at(-1)).toMatchObject({ page: '/team', ts: Date.UTC(2026, 9, 11, 7, 0, 0) });
     // Labelled application/json, as some shippers do, the lines are read the same.
-    const later = JSON.stringify({ remote_addr: '2001:db8::6', time_iso8601: '2026-10-11T10:00:00+02:00', request: 'GET /contact HTTP/2.0', status: 200, http_user_agent: UA });
-    expect((await post(later, { 'content-type': 'application/json', 'x-log-format': 'json' })).json()).toMatchObject({ linesRead: 1, pageviews: 1 });
+    const later = JSON.stringify({
+      remote_addr: '2001:db8::6',
+      time_iso8601: '2026-10-11T10:00:00+02:00',
+      request: 'GET /contact HTTP/2.0',
+      status: 200,
+      http_user_agent: UA,
+    });
+    expect((await post(later, { 'content-type': 'application/json', 'x-log-format': 'json' })).json()).toMatchObject({
+      linesRead: 1,
+      pageviews: 1,
+    });
   });
 
   it('resumes shipper imports by X-Import-Id and X-Chunk-Start, and refuses a gap', async () => {
@@ -112,7 +158,11 @@ describe('POST /v1/logs', () => {
     expect(gap.statusCode).toBe(409);
     expect(gap.json().error.code).toBe('conflict');
     // The shipper re-sends from line 5 after a lost answer: only lines 11-15 are new.
-    expect((await post(body(205, 215), h(5))).json()).toMatchObject({ alreadyImported: 5, pageviews: 5, linesCommitted: 15 });
+    expect((await post(body(205, 215), h(5))).json()).toMatchObject({
+      alreadyImported: 5,
+      pageviews: 5,
+      linesCommitted: 15,
+    });
     expect(events).toHaveLength(15);
     // The same shipper id under another practice is a different import.
     expect((await post(body(200, 202), h(0), otherKey)).json()).toMatchObject({ pageviews: 2, alreadyImported: 0 });
@@ -129,7 +179,11 @@ describe('POST /v1/logs', () => {
       [await post(body(0, 1), { 'x-import-id': 'bad id with spaces' }), 400, 'invalid_parameter'],
       [await post(body(0, 1), { 'content-type': 'image/png' }), 415, 'unsupported_media_type'],
       [await post(body(0, 1), { 'content-encoding': 'br' }), 415, 'unsupported_media_type'],
-      [await post(Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.from('not really gzip')])), 400, 'invalid_body'],
+      [
+        await post(Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.from('not really gzip')])),
+        400,
+        'invalid_body',
+      ],
       [await post('x'.repeat(65 * 1024)), 413, 'payload_too_large'],
     ];
     for (const [r, status, code] of cases) {

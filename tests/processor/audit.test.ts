@@ -18,19 +18,40 @@ let producer: Producer;
 let admin: Admin;
 
 const audit = () => runPrivacyAudit({ db, admin, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 });
-const cli = () => spawnSync(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
+const cli = () =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 beforeAll(async () => {
   ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({ id: 'audit-clinic', siteKey: 'site-audit', name: 'Audit Clinic', domains: ['audit.example'], timezone: 'Europe/Paris' });
+  await new PracticeStore(db).save({
+    id: 'audit-clinic',
+    siteKey: 'site-audit',
+    name: 'Audit Clinic',
+    domains: ['audit.example'],
+    timezone: 'Europe/Paris',
+  });
   const kafka = kafkaFor(config);
   producer = kafka.producer();
   admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   // A full run of the pipeline over recent days (within the retention).
   const processor = await startInProcess(env, db);
-  await produceEvents(producer, config.kafka.topicPrefix, generateStream(prng(3), ['audit-clinic'], 2000, Date.now() - 3 * 86_400_000, 2 * 86_400_000));
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 60_000, 'ledger caught up');
+  await produceEvents(
+    producer,
+    config.kafka.topicPrefix,
+    generateStream(prng(3), ['audit-clinic'], 2000, Date.now() - 3 * 86_400_000, 2 * 86_400_000),
+  );
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
+    Boolean,
+    60_000,
+    'ledger caught up',
+  );
   await processor.stop();
 });
 
@@ -43,7 +64,9 @@ afterAll(async () => {
 it('passes on the data of a pipeline run', async () => {
   const report = await audit();
   expect(report.findings).toEqual([]);
-  expect(report.tables.map((t) => t.table)).toEqual(expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']));
+  expect(report.tables.map((t) => t.table)).toEqual(
+    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']),
+  );
   expect(report.tables.find((t) => t.table === 'rollup_daily')!.columns.map((c) => c.name)).toContain('visitors');
   const { events, eventBatches, deadLetter } = topicsFor(config.kafka.topicPrefix);
   expect(Object.fromEntries(report.topics.map((t) => [t.topic, t.retentionMs]))).toEqual({
@@ -58,8 +81,12 @@ it('passes on the data of a pipeline run', async () => {
 });
 
 it('fails when identifiers are planted in stored strings or identifier columns exist', async () => {
-  await db.command('CREATE TABLE planted (note String, tags Array(String), client_ip String) ENGINE = MergeTree() ORDER BY tuple()');
-  await db.command(`INSERT INTO planted VALUES ('seen from 203.0.113.7', ['x', 'jane.doe@example.com'], ''), ('call 555-867-5309 ssn 078-05-1120', [], '')`);
+  await db.command(
+    'CREATE TABLE planted (note String, tags Array(String), client_ip String) ENGINE = MergeTree() ORDER BY tuple()',
+  );
+  await db.command(
+    `INSERT INTO planted VALUES ('seen from 203.0.113.7', ['x', 'jane.doe@example.com'], ''), ('call 555-867-5309 ssn 078-05-1120', [], '')`,
+  );
   const findings = (await audit()).findings.filter((f) => f.table === 'planted');
   expect(findings.map((f) => `${f.kind} ${f.column} ${f.detail}`).sort()).toEqual(
     [

@@ -56,7 +56,10 @@ it('keeps every count exact across repeated SIGKILLs, with duplicate Kafka messa
   for (let i = 0; i < events.length; i += 500) {
     const chunk = events.slice(i, i + 500);
     const previous = chunks.at(-1) ?? [];
-    chunks.push([...chunk, ...Array.from({ length: previous.length ? 15 : 0 }, () => previous[Math.floor(random() * previous.length)]!)]);
+    chunks.push([
+      ...chunk,
+      ...Array.from({ length: previous.length ? 15 : 0 }, () => previous[Math.floor(random() * previous.length)]!),
+    ]);
   }
   const duplicates = chunks.reduce((n, c) => n + c.length, 0) - events.length;
 
@@ -85,10 +88,17 @@ it('keeps every count exact across repeated SIGKILLs, with duplicate Kafka messa
   expect(producing).toBe(false);
 
   current = await spawnProcessor(env);
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 90_000, 'ledger caught up after the last restart');
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
+    Boolean,
+    90_000,
+    'ledger caught up after the last restart',
+  );
   // The ledger view may be applied a moment before the rollup views of the same insert.
   await new Promise((r) => setTimeout(r, 1000));
-  console.info(`kill test: seed ${seed}, ${events.length} events + ${duplicates} duplicates, kills ${JSON.stringify(kills)}`);
+  console.info(
+    `kill test: seed ${seed}, ${events.length} events + ${duplicates} duplicates, kills ${JSON.stringify(kills)}`,
+  );
   expect(kills.filter((k) => k.wasReady).length).toBeGreaterThan(0);
 
   expect(await totalsByPracticeDay(db)).toEqual(expectedTotals(events, TIME_ZONES));

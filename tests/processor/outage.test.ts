@@ -6,7 +6,15 @@ import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { expectedTotals, generateStream, prng } from '../support/event-stream.ts';
-import { freePort, kafkaFor, ledgerCaughtUp, processorEnv, produceEvents, startInProcess, totalsByPracticeDay } from '../support/processor-harness.ts';
+import {
+  freePort,
+  kafkaFor,
+  ledgerCaughtUp,
+  processorEnv,
+  produceEvents,
+  startInProcess,
+  totalsByPracticeDay,
+} from '../support/processor-harness.ts';
 
 const config = isolatedConfig('proc-outage');
 const TIME_ZONES = { 'outage-chicago': 'America/Chicago' };
@@ -50,7 +58,13 @@ let proxy: CuttableProxy;
 
 beforeAll(async () => {
   ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({ id: 'outage-chicago', siteKey: 'site-outage', name: 'Outage', domains: ['outage.example'], timezone: 'America/Chicago' });
+  await new PracticeStore(db).save({
+    id: 'outage-chicago',
+    siteKey: 'site-outage',
+    name: 'Outage',
+    domains: ['outage.example'],
+    timezone: 'America/Chicago',
+  });
   const kafka = kafkaFor(config);
   producer = kafka.producer();
   admin = kafka.admin();
@@ -73,7 +87,13 @@ it('pauses while ClickHouse is unreachable, retries with backoff and loses nothi
   processor = await startInProcess(env, viaProxy);
   const metrics = processor.metrics;
   const events = generateStream(prng(7), Object.keys(TIME_ZONES), 6000, Date.UTC(2024, 9, 1), 86_400_000);
-  const caughtUp = () => eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 90_000, 'ledger caught up');
+  const caughtUp = () =>
+    eventually(
+      () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
+      Boolean,
+      90_000,
+      'ledger caught up',
+    );
 
   await produceEvents(producer, config.kafka.topicPrefix, events.slice(0, 2000));
   await caughtUp();
@@ -81,7 +101,12 @@ it('pauses while ClickHouse is unreachable, retries with backoff and loses nothi
   await proxy.cut();
   await produceEvents(producer, config.kafka.topicPrefix, events.slice(2000));
   // The first ClickHouse call of the next batch fails (loading its import lines, or the insert): the consumer pauses.
-  await eventually(async () => (await metrics.paused.get()).values[0]?.value ?? 0, (n) => n === 1, 30_000, 'the consumer paused');
+  await eventually(
+    async () => (await metrics.paused.get()).values[0]?.value ?? 0,
+    (n) => n === 1,
+    30_000,
+    'the consumer paused',
+  );
   expect(await processor.ready()).toBe(false);
   // Stays down for a while: the processor keeps retrying (backoff capped at 10 s) without losing its batch.
   await new Promise((r) => setTimeout(r, 20_000));

@@ -11,13 +11,34 @@ import { EVENT_SOURCES, EVENT_TYPES, PracticeStore, topicsFor, type Db, type Eve
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { faults } from '../faults/faults.config.ts';
 import { expectedTotals, prng } from '../support/event-stream.ts';
-import { envelope, kafkaFor, ledgerCaughtUp, processorEnv, startInProcess, totalsByPracticeDay, visitorOf } from '../support/processor-harness.ts';
-import { edgeCases, intoMessages, invalidVariants, produceRaw, readDeadLetters, UNREADABLE, type DeadLetterReader, type RawEvent } from '../support/poison-stream.ts';
+import {
+  envelope,
+  kafkaFor,
+  ledgerCaughtUp,
+  processorEnv,
+  startInProcess,
+  totalsByPracticeDay,
+  visitorOf,
+} from '../support/processor-harness.ts';
+import {
+  edgeCases,
+  intoMessages,
+  invalidVariants,
+  produceRaw,
+  readDeadLetters,
+  UNREADABLE,
+  type DeadLetterReader,
+  type RawEvent,
+} from '../support/poison-stream.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 // The zones furthest west and east: the ts bounds must give a storable day in both.
-const TIME_ZONES: Record<string, string> = { 'poison-west': 'Etc/GMT+12', 'poison-east': 'Pacific/Kiritimati', 'poison-berlin': 'Europe/Berlin' };
+const TIME_ZONES: Record<string, string> = {
+  'poison-west': 'Etc/GMT+12',
+  'poison-east': 'Pacific/Kiritimati',
+  'poison-berlin': 'Europe/Berlin',
+};
 const RANDOM_EVENTS = faults.mode === 'full' ? 20_000 : 3000;
 const DAY = 86_400_000;
 
@@ -34,7 +55,8 @@ let dlq: DeadLetterReader;
 beforeAll(async () => {
   ({ db, cleanup } = await prepareNamespace(config));
   const store = new PracticeStore(db);
-  for (const [id, timezone] of Object.entries(TIME_ZONES)) await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
+  for (const [id, timezone] of Object.entries(TIME_ZONES))
+    await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
   const kafka = kafkaFor(config);
   producer = kafka.producer();
   admin = kafka.admin();
@@ -73,7 +95,10 @@ it(`counts every valid event exactly and dead-letters every poisoned one, and ke
   const seed = Date.now() % 2 ** 31;
   const sentAt = Date.now();
   const base = envelope({ practiceId: 'poison-berlin', visitor: visitorOf('edge'), ts: sentAt - DAY });
-  const hand: RawEvent[] = [...Object.keys(TIME_ZONES).flatMap((practiceId) => edgeCases({ ...base, practiceId }, sentAt)), ...invalidVariants(base, sentAt)];
+  const hand: RawEvent[] = [
+    ...Object.keys(TIME_ZONES).flatMap((practiceId) => edgeCases({ ...base, practiceId }, sentAt)),
+    ...invalidVariants(base, sentAt),
+  ];
   // Random events, about one in five broken by a random bound violation.
   const roll = prng(seed);
   const random: RawEvent[] = fc.sample(validEvent(sentAt), { numRuns: RANDOM_EVENTS, seed }).map((event, i) => {
@@ -87,14 +112,37 @@ it(`counts every valid event exactly and dead-letters every poisoned one, and ke
   const expectedDead = await produceRaw(producer, config.kafka.topicPrefix, messages);
 
   // After the poison, one more ordinary page view on each topic: counting it shows the processor is still consuming.
-  const after = envelope({ practiceId: 'poison-berlin', visitor: visitorOf('after'), ts: sentAt, page: '/after-the-poison' });
+  const after = envelope({
+    practiceId: 'poison-berlin',
+    visitor: visitorOf('after'),
+    ts: sentAt,
+    page: '/after-the-poison',
+  });
   const topics = topicsFor(config.kafka.topicPrefix);
-  await producer.send({ topic: topics.events.name, acks: -1, messages: [{ partition: 0, key: after.visitor, value: Buffer.from(JSON.stringify(after)) }] });
+  await producer.send({
+    topic: topics.events.name,
+    acks: -1,
+    messages: [{ partition: 0, key: after.visitor, value: Buffer.from(JSON.stringify(after)) }],
+  });
   const afterBatch = { ...after, id: 'f'.repeat(32), source: 'logs' as const };
-  await producer.send({ topic: topics.eventBatches.name, acks: -1, messages: [{ partition: 0, key: 'after', value: Buffer.from(JSON.stringify({ v: 1, events: [afterBatch] })) }] });
+  await producer.send({
+    topic: topics.eventBatches.name,
+    acks: -1,
+    messages: [{ partition: 0, key: 'after', value: Buffer.from(JSON.stringify({ v: 1, events: [afterBatch] })) }],
+  });
 
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 110_000, 'ledger caught up');
-  await eventually(async () => dlq.letters.size, (n) => n >= expectedDead.size, 30_000, `${expectedDead.size} dead letters`);
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
+    Boolean,
+    110_000,
+    'ledger caught up',
+  );
+  await eventually(
+    async () => dlq.letters.size,
+    (n) => n >= expectedDead.size,
+    30_000,
+    `${expectedDead.size} dead letters`,
+  );
   // The ledger view may be applied a moment before the rollup views of the same insert.
   await new Promise((r) => setTimeout(r, 1000));
 
@@ -106,14 +154,20 @@ it(`counts every valid event exactly and dead-letters every poisoned one, and ke
   expect([...dlq.letters.keys()].sort(), context).toEqual([...expectedDead].sort());
   for (const [key, reasons] of dlq.letters) {
     expect(reasons, `${context}: ${key}`).toHaveLength(1);
-    expect(reasons[0], `${context}: ${key}`).toMatch(/^(invalid envelope|invalid batch|unsupported (envelope|batch) version|not JSON|empty message|unknown practice)/);
+    expect(reasons[0], `${context}: ${key}`).toMatch(
+      /^(invalid envelope|invalid batch|unsupported (envelope|batch) version|not JSON|empty message|unknown practice)/,
+    );
   }
   // Exact totals per practice and local day, including the events at the fixed floor and at the upper edge of the window.
   const totals = await totalsByPracticeDay(db);
   expect(nonZero(totals), context).toEqual(nonZero(expectedTotals(valid, TIME_ZONES)));
   const pageviews = valid.filter((e) => e.type === 'pageview' || e.type === 'notfound').length;
-  expect(Object.values(totals).reduce((n, t) => n + t.pageviews, 0), context).toBe(pageviews);
+  expect(
+    Object.values(totals).reduce((n, t) => n + t.pageviews, 0),
+    context,
+  ).toBe(pageviews);
 });
 
 /** A day whose only event is a count-only engagement of 0 ms stores no row: leave all-zero days out on both sides. */
-const nonZero = <T extends Record<string, number>>(totals: Record<string, T>) => Object.fromEntries(Object.entries(totals).filter(([, t]) => Object.values(t).some((v) => v !== 0)));
+const nonZero = <T extends Record<string, number>>(totals: Record<string, T>) =>
+  Object.fromEntries(Object.entries(totals).filter(([, t]) => Object.values(t).some((v) => v !== 0)));

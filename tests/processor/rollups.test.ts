@@ -4,7 +4,16 @@ import { PracticeStore, topicsFor, type Db } from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
-import { dailyRollup, envelope, kafkaFor, ledgerCaughtUp, processorEnv, produceEvents, startInProcess, visitorOf } from '../support/processor-harness.ts';
+import {
+  dailyRollup,
+  envelope,
+  kafkaFor,
+  ledgerCaughtUp,
+  processorEnv,
+  produceEvents,
+  startInProcess,
+  visitorOf,
+} from '../support/processor-harness.ts';
 
 const config = isolatedConfig('proc-rollups');
 const env = processorEnv(config);
@@ -17,10 +26,24 @@ let processor: RunningProcessor;
 // New York is UTC-5 in January: local 14:00 on 2024-01-15 is 19:00Z.
 const local = (day: number, hour: number, minute: number) => Date.UTC(2024, 0, day, hour + 5, minute);
 const P = 'clinic-a';
-const [A, B, C, D, E, F] = ['a', 'b', 'c', 'd', 'e', 'f'].map(visitorOf) as [string, string, string, string, string, string];
+const [A, B, C, D, E, F] = ['a', 'b', 'c', 'd', 'e', 'f'].map(visitorOf) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const at = (visitor: string, ts: number) => ({ practiceId: P, visitor, ts });
 
-const a1 = envelope({ ...at(A, local(15, 14, 0)), page: '/', referrerDomain: 'google.com', utmSource: 'newsletter', utmMedium: 'email', utmCampaign: 'jan' });
+const a1 = envelope({
+  ...at(A, local(15, 14, 0)),
+  page: '/',
+  referrerDomain: 'google.com',
+  utmSource: 'newsletter',
+  utmMedium: 'email',
+  utmCampaign: 'jan',
+});
 const events = [
   a1,
   a1, // a retried producer's second copy
@@ -48,7 +71,13 @@ const events = [
 
 beforeAll(async () => {
   ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({ id: P, siteKey: 'site-a', name: 'Clinic A', domains: ['clinic-a.example'], timezone: 'America/New_York' });
+  await new PracticeStore(db).save({
+    id: P,
+    siteKey: 'site-a',
+    name: 'Clinic A',
+    domains: ['clinic-a.example'],
+    timezone: 'America/New_York',
+  });
   const kafka = kafkaFor(config);
   producer = kafka.producer();
   admin = kafka.admin();
@@ -57,11 +86,21 @@ beforeAll(async () => {
   // Not an envelope at all, a schema violation, and an unregistered practice.
   await producer.send({
     topic: topicsFor(config.kafka.topicPrefix).events.name,
-    messages: [{ value: Buffer.from([0xff, 0x00, 0x13]) }, { value: Buffer.from(JSON.stringify({ v: 1, id: 'nope' })) }],
+    messages: [
+      { value: Buffer.from([0xff, 0x00, 0x13]) },
+      { value: Buffer.from(JSON.stringify({ v: 1, id: 'nope' })) },
+    ],
   });
-  await produceEvents(producer, config.kafka.topicPrefix, [envelope({ practiceId: 'no-such-practice', visitor: A, ts: local(15, 12, 0) })]);
+  await produceEvents(producer, config.kafka.topicPrefix, [
+    envelope({ practiceId: 'no-such-practice', visitor: A, ts: local(15, 12, 0) }),
+  ]);
   processor = await startInProcess(env, db);
-  await eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 60_000, 'ledger caught up');
+  await eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
+    Boolean,
+    60_000,
+    'ledger caught up',
+  );
   // The ledger view may be applied a moment before the rollup views of the same insert.
   await new Promise((r) => setTimeout(r, 1000));
 });
@@ -73,7 +112,14 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const m = (pageviews: number, visits: number, bounces: number, engaged_ms: number, events: number, visitors: number) => ({ pageviews, visits, bounces, engaged_ms, events, visitors });
+const m = (
+  pageviews: number,
+  visits: number,
+  bounces: number,
+  engaged_ms: number,
+  events: number,
+  visitors: number,
+) => ({ pageviews, visits, bounces, engaged_ms, events, visitors });
 
 describe('rollups', () => {
   it('stores every breakdown with hand-computed values', async () => {
@@ -162,10 +208,21 @@ describe('rollups', () => {
         seen.push(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])));
       },
     });
-    await eventually(async () => seen.length, (n) => n >= 3, 30_000, 'three dead letters');
+    await eventually(
+      async () => seen.length,
+      (n) => n >= 3,
+      30_000,
+      'three dead letters',
+    );
     await consumer.disconnect();
     const source = topicsFor(config.kafka.topicPrefix).events.name;
-    expect(seen.map((h) => h.reason).sort()).toEqual(['invalid envelope: id: Invalid string: must match pattern /^[0-9a-f]{32}$/; practiceId: Invalid input: expected string, received undefined; source: Invalid option: expected one of "snippet"|"logs"', 'not JSON', 'unknown practice'].sort());
+    expect(seen.map((h) => h.reason).sort()).toEqual(
+      [
+        'invalid envelope: id: Invalid string: must match pattern /^[0-9a-f]{32}$/; practiceId: Invalid input: expected string, received undefined; source: Invalid option: expected one of "snippet"|"logs"',
+        'not JSON',
+        'unknown practice',
+      ].sort(),
+    );
     for (const h of seen) {
       expect(h['source-topic']).toBe(source);
       expect(Number(h['source-partition'])).toBeGreaterThanOrEqual(0);

@@ -5,7 +5,15 @@ import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { expectedTotals, generateStream, prng } from '../support/event-stream.ts';
-import { kafkaFor, ledgerCaughtUp, processorEnv, produceEvents, startInProcess, totalsByPracticeDay, visitConsistency } from '../support/processor-harness.ts';
+import {
+  kafkaFor,
+  ledgerCaughtUp,
+  processorEnv,
+  produceEvents,
+  startInProcess,
+  totalsByPracticeDay,
+  visitConsistency,
+} from '../support/processor-harness.ts';
 
 const config = isolatedConfig('proc-scale');
 const env = processorEnv(config);
@@ -34,7 +42,13 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const caughtUp = () => eventually(() => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!), Boolean, 60_000, 'ledger caught up');
+const caughtUp = () =>
+  eventually(
+    () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
+    Boolean,
+    60_000,
+    'ledger caught up',
+  );
 
 it('two processors in one group split the partitions and stay exact across rebalances', async () => {
   const events = generateStream(prng(42), Object.keys(TIME_ZONES), 9000, Date.UTC(2024, 5, 1), 2 * 86_400_000);

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { adminAuth, bearer, practice, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+import {
+  adminAuth,
+  bearer,
+  practice,
+  savePractices,
+  startReporter,
+  type ReporterHarness,
+} from '../support/reporter-fixture.ts';
 
 let h: ReporterHarness;
 const keys: Record<string, string> = {};
@@ -14,7 +21,12 @@ beforeAll(async () => {
   h = await startReporter('authz');
   await savePractices(h.db, practice('alpha'), practice('beta'));
   for (const id of ['acme', 'other']) {
-    const res = await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id, name: `Partner ${id}` } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/partners',
+      headers: adminAuth,
+      payload: { id, name: `Partner ${id}` },
+    });
     expect(res.statusCode).toBe(201);
   }
   keys.admin = (await createKey({ role: 'admin', label: 'ops' })).key;
@@ -33,7 +45,11 @@ type Who = 'admin' | 'practiceOwn' | 'practiceOther' | 'partnerOwn' | 'partnerOt
 const WHO: Who[] = ['admin', 'practiceOwn', 'practiceOther', 'partnerOwn', 'partnerOther', 'revoked', 'forged', 'none'];
 
 let serial = 0;
-type Route = { name: string; kind: 'admin' | 'practice' | 'partner'; request: () => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object } };
+type Route = {
+  name: string;
+  kind: 'admin' | 'practice' | 'partner';
+  request: () => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object };
+};
 const ROUTES: Route[] = [
   { name: 'list practices', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/practices' }) },
   { name: 'get practice', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/practices/alpha' }) },
@@ -42,21 +58,60 @@ const ROUTES: Route[] = [
     kind: 'admin',
     request: () => {
       const id = `new-${++serial}`;
-      return { method: 'POST', url: '/v1/admin/practices', payload: { id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone: 'Europe/Berlin' } };
+      return {
+        method: 'POST',
+        url: '/v1/admin/practices',
+        payload: { id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone: 'Europe/Berlin' },
+      };
     },
   },
-  { name: 'update practice', kind: 'admin', request: () => ({ method: 'PATCH', url: '/v1/admin/practices/alpha', payload: { name: `Alpha ${++serial}` } }) },
+  {
+    name: 'update practice',
+    kind: 'admin',
+    request: () => ({ method: 'PATCH', url: '/v1/admin/practices/alpha', payload: { name: `Alpha ${++serial}` } }),
+  },
   { name: 'list partners', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/partners' }) },
-  { name: 'add partner', kind: 'admin', request: () => ({ method: 'POST', url: '/v1/admin/partners', payload: { id: `p-${++serial}`, name: 'P' } }) },
+  {
+    name: 'add partner',
+    kind: 'admin',
+    request: () => ({ method: 'POST', url: '/v1/admin/partners', payload: { id: `p-${++serial}`, name: 'P' } }),
+  },
   { name: 'list keys', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/keys' }) },
-  { name: 'create key', kind: 'admin', request: () => ({ method: 'POST', url: '/v1/admin/keys', payload: { role: 'practice', scopeId: 'beta' } }) },
+  {
+    name: 'create key',
+    kind: 'admin',
+    request: () => ({ method: 'POST', url: '/v1/admin/keys', payload: { role: 'practice', scopeId: 'beta' } }),
+  },
   { name: 'revoke key', kind: 'admin', request: () => ({ method: 'DELETE', url: '/v1/admin/keys/00000000000000ff' }) },
   { name: 'privacy audit', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/audit' }) },
-  { name: 'monthly report', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03' }) },
-  { name: 'monthly report html', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03&format=html' }) },
-  { name: 'timeseries', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-31' }) },
-  { name: 'breakdown', kind: 'practice', request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=page' }) },
-  { name: 'partner export', kind: 'partner', request: () => ({ method: 'GET', url: '/v1/partners/acme/exports?month=2024-03&format=ndjson' }) },
+  {
+    name: 'monthly report',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03' }),
+  },
+  {
+    name: 'monthly report html',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03&format=html' }),
+  },
+  {
+    name: 'timeseries',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-31' }),
+  },
+  {
+    name: 'breakdown',
+    kind: 'practice',
+    request: () => ({
+      method: 'GET',
+      url: '/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=page',
+    }),
+  },
+  {
+    name: 'partner export',
+    kind: 'partner',
+    request: () => ({ method: 'GET', url: '/v1/partners/acme/exports?month=2024-03&format=ndjson' }),
+  },
 ];
 
 function allowed(who: Who, kind: Route['kind']): boolean {
@@ -102,11 +157,19 @@ describe('keys', () => {
     const list = await h.app.inject({ url: '/v1/admin/keys', headers: adminAuth });
     expect(list.body).not.toContain(created.key.split('_')[2]);
     expect(list.body).not.toMatch(/"hash"/);
-    const used = await h.app.inject({ url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-02', headers: bearer(created.key) });
+    const used = await h.app.inject({
+      url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-02',
+      headers: bearer(created.key),
+    });
     expect(used.statusCode).toBe(200);
     const today = new Date().toISOString().slice(0, 10);
     await expect
-      .poll(async () => (await h.app.inject({ url: '/v1/admin/keys', headers: adminAuth })).json().keys.find((k: { keyId: string }) => k.keyId === created.keyId)?.lastUsedDay)
+      .poll(
+        async () =>
+          (await h.app.inject({ url: '/v1/admin/keys', headers: adminAuth }))
+            .json()
+            .keys.find((k: { keyId: string }) => k.keyId === created.keyId)?.lastUsedDay,
+      )
       .toBe(today);
   });
 
@@ -134,17 +197,37 @@ describe('keys', () => {
       expect(res.statusCode, JSON.stringify(payload)).toBe(status);
       expect(res.json().error.code).toBe(code);
     }
-    const broken = await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: { ...adminAuth, 'content-type': 'application/json' }, payload: '{"role":' });
+    const broken = await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/keys',
+      headers: { ...adminAuth, 'content-type': 'application/json' },
+      payload: '{"role":',
+    });
     expect(broken.statusCode).toBe(400);
     expect(broken.json().error.code).toBe('invalid_json');
   });
 
   test('practice admin: duplicate add is 409, bad update is 400, update is visible', async () => {
-    const dup = await h.app.inject({ method: 'POST', url: '/v1/admin/practices', headers: adminAuth, payload: practice('alpha') });
+    const dup = await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/practices',
+      headers: adminAuth,
+      payload: practice('alpha'),
+    });
     expect(dup.statusCode).toBe(409);
-    const bad = await h.app.inject({ method: 'PATCH', url: '/v1/admin/practices/alpha', headers: adminAuth, payload: { timezone: 'Mars/Olympus' } });
+    const bad = await h.app.inject({
+      method: 'PATCH',
+      url: '/v1/admin/practices/alpha',
+      headers: adminAuth,
+      payload: { timezone: 'Mars/Olympus' },
+    });
     expect(bad.statusCode).toBe(400);
-    const ok = await h.app.inject({ method: 'PATCH', url: '/v1/admin/practices/alpha', headers: adminAuth, payload: { shareWithPartners: true, exitAllowlist: ['maps.google.com'] } });
+    const ok = await h.app.inject({
+      method: 'PATCH',
+      url: '/v1/admin/practices/alpha',
+      headers: adminAuth,
+      payload: { shareWithPartners: true, exitAllowlist: ['maps.google.com'] },
+    });
     expect(ok.statusCode).toBe(200);
     const got = (await h.app.inject({ url: '/v1/admin/practices/alpha', headers: adminAuth })).json();
     expect(got.shareWithPartners).toBe(true);
@@ -157,9 +240,13 @@ describe('operations', () => {
     expect((await h.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await h.app.inject({ url: '/readyz' })).statusCode).toBe(200);
     const metrics = await h.app.inject({ url: '/metrics' });
-    expect(metrics.body).toMatch(/reporter_http_requests_total\{route="\/v1\/practices\/:id\/reports\/monthly",method="GET",status="200"\}/);
+    expect(metrics.body).toMatch(
+      /reporter_http_requests_total\{route="\/v1\/practices\/:id\/reports\/monthly",method="GET",status="200"\}/,
+    );
     const spec = (await h.app.inject({ url: '/docs/json' })).json();
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/practices/{id}/reports/monthly', '/v1/partners/{id}/exports', '/v1/admin/keys']));
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/v1/practices/{id}/reports/monthly', '/v1/partners/{id}/exports', '/v1/admin/keys']),
+    );
     expect((await h.app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
     const missing = await h.app.inject({ url: '/v1/nothing', headers: adminAuth });
     expect(missing.statusCode).toBe(404);
@@ -175,9 +262,18 @@ describe('operations', () => {
       const over = await limited.app.inject({ url, headers: adminAuth });
       expect(over.statusCode).toBe(429);
       expect(over.json().error.code).toBe('rate_limited');
-      const created = await limited.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: { role: 'practice', scopeId: 'alpha' } });
+      const created = await limited.app.inject({
+        method: 'POST',
+        url: '/v1/admin/keys',
+        headers: adminAuth,
+        payload: { role: 'practice', scopeId: 'alpha' },
+      });
       expect(created.statusCode).toBe(429);
-      const { key } = (await new (await import('@confidant/reporter/auth/key-store')).KeyStore(limited.db).create('practice', 'alpha', ''));
+      const { key } = await new (await import('@confidant/reporter/auth/key-store')).KeyStore(limited.db).create(
+        'practice',
+        'alpha',
+        '',
+      );
       expect((await limited.app.inject({ url, headers: bearer(key) })).statusCode).toBe(200);
     } finally {
       await limited.cleanup();
@@ -188,14 +284,23 @@ describe('operations', () => {
 describe('keys only in the Authorization header', () => {
   test('a browser can send the key as the Basic password; the query string never authenticates', async () => {
     const url = '/v1/practices/alpha/reports/monthly?month=2024-03&format=html';
-    const basic = (key: string | undefined) => ({ authorization: `Basic ${Buffer.from(`report:${key ?? ""}`).toString("base64")}` });
+    const basic = (key: string | undefined) => ({
+      authorization: `Basic ${Buffer.from(`report:${key ?? ''}`).toString('base64')}`,
+    });
     const challenge = await h.app.inject({ url });
     expect(challenge.statusCode).toBe(401);
     expect(challenge.headers['www-authenticate']).toMatch(/Basic realm=/);
     const ok = await h.app.inject({ url, headers: basic(keys.practiceOwn) });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.headers['cache-control']).toBe('no-store');
-    expect((await h.app.inject({ url: '/v1/practices/beta/reports/monthly?month=2024-03', headers: basic(keys.practiceOwn) })).statusCode).toBe(403);
+    expect(
+      (
+        await h.app.inject({
+          url: '/v1/practices/beta/reports/monthly?month=2024-03',
+          headers: basic(keys.practiceOwn),
+        })
+      ).statusCode,
+    ).toBe(403);
     expect((await h.app.inject({ url, headers: basic(keys.revoked) })).statusCode).toBe(401);
     expect((await h.app.inject({ url: `${url}&key=${keys.admin}` })).statusCode).toBe(401);
   });
@@ -205,13 +310,17 @@ describe('privacy audit endpoint', () => {
   test('answers 200 with the table inventory when clean and 409 with the finding when an identifier is stored', async () => {
     const clean = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
     expect(clean.statusCode, clean.body).toBe(200);
-    expect(clean.json().tables.map((t: { table: string }) => t.table)).toEqual(expect.arrayContaining(['rollup_daily', 'api_keys']));
-    await h.db.command("CREATE TABLE audit_plant (note String) ENGINE = MergeTree() ORDER BY tuple()");
+    expect(clean.json().tables.map((t: { table: string }) => t.table)).toEqual(
+      expect.arrayContaining(['rollup_daily', 'api_keys']),
+    );
+    await h.db.command('CREATE TABLE audit_plant (note String) ENGINE = MergeTree() ORDER BY tuple()');
     await h.db.command("INSERT INTO audit_plant VALUES ('visitor from 198.51.100.23')");
     try {
       const dirty = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
       expect(dirty.statusCode).toBe(409);
-      expect(dirty.json().findings).toEqual([expect.objectContaining({ kind: 'value-pattern', table: 'audit_plant', column: 'note' })]);
+      expect(dirty.json().findings).toEqual([
+        expect.objectContaining({ kind: 'value-pattern', table: 'audit_plant', column: 'note' }),
+      ]);
       expect(dirty.body).not.toContain('198.51.100.23');
     } finally {
       await h.db.command('DROP TABLE audit_plant');

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { adminAuth, practice, RollupFixture, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+import {
+  adminAuth,
+  practice,
+  RollupFixture,
+  savePractices,
+  startReporter,
+  type ReporterHarness,
+} from '../support/reporter-fixture.ts';
 
 // Hand-built rollups for March 2024 (and February for the comparison). Expected figures are
 // worked out by hand in the comments next to each assertion.
@@ -10,12 +17,16 @@ beforeAll(async () => {
   await savePractices(h.db, practice('alpha'), practice('beta'), practice('gamma', { cookieMode: true }));
   const a = (day: string, dim: string, value: string, c: object) => ({ practiceId: 'alpha', day, dim, value, ...c });
   const f = new RollupFixture()
-    .daily(a('2024-03-01', 'total', '', { pageviews: 10, visits: 4, bounces: 1, engagedMs: 60_000, visitors: [1, 2, 3] }))
+    .daily(
+      a('2024-03-01', 'total', '', { pageviews: 10, visits: 4, bounces: 1, engagedMs: 60_000, visitors: [1, 2, 3] }),
+    )
     .daily(a('2024-03-02', 'total', '', { pageviews: 6, visits: 3, bounces: 2, engagedMs: 30_000, visitors: [1, 4] }))
     // a later correction (signed delta), as the processor writes when a visit goes on
     .daily(a('2024-03-02', 'total', '', { pageviews: -1, bounces: -1 }))
     .daily(a('2024-03-31', 'total', '', { pageviews: 4, visits: 2, engagedMs: 30_000, visitors: [5, 6] }))
-    .daily(a('2024-02-10', 'total', '', { pageviews: 8, visits: 4, bounces: 2, engagedMs: 40_000, visitors: [7, 8, 9, 10] }))
+    .daily(
+      a('2024-02-10', 'total', '', { pageviews: 8, visits: 4, bounces: 2, engagedMs: 40_000, visitors: [7, 8, 9, 10] }),
+    )
     .daily(a('2024-04-01', 'total', '', { pageviews: 50, visits: 50, visitors: [11] }))
     .daily({ ...a('2024-03-01', 'total', '', { pageviews: 100, visits: 90, visitors: [20] }), source: 'logs' })
     .daily({ practiceId: 'beta', day: '2024-03-05', dim: 'total', pageviews: 999, visits: 999, visitors: [30] })
@@ -84,10 +95,31 @@ describe('monthly report (JSON)', () => {
   test('daily series covers every day of the month, zeros included', async () => {
     const r = (await get('/v1/practices/alpha/reports/monthly?month=2024-03')).json();
     expect(r.daily).toHaveLength(31);
-    expect(r.daily[0]).toEqual({ day: '2024-03-01', pageviews: 10, visits: 4, visitors: 3, bounces: 1, engagedMs: 60_000 });
-    expect(r.daily[1]).toEqual({ day: '2024-03-02', pageviews: 5, visits: 3, visitors: 2, bounces: 1, engagedMs: 30_000 });
+    expect(r.daily[0]).toEqual({
+      day: '2024-03-01',
+      pageviews: 10,
+      visits: 4,
+      visitors: 3,
+      bounces: 1,
+      engagedMs: 60_000,
+    });
+    expect(r.daily[1]).toEqual({
+      day: '2024-03-02',
+      pageviews: 5,
+      visits: 3,
+      visitors: 2,
+      bounces: 1,
+      engagedMs: 30_000,
+    });
     expect(r.daily[2]).toEqual({ day: '2024-03-03', pageviews: 0, visits: 0, visitors: 0, bounces: 0, engagedMs: 0 });
-    expect(r.daily[30]).toEqual({ day: '2024-03-31', pageviews: 4, visits: 2, visitors: 2, bounces: 0, engagedMs: 30_000 });
+    expect(r.daily[30]).toEqual({
+      day: '2024-03-31',
+      pageviews: 4,
+      visits: 2,
+      visitors: 2,
+      bounces: 0,
+      engagedMs: 30_000,
+    });
   });
 
   test('every section, ranked, with cancelled rows left out and no other practice', async () => {
@@ -173,7 +205,9 @@ describe('monthly report (JSON)', () => {
 
 describe('stats', () => {
   test('daily timeseries fills gaps', async () => {
-    const r = (await get('/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-03&metrics=pageviews,visits,visitors')).json();
+    const r = (
+      await get('/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-03&metrics=pageviews,visits,visitors')
+    ).json();
     expect(r.points).toEqual([
       { date: '2024-03-01', pageviews: 10, visits: 4, visitors: 3 },
       { date: '2024-03-02', pageviews: 5, visits: 3, visitors: 2 },
@@ -182,7 +216,11 @@ describe('stats', () => {
   });
 
   test('hourly timeseries has 24 slots per day', async () => {
-    const r = (await get('/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-01&interval=hour&metrics=pageviews,visitors')).json();
+    const r = (
+      await get(
+        '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-01&interval=hour&metrics=pageviews,visitors',
+      )
+    ).json();
     expect(r.points).toHaveLength(24);
     expect(r.points[9]).toEqual({ date: '2024-03-01', hour: 9, pageviews: 6, visitors: 2 });
     expect(r.points[14]).toEqual({ date: '2024-03-01', hour: 14, pageviews: 4, visitors: 1 });
@@ -190,12 +228,20 @@ describe('stats', () => {
   });
 
   test('breakdown by dimension, ordered and limited', async () => {
-    const r = (await get('/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=page&metrics=pageviews,visitors&limit=2')).json();
+    const r = (
+      await get(
+        '/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=page&metrics=pageviews,visitors&limit=2',
+      )
+    ).json();
     expect(r.rows).toEqual([
       { value: '/', pageviews: 8, visitors: 2 },
       { value: '/contact', pageviews: 5, visitors: 1 },
     ]);
-    const byVisitors = (await get('/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=browser&metrics=visits&orderBy=visitors')).json();
+    const byVisitors = (
+      await get(
+        '/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=browser&metrics=visits&orderBy=visitors',
+      )
+    ).json();
     expect(byVisitors.rows.map((x: { value: string }) => x.value)).toEqual(['Chrome', 'Firefox']);
   });
 
@@ -225,7 +271,11 @@ describe('formats agree', () => {
     return text
       .trim()
       .split('\n')
-      .map((line) => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1]!.replace(/^"|"$/g, '').replace(/""/g, '"')).slice(0, 4));
+      .map((line) =>
+        [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)]
+          .map((m) => m[1]!.replace(/^"|"$/g, '').replace(/""/g, '"'))
+          .slice(0, 4),
+      );
   }
 
   test('CSV carries the same numbers as JSON', async () => {
@@ -235,7 +285,9 @@ describe('formats agree', () => {
     const rows = parseCsv(res.body);
     expect(rows[0]).toEqual(['section', 'key', 'metric', 'value']);
     const lookup = new Map(rows.slice(1).map(([s, k, m, v]) => [`${s}|${k}|${m}`, v]));
-    for (const [k, t] of Object.entries(json.totals) as Array<[string, { value: number | null; previous: number | null }]>) {
+    for (const [k, t] of Object.entries(json.totals) as Array<
+      [string, { value: number | null; previous: number | null }]
+    >) {
       expect(lookup.get(`totals|${k}|value`), k).toBe(t.value === null ? '' : String(t.value));
       expect(lookup.get(`totals|${k}|previous`), k).toBe(t.previous === null ? '' : String(t.previous));
     }
@@ -245,16 +297,22 @@ describe('formats agree', () => {
       expect(lookup.get(`sources|${src}|visits`)).toBe(String(json.sources[src].visits));
     }
     let sectionFigures = 0;
-    for (const [section, list] of Object.entries(json.sections) as Array<[string, Array<Record<string, string | number>>]>) {
+    for (const [section, list] of Object.entries(json.sections) as Array<
+      [string, Array<Record<string, string | number>>]
+    >) {
       for (const row of list) {
         for (const [metric, value] of Object.entries(row)) {
           if (metric === 'value') continue;
-          expect(lookup.get(`${section}|${row.value}|${metric}`), `${section} ${row.value} ${metric}`).toBe(String(value));
+          expect(lookup.get(`${section}|${row.value}|${metric}`), `${section} ${row.value} ${metric}`).toBe(
+            String(value),
+          );
           sectionFigures++;
         }
       }
     }
-    expect(rows.filter((r) => !['meta', 'totals', 'daily', 'sources', 'section'].includes(r[0]!))).toHaveLength(sectionFigures);
+    expect(rows.filter((r) => !['meta', 'totals', 'daily', 'sources', 'section'].includes(r[0]!))).toHaveLength(
+      sectionFigures,
+    );
     // Accept negotiation gives the same body
     const negotiated = await h.app.inject({ url, headers: { ...adminAuth, accept: 'text/csv' } });
     expect(negotiated.body.replace(/generated.*\n/, '')).toBe(res.body.replace(/generated.*\n/, ''));
@@ -265,7 +323,9 @@ describe('formats agree', () => {
     const res = await h.app.inject({ url, headers: { ...adminAuth, accept: 'text/html' } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
-    expect(String(res.headers['content-security-policy'])).toMatch(/default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(String(res.headers['content-security-policy'])).toMatch(
+      /default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'/,
+    );
     const html = res.body;
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(html).toContain('<svg');
@@ -275,10 +335,14 @@ describe('formats agree', () => {
       expect(html, k).toContain(`data-total="${k}">${fmt(t.value)}</div>`);
     }
     for (const row of json.sections.countries) {
-      expect(html).toContain(`data-section="countries" data-key="${row.value}" data-metric="visits">${fmt(row.visits)}</td>`);
+      expect(html).toContain(
+        `data-section="countries" data-key="${row.value}" data-metric="visits">${fmt(row.visits)}</td>`,
+      );
     }
     expect(html).toContain(json.visitors.note.replace(/'/g, '&#39;'));
-    expect(html).toContain(`<tr data-source="logs"><td>Server logs</td><td class="n">${json.sources.logs.pageviews}</td>`);
+    expect(html).toContain(
+      `<tr data-source="logs"><td>Server logs</td><td class="n">${json.sources.logs.pageviews}</td>`,
+    );
     expect(html).not.toContain('beta-secret');
   });
 });

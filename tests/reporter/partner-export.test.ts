@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { adminAuth, practice, RollupFixture, savePractices, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
+import {
+  adminAuth,
+  practice,
+  RollupFixture,
+  savePractices,
+  startReporter,
+  type ReporterHarness,
+} from '../support/reporter-fixture.ts';
 
 // Sampler input that always takes the largest uniform value: the discrete Laplace sampler then
 // returns floor((t - 1) / s) deterministically. With ε = 1 split over 5 measurements:
@@ -14,7 +21,15 @@ async function seed(h: ReporterHarness): Promise<void> {
     practice('p3', { shareWithPartners: true }),
     practice('p4'),
   );
-  const d = (practiceId: string, day: string, dim: string, value: string, pageviews: number, visits = 0, source: 'snippet' | 'logs' = 'snippet') => ({
+  const d = (
+    practiceId: string,
+    day: string,
+    dim: string,
+    value: string,
+    pageviews: number,
+    visits = 0,
+    source: 'snippet' | 'logs' = 'snippet',
+  ) => ({
     practiceId,
     day,
     dim,
@@ -55,16 +70,29 @@ describe('partner export with deterministic noise', () => {
   beforeAll(async () => {
     h = await startReporter('export', {}, { uniform: maxUniform });
     await seed(h);
-    await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id: 'acme', name: 'Acme Research' } });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/partners',
+      headers: adminAuth,
+      payload: { id: 'acme', name: 'Acme Research' },
+    });
   });
   afterAll(async () => h?.cleanup());
 
   test('cells, primary and complementary suppression, caps and manifest', async () => {
-    const res = await h.app.inject({ url: '/v1/partners/acme/exports?month=2024-03&format=ndjson', headers: adminAuth });
+    const res = await h.app.inject({
+      url: '/v1/partners/acme/exports?month=2024-03&format=ndjson',
+      headers: adminAuth,
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
-    const [first, ...lines] = res.body.trim().split('\n').map((l) => JSON.parse(l));
-    const cells = Object.fromEntries(lines.map((c) => [`${c.country}/${c.page_class}/${c.metric}`, c.status === 'published' ? c.value : 'S']));
+    const [first, ...lines] = res.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const cells = Object.fromEntries(
+      lines.map((c) => [`${c.country}/${c.page_class}/${c.metric}`, c.status === 'published' ? c.value : 'S']),
+    );
     expect(cells).toEqual({
       // total page views: p1 100 + min(9000, 5000) + p2 80 + p3 max(20, 30) = 5210, + 49
       'all/all/pageviews': 5259,
@@ -97,7 +125,10 @@ describe('partner export with deterministic noise', () => {
       practices_included: 3,
       practice_identifiers: false,
       suppression: { threshold: 10 },
-      contribution_bounds: { per_visitor_day: { pageviews: 10, visits: 2 }, per_practice_day_cell_cap: { pageviews: 5000, visits: 2000 } },
+      contribution_bounds: {
+        per_visitor_day: { pageviews: 10, visits: 2 },
+        per_practice_day_cell_cap: { pageviews: 5000, visits: 2000 },
+      },
       budget: { year: 2024, yearly_epsilon: '12', spent_epsilon: '1', remaining_epsilon: '11' },
       noise_scale: { 'total.pageviews': '50', 'total.visits': '10' },
     });
@@ -116,7 +147,9 @@ describe('partner export with deterministic noise', () => {
     expect(header).toBe('month,country,page_class,metric,value,status');
     expect(rows).toContain('2024-03,US,all,pageviews,209,published');
     expect(rows).toContain('2024-03,CA,all,pageviews,,suppressed');
-    const [ledger] = await h.db.rows<{ n: string; spent: string }>("SELECT count() AS n, toString(sum(epsilon_micro)) AS spent FROM privacy_budget_ledger WHERE partner_id = 'acme'");
+    const [ledger] = await h.db.rows<{ n: string; spent: string }>(
+      "SELECT count() AS n, toString(sum(epsilon_micro)) AS spent FROM privacy_budget_ledger WHERE partner_id = 'acme'",
+    );
     expect(ledger).toEqual({ n: '1', spent: '1000000' });
   });
 
@@ -124,14 +157,31 @@ describe('partner export with deterministic noise', () => {
     const current = new Date().toISOString().slice(0, 7);
     const open = await h.app.inject({ url: `/v1/partners/acme/exports?month=${current}`, headers: adminAuth });
     expect(open.statusCode).toBe(400);
-    expect((await h.app.inject({ url: '/v1/partners/nobody/exports?month=2024-03', headers: adminAuth })).statusCode).toBe(404);
-    expect((await h.app.inject({ url: '/v1/partners/acme/exports?month=2024-03&format=xlsx', headers: adminAuth })).statusCode).toBe(400);
-    await h.app.inject({ method: 'PATCH', url: '/v1/admin/practices/p3', headers: adminAuth, payload: { shareWithPartners: false } });
+    expect(
+      (await h.app.inject({ url: '/v1/partners/nobody/exports?month=2024-03', headers: adminAuth })).statusCode,
+    ).toBe(404);
+    expect(
+      (await h.app.inject({ url: '/v1/partners/acme/exports?month=2024-03&format=xlsx', headers: adminAuth }))
+        .statusCode,
+    ).toBe(400);
+    await h.app.inject({
+      method: 'PATCH',
+      url: '/v1/admin/practices/p3',
+      headers: adminAuth,
+      payload: { shareWithPartners: false },
+    });
     const few = await h.app.inject({ url: '/v1/partners/acme/exports?month=2024-02', headers: adminAuth });
     expect(few.statusCode).toBe(409);
     expect(few.json().error.code).toBe('conflict');
-    await h.app.inject({ method: 'PATCH', url: '/v1/admin/practices/p3', headers: adminAuth, payload: { shareWithPartners: true } });
-    const [ledger] = await h.db.rows<{ n: string }>("SELECT count() AS n FROM privacy_budget_ledger WHERE partner_id = 'acme'");
+    await h.app.inject({
+      method: 'PATCH',
+      url: '/v1/admin/practices/p3',
+      headers: adminAuth,
+      payload: { shareWithPartners: true },
+    });
+    const [ledger] = await h.db.rows<{ n: string }>(
+      "SELECT count() AS n FROM privacy_budget_ledger WHERE partner_id = 'acme'",
+    );
     expect(ledger!.n).toBe('1');
   });
 });
@@ -141,15 +191,26 @@ describe('privacy budget', () => {
   beforeAll(async () => {
     h = await startReporter('budget', { DP_EPSILON_PER_RELEASE: '0.75', DP_YEARLY_BUDGET: '1.5' });
     await seed(h);
-    await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id: 'acme', name: 'Acme' } });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/partners',
+      headers: adminAuth,
+      payload: { id: 'acme', name: 'Acme' },
+    });
   });
   afterAll(async () => h?.cleanup());
 
   test('releases are refused once the yearly budget would be exceeded; stored ones are still served', async () => {
-    const get = (month: string) => h.app.inject({ url: `/v1/partners/acme/exports?month=${month}&format=ndjson`, headers: adminAuth });
+    const get = (month: string) =>
+      h.app.inject({ url: `/v1/partners/acme/exports?month=${month}&format=ndjson`, headers: adminAuth });
     const jan = await get('2024-01');
     expect(jan.statusCode).toBe(200);
-    expect(JSON.parse(jan.body.split('\n')[0]!).manifest.budget).toEqual({ year: 2024, yearly_epsilon: '1.5', spent_epsilon: '0.75', remaining_epsilon: '0.75' });
+    expect(JSON.parse(jan.body.split('\n')[0]!).manifest.budget).toEqual({
+      year: 2024,
+      yearly_epsilon: '1.5',
+      spent_epsilon: '0.75',
+      remaining_epsilon: '0.75',
+    });
     const mar = await get('2024-03');
     expect(mar.statusCode).toBe(200);
     expect(JSON.parse(mar.body.split('\n')[0]!).manifest.budget.remaining_epsilon).toBe('0');
@@ -170,8 +231,15 @@ describe('privacy budget', () => {
   });
 
   test('with real noise, suppressed cells stay empty and published ones are non-negative integers', async () => {
-    const res = await h.app.inject({ url: '/v1/partners/acme/exports?month=2023-12&format=ndjson', headers: adminAuth });
-    const lines = res.body.trim().split('\n').slice(1).map((l) => JSON.parse(l));
+    const res = await h.app.inject({
+      url: '/v1/partners/acme/exports?month=2023-12&format=ndjson',
+      headers: adminAuth,
+    });
+    const lines = res.body
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l));
     for (const c of lines) {
       if (c.status === 'suppressed') expect(c.value).toBeNull();
       else expect(Number.isInteger(c.value) && c.value >= 0).toBe(true);

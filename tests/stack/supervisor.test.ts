@@ -58,22 +58,39 @@ describe('stack supervisor', () => {
     status = await serveStatus(supervisor, 0);
     const readyz = async () => {
       const res = await fetch(`http://127.0.0.1:${status!.port}/readyz`);
-      return { code: res.status, body: (await res.json()) as Record<string, unknown> & { services: Record<string, { state: string; pid: number | null; restarts: number }> } };
+      return {
+        code: res.status,
+        body: (await res.json()) as Record<string, unknown> & {
+          services: Record<string, { state: string; pid: number | null; restarts: number }>;
+        },
+      };
     };
     supervisor.start();
 
-    const healthyUp = await eventually(() => readyz(), (r) => r.body.services.healthy?.state === 'up', 30_000, 'healthy child up');
+    const healthyUp = await eventually(
+      () => readyz(),
+      (r) => r.body.services.healthy?.state === 'up',
+      30_000,
+      'healthy child up',
+    );
     const healthyPid = healthyUp.body.services.healthy!.pid!;
     expect(alive(healthyPid)).toBe(true);
 
     // Six failures in a row: the announced delays double up to the cap.
-    await eventually(async () => lines.filter((l) => l.includes('crasher exited')).length, (n) => n >= 6, 60_000, 'six crasher exits');
+    await eventually(
+      async () => lines.filter((l) => l.includes('crasher exited')).length,
+      (n) => n >= 6,
+      60_000,
+      'six crasher exits',
+    );
     const delays = lines
       .filter((l) => l.includes('crasher exited'))
       .slice(0, 6)
       .map((l) => Number(/next retry in ([\d.]+) s/.exec(l)?.[1]));
     expect(delays).toEqual([0.1, 0.2, 0.4, 0.8, 0.8, 0.8]);
-    expect(lines[0]).toMatch(/crasher exited \(exit code 1\), failure 1 in a row; next retry in 0\.1 s\. Log: .*crasher\.log/);
+    expect(lines[0]).toMatch(
+      /crasher exited \(exit code 1\), failure 1 in a row; next retry in 0\.1 s\. Log: .*crasher\.log/,
+    );
     expect(runs('crasher').length).toBeGreaterThanOrEqual(6);
 
     const failing = await readyz();
@@ -84,8 +101,16 @@ describe('stack supervisor', () => {
 
     // The cause goes away: the next retry brings it up and the stack is ready again.
     rmSync(crashFlag);
-    const recovered = await eventually(() => readyz(), (r) => r.code === 200, 30_000, 'status 200 after the crash cause is removed');
-    expect(recovered.body).toMatchObject({ status: 'ready', services: { crasher: { state: 'up' }, healthy: { state: 'up', pid: healthyPid, restarts: 0 } } });
+    const recovered = await eventually(
+      () => readyz(),
+      (r) => r.code === 200,
+      30_000,
+      'status 200 after the crash cause is removed',
+    );
+    expect(recovered.body).toMatchObject({
+      status: 'ready',
+      services: { crasher: { state: 'up' }, healthy: { state: 'up', pid: healthyPid, restarts: 0 } },
+    });
     expect(alive(recovered.body.services.crasher!.pid!)).toBe(true);
 
     // The healthy child ran once, the whole time, and was never named as failing.

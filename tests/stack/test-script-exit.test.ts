@@ -1,6 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +36,11 @@ const engine = (name: 'kafka' | 'clickhouse', action: 'start' | 'stop') =>
 const engineProcess = (name: string) =>
   readdirSync('/proc').some((p) => {
     try {
-      return /^\d+$/.test(p) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8')) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${root}/.data/${name}/`);
+      return (
+        /^\d+$/.test(p) &&
+        !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8')) &&
+        readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${root}/.data/${name}/`)
+      );
     } catch {
       return false;
     }
@@ -42,16 +56,26 @@ beforeAll(async () => {
   writeFileSync(`${root}/package-lock.json`, readFileSync(`${ROOT}package-lock.json`));
   mkdirSync(`${root}/node_modules`);
   // Matches the lockfile, so ensure_node_deps does not run npm ci in the scratch root.
-  writeFileSync(`${root}/node_modules/.confidant-lock-hash`, `${createHash('sha256').update(readFileSync(`${ROOT}package-lock.json`)).digest('hex')}\n`);
+  writeFileSync(
+    `${root}/node_modules/.confidant-lock-hash`,
+    `${createHash('sha256')
+      .update(readFileSync(`${ROOT}package-lock.json`))
+      .digest('hex')}\n`,
+  );
   mkdirSync(`${root}/.data`);
   symlinkSync(`${ROOT}.data/cache`, `${root}/.data/cache`); // the Kafka jars
   mkdirSync(`${root}/bin`);
   writeFileSync(`${root}/bin/npx`, `#!/bin/sh\ntouch '${reached}'\nexec sleep 600\n`);
   chmodSync(`${root}/bin/npx`, 0o755);
   ports = {};
-  for (const name of ['KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'CLICKHOUSE_HTTP_PORT', 'CLICKHOUSE_TCP_PORT']) ports[name] = await freePort();
+  for (const name of ['KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'CLICKHOUSE_HTTP_PORT', 'CLICKHOUSE_TCP_PORT'])
+    ports[name] = await freePort();
   const { KAFKA_BROKERS: _k, CLICKHOUSE_URL: _c, TEST_ENGINES: _t, CONFIDANT_DATA_DIR: _d, ...rest } = process.env;
-  env = { ...rest, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), PATH: `${root}/bin:${process.env.PATH}` };
+  env = {
+    ...rest,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    PATH: `${root}/bin:${process.env.PATH}`,
+  };
 }, 60_000);
 
 afterAll(() => {
@@ -67,10 +91,22 @@ async function interrupt(signal: NodeJS.Signals, teeKilled: boolean, duringUp = 
   rmSync(reached, { force: true });
   const kafkaPidFile = `${root}/.data/run/kafka.pid`;
   const tee = spawn('tee', [`${root}/out-${signal}.log`], { stdio: ['pipe', 'ignore', 'ignore'] });
-  const script = spawn('bash', ['infra/stack/test.sh'], { cwd: root, env, detached: true, stdio: ['ignore', tee.stdin!, tee.stdin!] });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => script.on('exit', (code, sig) => resolve({ code, signal: sig })));
+  const script = spawn('bash', ['infra/stack/test.sh'], {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: ['ignore', tee.stdin!, tee.stdin!],
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    script.on('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
   const signalNow = () => (duringUp ? existsSync(kafkaPidFile) : existsSync(reached));
-  await eventually(async () => signalNow() || script.exitCode !== null, Boolean, 180_000, duringUp ? 'Kafka to be spawned' : 'test.sh to reach its first step');
+  await eventually(
+    async () => signalNow() || script.exitCode !== null,
+    Boolean,
+    180_000,
+    duringUp ? 'Kafka to be spawned' : 'test.sh to reach its first step',
+  );
   const stepReached = existsSync(reached);
   const during = await up();
   if (teeKilled) {
@@ -84,37 +120,40 @@ async function interrupt(signal: NodeJS.Signals, teeKilled: boolean, duringUp = 
   return { during, stepReached, result, after: await up() };
 }
 
-describe.skipIf(process.env.TEST_ENGINES === 'testcontainers')('npm test stops the engines it started on every exit path', () => {
-  it('Ctrl-C with the `| tee` gone stops the engine it started and leaves the one that was already running', async () => {
-    engine('clickhouse', 'start');
-    try {
-      const { during, result, after } = await interrupt('SIGINT', true);
+describe.skipIf(process.env.TEST_ENGINES === 'testcontainers')(
+  'npm test stops the engines it started on every exit path',
+  () => {
+    it('Ctrl-C with the `| tee` gone stops the engine it started and leaves the one that was already running', async () => {
+      engine('clickhouse', 'start');
+      try {
+        const { during, result, after } = await interrupt('SIGINT', true);
+        expect(during).toEqual({ kafka: true, clickhouse: true });
+        expect(after).toEqual({ kafka: false, clickhouse: true });
+        expect(result).toEqual({ code: 130, signal: null });
+      } finally {
+        engine('clickhouse', 'stop');
+      }
+    }, 300_000);
+
+    it('a closed terminal (SIGHUP to the process group, output gone)', async () => {
+      const { during, result, after } = await interrupt('SIGHUP', true);
       expect(during).toEqual({ kafka: true, clickhouse: true });
-      expect(after).toEqual({ kafka: false, clickhouse: true });
+      expect(after).toEqual({ kafka: false, clickhouse: false });
+      expect(result).toEqual({ code: 129, signal: null });
+    }, 300_000);
+
+    it('Ctrl-C while infra/up is still waiting for Kafka', async () => {
+      const { stepReached, result, after } = await interrupt('SIGINT', false, true);
+      expect(stepReached).toBe(false);
+      expect(after).toEqual({ kafka: false, clickhouse: false });
       expect(result).toEqual({ code: 130, signal: null });
-    } finally {
-      engine('clickhouse', 'stop');
-    }
-  }, 300_000);
+    }, 300_000);
 
-  it('a closed terminal (SIGHUP to the process group, output gone)', async () => {
-    const { during, result, after } = await interrupt('SIGHUP', true);
-    expect(during).toEqual({ kafka: true, clickhouse: true });
-    expect(after).toEqual({ kafka: false, clickhouse: false });
-    expect(result).toEqual({ code: 129, signal: null });
-  }, 300_000);
-
-  it('Ctrl-C while infra/up is still waiting for Kafka', async () => {
-    const { stepReached, result, after } = await interrupt('SIGINT', false, true);
-    expect(stepReached).toBe(false);
-    expect(after).toEqual({ kafka: false, clickhouse: false });
-    expect(result).toEqual({ code: 130, signal: null });
-  }, 300_000);
-
-  it('SIGTERM to the process group', async () => {
-    const { during, result, after } = await interrupt('SIGTERM', false);
-    expect(during).toEqual({ kafka: true, clickhouse: true });
-    expect(after).toEqual({ kafka: false, clickhouse: false });
-    expect(result).toEqual({ code: 143, signal: null });
-  }, 300_000);
-});
+    it('SIGTERM to the process group', async () => {
+      const { during, result, after } = await interrupt('SIGTERM', false);
+      expect(during).toEqual({ kafka: true, clickhouse: true });
+      expect(after).toEqual({ kafka: false, clickhouse: false });
+      expect(result).toEqual({ code: 143, signal: null });
+    }, 300_000);
+  },
+);

@@ -10,8 +10,14 @@ const KAFKA_CLIENT_PORT = 9093;
 
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env.TEST_ENGINES !== 'testcontainers') return undefined;
-  const [{ ClickHouseContainer }, { KafkaContainer }] = await Promise.all([import('@testcontainers/clickhouse'), import('@testcontainers/kafka')]);
-  const [clickhouse, kafka] = await Promise.all([new ClickHouseContainer(CLICKHOUSE_IMAGE).start(), new KafkaContainer(KAFKA_IMAGE).start()]);
+  const [{ ClickHouseContainer }, { KafkaContainer }] = await Promise.all([
+    import('@testcontainers/clickhouse'),
+    import('@testcontainers/kafka'),
+  ]);
+  const [clickhouse, kafka] = await Promise.all([
+    new ClickHouseContainer(CLICKHOUSE_IMAGE).start(),
+    new KafkaContainer(KAFKA_IMAGE).start(),
+  ]);
   // Test workers are forked after global setup and inherit this environment.
   process.env.CLICKHOUSE_URL = clickhouse.getHttpUrl();
   process.env.CLICKHOUSE_USER = clickhouse.getUsername();

@@ -20,7 +20,13 @@ const PAGES = ['/', '/services', '/team', '/contact', '/insurance', '/blog/flu-s
  * downloads, custom events, 404s and count-only pages, spread over several days and practices.
  * Each visitor's events are in time order.
  */
-export function generateStream(random: () => number, practiceIds: string[], total: number, startMs: number, spanMs: number): EventEnvelope[] {
+export function generateStream(
+  random: () => number,
+  practiceIds: string[],
+  total: number,
+  startMs: number,
+  spanMs: number,
+): EventEnvelope[] {
   const events: EventEnvelope[] = [];
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   while (events.length < total) {
@@ -32,7 +38,22 @@ export function generateStream(random: () => number, practiceIds: string[], tota
     for (let i = 0; i < n && events.length < total; i++) {
       ts += Math.floor(random() * 20 * 60_000);
       const roll = random();
-      const type = source === 'logs' ? (roll < 0.9 ? 'pageview' : 'notfound') : roll < 0.55 ? 'pageview' : roll < 0.7 ? 'engagement' : roll < 0.78 ? 'outbound' : roll < 0.85 ? 'download' : roll < 0.92 ? 'event' : 'notfound';
+      const type =
+        source === 'logs'
+          ? roll < 0.9
+            ? 'pageview'
+            : 'notfound'
+          : roll < 0.55
+            ? 'pageview'
+            : roll < 0.7
+              ? 'engagement'
+              : roll < 0.78
+                ? 'outbound'
+                : roll < 0.85
+                  ? 'download'
+                  : roll < 0.92
+                    ? 'event'
+                    : 'notfound';
       const countOnly = type === 'pageview' && random() < 0.08;
       events.push({
         v: 1,
@@ -48,7 +69,12 @@ export function generateStream(random: () => number, practiceIds: string[], tota
         utmSource: i === 0 && random() < 0.2 ? 'newsletter' : null,
         utmMedium: null,
         utmCampaign: null,
-        target: type === 'outbound' ? pick(['maps.example.org', 'insurer.example']) : type === 'download' ? '/files/intake.pdf' : null,
+        target:
+          type === 'outbound'
+            ? pick(['maps.example.org', 'insurer.example'])
+            : type === 'download'
+              ? '/files/intake.pdf'
+              : null,
         name: type === 'event' ? pick(['book-click', 'call-click']) : null,
         engagedMs: type === 'engagement' ? Math.floor(random() * 30_000) : null,
         country: pick(['US', 'CA', 'DE']),
@@ -68,7 +94,11 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 /** `YYYY-MM-DD` of an instant in a time zone, computed independently of the processor's code. */
 export function localDate(ts: number, timeZone: string): string {
   let format = formatters.get(timeZone);
-  if (!format) formatters.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  if (!format)
+    formatters.set(
+      timeZone,
+      (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })),
+    );
   return format.format(ts);
 }
 

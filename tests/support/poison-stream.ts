@@ -1,7 +1,14 @@
 // Poison for the processor: envelopes and messages no check on the producer side would let through,
 // produced raw to the real topics, and the dead letters the processor must answer them with.
 import type { Kafka, Producer } from 'kafkajs';
-import { ENVELOPE_CONSUME_SLACK_MS, ENVELOPE_MAX_AHEAD_MS, ENVELOPE_MAX_PROPS, ENVELOPE_TS_FLOOR_MS, topicsFor, type EventEnvelope } from '@confidant/shared';
+import {
+  ENVELOPE_CONSUME_SLACK_MS,
+  ENVELOPE_MAX_AHEAD_MS,
+  ENVELOPE_MAX_PROPS,
+  ENVELOPE_TS_FLOOR_MS,
+  topicsFor,
+  type EventEnvelope,
+} from '@confidant/shared';
 
 /** An event produced now and this close to the consume window's upper edge is still outside it when the processor reads it later. */
 const READ_WITHIN_MS = 10 * 60_000;
@@ -15,14 +22,20 @@ const freshId = (id: string) => `d${(ids++).toString(16).padStart(7, '0')}${id.s
 
 /** Invalid on consume, whatever the clock and the retention: each variant breaks one bound of the envelope. */
 export function invalidVariants(e: EventEnvelope, sentAt: number): RawEvent[] {
-  const bad = (what: string, over: Record<string, unknown>): RawEvent => ({ what, raw: { ...e, id: freshId(e.id), ...over }, valid: null });
+  const bad = (what: string, over: Record<string, unknown>): RawEvent => ({
+    what,
+    raw: { ...e, id: freshId(e.id), ...over },
+    valid: null,
+  });
   const { visitor: _visitor, ...withoutVisitor } = e;
   return [
     bad('ts in year 1000', { ts: Date.UTC(1000, 0, 1) }),
     bad('ts in year 9999', { ts: Date.UTC(9999, 11, 31) }),
     bad('ts beyond what Date holds', { ts: 8.64e15 }),
     bad('ts 1 ms before the fixed floor', { ts: ENVELOPE_TS_FLOOR_MS - 1 }),
-    bad('ts past the consume window', { ts: sentAt + ENVELOPE_MAX_AHEAD_MS + ENVELOPE_CONSUME_SLACK_MS + READ_WITHIN_MS }),
+    bad('ts past the consume window', {
+      ts: sentAt + ENVELOPE_MAX_AHEAD_MS + ENVELOPE_CONSUME_SLACK_MS + READ_WITHIN_MS,
+    }),
     bad('ts negative', { ts: -1 }),
     bad('ts as a date string', { ts: '2026-12-03T00:00:00Z' }),
     bad('ts NaN-like string', { ts: 'NaN' }),
@@ -33,7 +46,11 @@ export function invalidVariants(e: EventEnvelope, sentAt: number): RawEvent[] {
     bad('engagedMs negative', { type: 'engagement', engagedMs: -5 }),
     bad('page of 201 characters', { page: 'p'.repeat(201) }),
     bad('browser of 201 characters', { browser: 'b'.repeat(201) }),
-    bad('too many props', { type: 'event', name: 'n', props: Object.fromEntries(Array.from({ length: ENVELOPE_MAX_PROPS + 1 }, (_, i) => [`k${i}`, 'v'])) }),
+    bad('too many props', {
+      type: 'event',
+      name: 'n',
+      props: Object.fromEntries(Array.from({ length: ENVELOPE_MAX_PROPS + 1 }, (_, i) => [`k${i}`, 'v'])),
+    }),
     bad('unknown practice', { practiceId: 'no-such-practice' }),
     bad('wrong version', { v: 2 }),
     bad('country not a code', { country: 'Germany' }),
@@ -50,16 +67,32 @@ export function edgeCases(e: EventEnvelope, sentAt: number): RawEvent[] {
   };
   return [
     good('ts at the fixed floor', { ts: ENVELOPE_TS_FLOOR_MS }),
-    good('ts at the upper edge of the consume window', { ts: sentAt + ENVELOPE_MAX_AHEAD_MS + ENVELOPE_CONSUME_SLACK_MS }),
+    good('ts at the upper edge of the consume window', {
+      ts: sentAt + ENVELOPE_MAX_AHEAD_MS + ENVELOPE_CONSUME_SLACK_MS,
+    }),
     good('engagedMs of a whole day', { type: 'engagement', engagedMs: 86_400_000 }),
     good('page of 200 characters', { page: 'q'.repeat(200) }),
-    good('labels of 200 characters', { browser: 'b'.repeat(200), os: 'o'.repeat(200), referrerDomain: 'r'.repeat(200) }),
-    good('props at the limit', { type: 'event', name: 'booked', props: Object.fromEntries(Array.from({ length: ENVELOPE_MAX_PROPS }, (_, i) => [`k${i}`, 'v'.repeat(200)])) }),
+    good('labels of 200 characters', {
+      browser: 'b'.repeat(200),
+      os: 'o'.repeat(200),
+      referrerDomain: 'r'.repeat(200),
+    }),
+    good('props at the limit', {
+      type: 'event',
+      name: 'booked',
+      props: Object.fromEntries(Array.from({ length: ENVELOPE_MAX_PROPS }, (_, i) => [`k${i}`, 'v'.repeat(200)])),
+    }),
   ];
 }
 
 /** A Kafka message as produced raw, and the dead letters it must give (`null`: the message as a whole, a number: that event of a batch). */
-export type RawMessage = { topic: 'events' | 'eventBatches'; key: string; value: Buffer | null; dead: Array<number | null>; valid: EventEnvelope[] };
+export type RawMessage = {
+  topic: 'events' | 'eventBatches';
+  key: string;
+  value: Buffer | null;
+  dead: Array<number | null>;
+  valid: EventEnvelope[];
+};
 
 /** Messages that are no envelope or no batch at all. */
 export const UNREADABLE: RawMessage[] = [
@@ -79,7 +112,13 @@ export function intoMessages(events: RawEvent[], random: () => number): RawMessa
   while (i < events.length) {
     if (random() < 0.5) {
       const e = events[i++]!;
-      messages.push({ topic: 'events', key: keyOf(e), value: Buffer.from(JSON.stringify(e.raw)), dead: e.valid ? [] : [null], valid: e.valid ? [e.valid] : [] });
+      messages.push({
+        topic: 'events',
+        key: keyOf(e),
+        value: Buffer.from(JSON.stringify(e.raw)),
+        dead: e.valid ? [] : [null],
+        valid: e.valid ? [e.valid] : [],
+      });
     } else {
       const batch = events.slice(i, i + 1 + Math.floor(random() * 200));
       i += batch.length;
@@ -110,16 +149,24 @@ export async function produceRaw(producer: Producer, prefix: string, messages: R
   for (const topic of ['events', 'eventBatches'] as const) {
     const name = topics[topic].name;
     const list = messages.filter((m) => m.topic === topic);
-    for (let i = 0; i < list.length; ) {
+    for (let i = 0; i < list.length;) {
       // Under the broker's default 1 MiB request size.
       let bytes = 0;
       let end = i;
-      while (end < list.length && (end === i || bytes + (list[end]!.value?.length ?? 0) < 512 * 1024)) bytes += list[end++]!.value?.length ?? 0;
+      while (end < list.length && (end === i || bytes + (list[end]!.value?.length ?? 0) < 512 * 1024))
+        bytes += list[end++]!.value?.length ?? 0;
       const chunk = list.slice(i, end);
       i = end;
-      const [meta] = await producer.send({ topic: name, acks: -1, messages: chunk.map((m) => ({ partition: 0, key: m.key, value: m.value })) });
+      const [meta] = await producer.send({
+        topic: name,
+        acks: -1,
+        messages: chunk.map((m) => ({ partition: 0, key: m.key, value: m.value })),
+      });
       chunk.forEach((m, k) => {
-        for (const index of m.dead) expected.add(deadKey(name, String(BigInt(meta!.baseOffset!) + BigInt(k)), index === null ? null : String(index)));
+        for (const index of m.dead)
+          expected.add(
+            deadKey(name, String(BigInt(meta!.baseOffset!) + BigInt(k)), index === null ? null : String(index)),
+          );
       });
     }
   }

@@ -3,7 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Producer } from 'kafkajs';
-import { batchKey, visitorBucket, connectKafka, createLogger, encodeEvent, encodeEventBatch, EVENT_BATCH_MAX_EVENTS, topicsFor, type CommonConfig, type Db, type EventEnvelope } from '@confidant/shared';
+import {
+  batchKey,
+  visitorBucket,
+  connectKafka,
+  createLogger,
+  encodeEvent,
+  encodeEventBatch,
+  EVENT_BATCH_MAX_EVENTS,
+  topicsFor,
+  type CommonConfig,
+  type Db,
+  type EventEnvelope,
+} from '@confidant/shared';
 import { testEnvelope } from '@confidant/shared/testing';
 import { startProcessor, type RunningProcessor } from '@confidant/processor/processor';
 import { loadProcessorConfig } from '@confidant/processor/processor.config';
@@ -42,12 +54,19 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-export type ChildProcessor = { child: ChildProcess; port: number; exited: Promise<number | null>; output: () => string };
+export type ChildProcessor = {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<number | null>;
+  output: () => string;
+};
 
 /** Runs `tsx processor/src/server.ts` as a real process, so a test can SIGKILL it. */
 export async function spawnProcessor(env: Record<string, string>): Promise<ChildProcessor> {
@@ -86,7 +105,11 @@ const FIXTURE_WINDOW = { maxAgeMs: 1200 * 31 * 86_400_000 };
 export async function produceEvents(producer: Producer, prefix: string, events: EventEnvelope[]): Promise<void> {
   const topic = topicsFor(prefix).events.name;
   for (let i = 0; i < events.length; i += 500) {
-    await producer.send({ topic, acks: -1, messages: events.slice(i, i + 500).map((e) => ({ key: e.visitor, value: encodeEvent(e, FIXTURE_WINDOW) })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: events.slice(i, i + 500).map((e) => ({ key: e.visitor, value: encodeEvent(e, FIXTURE_WINDOW) })),
+    });
   }
 }
 
@@ -98,7 +121,10 @@ export async function produceEventBatches(producer: Producer, prefix: string, ev
     byKey.set(key, [...(byKey.get(key) ?? []), e]);
   }
   const messages = [...byKey].flatMap(([key, list]) =>
-    Array.from({ length: Math.ceil(list.length / EVENT_BATCH_MAX_EVENTS) }, (_, i) => ({ key, value: encodeEventBatch(list.slice(i * EVENT_BATCH_MAX_EVENTS, (i + 1) * EVENT_BATCH_MAX_EVENTS), FIXTURE_WINDOW) })),
+    Array.from({ length: Math.ceil(list.length / EVENT_BATCH_MAX_EVENTS) }, (_, i) => ({
+      key,
+      value: encodeEventBatch(list.slice(i * EVENT_BATCH_MAX_EVENTS, (i + 1) * EVENT_BATCH_MAX_EVENTS), FIXTURE_WINDOW),
+    })),
   );
   await producer.send({ topic: topicsFor(prefix).eventBatches.name, acks: -1, messages });
 }
@@ -115,14 +141,23 @@ export async function ledgerCaughtUp(db: Db, admin: Admin, prefix: string, group
 }
 
 /** A valid envelope with overridable fields. */
-export function envelope(overrides: Partial<EventEnvelope> & Pick<EventEnvelope, 'practiceId' | 'visitor' | 'ts'>): EventEnvelope {
+export function envelope(
+  overrides: Partial<EventEnvelope> & Pick<EventEnvelope, 'practiceId' | 'visitor' | 'ts'>,
+): EventEnvelope {
   return testEnvelope({ id: randomBytes(16).toString('hex'), ...overrides });
 }
 
 export const visitorOf = (label: string): string => Buffer.from(label.padEnd(16, '_')).toString('hex').slice(0, 32);
 
 /** Rollup rows by dimension for one practice, metrics merged (zero rows left out). */
-export type DailyTotals = { pageviews: number; visits: number; bounces: number; engaged_ms: number; events: number; visitors: number };
+export type DailyTotals = {
+  pageviews: number;
+  visits: number;
+  bounces: number;
+  engaged_ms: number;
+  events: number;
+  visitors: number;
+};
 
 export async function dailyRollup(db: Db, practiceId: string, where = '1'): Promise<Record<string, DailyTotals>> {
   const rows = await db.rows<Record<string, string>>(
@@ -151,20 +186,35 @@ export function kafkaFor(config: CommonConfig) {
 }
 
 /** Site totals per practice and local day, both sources together. */
-export async function totalsByPracticeDay(db: Db): Promise<Record<string, { pageviews: number; events: number; engaged_ms: number }>> {
+export async function totalsByPracticeDay(
+  db: Db,
+): Promise<Record<string, { pageviews: number; events: number; engaged_ms: number }>> {
   const rows = await db.rows<Record<string, string>>(
     `SELECT practice_id, toString(day) AS d, sumMerge(pageviews) AS pv, sumMerge(events) AS ev, sumMerge(engaged_ms) AS e
      FROM rollup_daily WHERE dim = 'total' GROUP BY practice_id, d`,
   );
-  return Object.fromEntries(rows.map((r) => [`${r.practice_id} ${r.d}`, { pageviews: Number(r.pv), events: Number(r.ev), engaged_ms: Number(r.e) }]));
+  return Object.fromEntries(
+    rows.map((r) => [
+      `${r.practice_id} ${r.d}`,
+      { pageviews: Number(r.pv), events: Number(r.ev), engaged_ms: Number(r.e) },
+    ]),
+  );
 }
 
 /** Visit counts that must agree however visits were split: every visit has one entry and one exit. */
-export async function visitConsistency(db: Db): Promise<{ visits: number; entries: number; exits: number; bounces: number; negativeRows: number }> {
+export async function visitConsistency(
+  db: Db,
+): Promise<{ visits: number; entries: number; exits: number; bounces: number; negativeRows: number }> {
   const [row] = await db.rows<Record<string, string>>(
     `SELECT sumIf(v, dim = 'total') AS visits, sumIf(v, dim = 'entry') AS entries, sumIf(v, dim = 'exit') AS exits, sumIf(b, dim = 'total') AS bounces,
        countIf(v < 0 OR b < 0) AS negativeRows
      FROM (SELECT practice_id, day, source, dim, value, sumMerge(visits) AS v, sumMerge(bounces) AS b FROM rollup_daily GROUP BY practice_id, day, source, dim, value) AS merged`,
   );
-  return { visits: Number(row!.visits), entries: Number(row!.entries), exits: Number(row!.exits), bounces: Number(row!.bounces), negativeRows: Number(row!.negativeRows) };
+  return {
+    visits: Number(row!.visits),
+    entries: Number(row!.entries),
+    exits: Number(row!.exits),
+    bounces: Number(row!.bounces),
+    negativeRows: Number(row!.negativeRows),
+  };
 }

@@ -1,4 +1,13 @@
-import { connectClickHouse, createLogger, migrate, PracticeStore, sqlv, TABLES, type Db, type PracticeInput } from '@confidant/shared';
+import {
+  connectClickHouse,
+  createLogger,
+  migrate,
+  PracticeStore,
+  sqlv,
+  TABLES,
+  type Db,
+  type PracticeInput,
+} from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '@confidant/reporter/app';
 import { loadReporterConfig, type ReporterConfig } from '@confidant/reporter/reporter.config';
@@ -14,7 +23,11 @@ export type ReporterHarness = { app: FastifyInstance; db: Db; config: ReporterCo
  * A reporter on its own migrated ClickHouse database (no Kafka: the reporter never touches it).
  * `env` overrides reporter settings such as the rate limit or the DP budget.
  */
-export async function startReporter(label: string, env: Record<string, string> = {}, extra: Partial<AppDeps> = {}): Promise<ReporterHarness> {
+export async function startReporter(
+  label: string,
+  env: Record<string, string> = {},
+  extra: Partial<AppDeps> = {},
+): Promise<ReporterHarness> {
   const common = isolatedConfig(label);
   const config = loadReporterConfig({
     ...process.env,
@@ -56,7 +69,14 @@ export async function savePractices(db: Db, ...inputs: PracticeInput[]): Promise
   for (const p of inputs) await store.save(p);
 }
 
-type Counts = { pageviews?: number; visits?: number; bounces?: number; engagedMs?: number; events?: number; visitors?: number[] };
+type Counts = {
+  pageviews?: number;
+  visits?: number;
+  bounces?: number;
+  engagedMs?: number;
+  events?: number;
+  visitors?: number[];
+};
 type DailyRow = Counts & { practiceId: string; day: string; dim: string; value?: string; source?: 'snippet' | 'logs' };
 type HourlyRow = Counts & { practiceId: string; day: string; hour: number; source?: 'snippet' | 'logs' };
 
@@ -82,7 +102,16 @@ export class RollupFixture {
     this.rows.length = 0;
   }
 
-  private row(kind: string, practiceId: string, day: string, hour: number, source: string, dim: string, value: string, c: Counts): string {
+  private row(
+    kind: string,
+    practiceId: string,
+    day: string,
+    hour: number,
+    source: string,
+    dim: string,
+    value: string,
+    c: Counts,
+  ): string {
     const visitors = `CAST([${(c.visitors ?? []).map((v) => sqlv.int(v)).join(', ')}] AS Array(UInt64))`;
     return `(${[
       sqlv.str(kind),

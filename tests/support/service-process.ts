@@ -4,7 +4,12 @@ import type { CommonConfig } from '@confidant/shared';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export type ServiceProcess = { name: string; child: ChildProcess; output: () => string; stop: (signal?: NodeJS.Signals) => Promise<number | null> };
+export type ServiceProcess = {
+  name: string;
+  child: ChildProcess;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+};
 
 /** The shared engine/namespace settings as environment variables for a service process. */
 export function namespaceEnv(config: CommonConfig): Record<string, string> {
@@ -57,7 +62,8 @@ export async function waitForHttp(url: string, timeoutMs = 60_000, service?: Ser
     } catch {
       // not up yet
     }
-    if (service && service.child.exitCode !== null) throw new Error(`${service.name} exited early:\n${service.output()}`);
+    if (service && service.child.exitCode !== null)
+      throw new Error(`${service.name} exited early:\n${service.output()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms${service ? `:\n${service.output()}` : ''}`);

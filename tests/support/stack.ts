@@ -1,4 +1,13 @@
-import { connectClickHouse, connectKafka, createLogger, ensureTopics, migrate, sqlv, type CommonConfig, type Db } from '@confidant/shared';
+import {
+  connectClickHouse,
+  connectKafka,
+  createLogger,
+  ensureTopics,
+  migrate,
+  sqlv,
+  type CommonConfig,
+  type Db,
+} from '@confidant/shared';
 
 /** Prepares an isolated namespace: database migrated, topics created. Returns a Db and a cleanup. */
 export async function prepareNamespace(config: CommonConfig): Promise<{ db: Db; cleanup: () => Promise<void> }> {
@@ -25,7 +34,12 @@ export async function prepareNamespace(config: CommonConfig): Promise<{ db: Db; 
 }
 
 /** Polls `probe` until it returns a value accepted by `done`, or throws after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000, label = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+  label = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastError: unknown;
@@ -38,5 +52,7 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out waiting for ${label}; last value ${JSON.stringify(last)}${lastError ? `; last error ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${label}; last value ${JSON.stringify(last)}${lastError ? `; last error ${String(lastError)}` : ''}`,
+  );
 }

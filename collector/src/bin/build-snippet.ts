@@ -9,4 +9,6 @@ const snippet = buildSnippet();
 mkdirSync(dist, { recursive: true });
 writeFileSync(`${dist}s.js`, snippet.code);
 writeFileSync(`${dist}s.js.gz`, snippet.gzip);
-process.stdout.write(`dist/s.js: ${snippet.code.length} bytes, ${snippet.gzip.length} gzipped (budget ${SNIPPET_MAX_GZIP_BYTES})\n`);
+process.stdout.write(
+  `dist/s.js: ${snippet.code.length} bytes, ${snippet.gzip.length} gzipped (budget ${SNIPPET_MAX_GZIP_BYTES})\n`,
+);

@@ -1,7 +1,8 @@
 import { isbot } from 'isbot';
 import { BoundedCache } from './bounded-cache.ts';
 
-const AUTOMATION = /headless|phantomjs|puppeteer|playwright|selenium|webdriver|electron|python-|curl\/|wget\/|go-http-client|okhttp|java\//i;
+const AUTOMATION =
+  /headless|phantomjs|puppeteer|playwright|selenium|webdriver|electron|python-|curl\/|wget\/|go-http-client|okhttp|java\//i;
 
 /**
  * Known crawlers (isbot), automation and headless browsers, and clients that lack what

@@ -14,7 +14,9 @@ export function parseCidrs(list: string[]): Range[] {
 function normalize(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   if (!ipaddr.isValid(ip)) return null;
   const addr = ipaddr.parse(ip);
-  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
+  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (addr as ipaddr.IPv6).toIPv4Address()
+    : addr;
 }
 
 /** An address as the collector keys it: IPv4-mapped IPv6 as IPv4, IPv6 in its canonical compact form; null if not an address. */
@@ -31,7 +33,9 @@ function inRanges(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: Range[]): boolean {
  * in which case `X-Forwarded-For` is walked from the right and the first untrusted hop wins.
  * Headers from untrusted peers are never read, so a client cannot choose its own address.
  */
-export function createClientIpResolver(trustedProxies: string[]): (socketIp: string, forwardedFor: string | string[] | undefined) => string {
+export function createClientIpResolver(
+  trustedProxies: string[],
+): (socketIp: string, forwardedFor: string | string[] | undefined) => string {
   const trusted = parseCidrs(trustedProxies);
   return (socketIp, forwardedFor) => {
     const peer = normalize(socketIp);

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { deidentify, type Hit, type RequestFacts } from './deidentify.ts';
 import { MemorySaltStore } from './salt-store.ts';
 
-const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const practice: Practice = practiceSchema.parse({
   id: 'riverside',
   siteKey: 'site-riverside',
@@ -22,7 +23,12 @@ const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
   receivedAt: Date.UTC(2025, 5, 1, 12),
   ...over,
 });
-const hit = (over: Partial<Hit> = {}): Hit => ({ type: 'pageview', url: 'https://clinic.example/services?utm_source=News&x=1', referrer: 'https://www.google.com/q', ...over });
+const hit = (over: Partial<Hit> = {}): Hit => ({
+  type: 'pageview',
+  url: 'https://clinic.example/services?utm_source=News&x=1',
+  referrer: 'https://www.google.com/q',
+  ...over,
+});
 
 async function ok(h: Hit, f = facts(), p = practice) {
   const r = await deidentify(h, f, p, deps);
@@ -34,7 +40,17 @@ describe('deidentify', () => {
   it('produces a valid envelope with derived fields only', async () => {
     const { event, key } = await ok(hit());
     expect(eventEnvelopeSchema.parse(event)).toEqual(event);
-    expect(event).toMatchObject({ practiceId: 'riverside', page: '/services', referrerDomain: 'google.com', utmSource: 'news', country: 'US', browser: 'Chrome', os: 'Windows', device: 'desktop', countOnly: false });
+    expect(event).toMatchObject({
+      practiceId: 'riverside',
+      page: '/services',
+      referrerDomain: 'google.com',
+      utmSource: 'news',
+      country: 'US',
+      browser: 'Chrome',
+      os: 'Windows',
+      device: 'desktop',
+      countOnly: false,
+    });
     expect(key).toBe(`riverside:${event.visitor}`);
     const text = JSON.stringify(event);
     expect(text).not.toContain('203.0.113.7');
@@ -52,13 +68,21 @@ describe('deidentify', () => {
   });
 
   it('drops opted-out requests and bots', async () => {
-    expect(await deidentify(hit(), facts({ optedOut: true }), practice, deps)).toEqual({ kind: 'drop', reason: 'opted-out' });
-    expect(await deidentify(hit(), facts({ userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }), practice, deps)).toEqual({ kind: 'drop', reason: 'bot' });
+    expect(await deidentify(hit(), facts({ optedOut: true }), practice, deps)).toEqual({
+      kind: 'drop',
+      reason: 'opted-out',
+    });
+    expect(
+      await deidentify(hit(), facts({ userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }), practice, deps),
+    ).toEqual({ kind: 'drop', reason: 'bot' });
   });
 
   it('rejects URLs outside the practice domains with 404 and bad URLs with 400', async () => {
     const outside = await deidentify(hit({ url: 'https://evil.example/' }), facts(), practice, deps);
-    expect(outside.kind === 'reject' && [outside.error.statusCode, outside.error.code]).toEqual([404, 'url_outside_site']);
+    expect(outside.kind === 'reject' && [outside.error.statusCode, outside.error.code]).toEqual([
+      404,
+      'url_outside_site',
+    ]);
     const bad = await deidentify(hit({ url: 'ftp://clinic.example/' }), facts(), practice, deps);
     expect(bad.kind === 'reject' && bad.error.statusCode).toBe(400);
   });
@@ -69,7 +93,10 @@ describe('deidentify', () => {
   });
 
   it('drops pages of a drop class', async () => {
-    expect(await deidentify(hit({ url: 'https://clinic.example/login/reset' }), facts(), practice, deps)).toEqual({ kind: 'drop', reason: 'page-class-drop' });
+    expect(await deidentify(hit({ url: 'https://clinic.example/login/reset' }), facts(), practice, deps)).toEqual({
+      kind: 'drop',
+      reason: 'page-class-drop',
+    });
   });
 
   it('reduces outbound targets to the destination host and requires them', async () => {
@@ -79,7 +106,9 @@ describe('deidentify', () => {
   });
 
   it('keeps scrubbed paths of own downloads', async () => {
-    const { event } = await ok(hit({ type: 'download', target: 'https://clinic.example/files/intake-form.pdf?u=jane' }));
+    const { event } = await ok(
+      hit({ type: 'download', target: 'https://clinic.example/files/intake-form.pdf?u=jane' }),
+    );
     expect(event.target).toBe('/files/intake-form.pdf');
   });
 
@@ -114,7 +143,11 @@ describe('deidentify', () => {
     it('keys by cookie id across days and IPs within the month', async () => {
       const id = 'a'.repeat(32);
       const a = await ok(hit(), facts({ cookieId: id }), cookiePractice);
-      const b = await ok(hit(), facts({ cookieId: id, ip: '198.51.100.1', receivedAt: Date.UTC(2025, 5, 20) }), cookiePractice);
+      const b = await ok(
+        hit(),
+        facts({ cookieId: id, ip: '198.51.100.1', receivedAt: Date.UTC(2025, 5, 20) }),
+        cookiePractice,
+      );
       expect(a.issueCookieId).toBeNull();
       expect(b.event.visitor).toBe(a.event.visitor);
     });

@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ApiError, ENVELOPE_VERSION, ErrorCode, type EventEnvelope, type EventType, type Practice } from '@confidant/shared';
+import {
+  ApiError,
+  ENVELOPE_VERSION,
+  ErrorCode,
+  type EventEnvelope,
+  type EventType,
+  type Practice,
+} from '@confidant/shared';
 import { isBot } from './bot-filter.ts';
 import type { CountryLookup } from './country.ts';
 import { matchPageClass } from './page-class.ts';
@@ -44,31 +51,44 @@ export type DeidResult =
 export const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
 const EVENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,63}$/;
 
-const reject = (code: ErrorCode, message: string, status = 400): DeidResult => ({ kind: 'reject', error: new ApiError(status, code, message) });
+const reject = (code: ErrorCode, message: string, status = 400): DeidResult => ({
+  kind: 'reject',
+  error: new ApiError(status, code, message),
+});
 
 /**
  * Turns a hit into a de-identified envelope, or says why it is dropped or rejected. The IP,
  * user agent and cookie id are used here to derive the visitor key, country and device
  * families, and go no further.
  */
-export async function deidentify(hit: Hit, facts: RequestFacts, practice: Practice, deps: DeidDeps): Promise<DeidResult> {
+export async function deidentify(
+  hit: Hit,
+  facts: RequestFacts,
+  practice: Practice,
+  deps: DeidDeps,
+): Promise<DeidResult> {
   if (facts.optedOut) return { kind: 'drop', reason: 'opted-out' };
   if (isBot(facts.userAgent, facts.acceptLanguage)) return { kind: 'drop', reason: 'bot' };
 
   const page = scrubUrl(hit.url);
   if (!page) return reject(ErrorCode.invalidBody, 'url: must be an absolute http(s) URL');
-  if (!hostInDomains(page.host, practice.domains)) return reject(ErrorCode.urlOutsideSite, 'url is not on a domain registered for this site', 404);
+  if (!hostInDomains(page.host, practice.domains))
+    return reject(ErrorCode.urlOutsideSite, 'url is not on a domain registered for this site', 404);
 
   let target: string | null = null;
   if (hit.type === 'outbound' || hit.type === 'download') {
     const dest = hit.target ? scrubUrl(hit.target) : null;
-    if (!dest) return reject(ErrorCode.invalidBody, 'target: must be an absolute http(s) URL for outbound and download events');
+    if (!dest)
+      return reject(ErrorCode.invalidBody, 'target: must be an absolute http(s) URL for outbound and download events');
     target = hit.type === 'outbound' || !hostInDomains(dest.host, practice.domains) ? dest.host : dest.path;
   }
   let name: string | null = null;
   if (hit.type === 'event') {
     if (!hit.name || !EVENT_NAME_RE.test(hit.name) || classifyText(hit.name)) {
-      return reject(ErrorCode.invalidBody, 'name: 1-64 letters, digits, space and _ . : / - without identifying values');
+      return reject(
+        ErrorCode.invalidBody,
+        'name: 1-64 letters, digits, space and _ . : / - without identifying values',
+      );
     }
     name = hit.name;
   }
@@ -83,7 +103,11 @@ export async function deidentify(hit: Hit, facts: RequestFacts, practice: Practi
     visitor = visitorKey(await deps.salts.saltFor('monthly', facts.receivedAt), [practice.id, facts.cookieId]);
   } else {
     // No usable cookie (cookieless practice, first visit, or cookies disabled): the daily key still counts the visit.
-    visitor = visitorKey(await deps.salts.saltFor('daily', facts.receivedAt), [practice.id, facts.ip, facts.userAgent ?? '']);
+    visitor = visitorKey(await deps.salts.saltFor('daily', facts.receivedAt), [
+      practice.id,
+      facts.ip,
+      facts.userAgent ?? '',
+    ]);
     if (practice.cookieMode) issueCookieId = randomBytes(16).toString('hex');
   }
   const ua = classifyUserAgent(facts.userAgent);
@@ -118,7 +142,10 @@ export async function deidentify(hit: Hit, facts: RequestFacts, practice: Practi
 }
 
 /** Free-form properties survive only under keys the practice allowlisted, with values scrubbed like URLs. */
-function allowedProps(props: Record<string, unknown> | null | undefined, allowlist: readonly string[]): Record<string, string> | null {
+function allowedProps(
+  props: Record<string, unknown> | null | undefined,
+  allowlist: readonly string[],
+): Record<string, string> | null {
   if (!props || allowlist.length === 0) return null;
   const out: Record<string, string> = {};
   for (const key of allowlist) {

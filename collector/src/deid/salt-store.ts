@@ -119,7 +119,9 @@ export class ClickHouseSaltStore implements SaltSource {
       (await this.db.rows<{ salt: string }>(`SELECT salt FROM ${table} ORDER BY created_at, salt LIMIT 1`))[0]?.salt;
     let stored = await earliest();
     if (!stored) {
-      await this.db.command(`INSERT INTO ${table} (salt, created_at) VALUES (${sqlv.str(candidate.toString('hex'))}, ${sqlv.int(this.now())})`);
+      await this.db.command(
+        `INSERT INTO ${table} (salt, created_at) VALUES (${sqlv.str(candidate.toString('hex'))}, ${sqlv.int(this.now())})`,
+      );
       stored = await earliest();
     }
     return stored ? Buffer.from(stored, 'hex') : candidate;

@@ -58,7 +58,10 @@ const CORPUS: Array<[string, string[]]> = [
   ['https://clinic.example/x/%25ZZjane@x.org', ['jane']],
   ['https://clinic.example/x/%2Fjane@x.org%2F', ['jane']],
   ['https://clinic.example/lab/results/00042/patient-5551234', ['5551234']],
-  ['https://clinic.example/appt?utm_source=jane.doe%40gmail.com&utm_medium=email&utm_campaign=recall-555-0199-1234', ['jane.doe', '0199']],
+  [
+    'https://clinic.example/appt?utm_source=jane.doe%40gmail.com&utm_medium=email&utm_campaign=recall-555-0199-1234',
+    ['jane.doe', '0199'],
+  ],
   ['https://clinic.example/a?ref=https%3A%2F%2Fmail.example%2F%3Fu%3Djane%40x.org', ['jane']],
   ['https://clinic.example/member/ZX9876543210', ['9876543210']],
   ['https://clinic.example/user:jane@x.org@clinic', ['jane']],
@@ -89,13 +92,17 @@ describe('scrubUrl rules', () => {
   });
 
   it('replaces identifying segments with typed placeholders', () => {
-    expect(scrubPath('/a/jane@x.org/b/555-123-4567/c/123-45-6789/d/1234567/e/550e8400-e29b-41d4-a716-446655440000/f/deadbeefcafebabe1f2e')).toBe(
-      '/a/:email/b/:phone/c/:id/d/:id/e/:id/f/:token',
-    );
+    expect(
+      scrubPath(
+        '/a/jane@x.org/b/555-123-4567/c/123-45-6789/d/1234567/e/550e8400-e29b-41d4-a716-446655440000/f/deadbeefcafebabe1f2e',
+      ),
+    ).toBe('/a/:email/b/:phone/c/:id/d/:id/e/:id/f/:token');
   });
 
   it('keeps readable slugs, short numbers and years', () => {
-    expect(scrubPath('/blog/2024/05/managing-seasonal-allergies-in-children')).toBe('/blog/2024/05/managing-seasonal-allergies-in-children');
+    expect(scrubPath('/blog/2024/05/managing-seasonal-allergies-in-children')).toBe(
+      '/blog/2024/05/managing-seasonal-allergies-in-children',
+    );
     expect(scrubPath('/doctors/dr-maria-lopez')).toBe('/doctors/dr-maria-lopez');
   });
 
@@ -118,11 +125,20 @@ describe('scrubUrl rules', () => {
 });
 
 const local = fc.stringMatching(/^[a-z][a-z0-9._]{2,12}$/);
-const email = fc.tuple(local, fc.stringMatching(/^[a-z]{3,10}$/), fc.constantFrom('com', 'org', 'net')).map(([u, d, t]) => `${u}@${d}.${t}`);
-const phone = fc.tuple(fc.integer({ min: 200, max: 999 }), fc.integer({ min: 200, max: 999 }), fc.integer({ min: 1000, max: 9999 }), fc.constantFrom('-', '.', ' ', '')).map(
-  ([a, b, c, sep]) => `${a}${sep}${b}${sep}${c}`,
-);
-const ssn = fc.tuple(fc.integer({ min: 100, max: 899 }), fc.integer({ min: 10, max: 99 }), fc.integer({ min: 1000, max: 9999 })).map(([a, b, c]) => `${a}-${b}-${c}`);
+const email = fc
+  .tuple(local, fc.stringMatching(/^[a-z]{3,10}$/), fc.constantFrom('com', 'org', 'net'))
+  .map(([u, d, t]) => `${u}@${d}.${t}`);
+const phone = fc
+  .tuple(
+    fc.integer({ min: 200, max: 999 }),
+    fc.integer({ min: 200, max: 999 }),
+    fc.integer({ min: 1000, max: 9999 }),
+    fc.constantFrom('-', '.', ' ', ''),
+  )
+  .map(([a, b, c, sep]) => `${a}${sep}${b}${sep}${c}`);
+const ssn = fc
+  .tuple(fc.integer({ min: 100, max: 899 }), fc.integer({ min: 10, max: 99 }), fc.integer({ min: 1000, max: 9999 }))
+  .map(([a, b, c]) => `${a}-${b}-${c}`);
 const secret = fc.oneof(email, phone, ssn);
 const encode = fc.constantFrom(
   (s: string) => s,
@@ -146,7 +162,9 @@ describe('scrubUrl properties', () => {
       fc.property(secret, encode, where, (value, enc, place) => {
         const scrubbed = scrubUrl(place(enc(value)));
         // Only what came from the input: the fixed host and the :placeholders could contain a short local part by chance.
-        const out = scrubbed ? [scrubbed.path, ...Object.values(scrubbed.query)].join(' ').replace(/:[a-z]+/g, ' ') : '';
+        const out = scrubbed
+          ? [scrubbed.path, ...Object.values(scrubbed.query)].join(' ').replace(/:[a-z]+/g, ' ')
+          : '';
         const digits = value.replace(/\D/g, '');
         if (value.includes('@')) expect(out).not.toContain(value.split('@')[0]);
         if (digits) expect(out.replace(/\D/g, '')).not.toContain(digits.slice(-7));

@@ -4,7 +4,15 @@
  * goes anywhere. Checks run on the fully decoded text, so `%40`, `%2540` and `+` tricks
  * do not hide a value.
  */
-export const ALLOWED_QUERY_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'ref', 'source'] as const;
+export const ALLOWED_QUERY_KEYS = [
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'ref',
+  'source',
+] as const;
 export type AllowedQueryKey = (typeof ALLOWED_QUERY_KEYS)[number];
 
 export const PLACEHOLDERS = { email: ':email', phone: ':phone', id: ':id', token: ':token' } as const;
@@ -60,7 +68,8 @@ export function classifyText(decoded: string): string | null {
   // A long run without word separators that mixes letters and digits (or case) is a token, not a slug.
   for (const part of text.split(/[\s._~-]+/)) {
     if (part.length >= 16 && /\d/.test(part) && /[a-z]/i.test(part)) return PLACEHOLDERS.token;
-    if (part.length >= 20 && /[a-z]/.test(part) && /[A-Z]/.test(part) && /[a-z][A-Z]|[A-Z]{2}[a-z]/.test(part.slice(1))) return PLACEHOLDERS.token;
+    if (part.length >= 20 && /[a-z]/.test(part) && /[A-Z]/.test(part) && /[a-z][A-Z]|[A-Z]{2}[a-z]/.test(part.slice(1)))
+      return PLACEHOLDERS.token;
   }
   return null;
 }
@@ -114,7 +123,9 @@ export function scrubUrl(raw: string): ScrubbedUrl | null {
   for (const pair of url.search.slice(1).split('&')) {
     if (!pair) continue;
     const eq = pair.indexOf('=');
-    const key = clean(fullyDecode(eq < 0 ? pair : pair.slice(0, eq))).trim().toLowerCase() as AllowedQueryKey;
+    const key = clean(fullyDecode(eq < 0 ? pair : pair.slice(0, eq)))
+      .trim()
+      .toLowerCase() as AllowedQueryKey;
     if (!ALLOWED_QUERY_KEYS.includes(key) || eq < 0 || query[key] !== undefined) continue;
     const value = scrubValue(pair.slice(eq + 1));
     if (value) query[key] = value;

@@ -47,6 +47,7 @@ function parseUserAgent(ua: string): UaClass {
                 ? 'Other'
                 : 'Unknown';
   const type = r.device.type;
-  const device = type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : type === undefined ? 'desktop' : 'unknown';
+  const device =
+    type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : type === undefined ? 'desktop' : 'unknown';
   return { browser, os, device };
 }

@@ -82,7 +82,10 @@ export type ProducerOptions = { lingerMs: number; batchSize: number; timeoutMs: 
 export type ProducerStream<T> = { topic: 'events' | 'event-batches'; encode: (value: T) => string };
 
 export const BEACON_EVENTS: ProducerStream<EventEnvelope> = { topic: 'events', encode: eventJson };
-export const LOG_EVENT_BATCHES: ProducerStream<readonly EventEnvelope[]> = { topic: 'event-batches', encode: eventBatchJson };
+export const LOG_EVENT_BATCHES: ProducerStream<readonly EventEnvelope[]> = {
+  topic: 'event-batches',
+  encode: eventBatchJson,
+};
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -167,7 +170,8 @@ export class EventProducer<T> {
       return Promise.reject(new InvalidRecordError((error as Error).message));
     }
     const bytes = Buffer.byteLength(record.v);
-    if (bytes > MAX_SEND_BYTES) return Promise.reject(new InvalidRecordError(`record of ${bytes} bytes exceeds ${MAX_SEND_BYTES}`));
+    if (bytes > MAX_SEND_BYTES)
+      return Promise.reject(new InvalidRecordError(`record of ${bytes} bytes exceeds ${MAX_SEND_BYTES}`));
     if (!this.healthy || !this.spool.isEmpty()) return this.toSpool([record]);
     return new Promise((resolve, reject) => {
       if (this.batchBytes + bytes > MAX_SEND_BYTES) this.flush();

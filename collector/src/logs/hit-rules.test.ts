@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { classifyHit, extensionOf } from './hit-rules.ts';
 import type { Hit } from './log-parser.ts';
 
-const BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
-const hit = (over: Partial<Hit> = {}): Hit => ({ ip: '192.0.2.1', time: 0, method: 'GET', path: '/', status: 200, referrer: null, userAgent: BROWSER, ...over });
+const BROWSER =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+const hit = (over: Partial<Hit> = {}): Hit => ({
+  ip: '192.0.2.1',
+  time: 0,
+  method: 'GET',
+  path: '/',
+  status: 200,
+  referrer: null,
+  userAgent: BROWSER,
+  ...over,
+});
 const verdict = (over: Partial<Hit>) => {
   const v = classifyHit(hit(over));
   return v.kind === 'count' ? v.type : `skip:${v.reason}`;
@@ -28,14 +38,27 @@ describe('classifyHit', () => {
     expect(verdict({ status: 302 })).toBe('skip:redirect');
   });
   it('skips static assets, also with queries and upper-case extensions', () => {
-    for (const path of ['/css/site.css', '/js/app.js?v=3', '/img/Logo.PNG', '/fonts/a.woff2', '/app.js.map', '/favicon.ico', '/feed.json', '/sitemap.xml', '/site.css;jsessionid=A1', '/app.js;v=2?x=1']) {
+    for (const path of [
+      '/css/site.css',
+      '/js/app.js?v=3',
+      '/img/Logo.PNG',
+      '/fonts/a.woff2',
+      '/app.js.map',
+      '/favicon.ico',
+      '/feed.json',
+      '/sitemap.xml',
+      '/site.css;jsessionid=A1',
+      '/app.js;v=2?x=1',
+    ]) {
       expect([path, verdict({ path })]).toEqual([path, 'skip:asset']);
     }
     // A 404 for an asset is a broken asset, not a not-found page view.
     expect(verdict({ path: '/img/gone.png', status: 404 })).toBe('skip:asset');
   });
   it('skips bots with the collector bot filter (crawlers, tools, missing or short user agents)', () => {
-    expect(verdict({ userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' })).toBe('skip:bot');
+    expect(verdict({ userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' })).toBe(
+      'skip:bot',
+    );
     expect(verdict({ userAgent: 'curl/8.5.0' })).toBe('skip:bot');
     expect(verdict({ userAgent: 'Mozilla/5.0 HeadlessChrome/120 (X11; Linux x86_64)' })).toBe('skip:bot');
     expect(verdict({ userAgent: null })).toBe('skip:bot');

@@ -3,7 +3,14 @@ import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { connectClickHouse, connectKafka, createLogger, PracticeStore, topicsFor, type Logger } from '@confidant/shared';
+import {
+  connectClickHouse,
+  connectKafka,
+  createLogger,
+  PracticeStore,
+  topicsFor,
+  type Logger,
+} from '@confidant/shared';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadCollectorConfig, type CollectorConfig } from '../collector.config.ts';
@@ -45,7 +52,9 @@ export type LogImportRun = {
 export class EventsSpooledError extends Error {
   override name = 'EventsSpooledError';
   constructor(readonly spoolDir: string) {
-    super(`Kafka is unreachable: the events of the committed lines wait in ${spoolDir} and are sent by the next \`confidant logs import\` that reaches Kafka (no line is imported twice)`);
+    super(
+      `Kafka is unreachable: the events of the committed lines wait in ${spoolDir} and are sent by the next \`confidant logs import\` that reaches Kafka (no line is imported twice)`,
+    );
   }
 }
 
@@ -62,8 +71,12 @@ export class LogImportUsageError extends Error {
  */
 export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   const format = parseFormatSpec(run.format);
-  if (!format) throw new LogImportUsageError(`unknown --format ${run.format}; use combined, common, json, auto or nginx:<log_format>`);
-  if (run.importId !== undefined && !CLIENT_IMPORT_ID_RE.test(run.importId)) throw new LogImportUsageError('--import-id: 1-128 of A-Z a-z 0-9 . _ : -');
+  if (!format)
+    throw new LogImportUsageError(
+      `unknown --format ${run.format}; use combined, common, json, auto or nginx:<log_format>`,
+    );
+  if (run.importId !== undefined && !CLIENT_IMPORT_ID_RE.test(run.importId))
+    throw new LogImportUsageError('--import-id: 1-128 of A-Z a-z 0-9 . _ : -');
   const { config } = run;
   // stdout carries the summary (often redirected to a file); diagnostics go to stderr with the bar.
   const logger = run.logger ?? createLogger('log-import', config.logLevel, process.stderr);
@@ -96,7 +109,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     const practice = await new PracticeStore(db).get(run.practiceId);
     if (!practice) throw new LogImportUsageError(`no practice with id ${run.practiceId}`);
     const size = run.file === '-' ? 0 : (await stat(run.file)).size;
-    const stream = run.file === '-' ? (run.stdin ?? process.stdin) : createReadStream(run.file, { highWaterMark: 1 << 20 });
+    const stream =
+      run.file === '-' ? (run.stdin ?? process.stdin) : createReadStream(run.file, { highWaterMark: 1 << 20 });
     await producer.start();
     producerOpen = true;
 
@@ -152,7 +166,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     return summary;
   } finally {
     if (started) bar.stop();
-    if (producerOpen) await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
+    if (producerOpen)
+      await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
     // An old log needs the salts of days long past; they must not outlive the import (no collector may run to drop them).
     await salts.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'could not drop expired salts'));
     await db.close();
@@ -189,12 +204,19 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     .argument('<file>', "access log (plain or gzip), or '-' for standard input")
     .requiredOption('--practice <id>', 'practice id')
     .option('--format <format>', 'combined | common | json | auto | nginx:<log_format>', 'auto')
-    .option('--import-id <name>', 'name this import (a re-run under the same name resumes it); by default the log names it')
-    .option('--give-up-after <seconds>', 'stop when Kafka, the spool or ClickHouse stay unavailable this long (default LOG_IMPORT_GIVE_UP_MS)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error('--give-up-after: whole seconds, at least 1');
-      return n;
-    })
+    .option(
+      '--import-id <name>',
+      'name this import (a re-run under the same name resumes it); by default the log names it',
+    )
+    .option(
+      '--give-up-after <seconds>',
+      'stop when Kafka, the spool or ClickHouse stay unavailable this long (default LOG_IMPORT_GIVE_UP_MS)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new Error('--give-up-after: whole seconds, at least 1');
+        return n;
+      },
+    )
     .option('--no-progress', 'no progress bar')
     .exitOverride();
   try {
@@ -202,7 +224,13 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
   } catch {
     return 2;
   }
-  const opts = program.opts<{ practice: string; format: string; progress: boolean; importId?: string; giveUpAfter?: number }>();
+  const opts = program.opts<{
+    practice: string;
+    format: string;
+    progress: boolean;
+    importId?: string;
+    giveUpAfter?: number;
+  }>();
   // The first Ctrl-C stops reading and commits what was read; a second one does not wait for that (one
   // keypress can arrive twice within milliseconds, from the terminal and relayed by npm or tsx).
   const abort = new AbortController();
@@ -229,11 +257,15 @@ export async function main(argv: string[], config: CollectorConfig = loadCollect
     return summary.interrupted ? 130 : 0;
   } catch (error) {
     if (error instanceof SpoolLockedError) {
-      process.stderr.write(`log import not started: another \`confidant logs import\` (process ${error.pid}) is running with the same spool (${error.dir}); run this one when it has finished\n`);
+      process.stderr.write(
+        `log import not started: another \`confidant logs import\` (process ${error.pid}) is running with the same spool (${error.dir}); run this one when it has finished\n`,
+      );
       return 1;
     }
     if (error instanceof ImportFailedError) {
-      process.stderr.write(`log import stopped: ${error.message}\n  ${error.summary.linesCommitted} lines are committed; run the same command again to resume after them (no line counts twice)\n`);
+      process.stderr.write(
+        `log import stopped: ${error.message}\n  ${error.summary.linesCommitted} lines are committed; run the same command again to resume after them (no line counts twice)\n`,
+      );
       return 1;
     }
     const verdict = error instanceof EventsSpooledError ? 'log import not yet delivered' : 'log import failed';

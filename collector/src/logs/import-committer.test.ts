@@ -9,7 +9,10 @@ const event = (n: number) => ({ id: String(n) }) as unknown as EventEnvelope;
 /** A sink whose acknowledgements the test releases (or fails) one by one. */
 function heldSink() {
   const held: Array<{ key: string; resolve: () => void; reject: (e: Error) => void }> = [];
-  return { held, sink: { submit: (key: string) => new Promise<void>((resolve, reject) => held.push({ key, resolve, reject })) } };
+  return {
+    held,
+    sink: { submit: (key: string) => new Promise<void>((resolve, reject) => held.push({ key, resolve, reject })) },
+  };
 }
 
 function ledger(): ImportLedger & { commits: number[] } {
@@ -17,7 +20,8 @@ function ledger(): ImportLedger & { commits: number[] } {
   return {
     commits,
     open: async () => ({ lines: 0, prefixHash: '', bucketSecret: 's' }),
-    commit: async (_p: string, _i: string, progress: Omit<ImportProgress, 'bucketSecret'>) => void commits.push(progress.lines),
+    commit: async (_p: string, _i: string, progress: Omit<ImportProgress, 'bucketSecret'>) =>
+      void commits.push(progress.lines),
   };
 }
 
@@ -81,7 +85,7 @@ describe('ChunkCommitter', () => {
 });
 
 describe('BatchAssembler', () => {
-  it('hands out a key\'s batch when it is full and drains the rest', () => {
+  it("hands out a key's batch when it is full and drains the rest", () => {
     const batches = new BatchAssembler();
     const full: EventEnvelope[][] = [];
     for (let i = 0; i < 450; i++) {

@@ -60,7 +60,11 @@ export class ChunkCommitter {
     this.chain = this.chain.then(async () => {
       await Promise.all(acks);
       if (lastLine <= this.committed) return;
-      await persist('the import ledger', () => this.ledger.commit(practiceId, importId, { lines: lastLine, prefixHash }), persistence);
+      await persist(
+        'the import ledger',
+        () => this.ledger.commit(practiceId, importId, { lines: lastLine, prefixHash }),
+        persistence,
+      );
       this.committed = lastLine;
     });
     this.chain.catch((error: unknown) => this.fail(error));
@@ -94,7 +98,8 @@ export class ChunkCommitter {
       // Refused with every event valid: not an event's fault, so the import fails.
       if (invalid.length === 0) throw error;
       invalid.forEach(this.options.onInvalid);
-      if (valid.length > 0) await persist('Kafka (or room in the spool)', () => this.sink.submit(key, valid), persistence);
+      if (valid.length > 0)
+        await persist('Kafka (or room in the spool)', () => this.sink.submit(key, valid), persistence);
     }
   }
 

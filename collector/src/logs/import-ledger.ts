@@ -32,7 +32,11 @@ export class ClickHouseImportLedger implements ImportLedger {
       this.bucketKey = null;
       throw error;
     }));
-    return { lines: Number(row?.n ?? 0), prefixHash: row?.h ?? '', bucketSecret: createHmac('sha256', key).update(`${practiceId}\u0000${importId}`).digest('hex') };
+    return {
+      lines: Number(row?.n ?? 0),
+      prefixHash: row?.h ?? '',
+      bucketSecret: createHmac('sha256', key).update(`${practiceId}\u0000${importId}`).digest('hex'),
+    };
   }
 
   async commit(practiceId: string, importId: string, progress: Omit<ImportProgress, 'bucketSecret'>): Promise<void> {
@@ -57,7 +61,10 @@ export class ClickHouseImportLedger implements ImportLedger {
  * on Kafka only, under a secret that is never stored or sent: no use for telling visitors apart.
  */
 export function clientBucket(bucketSecret: string, ip: string, userAgent: string): number {
-  return createHmac('sha256', bucketSecret).update(`${ip}\u0000${userAgent}`).digest().readUInt32BE(0) % EVENT_BATCH_KEY_BUCKETS;
+  return (
+    createHmac('sha256', bucketSecret).update(`${ip}\u0000${userAgent}`).digest().readUInt32BE(0) %
+    EVENT_BATCH_KEY_BUCKETS
+  );
 }
 
 /**

@@ -5,7 +5,9 @@ import type { ParseResult } from './log-parser.ts';
 export class ImportMismatchError extends Error {
   override name = 'ImportMismatchError';
   constructor() {
-    super('this input starts like an earlier import but differs from it within the lines that import committed; if it is another log, name its import yourself (`--import-id NAME` on the CLI, `X-Import-Id` on POST /v1/logs)');
+    super(
+      'this input starts like an earlier import but differs from it within the lines that import committed; if it is another log, name its import yourself (`--import-id NAME` on the CLI, `X-Import-Id` on POST /v1/logs)',
+    );
   }
 }
 
@@ -28,7 +30,9 @@ export class ChunkGapError extends Error {
  */
 export function lineShape(line: string, parsed: ParseResult | null): string {
   if (!parsed) return `${line.trim() === '' ? 'blank' : 'other'} ${line.length}`;
-  return parsed.ok ? `${parsed.hit.time} ${parsed.hit.method} ${parsed.hit.status} ${line.length}` : `${parsed.reason} ${line.length}`;
+  return parsed.ok
+    ? `${parsed.hit.time} ${parsed.hit.method} ${parsed.hit.status} ${line.length}`
+    : `${parsed.reason} ${line.length}`;
 }
 
 const SHAPES_PER_UPDATE = 4096;

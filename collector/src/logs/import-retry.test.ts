@@ -29,7 +29,9 @@ describe('persist', () => {
 
   it('gives up once failures have lasted giveUpMs, naming what it waited for', async () => {
     const p = virtualTime({ giveUpMs: 20_000 });
-    const error = await persist('the ledger', () => Promise.reject(new Error('socket hang up')), p).catch((e: unknown) => e);
+    const error = await persist('the ledger', () => Promise.reject(new Error('socket hang up')), p).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ImportStalledError);
     expect((error as ImportStalledError).message).toMatch(/gave up after waiting 20 s for the ledger: socket hang up/);
     expect(p.slept.reduce((a, b) => a + b, 0)).toBe(20_000);

@@ -17,7 +17,9 @@ export async function createIngestKey(db: Db, practiceId: string): Promise<strin
 
 /** Revokes a key by its secret (a later version with revoked = 1). */
 export async function revokeIngestKey(db: Db, secret: string): Promise<void> {
-  const [row] = await db.rows<{ practice_id: string }>(`SELECT practice_id FROM ${TABLES.ingestKeys} FINAL WHERE key_hash = ${sqlv.str(hashKey(secret))}`);
+  const [row] = await db.rows<{ practice_id: string }>(
+    `SELECT practice_id FROM ${TABLES.ingestKeys} FINAL WHERE key_hash = ${sqlv.str(hashKey(secret))}`,
+  );
   if (!row) return;
   const now = Date.now();
   await db.command(

@@ -6,11 +6,16 @@ import { MAX_LINE_CHARS, readLines, type LineBatch } from './line-reader.ts';
 async function all(pieces: Buffer[]): Promise<{ lines: string[]; tooLong: number; unterminated: boolean }> {
   const batches: LineBatch[] = [];
   for await (const b of readLines(Readable.from(pieces))) batches.push(b);
-  return { lines: batches.flatMap((b) => b.lines), tooLong: batches.reduce((n, b) => n + b.tooLong.length, 0), unterminated: Boolean(batches.at(-1)?.unterminated) };
+  return {
+    lines: batches.flatMap((b) => b.lines),
+    tooLong: batches.reduce((n, b) => n + b.tooLong.length, 0),
+    unterminated: Boolean(batches.at(-1)?.unterminated),
+  };
 }
 
 /** Every way of cutting `bytes` into two pieces. */
-const cuts = (bytes: Buffer) => Array.from({ length: bytes.length + 1 }, (_, i) => [bytes.subarray(0, i), bytes.subarray(i)]);
+const cuts = (bytes: Buffer) =>
+  Array.from({ length: bytes.length + 1 }, (_, i) => [bytes.subarray(0, i), bytes.subarray(i)]);
 
 describe('readLines', () => {
   const text = '\uFEFFfirst ünïcödé 🩺\r\nsecond\n\nlast without newline';
@@ -29,7 +34,9 @@ describe('readLines', () => {
     const long = 'x'.repeat(MAX_LINE_CHARS + 1);
     const body = Buffer.from(`a\n${long}\nb\n`);
     for (const size of [1000, body.length]) {
-      const pieces = Array.from({ length: Math.ceil(body.length / size) }, (_, i) => body.subarray(i * size, (i + 1) * size));
+      const pieces = Array.from({ length: Math.ceil(body.length / size) }, (_, i) =>
+        body.subarray(i * size, (i + 1) * size),
+      );
       expect(await all(pieces)).toEqual({ lines: ['a', '', 'b'], tooLong: 1, unterminated: false });
     }
   });

@@ -60,7 +60,10 @@ const MAX_LINE_BYTES = MAX_LINE_CHARS * 4;
  * a line is then a string of its own, not a slice that would keep a whole read chunk in memory for as
  * long as a cache holds a piece of it.
  */
-export async function* readLines(input: Readable, options: { maxDecodedBytes?: number } = {}): AsyncGenerator<LineBatch> {
+export async function* readLines(
+  input: Readable,
+  options: { maxDecodedBytes?: number } = {},
+): AsyncGenerator<LineBatch> {
   const { head, stream } = await peekHead(input, 2);
   let bytesRead = 0;
   const counted = stream.on('data', (chunk: Buffer) => {

@@ -14,13 +14,15 @@ import type { Hit } from './log-parser.ts';
 export type LogDeidSkip = 'page-class-drop' | 'foreign-host';
 
 /** `bucket`: the client's batch bucket in this import (`clientBucket`). */
-export type LogDeidResult = { kind: 'ok'; event: EventEnvelope; bucket: number } | { kind: 'skip'; reason: LogDeidSkip };
+export type LogDeidResult =
+  { kind: 'ok'; event: EventEnvelope; bucket: number } | { kind: 'skip'; reason: LogDeidSkip };
 
 const DAY_MS = 86_400_000;
 const CACHE_SIZE = 50_000;
 
 /** What a request target becomes: skipped, or the scrubbed page with its page class. */
-type PageVerdict = { kind: 'skip'; reason: LogDeidSkip } | { kind: 'page'; page: ScrubbedUrl; rule: PageClassRule | null };
+type PageVerdict =
+  { kind: 'skip'; reason: LogDeidSkip } | { kind: 'page'; page: ScrubbedUrl; rule: PageClassRule | null };
 
 /** What one client (address and user agent) becomes on one UTC day. */
 type ClientFacts = { day: number; visitor: string; bucket: number; country: string; agent: UaClass };
@@ -89,7 +91,10 @@ export class LogDeidentifier {
       visitor: client.visitor,
       page: countOnly ? rule.name : page.path,
       countOnly,
-      referrerDomain: countOnly || !hit.referrer ? null : this.referrers.through(hit.referrer, (r) => referrerDomain(r, practice.domains)),
+      referrerDomain:
+        countOnly || !hit.referrer
+          ? null
+          : this.referrers.through(hit.referrer, (r) => referrerDomain(r, practice.domains)),
       utmSource: countOnly ? null : (q.utm_source ?? q.source ?? q.ref ?? null),
       utmMedium: countOnly ? null : (q.utm_medium ?? null),
       utmCampaign: countOnly ? null : (q.utm_campaign ?? null),
@@ -117,7 +122,8 @@ export class LogDeidentifier {
     const day = Math.floor(hit.time / DAY_MS);
     const userAgent = hit.userAgent ?? '';
     const last = this.last;
-    if (last !== null && last.facts.day === day && last.ip === hit.ip && last.userAgent === userAgent) return last.facts;
+    if (last !== null && last.facts.day === day && last.ip === hit.ip && last.userAgent === userAgent)
+      return last.facts;
     const key = `${hit.ip}\u0000${userAgent}`;
     let facts = this.clients.get(key);
     if (facts === undefined || facts.day !== day) {

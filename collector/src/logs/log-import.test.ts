@@ -9,12 +9,27 @@ import { SpoolFullError } from '../kafka/disk-spool.ts';
 import { InvalidRecordError } from '../kafka/event-producer.ts';
 import { fileImportId, type ImportLedger, type ImportProgress } from './import-ledger.ts';
 import { MAX_LINE_CHARS } from './line-reader.ts';
-import { ChunkGapError, ImportFailedError, ImportMismatchError, importLogStream, lineShape, type EventBatchSink, type ImportOptions } from './log-import.ts';
+import {
+  ChunkGapError,
+  ImportFailedError,
+  ImportMismatchError,
+  importLogStream,
+  lineShape,
+  type EventBatchSink,
+  type ImportOptions,
+} from './log-import.ts';
 import { createLineParser } from './log-parser.ts';
 
 const UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
-const practice = practiceSchema.parse({ id: 'clinic', siteKey: 'site-clinic', name: 'Clinic', domains: ['clinic.example'], timezone: 'Europe/Berlin' });
-const line = (ip: string, time: string, path: string, status = 200, ua = UA, ref = '-') => `${ip} - - [${time}] "GET ${path} HTTP/1.1" ${status} 10 "${ref}" "${ua}"`;
+const practice = practiceSchema.parse({
+  id: 'clinic',
+  siteKey: 'site-clinic',
+  name: 'Clinic',
+  domains: ['clinic.example'],
+  timezone: 'Europe/Berlin',
+});
+const line = (ip: string, time: string, path: string, status = 200, ua = UA, ref = '-') =>
+  `${ip} - - [${time}] "GET ${path} HTTP/1.1" ${status} 10 "${ref}" "${ua}"`;
 
 class MemoryLedger implements ImportLedger {
   readonly rows = new Map<string, ImportProgress>();
@@ -45,7 +60,8 @@ class RecordingSink implements EventBatchSink {
     return this.batches.flatMap((b) => b.events).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
   async submit(key: string, events: readonly EventEnvelope[]) {
-    if (this.batches.reduce((n, b) => n + b.events.length, 0) + events.length > this.failAfter) throw new Error('producer unavailable');
+    if (this.batches.reduce((n, b) => n + b.events.length, 0) + events.length > this.failAfter)
+      throw new Error('producer unavailable');
     this.batches.push({ key, events: [...events] });
   }
 }
@@ -63,18 +79,41 @@ const input = (text: string | Buffer) => Readable.from([Buffer.from(text)]);
 const SHIPPER = 'f'.repeat(64);
 // The fixtures' fixed 2024 dates stay inside the window however much later the tests run.
 const WIDE = { maxAgeMs: 100 * 365 * 86_400_000 };
-const options = (over: Partial<ImportOptions> = {}): ImportOptions => ({ practice, importId: SHIPPER, format: { kind: 'combined' }, window: WIDE, ...over });
-const deps = (sink: EventBatchSink, ledger: ImportLedger = new MemoryLedger(), salts: SaltSource = new MemorySaltStore()) => ({ sink, ledger, salts, country: () => 'DE' });
+const options = (over: Partial<ImportOptions> = {}): ImportOptions => ({
+  practice,
+  importId: SHIPPER,
+  format: { kind: 'combined' },
+  window: WIDE,
+  ...over,
+});
+const deps = (
+  sink: EventBatchSink,
+  ledger: ImportLedger = new MemoryLedger(),
+  salts: SaltSource = new MemorySaltStore(),
+) => ({ sink, ledger, salts, country: () => 'DE' });
 
 describe('importLogStream', () => {
   const log = [
-    line('192.0.2.1', '10/Oct/2024:23:59:00 +0000', '/services?utm_source=news&email=a@b.example', 200, UA, 'https://www.google.com/search?q=doctor'),
+    line(
+      '192.0.2.1',
+      '10/Oct/2024:23:59:00 +0000',
+      '/services?utm_source=news&email=a@b.example',
+      200,
+      UA,
+      'https://www.google.com/search?q=doctor',
+    ),
     line('192.0.2.1', '10/Oct/2024:23:59:05 +0000', '/css/site.css'),
     line('192.0.2.1', '11/Oct/2024:00:00:30 +0000', '/team'),
     '',
     'not a log line',
     line('192.0.2.2', '11/Oct/2024:02:00:00 +0200', '/missing', 404),
-    line('192.0.2.3', '11/Oct/2024:08:00:00 +0000', '/', 200, 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'),
+    line(
+      '192.0.2.3',
+      '11/Oct/2024:08:00:00 +0000',
+      '/',
+      200,
+      'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    ),
     line('192.0.2.4', '11/Oct/2024:08:00:00 +0000', '/login/start'),
     line('192.0.2.4', '11/Oct/2024:08:00:01 +0000', '/portal/messages/123456789'),
   ].join('\n');
@@ -93,7 +132,17 @@ describe('importLogStream', () => {
       linesCommitted: 9,
     });
     const [services, team, missing, portal] = sink.events;
-    expect(services).toMatchObject({ source: 'logs', type: 'pageview', page: '/services', ts: Date.UTC(2024, 9, 10, 23, 59), utmSource: 'news', referrerDomain: 'google.com', country: 'DE', browser: 'Firefox', os: 'Linux' });
+    expect(services).toMatchObject({
+      source: 'logs',
+      type: 'pageview',
+      page: '/services',
+      ts: Date.UTC(2024, 9, 10, 23, 59),
+      utmSource: 'news',
+      referrerDomain: 'google.com',
+      country: 'DE',
+      browser: 'Firefox',
+      os: 'Linux',
+    });
     expect(missing).toMatchObject({ type: 'notfound', page: '/missing', ts: Date.UTC(2024, 9, 11, 0, 0) });
     expect(portal).toMatchObject({ page: 'patient-portal', countOnly: true, referrerDomain: null });
     // Same address and agent across UTC midnight: each day's own salt, so the keys differ.
@@ -104,8 +153,14 @@ describe('importLogStream', () => {
     for (const raw of ['192.0.2.', 'Mozilla', 'a@b.example', 'search?q', '123456789']) expect(bytes).not.toContain(raw);
   });
 
-  it('batches a visitor\'s events in line order under one batch key, at most EVENT_BATCH_MAX_EVENTS a batch', async () => {
-    const visits = Array.from({ length: 1200 }, (_, i) => line(`203.0.113.${i % 3}`, `11/Oct/2024:08:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} +0000`, `/p${i}`));
+  it("batches a visitor's events in line order under one batch key, at most EVENT_BATCH_MAX_EVENTS a batch", async () => {
+    const visits = Array.from({ length: 1200 }, (_, i) =>
+      line(
+        `203.0.113.${i % 3}`,
+        `11/Oct/2024:08:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} +0000`,
+        `/p${i}`,
+      ),
+    );
     const sink = new RecordingSink();
     const summary = await importLogStream(input(visits.join('\n')), options(), deps(sink));
     expect(summary.pageviews).toBe(1200);
@@ -167,7 +222,11 @@ describe('importLogStream', () => {
   });
 
   it('reports over-long lines as malformed and keeps counting lines after them', async () => {
-    const text = [line('192.0.2.9', '11/Oct/2024:08:00:00 +0000', '/'), 'x'.repeat(MAX_LINE_CHARS + 10), line('192.0.2.9', '11/Oct/2024:08:00:09 +0000', '/team')].join('\n');
+    const text = [
+      line('192.0.2.9', '11/Oct/2024:08:00:00 +0000', '/'),
+      'x'.repeat(MAX_LINE_CHARS + 10),
+      line('192.0.2.9', '11/Oct/2024:08:00:09 +0000', '/team'),
+    ].join('\n');
     const sink = new RecordingSink();
     const summary = await importLogStream(input(text), options(), deps(sink));
     expect(summary.malformed).toEqual({ count: 1, byReason: { 'too-long': 1 }, lines: [2] });
@@ -175,11 +234,17 @@ describe('importLogStream', () => {
   });
 
   it('resumes after an interrupted import without producing committed lines again', async () => {
-    const lines = Array.from({ length: 50 }, (_, i) => line(`198.51.100.${i}`, `11/Oct/2024:08:00:${String(i).padStart(2, '0')} +0000`, `/page-${i % 7}`));
+    const lines = Array.from({ length: 50 }, (_, i) =>
+      line(`198.51.100.${i}`, `11/Oct/2024:08:00:${String(i).padStart(2, '0')} +0000`, `/page-${i % 7}`),
+    );
     const text = lines.join('\n') + '\n';
     const ledger = new MemoryLedger();
     const failing = new RecordingSink(23);
-    const failure = await importLogStream(input(text), options({ chunkLines: 10, giveUpMs: 30 }), deps(failing, ledger)).catch((e: unknown) => e);
+    const failure = await importLogStream(
+      input(text),
+      options({ chunkLines: 10, giveUpMs: 30 }),
+      deps(failing, ledger),
+    ).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ImportFailedError);
     expect((failure as ImportFailedError).message).toMatch(/gave up .* producer unavailable/);
     expect((failure as ImportFailedError).summary.linesCommitted).toBe(20);
@@ -202,12 +267,20 @@ describe('importLogStream', () => {
 
   it('takes shipper chunks in order and refuses a gap', async () => {
     const ledger = new MemoryLedger();
-    const first = [line('192.0.2.1', '11/Oct/2024:08:00:00 +0000', '/'), line('192.0.2.1', '11/Oct/2024:08:00:01 +0000', '/team')].join('\n');
-    await expect(importLogStream(input(first), options({ firstLineOffset: 2 }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ChunkGapError);
+    const first = [
+      line('192.0.2.1', '11/Oct/2024:08:00:00 +0000', '/'),
+      line('192.0.2.1', '11/Oct/2024:08:00:01 +0000', '/team'),
+    ].join('\n');
+    await expect(
+      importLogStream(input(first), options({ firstLineOffset: 2 }), deps(new RecordingSink(), ledger)),
+    ).rejects.toBeInstanceOf(ChunkGapError);
     await importLogStream(input(first), options(), deps(new RecordingSink(), ledger));
     const sink = new RecordingSink();
     // A resent chunk overlapping the committed lines only produces the new ones.
-    const overlap = [line('192.0.2.1', '11/Oct/2024:08:00:01 +0000', '/team'), line('192.0.2.1', '11/Oct/2024:08:00:02 +0000', '/contact')].join('\n');
+    const overlap = [
+      line('192.0.2.1', '11/Oct/2024:08:00:01 +0000', '/team'),
+      line('192.0.2.1', '11/Oct/2024:08:00:02 +0000', '/contact'),
+    ].join('\n');
     const summary = await importLogStream(input(overlap), options({ firstLineOffset: 1 }), deps(sink, ledger));
     expect(summary).toMatchObject({ alreadyImported: 1, pageviews: 1, linesCommitted: 3 });
     expect(sink.events.map((e) => [e.id, e.page])).toEqual([[lineEventId(SHIPPER, 3), '/contact']]);
@@ -215,15 +288,28 @@ describe('importLogStream', () => {
 });
 
 describe('content-derived imports', () => {
-  const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => line(`198.51.100.${from + i}`, '11/Oct/2024:08:00:00 +0000', `/p${from + i}`)).join('\n') + '\n';
+  const lines = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) =>
+      line(`198.51.100.${from + i}`, '11/Oct/2024:08:00:00 +0000', `/p${from + i}`),
+    ).join('\n') + '\n';
 
   it('resume a grown log after the lines already produced', async () => {
     const ledger = new MemoryLedger();
-    const first = await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const first = await importLogStream(
+      input(lines(5)),
+      options({ importId: undefined }),
+      deps(new RecordingSink(), ledger),
+    );
     const firstLine = line('198.51.100.0', '11/Oct/2024:08:00:00 +0000', '/p0');
-    expect(first.importId).toBe(fileImportId(practice.id, lineShape(firstLine, createLineParser({ kind: 'combined' })(firstLine))));
+    expect(first.importId).toBe(
+      fileImportId(practice.id, lineShape(firstLine, createLineParser({ kind: 'combined' })(firstLine))),
+    );
     const sink = new RecordingSink();
-    const grown = await importLogStream(input(lines(5) + lines(3, 5)), options({ importId: undefined }), deps(sink, ledger));
+    const grown = await importLogStream(
+      input(lines(5) + lines(3, 5)),
+      options({ importId: undefined }),
+      deps(sink, ledger),
+    );
     expect(grown).toMatchObject({ importId: first.importId, alreadyImported: 5, pageviews: 3, linesCommitted: 8 });
     expect(sink.events.map((e) => e.page)).toEqual(['/p5', '/p6', '/p7']);
   });
@@ -232,44 +318,96 @@ describe('content-derived imports', () => {
     const text = lines(25);
     const ledger = new MemoryLedger();
     // Pieces of 97 bytes cut lines anywhere; commits every 10 lines.
-    const pieces = Array.from({ length: Math.ceil(text.length / 97) }, (_, i) => Buffer.from(text.slice(i * 97, (i + 1) * 97)));
-    const summary = await importLogStream(Readable.from(pieces), options({ importId: undefined, chunkLines: 10 }), deps(new RecordingSink(), ledger));
+    const pieces = Array.from({ length: Math.ceil(text.length / 97) }, (_, i) =>
+      Buffer.from(text.slice(i * 97, (i + 1) * 97)),
+    );
+    const summary = await importLogStream(
+      Readable.from(pieces),
+      options({ importId: undefined, chunkLines: 10 }),
+      deps(new RecordingSink(), ledger),
+    );
     expect(ledger.commits).toEqual([10, 20, 25]);
     const parse = createLineParser({ kind: 'combined' });
     const all = text.split('\n').map((l) => lineShape(l, parse(l)));
-    const sha = (n: number) => createHash('sha256').update(all.slice(0, n).map((l) => `${l}\n`).join('')).digest('hex');
+    const sha = (n: number) =>
+      createHash('sha256')
+        .update(
+          all
+            .slice(0, n)
+            .map((l) => `${l}\n`)
+            .join(''),
+        )
+        .digest('hex');
     expect(ledger.hashes).toEqual([sha(10), sha(20), sha(25)]);
-    expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({ lines: 25, prefixHash: sha(25), bucketSecret: 'secret-1' });
+    expect(ledger.rows.get(`${practice.id}/${summary.importId}`)).toEqual({
+      lines: 25,
+      prefixHash: sha(25),
+      bucketSecret: 'secret-1',
+    });
   });
 
   it('leave a log being written mid-line for the next import, which reads that line whole', async () => {
     const ledger = new MemoryLedger();
     const complete = lines(4);
     const cut = complete.slice(0, complete.length - 30);
-    const first = await importLogStream(input(cut), options({ importId: undefined, holdUnterminatedLine: true }), deps(new RecordingSink(), ledger));
-    expect(first).toMatchObject({ linesRead: 3, pageviews: 3, linesCommitted: 3, lastLineHeld: true, malformed: { count: 0 } });
+    const first = await importLogStream(
+      input(cut),
+      options({ importId: undefined, holdUnterminatedLine: true }),
+      deps(new RecordingSink(), ledger),
+    );
+    expect(first).toMatchObject({
+      linesRead: 3,
+      pageviews: 3,
+      linesCommitted: 3,
+      lastLineHeld: true,
+      malformed: { count: 0 },
+    });
     const sink = new RecordingSink();
-    const grown = await importLogStream(input(complete + lines(1, 4)), options({ importId: undefined, holdUnterminatedLine: true }), deps(sink, ledger));
+    const grown = await importLogStream(
+      input(complete + lines(1, 4)),
+      options({ importId: undefined, holdUnterminatedLine: true }),
+      deps(sink, ledger),
+    );
     expect(grown).toMatchObject({ importId: first.importId, alreadyImported: 3, pageviews: 2, linesCommitted: 5 });
     expect(grown.lastLineHeld).toBeUndefined();
     expect(sink.events.map((e) => e.page)).toEqual(['/p3', '/p4']);
     // A body or a pipe that ended is complete: its last line counts as it is.
-    const body = await importLogStream(input(cut), options({ importId: undefined }), deps(new RecordingSink(), new MemoryLedger()));
+    const body = await importLogStream(
+      input(cut),
+      options({ importId: undefined }),
+      deps(new RecordingSink(), new MemoryLedger()),
+    );
     expect(body.linesRead).toBe(4);
   });
 
   it('stop at an interruption with everything read committed, and resume exactly at any later time', async () => {
     const text = lines(60);
-    const pieces = Array.from({ length: 6 }, (_, i) => Buffer.from(text.split('\n').slice(i * 10, (i + 1) * 10).join('\n') + '\n'));
+    const pieces = Array.from({ length: 6 }, (_, i) =>
+      Buffer.from(
+        text
+          .split('\n')
+          .slice(i * 10, (i + 1) * 10)
+          .join('\n') + '\n',
+      ),
+    );
     const ledger = new MemoryLedger();
     const first = new RecordingSink();
     const abort = new AbortController();
-    const opts = options({ importId: undefined, chunkLines: 25, onProgress: ({ linesRead }) => linesRead >= 20 && abort.abort(), signal: abort.signal });
+    const opts = options({
+      importId: undefined,
+      chunkLines: 25,
+      onProgress: ({ linesRead }) => linesRead >= 20 && abort.abort(),
+      signal: abort.signal,
+    });
     const stopped = await importLogStream(Readable.from(pieces), opts, deps(first, ledger));
     expect(stopped).toMatchObject({ interrupted: true, linesRead: 20, linesCommitted: 20, pageviews: 20 });
     // Nothing was left in flight: a resume needs no help from the processor's duplicate filter.
     const second = new RecordingSink();
-    const resumed = await importLogStream(input(text), options({ importId: undefined, chunkLines: 25 }), deps(second, ledger));
+    const resumed = await importLogStream(
+      input(text),
+      options({ importId: undefined, chunkLines: 25 }),
+      deps(second, ledger),
+    );
     expect(resumed).toMatchObject({ alreadyImported: 20, pageviews: 40, linesCommitted: 60 });
     expect(resumed.interrupted).toBeUndefined();
     const ids = [...first.events, ...second.events].map((e) => e.id);
@@ -280,13 +418,18 @@ describe('content-derived imports', () => {
     const ledger = new MemoryLedger();
     await importLogStream(input(lines(5)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
     const other = lines(1) + lines(6, 40);
-    await expect(importLogStream(input(other), options({ importId: undefined }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ImportMismatchError);
+    await expect(
+      importLogStream(input(other), options({ importId: undefined }), deps(new RecordingSink(), ledger)),
+    ).rejects.toBeInstanceOf(ImportMismatchError);
   });
 
   it('keep no trace of addresses, user agents or targets: the ledger holds hashes of line shapes only', async () => {
     const a = lines(5);
     // Same times, methods, statuses and lengths; other visitors, agents and pages.
-    const b = a.replace(/198\.51\.100\.(\d)/g, '198.51.101.$1').replace(/Firefox/g, 'Firebox').replace(/\/p(\d)/g, '/q$1');
+    const b = a
+      .replace(/198\.51\.100\.(\d)/g, '198.51.101.$1')
+      .replace(/Firefox/g, 'Firebox')
+      .replace(/\/p(\d)/g, '/q$1');
     expect(b).not.toBe(a);
     const ledgerA = new MemoryLedger();
     const ledgerB = new MemoryLedger();
@@ -300,8 +443,16 @@ describe('content-derived imports', () => {
 
   it('are named by the first line with content, so logs that start with a blank line stay apart', async () => {
     const ledger = new MemoryLedger();
-    const one = await importLogStream(input(`\n${lines(3)}`), options({ importId: undefined }), deps(new RecordingSink(), ledger));
-    const other = await importLogStream(input(`\n${lines(3, 40)}`), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const one = await importLogStream(
+      input(`\n${lines(3)}`),
+      options({ importId: undefined }),
+      deps(new RecordingSink(), ledger),
+    );
+    const other = await importLogStream(
+      input(`\n${lines(3, 40)}`),
+      options({ importId: undefined }),
+      deps(new RecordingSink(), ledger),
+    );
     expect(other.importId).not.toBe(one.importId);
     expect(other).toMatchObject({ alreadyImported: 0, pageviews: 3 });
   });
@@ -314,20 +465,28 @@ describe('content-derived imports', () => {
 });
 
 describe('an import under failure', () => {
-  const lines = (n: number) => Array.from({ length: n }, (_, i) => line(`198.51.100.${i % 40}`, '11/Oct/2024:08:00:00 +0000', `/p${i}`)).join('\n') + '\n';
+  const lines = (n: number) =>
+    Array.from({ length: n }, (_, i) => line(`198.51.100.${i % 40}`, '11/Oct/2024:08:00:00 +0000', `/p${i}`)).join(
+      '\n',
+    ) + '\n';
 
-  it('sends a resumed line under the key it had the first time, though its day\'s salt was redrawn', async () => {
+  it("sends a resumed line under the key it had the first time, though its day's salt was redrawn", async () => {
     const ledger = new MemoryLedger();
     const first = new RecordingSink();
     const abort = new AbortController();
     const text = lines(80);
     const pieces = text.split(/(?<=\n)/).map((l) => Buffer.from(l));
-    await importLogStream(Readable.from(pieces), options({ onProgress: ({ linesRead }) => linesRead >= 30 && abort.abort(), signal: abort.signal }), deps(first, ledger, new MemorySaltStore()));
+    await importLogStream(
+      Readable.from(pieces),
+      options({ onProgress: ({ linesRead }) => linesRead >= 30 && abort.abort(), signal: abort.signal }),
+      deps(first, ledger, new MemorySaltStore()),
+    );
     // The resume re-sends every line (as after a crash) with fresh salts: new visitor keys, same keys on Kafka.
     ledger.rows.set(`${practice.id}/${SHIPPER}`, { ...ledger.rows.get(`${practice.id}/${SHIPPER}`)!, lines: 0 });
     const second = new RecordingSink();
     await importLogStream(input(text), options(), deps(second, ledger, new MemorySaltStore()));
-    const keyOf = (sink: RecordingSink) => new Map(sink.batches.flatMap((b) => b.events.map((e) => [e.id, b.key] as const)));
+    const keyOf = (sink: RecordingSink) =>
+      new Map(sink.batches.flatMap((b) => b.events.map((e) => [e.id, b.key] as const)));
     const before = keyOf(first);
     const after = keyOf(second);
     expect(before.size).toBeGreaterThanOrEqual(30);
@@ -361,7 +520,11 @@ describe('an import under failure', () => {
         yield Buffer.from(l);
       }
     }
-    const done = importLogStream(Readable.from(source()), options({ maxInFlightEvents: 300, chunkLines: 100 }), deps(sink));
+    const done = importLogStream(
+      Readable.from(source()),
+      options({ maxInFlightEvents: 300, chunkLines: 100 }),
+      deps(sink),
+    );
     await new Promise((r) => setTimeout(r, 100));
     // Reading stopped soon after 300 events were in flight (a stream reads a little ahead).
     expect(pulled).toBeLessThan(600);
@@ -375,12 +538,14 @@ describe('an import under failure', () => {
   });
 
   it('fails, naming the refusal, when a batch of valid events is refused as invalid', async () => {
-    const sink: EventBatchSink = { submit: () => Promise.reject(new InvalidRecordError('record of 2000000 bytes exceeds 921600')) };
+    const sink: EventBatchSink = {
+      submit: () => Promise.reject(new InvalidRecordError('record of 2000000 bytes exceeds 921600')),
+    };
     await expect(importLogStream(input(lines(3)), options(), deps(sink))).rejects.toThrow(/exceeds/);
   });
 });
 
-describe('hit times outside the pipeline\'s window', () => {
+describe("hit times outside the pipeline's window", () => {
   it('are skipped one by one, and the lines around them are produced', async () => {
     const clf = (ms: number) => {
       const d = new Date(ms);
@@ -405,17 +570,32 @@ describe('hit times outside the pipeline\'s window', () => {
 });
 
 describe('review findings', () => {
-  const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => line(`198.51.100.${(from + i) % 250}`, '11/Oct/2024:08:00:00 +0000', `/p${from + i}`)).join('\n') + '\n';
+  const lines = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) =>
+      line(`198.51.100.${(from + i) % 250}`, '11/Oct/2024:08:00:00 +0000', `/p${from + i}`),
+    ).join('\n') + '\n';
 
   it('name an input by its first line with content even when the first read holds only blank lines', async () => {
     const ledger = new MemoryLedger();
-    const one = await importLogStream(Readable.from([Buffer.from('\n\n'), Buffer.from(lines(30))]), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const one = await importLogStream(
+      Readable.from([Buffer.from('\n\n'), Buffer.from(lines(30))]),
+      options({ importId: undefined }),
+      deps(new RecordingSink(), ledger),
+    );
     const sink = new RecordingSink();
-    const other = await importLogStream(Readable.from([Buffer.from('\n\n'), Buffer.from(lines(10, 100))]), options({ importId: undefined }), deps(sink, ledger));
+    const other = await importLogStream(
+      Readable.from([Buffer.from('\n\n'), Buffer.from(lines(10, 100))]),
+      options({ importId: undefined }),
+      deps(sink, ledger),
+    );
     expect(other.importId).not.toBe(one.importId);
     expect(other).toMatchObject({ linesRead: 12, alreadyImported: 0, pageviews: 10, skipped: { blank: 2 } });
     // Read in one piece, the same input is the same import.
-    const again = await importLogStream(input(`\n\n${lines(30)}`), options({ importId: undefined }), deps(new RecordingSink(), ledger));
+    const again = await importLogStream(
+      input(`\n\n${lines(30)}`),
+      options({ importId: undefined }),
+      deps(new RecordingSink(), ledger),
+    );
     expect(again).toMatchObject({ importId: one.importId, alreadyImported: 32, pageviews: 0 });
   });
 
@@ -423,7 +603,9 @@ describe('review findings', () => {
     const ledger = new MemoryLedger();
     await importLogStream(input(lines(20)), options({ importId: undefined }), deps(new RecordingSink(), ledger));
     const shorter = lines(1) + lines(5, 60);
-    await expect(importLogStream(input(shorter), options({ importId: undefined }), deps(new RecordingSink(), ledger))).rejects.toBeInstanceOf(ImportMismatchError);
+    await expect(
+      importLogStream(input(shorter), options({ importId: undefined }), deps(new RecordingSink(), ledger)),
+    ).rejects.toBeInstanceOf(ImportMismatchError);
   });
 
   it('bound what is in flight within a single read (a whole request body)', async () => {
@@ -438,7 +620,9 @@ describe('review findings', () => {
       },
     };
     // Three clients: their batches fill (many clients would wait at the chunk end, at most 32 keys × 199 events).
-    const few = Array.from({ length: 3000 }, (_, i) => line(`203.0.113.${i % 3}`, '11/Oct/2024:08:00:00 +0000', `/p${i}`)).join('\n');
+    const few = Array.from({ length: 3000 }, (_, i) =>
+      line(`203.0.113.${i % 3}`, '11/Oct/2024:08:00:00 +0000', `/p${i}`),
+    ).join('\n');
     const summary = await importLogStream(input(few), options({ maxInFlightEvents: 300 }), deps(sink));
     expect(summary.pageviews).toBe(3000);
     expect(most).toBeLessThanOrEqual(300 + 200);

@@ -1,5 +1,13 @@
 import type { Readable } from 'node:stream';
-import { batchKey, envelopeTsWindow, eventJson, lineEventId, type EnvelopeWindowOptions, type EventEnvelope, type Practice } from '@confidant/shared';
+import {
+  batchKey,
+  envelopeTsWindow,
+  eventJson,
+  lineEventId,
+  type EnvelopeWindowOptions,
+  type EventEnvelope,
+  type Practice,
+} from '@confidant/shared';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { InvalidRecordError } from '../kafka/event-producer.ts';
@@ -100,7 +108,11 @@ function importWindow(options: EnvelopeWindowOptions = {}): { min: number; max: 
  * (`lineEventId`): the processor's line ledger drops a line produced again by a resumed import, at any
  * later time. Raw lines and hits live only in memory, only until their line is de-identified.
  */
-export async function importLogStream(input: Readable, options: ImportOptions, deps: ImportDeps): Promise<ImportSummary> {
+export async function importLogStream(
+  input: Readable,
+  options: ImportOptions,
+  deps: ImportDeps,
+): Promise<ImportSummary> {
   return new ImportSession(options, deps).run(input);
 }
 
@@ -174,7 +186,11 @@ class ImportSession {
     const { practice } = this.options;
     this.importId ||= fileImportId(practice.id, firstShape);
     this.tally.summary.importId = this.importId;
-    const progress = await persist('the import ledger', () => this.deps.ledger.open(practice.id, this.importId), this.persistence);
+    const progress = await persist(
+      'the import ledger',
+      () => this.deps.ledger.open(practice.id, this.importId),
+      this.persistence,
+    );
     this.tally.summary.linesCommitted = progress.lines;
     if (this.lineNo > progress.lines) throw new ChunkGapError(this.lineNo, progress.lines);
     const committer = new ChunkCommitter(this.deps.sink, this.deps.ledger, {
@@ -186,13 +202,18 @@ class ImportSession {
       isValid: isValidEvent,
       onInvalid: (event) => this.tally.unproduced(event.type === 'notfound' ? 'notfound' : 'pageview'),
     });
-    this.opened = { progress, deid: new LogDeidentifier(practice, this.deps.salts, this.deps.country, progress.bucketSecret), committer };
+    this.opened = {
+      progress,
+      deid: new LogDeidentifier(practice, this.deps.salts, this.deps.country, progress.bucketSecret),
+      committer,
+    };
     return this.opened;
   }
 
   private async read(batch: LineBatch): Promise<void> {
     const { summary } = this.tally;
-    const usable = batch.unterminated && this.options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
+    const usable =
+      batch.unterminated && this.options.holdUnterminatedLine ? batch.lines.length - 1 : batch.lines.length;
     if (usable < batch.lines.length) summary.lastLineHeld = true;
     const tooLong = new Set(batch.tooLong);
     if (!this.opened && usable > 0) {
@@ -203,7 +224,9 @@ class ImportSession {
         for (let i = 0; i < usable; i++) this.heldBlank.push(batch.lines[i]!.length);
         return;
       }
-      await this.open(first < 0 ? '' : lineShape(batch.lines[first]!, this.parseLine(batch.lines[first]!, tooLong.has(first))));
+      await this.open(
+        first < 0 ? '' : lineShape(batch.lines[first]!, this.parseLine(batch.lines[first]!, tooLong.has(first))),
+      );
     }
     for (let i = 0; i < usable; i++) await this.line(batch.lines[i]!, tooLong.has(i));
   }

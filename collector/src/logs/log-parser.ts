@@ -25,11 +25,14 @@ export type ParseResult = { ok: true; hit: Hit } | { ok: false; reason: Malforme
 
 export type LineParser = (line: string) => ParseResult;
 
-export type LogFormat = { kind: 'combined' } | { kind: 'common' } | { kind: 'json' } | { kind: 'nginx'; format: string } | { kind: 'auto' };
+export type LogFormat =
+  { kind: 'combined' } | { kind: 'common' } | { kind: 'json' } | { kind: 'nginx'; format: string } | { kind: 'auto' };
 
 /** nginx's predefined `combined`; Apache's `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"` writes the same layout. */
-export const COMBINED_FORMAT = '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
-export const COMMON_FORMAT = '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent';
+export const COMBINED_FORMAT =
+  '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+export const COMMON_FORMAT =
+  '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent';
 
 /** Parses the `X-Log-Format` / `--format` value: combined | common | json | auto | nginx:<log_format>. */
 export function parseFormatSpec(spec: string | undefined): LogFormat | null {
@@ -49,7 +52,20 @@ const bad = (reason: MalformedReason): ParseResult => ({ ok: false, reason });
 // Field values
 // ---------------------------------------------------------------------------------------
 
-const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+const MONTHS: Record<string, number> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+};
 
 function digits(s: string, from: number, count: number): number {
   let n = 0;
@@ -88,7 +104,15 @@ export function parseTimeLocal(s: string): number | null {
 
 /** `2000-10-10T13:55:36-07:00` (nginx `$time_iso8601`), also with `Z` or fractional seconds → epoch ms, or null. */
 export function parseTimeIso(s: string): number | null {
-  if (s.length < 20 || s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':') return null;
+  if (
+    s.length < 20 ||
+    s[4] !== '-' ||
+    s[7] !== '-' ||
+    (s[10] !== 'T' && s[10] !== ' ') ||
+    s[13] !== ':' ||
+    s[16] !== ':'
+  )
+    return null;
   const y = digits(s, 0, 4);
   const mo = digits(s, 5, 2) - 1;
   const d = digits(s, 8, 2);
@@ -183,7 +207,18 @@ const dash = (s: string): string | null => (s === '' || s === '-' ? null : s);
 // nginx log_format compiler
 // ---------------------------------------------------------------------------------------
 
-const KNOWN = ['remote_addr', 'time_local', 'time_iso8601', 'msec', 'request', 'request_method', 'request_uri', 'status', 'http_referer', 'http_user_agent'] as const;
+const KNOWN = [
+  'remote_addr',
+  'time_local',
+  'time_iso8601',
+  'msec',
+  'request',
+  'request_method',
+  'request_uri',
+  'status',
+  'http_referer',
+  'http_user_agent',
+] as const;
 type Known = (typeof KNOWN)[number];
 
 type Field = { name: string; slot: number; quoted: boolean; after: string };
@@ -218,8 +253,10 @@ export function compileNginxFormat(format: string): { ok: true; compiled: Compil
   const names = new Set(fields.map((f) => f.name));
   if (!names.has('remote_addr')) return { ok: false, reason: 'needs $remote_addr' };
   if (!names.has('status')) return { ok: false, reason: 'needs $status' };
-  if (!names.has('time_local') && !names.has('time_iso8601') && !names.has('msec')) return { ok: false, reason: 'needs $time_local, $time_iso8601 or $msec' };
-  if (!names.has('request') && !(names.has('request_method') && names.has('request_uri'))) return { ok: false, reason: 'needs $request or $request_method and $request_uri' };
+  if (!names.has('time_local') && !names.has('time_iso8601') && !names.has('msec'))
+    return { ok: false, reason: 'needs $time_local, $time_iso8601 or $msec' };
+  if (!names.has('request') && !(names.has('request_method') && names.has('request_uri')))
+    return { ok: false, reason: 'needs $request or $request_method and $request_uri' };
   return { ok: true, compiled: { head, fields } };
 }
 
@@ -259,15 +296,20 @@ function buildParser(compiled: Compiled): LineParser {
         end = findDelimiter(line, field.after, pos, field.quoted);
         if (end < 0) return bad('layout');
       }
-      if (field.slot >= 0) values[field.slot] = field.quoted ? unescapeField(line.slice(pos, end)) : line.slice(pos, end);
+      if (field.slot >= 0)
+        values[field.slot] = field.quoted ? unescapeField(line.slice(pos, end)) : line.slice(pos, end);
       pos = end + field.after.length;
     }
-    return toHit(values, (text, kind) => {
-      if (text === lastTimeText) return lastTime;
-      lastTimeText = text;
-      lastTime = kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text);
-      return lastTime;
-    }, agentRecorded);
+    return toHit(
+      values,
+      (text, kind) => {
+        if (text === lastTimeText) return lastTime;
+        lastTimeText = text;
+        lastTime = kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text);
+        return lastTime;
+      },
+      agentRecorded,
+    );
   };
 }
 
@@ -285,10 +327,20 @@ const S = {
   ua: slot('http_user_agent'),
 };
 
-function toHit(v: string[], time: (text: string, kind: 'local' | 'iso' | 'msec') => number | null, agentRecorded: boolean): ParseResult {
+function toHit(
+  v: string[],
+  time: (text: string, kind: 'local' | 'iso' | 'msec') => number | null,
+  agentRecorded: boolean,
+): ParseResult {
   const ip = v[S.ip]!;
   if (!validIp(ip)) return bad('ip');
-  const t = v[S.local] ? time(v[S.local]!, 'local') : v[S.iso] ? time(v[S.iso]!, 'iso') : v[S.msec] ? time(v[S.msec]!, 'msec') : null;
+  const t = v[S.local]
+    ? time(v[S.local]!, 'local')
+    : v[S.iso]
+      ? time(v[S.iso]!, 'iso')
+      : v[S.msec]
+        ? time(v[S.msec]!, 'msec')
+        : null;
   if (t === null) return bad('time');
   let request: { method: string; path: string } | null;
   if (v[S.request]) request = splitRequest(v[S.request]!);
@@ -296,7 +348,15 @@ function toHit(v: string[], time: (text: string, kind: 'local' | 'iso' | 'msec')
   if (!request) return bad('request');
   const status = parseStatus(v[S.status]!);
   if (status === null) return bad('status');
-  return ok({ ip, time: t, method: request.method, path: request.path, status, referrer: dash(v[S.referrer]!), userAgent: agentRecorded ? dash(v[S.ua]!) : undefined });
+  return ok({
+    ip,
+    time: t,
+    method: request.method,
+    path: request.path,
+    status,
+    referrer: dash(v[S.referrer]!),
+    userAgent: agentRecorded ? dash(v[S.ua]!) : undefined,
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,7 +388,11 @@ export function parseJsonLine(line: string): ParseResult {
   v[S.referrer] = str(r.http_referer ?? r.referer ?? r.referrer);
   const agent = r.http_user_agent ?? r.user_agent;
   v[S.ua] = str(agent);
-  return toHit(v, (text, kind) => (kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text)), agent !== undefined);
+  return toHit(
+    v,
+    (text, kind) => (kind === 'local' ? parseTimeLocal(text) : kind === 'iso' ? parseTimeIso(text) : parseMsec(text)),
+    agent !== undefined,
+  );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,7 +8,14 @@ import { BoundedCache } from '../deid/bounded-cache.ts';
 import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, shipperImportId } from './import-ledger.ts';
 import { practiceForIngestKey } from './ingest-key.ts';
 import { InputTooLargeError } from './line-reader.ts';
-import { ChunkGapError, ImportFailedError, ImportMismatchError, importLogStream, type EventBatchSink, type ImportSummary } from './log-import.ts';
+import {
+  ChunkGapError,
+  ImportFailedError,
+  ImportMismatchError,
+  importLogStream,
+  type EventBatchSink,
+  type ImportSummary,
+} from './log-import.ts';
 import { parseFormatSpec } from './log-parser.ts';
 
 export type LogRouteDeps = {
@@ -41,16 +48,30 @@ function header(request: FastifyRequest, name: string): string | undefined {
 /** Maps framework, input and producer errors of this route to the `{"error":{code,message}}` contract. */
 function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | null {
   if (error instanceof ApiError) return error;
-  if (error instanceof ChunkGapError || error instanceof ImportMismatchError) return new ApiError(409, ErrorCode.conflict, error.message);
-  if (error instanceof InputTooLargeError) return new ApiError(413, ErrorCode.payloadTooLarge, 'decompressed body is too large');
+  if (error instanceof ChunkGapError || error instanceof ImportMismatchError)
+    return new ApiError(409, ErrorCode.conflict, error.message);
+  if (error instanceof InputTooLargeError)
+    return new ApiError(413, ErrorCode.payloadTooLarge, 'decompressed body is too large');
   // Re-sending the same body (or chunk) later is safe: committed lines are skipped, and lines produced twice are dropped by the processor.
   if (error instanceof ImportFailedError) {
-    return new ApiError(503, ErrorCode.unavailable, `cannot durably accept events right now; ${error.summary.linesCommitted} lines of this import are committed, send the rest again later`, { 'retry-after': '30' });
+    return new ApiError(
+      503,
+      ErrorCode.unavailable,
+      `cannot durably accept events right now; ${error.summary.linesCommitted} lines of this import are committed, send the rest again later`,
+      { 'retry-after': '30' },
+    );
   }
   const code = (error as { code?: string }).code;
-  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE') return new ApiError(400, ErrorCode.invalidBody, 'body is not valid gzip');
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${bodyLimit} bytes`);
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, ErrorCode.unsupportedMediaType, 'send text/plain, application/x-ndjson or application/json');
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE')
+    return new ApiError(400, ErrorCode.invalidBody, 'body is not valid gzip');
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${bodyLimit} bytes`);
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new ApiError(
+      415,
+      ErrorCode.unsupportedMediaType,
+      'send text/plain, application/x-ndjson or application/json',
+    );
   const status = (error as FastifyError).statusCode ?? 500;
   if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
   if (status >= 400 && status < 500) return new ApiError(400, ErrorCode.invalidBody, 'invalid request');
@@ -59,7 +80,13 @@ function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | 
 
 function countLines(metrics: LogRouteDeps['metrics'], s: ImportSummary): void {
   const skipped = Object.values(s.skipped).reduce((n, k) => n + (k ?? 0), 0);
-  const counts = { pageview: s.pageviews, notfound: s.notFound, skipped, malformed: s.malformed.count, 'already-imported': s.alreadyImported };
+  const counts = {
+    pageview: s.pageviews,
+    notfound: s.notFound,
+    skipped,
+    malformed: s.malformed.count,
+    'already-imported': s.alreadyImported,
+  };
   for (const [outcome, n] of Object.entries(counts)) if (n > 0) metrics.logLines.inc({ outcome }, n);
 }
 
@@ -79,7 +106,12 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
   const authenticate = async (request: FastifyRequest): Promise<Practice> => {
     const auth = header(request, 'authorization') ?? '';
     const secret = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
-    const unauthorized = new ApiError(401, ErrorCode.unauthorized, 'send the practice ingest key as Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+    const unauthorized = new ApiError(
+      401,
+      ErrorCode.unauthorized,
+      'send the practice ingest key as Authorization: Bearer <key>',
+      { 'www-authenticate': 'Bearer' },
+    );
     if (!secret) throw unauthorized;
     // Only refusals are cached (guessing keys must not cost a query each); a valid key is looked up
     // on every upload, so a revocation applies to the very next one.
@@ -98,8 +130,10 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     // Shippers label JSON lines either way; a body is read line by line whatever its type says.
-    scope.addContentTypeParser(['text/plain', 'application/x-ndjson', 'application/json', 'application/octet-stream', 'application/gzip'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) =>
-      done(null, body),
+    scope.addContentTypeParser(
+      ['text/plain', 'application/x-ndjson', 'application/json', 'application/octet-stream', 'application/gzip'],
+      { parseAs: 'buffer', bodyLimit },
+      (_req, body, done) => done(null, body),
     );
     scope.setErrorHandler((error: FastifyError, _request, reply) => {
       const api = toApiError(error, bodyLimit);
@@ -111,20 +145,41 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     scope.post('/v1/logs', { bodyLimit }, async (request, reply) => {
       const practice = await authenticate(request);
       const encoding = (header(request, 'content-encoding') ?? 'identity').toLowerCase();
-      if (encoding !== 'identity' && encoding !== 'gzip') throw new ApiError(415, ErrorCode.unsupportedMediaType, 'Content-Encoding must be gzip or identity');
+      if (encoding !== 'identity' && encoding !== 'gzip')
+        throw new ApiError(415, ErrorCode.unsupportedMediaType, 'Content-Encoding must be gzip or identity');
       const format = parseFormatSpec(header(request, 'x-log-format'));
-      if (!format) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Log-Format: combined, common, json, auto or nginx:<log_format>');
+      if (!format)
+        throw new ApiError(
+          400,
+          ErrorCode.invalidParameter,
+          'X-Log-Format: combined, common, json, auto or nginx:<log_format>',
+        );
       const clientImportId = header(request, 'x-import-id');
       const chunkStart = header(request, 'x-chunk-start');
-      if (clientImportId !== undefined && !CLIENT_IMPORT_ID_RE.test(clientImportId)) throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
+      if (clientImportId !== undefined && !CLIENT_IMPORT_ID_RE.test(clientImportId))
+        throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
       // Both or neither: without the start line, a shipper's next body would be taken for its first and skipped.
-      if ((chunkStart === undefined) !== (clientImportId === undefined) || (chunkStart !== undefined && !CHUNK_START_RE.test(chunkStart))) {
-        throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id and X-Chunk-Start go together: an import id and the line count before this body');
+      if (
+        (chunkStart === undefined) !== (clientImportId === undefined) ||
+        (chunkStart !== undefined && !CHUNK_START_RE.test(chunkStart))
+      ) {
+        throw new ApiError(
+          400,
+          ErrorCode.invalidParameter,
+          'X-Import-Id and X-Chunk-Start go together: an import id and the line count before this body',
+        );
       }
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const summary = await importLogStream(
         Readable.from([body]),
-        { practice, importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined, format, firstLineOffset: chunkStart ? Number(chunkStart) : 0, maxDecodedBytes: bodyLimit * EXPANSION_LIMIT, giveUpMs: deps.giveUpMs ?? GIVE_UP_MS },
+        {
+          practice,
+          importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined,
+          format,
+          firstLineOffset: chunkStart ? Number(chunkStart) : 0,
+          maxDecodedBytes: bodyLimit * EXPANSION_LIMIT,
+          giveUpMs: deps.giveUpMs ?? GIVE_UP_MS,
+        },
         { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
       );
       countLines(deps.metrics, summary);

@@ -35,7 +35,9 @@ export class PracticeRegistry {
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.refresh().catch((error: unknown) => this.logger.warn({ err: error }, 'practice registry refresh failed; keeping the last view'));
+      this.refresh().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'practice registry refresh failed; keeping the last view'),
+      );
     }, intervalMs);
     this.timer.unref();
   }

@@ -37,11 +37,20 @@ export function bufferPageRoute(app: FastifyInstance, deps: RouteDeps): void {
     } catch {
       // unparsable Referer: keep the site root
     }
-    const result = await acceptHit(request, reply, practice, { type: 'outbound', url: from, target: dest.href }, deps.hits).then(
+    const result = await acceptHit(
+      request,
+      reply,
+      practice,
+      { type: 'outbound', url: from, target: dest.href },
+      deps.hits,
+    ).then(
       () => 'recorded',
       (error: unknown) => {
         // The visitor still gets the page; the exit just is not counted.
-        deps.logger.warn({ err: error instanceof ApiError ? { code: error.code } : error }, 'buffer page exit not recorded');
+        deps.logger.warn(
+          { err: error instanceof ApiError ? { code: error.code } : error },
+          'buffer page exit not recorded',
+        );
         return 'not-recorded';
       },
     );
@@ -56,7 +65,9 @@ export function bufferPageRoute(app: FastifyInstance, deps: RouteDeps): void {
         `<p>You are going to</p><p class="dest">${escapeHtml(host)}</p>` +
         `<p>That site is not run by ${escapeHtml(practice.name)}. Its own privacy policy applies there, not this practice's.</p>` +
         `<p><a class="btn" rel="noopener noreferrer" href="${href}">Continue to ${escapeHtml(host)}</a></p>` +
-        (auto ? `<p><small>${escapeHtml(practice.name)} lists this site as trusted; continuing automatically.</small></p>` : ''),
+        (auto
+          ? `<p><small>${escapeHtml(practice.name)} lists this site as trusted; continuing automatically.</small></p>`
+          : ''),
       auto ? `<meta http-equiv="refresh" content="3;url=${href}">` : '',
     );
   });

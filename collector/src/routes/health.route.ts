@@ -7,7 +7,10 @@ export function healthRoute(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (deps.hits.sink.ready()) return { status: 'ready' };
-    return reply.code(503).header('retry-after', '5').send(errorBody(ErrorCode.unavailable, 'kafka unreachable or spool nearly full'));
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send(errorBody(ErrorCode.unavailable, 'kafka unreachable or spool nearly full'));
   });
   app.get('/metrics', async (_request, reply) => {
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

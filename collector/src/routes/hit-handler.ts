@@ -64,21 +64,34 @@ export function applyCors(request: FastifyRequest, reply: FastifyReply, practice
     host = null;
   }
   if (practice?.cookieMode && origin && host && hostInDomains(host, practice.domains)) {
-    reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
+    reply
+      .header('access-control-allow-origin', origin)
+      .header('access-control-allow-credentials', 'true')
+      .header('vary', 'Origin');
   } else {
     reply.header('access-control-allow-origin', '*');
   }
 }
 
 /** De-identifies one hit and queues it durably; the caller answers 202. Refusals are thrown as ApiError. */
-export async function acceptHit(request: FastifyRequest, reply: FastifyReply, practice: Practice, hit: Hit, ctx: HitContext): Promise<void> {
+export async function acceptHit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  practice: Practice,
+  hit: Hit,
+  ctx: HitContext,
+): Promise<void> {
   const result = await deidentify(hit, requestFacts(request, practice, ctx), practice, ctx).catch((error: unknown) => {
     // Only the salt store can fail here; without a salt no visitor key can be made.
     request.log.warn({ err: error }, 'salt store unavailable');
-    throw new ApiError(503, ErrorCode.unavailable, 'cannot accept events right now', { 'retry-after': String(RETRY_AFTER_S) });
+    throw new ApiError(503, ErrorCode.unavailable, 'cannot accept events right now', {
+      'retry-after': String(RETRY_AFTER_S),
+    });
   });
   if (result.kind === 'reject') {
-    ctx.metrics.dropped.inc({ reason: result.error.code === ErrorCode.urlOutsideSite ? 'url-outside-site' : 'invalid' });
+    ctx.metrics.dropped.inc({
+      reason: result.error.code === ErrorCode.urlOutsideSite ? 'url-outside-site' : 'invalid',
+    });
     throw result.error;
   }
   if (result.kind === 'drop') {
@@ -91,12 +104,17 @@ export async function acceptHit(request: FastifyRequest, reply: FastifyReply, pr
   } catch (error) {
     ctx.metrics.dropped.inc({ reason: 'spool-full' });
     if (error instanceof SpoolFullError) {
-      throw new ApiError(503, ErrorCode.unavailable, 'cannot durably accept events right now', { 'retry-after': String(RETRY_AFTER_S) });
+      throw new ApiError(503, ErrorCode.unavailable, 'cannot durably accept events right now', {
+        'retry-after': String(RETRY_AFTER_S),
+      });
     }
     throw error;
   }
   ctx.metrics.accepted.inc({ type: result.event.type });
   if (result.issueCookieId) {
-    reply.header('set-cookie', `${COOKIE_NAME}=${result.issueCookieId}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; SameSite=None; Secure; HttpOnly`);
+    reply.header(
+      'set-cookie',
+      `${COOKIE_NAME}=${result.issueCookieId}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; SameSite=None; Secure; HttpOnly`,
+    );
   }
 }

@@ -27,7 +27,12 @@ export function pixelRoute(app: FastifyInstance, deps: RouteDeps): void {
     }
     const referer = request.headers.referer;
     const url = q.u ?? referer;
-    if (!url) throw new ApiError(400, ErrorCode.invalidParameter, 'u: the page URL is required when the browser sends no Referer');
+    if (!url)
+      throw new ApiError(
+        400,
+        ErrorCode.invalidParameter,
+        'u: the page URL is required when the browser sends no Referer',
+      );
     await acceptHit(request, reply, practice, { type: 'pageview', url, referrer: q.r ?? null }, deps.hits);
     return reply.code(202).header('content-type', 'image/gif').header('cache-control', 'no-store').send(GIF);
   });

@@ -17,7 +17,9 @@ function props(p: unknown): Record<string, unknown> | null {
   if (typeof p === 'string') {
     try {
       const parsed: unknown = JSON.parse(p);
-      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : null;
     } catch {
       return null;
     }
@@ -54,7 +56,10 @@ export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
       referrer: body.r ?? null,
       name: type === 'event' ? body.n : null,
       target: type === 'outbound' || type === 'download' ? (typeof p?.url === 'string' ? p.url : null) : null,
-      engagedMs: type === 'engagement' && typeof engaged === 'number' && Number.isInteger(engaged) ? Math.min(Math.max(engaged, 0), 86_400_000) : null,
+      engagedMs:
+        type === 'engagement' && typeof engaged === 'number' && Number.isInteger(engaged)
+          ? Math.min(Math.max(engaged, 0), 86_400_000)
+          : null,
       props: type === 'event' ? p : null,
     };
     await acceptHit(request, reply, practice, hit, deps.hits);
@@ -63,6 +68,10 @@ export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
 
   app.options('/api/event', async (request, reply) => {
     applyCors(request, reply, null);
-    return reply.header('access-control-allow-methods', 'POST').header('access-control-allow-headers', 'content-type').code(204).send();
+    return reply
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'content-type')
+      .code(204)
+      .send();
   });
 }

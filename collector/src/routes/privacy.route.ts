@@ -19,32 +19,62 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
   const graceH = SALT_GRACE_MS / HOUR_MS;
   const revisedAt = Math.max(RULES_REVISED_AT, practice ? practice.updatedAt : deps.registry.lastChangedAt());
   const received: Item[] = [
-    { item: 'IP address', detail: 'From the network connection (X-Forwarded-For only from configured proxies). Used in memory for the visitor key, country and rate limiting, then discarded.' },
-    { item: 'User agent', detail: 'Used in memory for the visitor key, browser/OS/device family and bot detection, then discarded.' },
+    {
+      item: 'IP address',
+      detail:
+        'From the network connection (X-Forwarded-For only from configured proxies). Used in memory for the visitor key, country and rate limiting, then discarded.',
+    },
+    {
+      item: 'User agent',
+      detail: 'Used in memory for the visitor key, browser/OS/device family and bot detection, then discarded.',
+    },
     { item: 'Page URL and referrer', detail: 'Scrubbed before anything is stored.' },
-    { item: 'Event type, engagement time, clicked link, custom event name, screen width', detail: 'As sent by the snippet; screen width is discarded.' },
+    {
+      item: 'Event type, engagement time, clicked link, custom event name, screen width',
+      detail: 'As sent by the snippet; screen width is discarded.',
+    },
     { item: 'Global Privacy Control / Do Not Track', detail: 'When set, the request is discarded unrecorded.' },
   ];
   if (!practice || practice.cookieMode) {
-    received.push({ item: 'First-party cookie cf_id (cookie mode only)', detail: 'A random id set by the collector; used in memory for the visitor key, never stored or forwarded.' });
+    received.push({
+      item: 'First-party cookie cf_id (cookie mode only)',
+      detail: 'A random id set by the collector; used in memory for the visitor key, never stored or forwarded.',
+    });
   }
   const derived: Item[] = [
-    { item: 'Visitor key', detail: `HMAC-SHA256 of practice, IP and user agent with a random daily salt${!practice || practice.cookieMode ? ' (cookie mode: practice and cookie id with a random monthly salt)' : ''}. Meaningless once the salt is deleted.` },
+    {
+      item: 'Visitor key',
+      detail: `HMAC-SHA256 of practice, IP and user agent with a random daily salt${!practice || practice.cookieMode ? ' (cookie mode: practice and cookie id with a random monthly salt)' : ''}. Meaningless once the salt is deleted.`,
+    },
     { item: 'Country', detail: 'ISO country code from a public IP-to-country database; nothing finer.' },
-    { item: 'Browser, operating system, device class', detail: 'Families only (e.g. Chrome, iOS, mobile); no versions or models.' },
-    { item: 'Page', detail: `Path with e-mail addresses, phone numbers, SSNs, long numbers, UUIDs and tokens replaced by placeholders; only the query keys ${ALLOWED_QUERY_KEYS.join(', ')} are kept, scrubbed the same way; fragments dropped.` },
+    {
+      item: 'Browser, operating system, device class',
+      detail: 'Families only (e.g. Chrome, iOS, mobile); no versions or models.',
+    },
+    {
+      item: 'Page',
+      detail: `Path with e-mail addresses, phone numbers, SSNs, long numbers, UUIDs and tokens replaced by placeholders; only the query keys ${ALLOWED_QUERY_KEYS.join(', ')} are kept, scrubbed the same way; fragments dropped.`,
+    },
     { item: 'Referrer', detail: 'Registrable domain only; links from the practice itself are marked internal.' },
   ];
   const dropped: Item[] = [
     { item: 'Bots and automated browsers', detail: 'Counted in a metric, not recorded.' },
     { item: 'Other query parameters, fragments, form contents', detail: 'Never recorded.' },
-    { item: 'Free-form event properties', detail: practice?.propsAllowlist.length ? `Only the keys ${practice.propsAllowlist.join(', ')} are kept, scrubbed.` : 'Not recorded.' },
+    {
+      item: 'Free-form event properties',
+      detail: practice?.propsAllowlist.length
+        ? `Only the keys ${practice.propsAllowlist.join(', ')} are kept, scrubbed.`
+        : 'Not recorded.',
+    },
   ];
   const retention: Item[] = [
     { item: 'Daily salt', detail: `Kept in memory only (never on disk); deleted ${graceH} h after its UTC day ends.` },
     { item: 'Monthly cookie-mode salt', detail: `Kept in memory only; deleted ${graceH} h after its UTC month ends.` },
     { item: 'De-identified events (raw stream)', detail: `${rawHours} h, then deleted by Kafka retention.` },
-    { item: 'Local spool', detail: `De-identified events only, while the stream is unreachable; at most ${Math.round(deps.config.spool.maxBytes / 1048576)} MiB; deleted once delivered.` },
+    {
+      item: 'Local spool',
+      detail: `De-identified events only, while the stream is unreachable; at most ${Math.round(deps.config.spool.maxBytes / 1048576)} MiB; deleted once delivered.`,
+    },
     { item: 'Aggregates', detail: 'Per-practice counts by day and hour; no per-visitor records.' },
   ];
   return {
@@ -66,16 +96,19 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
   };
 }
 
-const table = (items: Item[]) => `<table>${items.map((i) => `<tr><th>${escapeHtml(i.item)}</th><td>${escapeHtml(i.detail)}</td></tr>`).join('')}</table>`;
+const table = (items: Item[]) =>
+  `<table>${items.map((i) => `<tr><th>${escapeHtml(i.item)}</th><td>${escapeHtml(i.detail)}</td></tr>`).join('')}</table>`;
 
 /** `GET /privacy` (HTML, or JSON with `?format=json` / `Accept: application/json`), optionally for one `site`. */
 export function privacyRoute(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/privacy', async (request, reply) => {
     const q = validate(query, request.query);
     const practice = q.site ? deps.registry.bySite(q.site) : null;
-    if (q.site && !practice) throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
+    if (q.site && !practice)
+      throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
     const doc = privacyDocument(deps, practice);
-    const wantsJson = q.format === 'json' || (q.format !== 'html' && /application\/json/.test(request.headers.accept ?? ''));
+    const wantsJson =
+      q.format === 'json' || (q.format !== 'html' && /application\/json/.test(request.headers.accept ?? ''));
     if (wantsJson) return reply.header('cache-control', 'no-store').send(doc);
     const p = doc.practice;
     return sendHtml(

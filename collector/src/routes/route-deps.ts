@@ -16,7 +16,8 @@ export type RouteDeps = {
 
 /** Parses a JSON body that arrived as a string (text/plain or application/json). */
 export function parseJsonBody(body: unknown): unknown {
-  if (typeof body !== 'string' || body.trim() === '') throw new ApiError(400, ErrorCode.invalidJson, 'body must be a JSON object');
+  if (typeof body !== 'string' || body.trim() === '')
+    throw new ApiError(400, ErrorCode.invalidJson, 'body must be a JSON object');
   try {
     return JSON.parse(body);
   } catch {

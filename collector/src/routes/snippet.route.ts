@@ -13,7 +13,8 @@ export function snippetRoute(app: FastifyInstance): void {
       .header('cross-origin-resource-policy', 'cross-origin')
       .header('access-control-allow-origin', '*');
     if (request.headers['if-none-match'] === snippet.etag) return reply.code(304).send();
-    if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) return reply.header('content-encoding', 'gzip').send(snippet.gzip);
+    if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? ''))
+      return reply.header('content-encoding', 'gzip').send(snippet.gzip);
     return reply.send(snippet.code);
   });
 }

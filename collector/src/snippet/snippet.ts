@@ -61,7 +61,8 @@ type Api = ((cmd: string, arg?: string) => void) & { q?: IArguments[] };
   const click = (e: Event) => {
     const a = (e.target as Element).closest?.('a');
     if (!a || !/^https?:/.test(a.href) || a.href.startsWith(out)) return;
-    if (/\.(pdf|docx?|xlsx?|pptx?|csv|txt|rtf|zip|ics|vcf|mp[34])$/i.test(a.pathname)) send('download', { target: a.href });
+    if (/\.(pdf|docx?|xlsx?|pptx?|csv|txt|rtf|zip|ics|vcf|mp[34])$/i.test(a.pathname))
+      send('download', { target: a.href });
     else if (a.host != l.host) send('outbound', { target: a.href });
   };
   d.addEventListener('click', click);

@@ -18,7 +18,19 @@ describe('RollupAccumulator', () => {
     rows.addHour(4, NO_METRIC, 0, 7);
     rows.addHour(5, M.bounces, 0, null);
     expect(acc.rowCount).toBe(5);
-    expect(acc.dailyRows()).toEqual([{ ...key, dim: 'total', value: '', pageviews: 3, visits: 1, bounces: 0, engagedMs: 300, events: 0, visitorHashes: [5, 4_000_000_000] }]);
+    expect(acc.dailyRows()).toEqual([
+      {
+        ...key,
+        dim: 'total',
+        value: '',
+        pageviews: 3,
+        visits: 1,
+        bounces: 0,
+        engagedMs: 300,
+        events: 0,
+        visitorHashes: [5, 4_000_000_000],
+      },
+    ]);
     expect(acc.hourlyRows()).toEqual([
       { ...key, hour: 3, pageviews: 2, visits: 0, bounces: 0, engagedMs: 0, visitorHashes: [6] },
       { ...key, hour: 4, pageviews: 0, visits: 0, bounces: 0, engagedMs: 0, visitorHashes: [7] },

@@ -11,7 +11,10 @@ export type Metric = keyof Metrics;
  * indexes arrays instead of building a string key per call.
  */
 export const D = Object.fromEntries(DIMENSIONS.map((d, i) => [d, i])) as Record<Dimension, number>;
-export const M = { pageviews: 0, visits: 1, bounces: 2, engagedMs: 3, events: 4 } as const satisfies Record<Metric, number>;
+export const M = { pageviews: 0, visits: 1, bounces: 2, engagedMs: 3, events: 4 } as const satisfies Record<
+  Metric,
+  number
+>;
 /** For `add` calls that only record a visitor. */
 export const NO_METRIC = -1;
 
@@ -43,7 +46,9 @@ class Cell {
 
 /** The rows of one practice, source and local day: a map per dimension, and the day's 24 hours. */
 export class DayRollup {
-  private readonly byDim: Array<Map<string, Cell> | undefined> = new Array<Map<string, Cell> | undefined>(DIMENSIONS.length);
+  private readonly byDim: Array<Map<string, Cell> | undefined> = new Array<Map<string, Cell> | undefined>(
+    DIMENSIONS.length,
+  );
   private readonly hours: Array<Cell | undefined> = new Array<Cell | undefined>(24);
   rows = 0;
 
@@ -78,7 +83,15 @@ export class DayRollup {
     this.byDim.forEach((values, dim) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
-        out.push({ practiceId: this.practiceId, day: this.day, source: this.source, dim: DIMENSIONS[dim]!, value, ...cell.metrics(), visitorHashes: [...(cell.hashes ?? [])] });
+        out.push({
+          practiceId: this.practiceId,
+          day: this.day,
+          source: this.source,
+          dim: DIMENSIONS[dim]!,
+          value,
+          ...cell.metrics(),
+          visitorHashes: [...(cell.hashes ?? [])],
+        });
       }
     });
   }
@@ -87,7 +100,14 @@ export class DayRollup {
     this.hours.forEach((cell, hour) => {
       if (cell === undefined || cell.isEmpty()) return;
       const { events: _events, ...metrics } = cell.metrics();
-      out.push({ practiceId: this.practiceId, day: this.day, hour, source: this.source, ...metrics, visitorHashes: [...(cell.hashes ?? [])] });
+      out.push({
+        practiceId: this.practiceId,
+        day: this.day,
+        hour,
+        source: this.source,
+        ...metrics,
+        visitorHashes: [...(cell.hashes ?? [])],
+      });
     });
   }
 }

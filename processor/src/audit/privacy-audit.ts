@@ -37,7 +37,8 @@ export type AuditOptions = {
 
 /** kafkajs' ConfigResourceTypes.TOPIC (a CommonJS export ESM cannot import by name). */
 const TOPIC_RESOURCE = 2;
-const IDENTIFIER_NAME = /(^|_)(ip|ips|ip_address|remote_addr|user_agent|useragent|ua|cookie|cookie_id|email|phone|ssn|visitor|visitor_id|visitor_key|session_id|fingerprint|device_id)($|_)/i;
+const IDENTIFIER_NAME =
+  /(^|_)(ip|ips|ip_address|remote_addr|user_agent|useragent|ua|cookie|cookie_id|email|phone|ssn|visitor|visitor_id|visitor_key|session_id|fingerprint|device_id)($|_)/i;
 const IDENTIFIER_TYPE = /\b(IPv4|IPv6)\b/;
 /** re2 patterns (ClickHouse `match`) for values that look like identifiers. */
 export const VALUE_PATTERNS: Record<string, string> = {
@@ -59,14 +60,20 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
   const now = options.now ?? new Date();
   const findings: AuditFinding[] = [];
   const [dbRow] = await db.rows<{ d: string }>('SELECT currentDatabase() AS d');
-  const tables = await db.rows<{ name: string; engine: string }>('SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name');
+  const tables = await db.rows<{ name: string; engine: string }>(
+    'SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name',
+  );
   const columns = await db.rows<{ table: string; name: string; type: string }>(
     'SELECT table, name, type FROM system.columns WHERE database = currentDatabase()',
   );
 
   const report: AuditReport = {
     database: dbRow?.d ?? '',
-    tables: tables.map((t) => ({ table: t.name, engine: t.engine, columns: columns.filter((c) => c.table === t.name).map(({ name, type }) => ({ name, type })) })),
+    tables: tables.map((t) => ({
+      table: t.name,
+      engine: t.engine,
+      columns: columns.filter((c) => c.table === t.name).map(({ name, type }) => ({ name, type })),
+    })),
     salts: [],
     topics: [],
     tableRetention: [],
@@ -76,17 +83,39 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
   for (const table of report.tables) {
     if (STORES_NOTHING.has(table.engine)) continue;
     for (const column of table.columns) {
-      if (IDENTIFIER_NAME.test(column.name) && !NARROW_TYPE.test(column.type)) findings.push({ kind: 'column-name', table: table.table, column: column.name, detail: `column name suggests an identifier (${column.type})` });
-      if (IDENTIFIER_TYPE.test(column.type)) findings.push({ kind: 'column-type', table: table.table, column: column.name, detail: `type ${column.type} holds addresses` });
+      if (IDENTIFIER_NAME.test(column.name) && !NARROW_TYPE.test(column.type))
+        findings.push({
+          kind: 'column-name',
+          table: table.table,
+          column: column.name,
+          detail: `column name suggests an identifier (${column.type})`,
+        });
+      if (IDENTIFIER_TYPE.test(column.type))
+        findings.push({
+          kind: 'column-type',
+          table: table.table,
+          column: column.name,
+          detail: `type ${column.type} holds addresses`,
+        });
       const scalar = STRING_TYPE.test(column.type);
       if (!scalar && !STRING_ARRAY_TYPE.test(column.type)) continue;
       for (const [pattern, re] of Object.entries(VALUE_PATTERNS)) {
         const col = sqlv.ident(column.name);
-        const condition = scalar ? `match(${col}, ${sqlv.str(re)})` : `arrayExists(x -> match(x, ${sqlv.str(re)}), ${col})`;
-        const [hit] = await db.rows<{ n: string }>(`SELECT count() AS n FROM ${sqlv.ident(table.table)} WHERE ${condition}`);
+        const condition = scalar
+          ? `match(${col}, ${sqlv.str(re)})`
+          : `arrayExists(x -> match(x, ${sqlv.str(re)}), ${col})`;
+        const [hit] = await db.rows<{ n: string }>(
+          `SELECT count() AS n FROM ${sqlv.ident(table.table)} WHERE ${condition}`,
+        );
         const n = Number(hit?.n ?? 0);
         // The count only: repeating a found value in the report would copy the identifier.
-        if (n > 0) findings.push({ kind: 'value-pattern', table: table.table, column: column.name, detail: `${n} value(s) look like ${pattern}` });
+        if (n > 0)
+          findings.push({
+            kind: 'value-pattern',
+            table: table.table,
+            column: column.name,
+            detail: `${n} value(s) look like ${pattern}`,
+          });
       }
     }
   }
@@ -97,7 +126,11 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
   for (const table of report.tables.filter((t) => /salt/i.test(t.table) && !STORES_NOTHING.has(t.engine))) {
     const periodEnd = saltPeriodEnd(table.table);
     if (periodEnd === null) {
-      findings.push({ kind: 'salt-age', table: table.table, detail: 'a salt table whose period cannot be read from its name' });
+      findings.push({
+        kind: 'salt-age',
+        table: table.table,
+        detail: 'a salt table whose period cannot be read from its name',
+      });
       continue;
     }
     const [row] = await db.rows<{ n: string }>(`SELECT toString(count()) AS n FROM ${sqlv.ident(table.table)}`);
@@ -105,7 +138,11 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
     const hoursPastPeriod = Math.max(0, Math.round((now.getTime() - periodEnd) / 3_600_000));
     report.salts.push({ table: table.table, column: 'salt', oldestAgeHours: hoursPastPeriod });
     if (hoursPastPeriod > maxSaltAgeHours) {
-      findings.push({ kind: 'salt-age', table: table.table, detail: `a salt still exists ${hoursPastPeriod} h after its period ended (limit ${maxSaltAgeHours} h)` });
+      findings.push({
+        kind: 'salt-age',
+        table: table.table,
+        detail: `a salt still exists ${hoursPastPeriod} h after its period ended (limit ${maxSaltAgeHours} h)`,
+      });
     }
   }
 
@@ -117,7 +154,11 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
     const oldestPartition = row && Number(row.n) > 0 ? Number(row.p) : null;
     report.tableRetention.push({ table, oldestPartition, oldestAllowed });
     if (oldestPartition !== null && oldestPartition < oldestAllowed) {
-      findings.push({ kind: 'table-retention', table, detail: `partition ${oldestPartition} is older than the ${options.retentionMonths}-month retention` });
+      findings.push({
+        kind: 'table-retention',
+        table,
+        detail: `partition ${oldestPartition} is older than the ${options.retentionMonths}-month retention`,
+      });
     }
   }
 
@@ -131,18 +172,22 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
         resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.name, configNames: ['retention.ms'] })),
       });
       for (const resource of described.resources) {
-        const retentionMs = Number(resource.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? -1);
+        const retentionMs = Number(
+          resource.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? -1,
+        );
         const spec = present.find((s) => s.name === resource.resourceName)!;
         report.topics.push({ topic: resource.resourceName, retentionMs });
         if (retentionMs < 0 || retentionMs > spec.retentionMs) {
-          findings.push({ kind: 'topic-retention', detail: `topic ${resource.resourceName} keeps data ${retentionMs < 0 ? 'forever' : `${retentionMs} ms`} (policy ${spec.retentionMs} ms)` });
+          findings.push({
+            kind: 'topic-retention',
+            detail: `topic ${resource.resourceName} keeps data ${retentionMs < 0 ? 'forever' : `${retentionMs} ms`} (policy ${spec.retentionMs} ms)`,
+          });
         }
       }
     }
   }
   return report;
 }
-
 
 /** End (epoch ms, UTC) of the period a collector salt table is for, or null when the name is not one. */
 export function saltPeriodEnd(table: string): number | null {

@@ -9,7 +9,12 @@ const db = connectClickHouse(config.clickhouse);
 const admin = connectKafka(config.kafka, logger).admin();
 await admin.connect();
 try {
-  const report = await runPrivacyAudit({ db, admin, topicPrefix: config.kafka.topicPrefix, retentionMonths: config.retentionMonths });
+  const report = await runPrivacyAudit({
+    db,
+    admin,
+    topicPrefix: config.kafka.topicPrefix,
+    retentionMonths: config.retentionMonths,
+  });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.exitCode = report.findings.length > 0 ? 1 : 0;
 } finally {

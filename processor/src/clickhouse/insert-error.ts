@@ -54,10 +54,14 @@ export function classifyInsertError(error: unknown): InsertFailure {
   if (error instanceof BlockEncodeError) return { kind: 'permanent', reason: `cannot encode rows: ${error.message}` };
   if (error instanceof InsertError) {
     const name = error.code === null ? undefined : PERMANENT_CODES.get(error.code);
-    if (name !== undefined) return { kind: 'permanent', reason: `ClickHouse refused the rows: ${name} (${error.code})` };
+    if (name !== undefined)
+      return { kind: 'permanent', reason: `ClickHouse refused the rows: ${name} (${error.code})` };
     return { kind: 'transient', reason: error.message };
   }
   // fetch's TypeError('fetch failed') with a cause (ECONNREFUSED, ECONNRESET, …), the timeout's TimeoutError, anything unforeseen.
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-  return { kind: 'transient', reason: `${error instanceof Error ? error.message : String(error)}${typeof cause === 'string' ? ` (${cause})` : ''}` };
+  return {
+    kind: 'transient',
+    reason: `${error instanceof Error ? error.message : String(error)}${typeof cause === 'string' ? ` (${cause})` : ''}`,
+  };
 }

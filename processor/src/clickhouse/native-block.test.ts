@@ -10,8 +10,13 @@ describe('encodeNativeBlock', () => {
       [
         '02', // columns
         '02', // rows
-        '0161', '0555496e7438', '01ff', // a UInt8 [1, 255]
-        '0173', '06537472696e67', '0178', '02c3a9', // s String ['x', 'é']
+        '0161',
+        '0555496e7438',
+        '01ff', // a UInt8 [1, 255]
+        '0173',
+        '06537472696e67',
+        '0178',
+        '02c3a9', // s String ['x', 'é']
       ].join(''),
     );
   });
@@ -36,7 +41,9 @@ describe('encodeNativeBlock', () => {
   it('writes arrays as cumulative end offsets followed by all elements', () => {
     const block = encodeNativeBlock([col.arrayUInt64('h', [[7, 8], [], [9]])]);
     const u64 = (v: number) => Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex');
-    expect(hex(block)).toBe(['01', '03', '0168', '0d41727261792855496e74363429', u64(2), u64(2), u64(3), u64(7), u64(8), u64(9)].join(''));
+    expect(hex(block)).toBe(
+      ['01', '03', '0168', '0d41727261792855496e74363429', u64(2), u64(2), u64(3), u64(7), u64(8), u64(9)].join(''),
+    );
   });
 
   it('uses multi-byte varints for long strings and large row counts', () => {
@@ -60,9 +67,14 @@ describe('encodeNativeBlock', () => {
   });
 
   it('refuses a value its column cannot hold instead of writing it as something else', () => {
-    for (const day of [65_536, -1, Number.NaN, 1.5]) expect(() => encodeNativeBlock([col.date('d', [day])])).toThrow(RangeError);
+    for (const day of [65_536, -1, Number.NaN, 1.5])
+      expect(() => encodeNativeBlock([col.date('d', [day])])).toThrow(RangeError);
     expect(() => encodeNativeBlock([col.uint8('h', [Number.NaN])])).toThrow(RangeError);
     expect(() => encodeNativeBlock([col.uint32('p', [2 ** 32])])).toThrow(RangeError);
-    expect(encodeNativeBlock([col.date('d', [65_535])]).subarray(-2).toString('hex')).toBe('ffff');
+    expect(
+      encodeNativeBlock([col.date('d', [65_535])])
+        .subarray(-2)
+        .toString('hex'),
+    ).toBe('ffff');
   });
 });

@@ -8,7 +8,8 @@
 
 /** Buffer's writers check the range but let NaN through as 0, which would silently store 1970-01-01. */
 function checkedUInt(value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${value} is not an integer in 0..${max}`);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw new RangeError(`${value} is not an integer in 0..${max}`);
   return value;
 }
 
@@ -105,7 +106,8 @@ export const nativeColumn = {
   /** Days since 1970-01-01. */
   date: fixed<number>('Date', (w, v) => w.uint16(v)),
   /** `type` is the exact Enum8 declaration, e.g. `Enum8('a' = 1, 'b' = 2)`; values are the codes. */
-  enum8: (name: string, type: string, values: readonly number[]): NativeColumn => fixed<number>(type, (w, v) => w.int8(v))(name, values),
+  enum8: (name: string, type: string, values: readonly number[]): NativeColumn =>
+    fixed<number>(type, (w, v) => w.int8(v))(name, values),
   /** Array(UInt64) of unsigned 32-bit numbers: cumulative end offsets (UInt64) for every row, then all elements. */
   arrayUInt64: (name: string, values: readonly (readonly number[])[]): NativeColumn => ({
     name,

@@ -1,5 +1,15 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { dlq, ENVELOPE_MAX_AGE_MS, importLineOf, type Db, type ImportLine, type EnvelopeWindowOptions, type EventEnvelope, type Logger, type StepResult } from '@confidant/shared';
+import {
+  dlq,
+  ENVELOPE_MAX_AGE_MS,
+  importLineOf,
+  type Db,
+  type ImportLine,
+  type EnvelopeWindowOptions,
+  type EventEnvelope,
+  type Logger,
+  type StepResult,
+} from '@confidant/shared';
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { classifyInsertError } from '../clickhouse/insert-error.ts';
 import { buildIngestBlock, insertIngestBlock, readLedgerOffset } from '../clickhouse/rollup-writer.ts';
@@ -127,14 +137,23 @@ export class BatchProcessor {
     if (batch.isEmpty()) return;
 
     if (state.ledgerNext === null) {
-      const ledgerNext = await this.retrying(payload, 'read ledger', () => readLedgerOffset(this.deps.db, config.groupId, topic, partition));
+      const ledgerNext = await this.retrying(payload, 'read ledger', () =>
+        readLedgerOffset(this.deps.db, config.groupId, topic, partition),
+      );
       state.ledgerNext = ledgerNext;
       // A batch message holds up to 200 events: re-reading as many batches as single events would re-read far more events.
-      const warmup = BigInt(topic === this.deps.batchTopic ? Math.ceil(config.warmupMessages / BATCH_WARMUP_DIVISOR) : config.warmupMessages);
+      const warmup = BigInt(
+        topic === this.deps.batchTopic
+          ? Math.ceil(config.warmupMessages / BATCH_WARMUP_DIVISOR)
+          : config.warmupMessages,
+      );
       state.warmStart = ledgerNext > warmup ? ledgerNext - warmup : 0n;
       // Re-read what precedes the ledger offset so that duplicates of already-applied events are recognised.
       if (BigInt(batch.firstOffset() ?? '0') > state.warmStart && state.warmStart < ledgerNext) {
-        this.deps.logger.info({ topic, partition, from: String(state.warmStart), ledger: String(ledgerNext) }, 'warming up duplicate filter');
+        this.deps.logger.info(
+          { topic, partition, from: String(state.warmStart), ledger: String(ledgerNext) },
+          'warming up duplicate filter',
+        );
         this.deps.consumer.seek({ topic, partition, offset: String(state.warmStart) });
         return;
       }
@@ -164,7 +183,8 @@ export class BatchProcessor {
       const offset = BigInt(message.offset);
       const events = decoded[i]!;
       if (offset < state.ledgerNext!) {
-        if (offset >= state.warmStart) for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, ctx.seenAt);
+        if (offset >= state.warmStart)
+          for (const { result } of events) if (result.kind === 'ok') state.seen.set(result.value.id, ctx.seenAt);
         metrics.events.inc({ outcome: 'dropped', reason: 'already-applied' }, events.length);
       } else {
         this.extend(sub, { message, events }, ctx);
@@ -189,7 +209,9 @@ export class BatchProcessor {
   /** The message's events; a decoder bug costs the message (dead-lettered whole), not the consumer. */
   private decode(topic: string, message: KafkaMessage): MessageEvent[] {
     try {
-      return topic === this.deps.batchTopic ? decodeBatchMessage(message.value, this.window) : decodeEventMessage(message.value, this.window);
+      return topic === this.deps.batchTopic
+        ? decodeBatchMessage(message.value, this.window)
+        : decodeEventMessage(message.value, this.window);
     } catch (error) {
       return [{ result: dlq(`decode failed: ${errorText(error)}`), index: null, raw: null }];
     }
@@ -240,12 +262,18 @@ export class BatchProcessor {
         }
       }
       if (outcome.kind === 'dlq') sub.deadLetters.push(this.deadLetter(message, event, outcome.reason));
-      sub.outcomes.push({ item, event, kind: outcome.kind === 'ok' ? 'counted' : outcome.kind === 'drop' ? 'dropped' : 'dlq', reason: outcome.kind === 'ok' ? '' : outcome.reason });
+      sub.outcomes.push({
+        item,
+        event,
+        kind: outcome.kind === 'ok' ? 'counted' : outcome.kind === 'drop' ? 'dropped' : 'dlq',
+        reason: outcome.kind === 'ok' ? '' : outcome.reason,
+      });
     }
   }
 
   private deadLetter(message: KafkaMessage, { result, index, raw }: MessageEvent, reason: string): DeadLetter {
-    const value = index === null ? message.value : Buffer.from(JSON.stringify(result.kind === 'ok' ? result.value : raw));
+    const value =
+      index === null ? message.value : Buffer.from(JSON.stringify(result.kind === 'ok' ? result.value : raw));
     return { message, reason, index, value };
   }
 
@@ -278,7 +306,16 @@ export class BatchProcessor {
     const refused = await this.insertRows(payload, sub, first, last, '');
     if (refused === null) return this.applied(payload, sub, ctx, first, last);
     if (sub.items.length === 1) return this.deadLetterWhole(payload, sub, ctx, refused);
-    this.deps.logger.warn({ topic: payload.batch.topic, partition: payload.batch.partition, first: String(first), last: String(last), reason: refused }, 'insert refused; bisecting');
+    this.deps.logger.warn(
+      {
+        topic: payload.batch.topic,
+        partition: payload.batch.partition,
+        first: String(first),
+        last: String(last),
+        reason: refused,
+      },
+      'insert refused; bisecting',
+    );
     const half = Math.ceil(sub.items.length / 2);
     await this.flush(payload, this.build(sub.items.slice(0, half), ctx), ctx);
     // Built only now: the second half continues the visits the first half committed.
@@ -289,7 +326,9 @@ export class BatchProcessor {
   private async produceOnce(payload: EachBatchPayload, letters: DeadLetter[], ctx: BatchContext): Promise<void> {
     const fresh = letters.filter((l) => !ctx.produced.has(eventKey(l.message, l.index)));
     for (const chunk of bySize(fresh, DEAD_LETTER_SEND_BYTES)) {
-      await this.retrying(payload, 'produce dead letters', () => this.produceDeadLetters(payload.batch.topic, payload.batch.partition, chunk));
+      await this.retrying(payload, 'produce dead letters', () =>
+        this.produceDeadLetters(payload.batch.topic, payload.batch.partition, chunk),
+      );
       for (const l of chunk) ctx.produced.add(eventKey(l.message, l.index));
       this.deps.metrics.deadLetters.inc(chunk.length);
     }
@@ -299,14 +338,32 @@ export class BatchProcessor {
    * Inserts the rows and the ledger row for [first, last], retrying transient failures; returns null
    * once applied, or why the rows are refused for good. `mustApply`: refusals are retried too.
    */
-  private async insertRows(payload: EachBatchPayload, sub: SubBatch | null, first: bigint, last: bigint, suffix: string, mustApply = false): Promise<string | null> {
+  private async insertRows(
+    payload: EachBatchPayload,
+    sub: SubBatch | null,
+    first: bigint,
+    last: bigint,
+    suffix: string,
+    mustApply = false,
+  ): Promise<string | null> {
     const { batch } = payload;
     const { config, metrics } = this.deps;
     const batchId = `${config.groupId}.${batch.topic}.${batch.partition}.${first}-${last}${suffix}`;
-    const ledger = { consumerGroup: config.groupId, topic: batch.topic, partition: batch.partition, nextOffset: last + 1n, batchId };
+    const ledger = {
+      consumerGroup: config.groupId,
+      topic: batch.topic,
+      partition: batch.partition,
+      nextOffset: last + 1n,
+      batchId,
+    };
     let block: Buffer;
     try {
-      block = buildIngestBlock(sub?.acc.dailyRows() ?? [], sub?.acc.hourlyRows() ?? [], ledger, sub?.lines.rows() ?? []);
+      block = buildIngestBlock(
+        sub?.acc.dailyRows() ?? [],
+        sub?.acc.hourlyRows() ?? [],
+        ledger,
+        sub?.lines.rows() ?? [],
+      );
     } catch (error) {
       return classifyInsertError(error).reason;
     }
@@ -315,7 +372,8 @@ export class BatchProcessor {
     let attempt = 0;
     return this.retrying(payload, 'insert rollups', async () => {
       // A failed attempt may still have been applied (the response was lost): the ledger says.
-      if (attempt++ > 0 && (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last) return null;
+      if (attempt++ > 0 && (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last)
+        return null;
       const stop = metrics.insertSeconds.startTimer();
       try {
         await this.insert(config.clickhouse, block, batchId);
@@ -325,7 +383,9 @@ export class BatchProcessor {
         const failure = classifyInsertError(error);
         if (failure.kind !== 'permanent' || mustApply) throw error;
         // Views apply one after another: if the ledger's ran, the block was applied and must not be split.
-        return (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last ? null : failure.reason;
+        return (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last
+          ? null
+          : failure.reason;
       } finally {
         stop();
       }
@@ -337,12 +397,28 @@ export class BatchProcessor {
    * have counted becomes a dead letter with the refusal (a batch message's events one by one), then a
    * block with only its ledger row moves the ledger past it. Nothing of it reaches the overlays.
    */
-  private async deadLetterWhole(payload: EachBatchPayload, sub: SubBatch, ctx: BatchContext, refused: string): Promise<void> {
+  private async deadLetterWhole(
+    payload: EachBatchPayload,
+    sub: SubBatch,
+    ctx: BatchContext,
+    refused: string,
+  ): Promise<void> {
     const { message } = sub.items[0]!;
     const offset = BigInt(message.offset);
     const reason = `insert refused: ${refused}`;
-    const letters = sub.outcomes.filter((o) => o.kind === 'counted').map((o) => this.deadLetter(message, o.event, reason));
-    this.deps.logger.warn({ topic: payload.batch.topic, partition: payload.batch.partition, offset: message.offset, events: letters.length, reason }, 'dead-lettering a message whose rows are refused');
+    const letters = sub.outcomes
+      .filter((o) => o.kind === 'counted')
+      .map((o) => this.deadLetter(message, o.event, reason));
+    this.deps.logger.warn(
+      {
+        topic: payload.batch.topic,
+        partition: payload.batch.partition,
+        offset: message.offset,
+        events: letters.length,
+        reason,
+      },
+      'dead-lettering a message whose rows are refused',
+    );
     await this.produceOnce(payload, letters, ctx);
     await this.insertRows(payload, null, offset, offset, '.dead-lettered', true);
     const outcomes = sub.outcomes.map((o) => (o.kind === 'counted' ? { ...o, kind: 'dlq' as const, reason } : o));
@@ -350,19 +426,41 @@ export class BatchProcessor {
     await this.commitAfter(payload, ctx.state, offset);
   }
 
-  private async applied(payload: EachBatchPayload, sub: SubBatch, ctx: BatchContext, first: bigint, last: bigint): Promise<void> {
+  private async applied(
+    payload: EachBatchPayload,
+    sub: SubBatch,
+    ctx: BatchContext,
+    first: bigint,
+    last: bigint,
+  ): Promise<void> {
     sub.seen.commit();
     sub.visits.commit();
     sub.lines.commit();
     ctx.state.maxEventTs = Math.max(ctx.state.maxEventTs, sub.maxEventTs);
     const rows = sub.acc.rowCount + 1;
-    this.deps.logger.debug({ topic: payload.batch.topic, partition: payload.batch.partition, first: String(first), last: String(last), rows }, 'batch applied');
+    this.deps.logger.debug(
+      {
+        topic: payload.batch.topic,
+        partition: payload.batch.partition,
+        first: String(first),
+        last: String(last),
+        rows,
+      },
+      'batch applied',
+    );
     this.advance(payload, ctx.state, sub.outcomes, last, sub.items.length, rows);
     await this.commitAfter(payload, ctx.state, last);
   }
 
   /** After an insert: the ledger offset, and each event's outcome in the metrics (a label per reason kind, not per value). */
-  private advance(payload: EachBatchPayload, state: PartitionState, outcomes: Outcome[], last: bigint, messages: number, rows: number): void {
+  private advance(
+    payload: EachBatchPayload,
+    state: PartitionState,
+    outcomes: Outcome[],
+    last: bigint,
+    messages: number,
+    rows: number,
+  ): void {
     const { metrics } = this.deps;
     state.ledgerNext = last + 1n;
     for (const o of outcomes) metrics.events.inc({ outcome: o.kind, reason: o.reason.split(':')[0]! });
@@ -397,7 +495,9 @@ export class BatchProcessor {
   /** Kafka's committed offset only saves re-reading; the ledger decides what is applied. */
   private async commitHint(payload: EachBatchPayload, topic: string, partition: number, next: bigint): Promise<void> {
     try {
-      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(next) }] }] });
+      await payload.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
+      });
     } catch (error) {
       this.deps.logger.debug({ err: error, topic, partition }, 'offset commit failed (the ledger still has it)');
     }
@@ -416,7 +516,10 @@ export class BatchProcessor {
         try {
           return await work();
         } catch (error) {
-          this.deps.logger.warn({ err: error, topic, partition: payload.batch.partition, attempt }, `${what} failed; retrying`);
+          this.deps.logger.warn(
+            { err: error, topic, partition: payload.batch.partition, attempt },
+            `${what} failed; retrying`,
+          );
           if (!paused) {
             this.deps.consumer.pause([{ topic }]);
             this.deps.metrics.paused.set(1);
@@ -436,7 +539,8 @@ export class BatchProcessor {
   }
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);
+const errorText = (error: unknown): string =>
+  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 300);
 
 /** Consecutive runs of letters of at most `maxBytes` (values and reasons; a larger letter goes alone). */
 function bySize(letters: DeadLetter[], maxBytes: number): DeadLetter[][] {

@@ -10,7 +10,9 @@ function tableDb(rows: LineWord[]): Db & { queries: number } {
       db.queries++;
       const merged = new Map<string, bigint>();
       for (const r of rows) {
-        const inRange = [...sql.matchAll(/import_key = '([^']+)' AND word >= (\d+) AND word < (\d+)/g)].some(([, k, from, to]) => k === r.importKey && r.word >= BigInt(from!) && r.word < BigInt(to!));
+        const inRange = [...sql.matchAll(/import_key = '([^']+)' AND word >= (\d+) AND word < (\d+)/g)].some(
+          ([, k, from, to]) => k === r.importKey && r.word >= BigInt(from!) && r.word < BigInt(to!),
+        );
         if (inRange) merged.set(`${r.importKey}|${r.word}`, (merged.get(`${r.importKey}|${r.word}`) ?? 0n) | r.bits);
       }
       return [...merged].map(([key, bits]) => ({ k: key.split('|')[0], w: key.split('|')[1], b: String(bits) })) as T[];
@@ -33,7 +35,10 @@ describe('import line ledger', () => {
     const rows = marks.rows();
 
     const reloaded = new ImportLineLedger(tableDb(rows), 'g');
-    const probe = [...lines, 3, 62, 66, 65_534, 65_537, 999_999, 2 ** 40 + 1].map((line) => ({ importKey: IMPORT, line }));
+    const probe = [...lines, 3, 62, 66, 65_534, 65_537, 999_999, 2 ** 40 + 1].map((line) => ({
+      importKey: IMPORT,
+      line,
+    }));
     await reloaded.prepare(probe);
     expect(probe.filter((l) => reloaded.has(l)).map((l) => l.line)).toEqual(lines);
   });
@@ -53,7 +58,10 @@ describe('import line ledger', () => {
   it('loads each block once', async () => {
     const db = tableDb([]);
     const ledger = new ImportLineLedger(db, 'g');
-    await ledger.prepare([{ importKey: IMPORT, line: 1 }, { importKey: IMPORT, line: 2 }]);
+    await ledger.prepare([
+      { importKey: IMPORT, line: 1 },
+      { importKey: IMPORT, line: 2 },
+    ]);
     await ledger.prepare([{ importKey: IMPORT, line: 3 }]);
     expect(db.queries).toBe(1);
     expect(() => ledger.has({ importKey: IMPORT, line: 70_000 })).toThrow(/not prepared/);
@@ -61,9 +69,15 @@ describe('import line ledger', () => {
 
   it('keeps the blocks a batch needs when the cache is full', async () => {
     const ledger = new ImportLineLedger(tableDb([]), 'g', 2);
-    await ledger.prepare([{ importKey: IMPORT, line: 1 }, { importKey: IMPORT, line: 70_000 }]);
+    await ledger.prepare([
+      { importKey: IMPORT, line: 1 },
+      { importKey: IMPORT, line: 70_000 },
+    ]);
     // Full: a batch needing a cached block and a new one keeps the cached one.
-    await ledger.prepare([{ importKey: IMPORT, line: 65_535 }, { importKey: IMPORT, line: 140_000 }]);
+    await ledger.prepare([
+      { importKey: IMPORT, line: 65_535 },
+      { importKey: IMPORT, line: 140_000 },
+    ]);
     expect(ledger.has({ importKey: IMPORT, line: 65_535 })).toBe(false);
     expect(ledger.has({ importKey: IMPORT, line: 140_000 })).toBe(false);
   });

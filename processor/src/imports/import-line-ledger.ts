@@ -53,7 +53,8 @@ export class ImportLineLedger {
     const fresh = new Map<string, Uint8Array>();
     for (const id of wanted.keys()) fresh.set(id, new Uint8Array(BLOCK_LINES / 8));
     const ranges = [...wanted.values()].map(
-      ({ importKey, block }) => `(import_key = ${sqlv.str(importKey)} AND word >= ${sqlv.int(block * WORDS_PER_BLOCK)} AND word < ${sqlv.int((block + 1) * WORDS_PER_BLOCK)})`,
+      ({ importKey, block }) =>
+        `(import_key = ${sqlv.str(importKey)} AND word >= ${sqlv.int(block * WORDS_PER_BLOCK)} AND word < ${sqlv.int((block + 1) * WORDS_PER_BLOCK)})`,
     );
     const rows = await this.db.rows<{ k: string; w: string; b: string }>(
       `SELECT import_key AS k, toString(word) AS w, toString(groupBitOrMerge(bits)) AS b FROM ${sqlv.ident(TABLES.importLineLedger)} WHERE consumer_group = ${sqlv.str(this.consumerGroup)} AND (${ranges.join(' OR ')}) GROUP BY import_key, word`,

@@ -67,7 +67,10 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
     rows.add(D.entry, event.page, M.visits, 1, null);
     rows.add(D.entry, event.page, M.bounces, 1, null);
     rows.add(D.exit, event.page, M.visits, 1, null);
-    const referrer = event.referrerDomain && !isInternalReferrer(event.referrerDomain, practice.domains) ? event.referrerDomain : DIRECT;
+    const referrer =
+      event.referrerDomain && !isInternalReferrer(event.referrerDomain, practice.domains)
+        ? event.referrerDomain
+        : DIRECT;
     rows.add(D.referrer, referrer, M.visits, 1, null);
     if (event.utmSource) rows.add(D.utm_source, event.utmSource, M.visits, 1, null);
     if (event.utmMedium) rows.add(D.utm_medium, event.utmMedium, M.visits, 1, null);

@@ -1,4 +1,12 @@
-import { decodeEvent, decodeEventBatch, dlq, ok, type EnvelopeWindowOptions, type EventEnvelope, type StepResult } from '@confidant/shared';
+import {
+  decodeEvent,
+  decodeEventBatch,
+  dlq,
+  ok,
+  type EnvelopeWindowOptions,
+  type EventEnvelope,
+  type StepResult,
+} from '@confidant/shared';
 
 /** Parses and validates the envelope; anything else goes to the dead-letter topic with the reason. */
 export function decodeStep(value: Buffer | null, window: EnvelopeWindowOptions = {}): StepResult<EventEnvelope> {
@@ -22,5 +30,7 @@ export function decodeEventMessage(value: Buffer | null, window: EnvelopeWindowO
 export function decodeBatchMessage(value: Buffer | null, window: EnvelopeWindowOptions = {}): MessageEvent[] {
   const decoded = decodeEventBatch(value, window);
   if (!decoded.ok) return [{ result: dlq(decoded.reason), index: null, raw: null }];
-  return decoded.items.map((item, index) => (item.ok ? { result: ok(item.event), index, raw: null } : { result: dlq(item.reason), index, raw: item.raw }));
+  return decoded.items.map((item, index) =>
+    item.ok ? { result: ok(item.event), index, raw: null } : { result: dlq(item.reason), index, raw: item.raw },
+  );
 }

@@ -14,11 +14,21 @@ const MAX_DATE_DAY = 65_535;
  * and so is a slot the rollup columns cannot hold (the envelope's ts bounds prevent it, but a
  * practice's unknown time zone yields NaN, which the encoder would refuse for the whole batch).
  */
-export function resolvePracticeStep(lookup: (id: string) => PracticeInfo | undefined, event: EventEnvelope): StepResult<Located> {
+export function resolvePracticeStep(
+  lookup: (id: string) => PracticeInfo | undefined,
+  event: EventEnvelope,
+): StepResult<Located> {
   const practice = lookup(event.practiceId);
   if (!practice) return dlq('unknown practice');
   const slot = localSlot(event.ts, practice.timeZone);
-  if (!(Number.isInteger(slot.day) && slot.day >= 0 && slot.day <= MAX_DATE_DAY && Number.isInteger(slot.hour) && slot.hour >= 0 && slot.hour <= 23)) {
+  if (!(
+    Number.isInteger(slot.day) &&
+    slot.day >= 0 &&
+    slot.day <= MAX_DATE_DAY &&
+    Number.isInteger(slot.hour) &&
+    slot.hour >= 0 &&
+    slot.hour <= 23
+  )) {
     return dlq(`local day or hour out of range: ts ${event.ts} in time zone ${practice.timeZone}`);
   }
   return ok({ event, practice, slot });

@@ -7,6 +7,8 @@ export type Sessionized = Located & { effect: SessionEffect };
 
 /** Count-only pages are never linked to a visitor, so they bypass visits entirely. */
 export function sessionizeStep(visits: Overlay<Visit>, located: Located): StepResult<Sessionized> {
-  const effect: SessionEffect = located.event.countOnly ? { kind: 'none' } : sessionize(visits, located.event, located.slot);
+  const effect: SessionEffect = located.event.countOnly
+    ? { kind: 'none' }
+    : sessionize(visits, located.event, located.slot);
   return ok({ ...located, effect });
 }

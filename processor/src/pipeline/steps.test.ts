@@ -23,14 +23,22 @@ describe('decodeStep', () => {
     expect(decodeStep(encodeEvent(ev(), AT_T), AT_T)).toEqual({ kind: 'ok', value: ev() });
     expect(decodeStep(Buffer.from('{'), AT_T)).toEqual({ kind: 'dlq', reason: 'not JSON' });
     expect(decodeStep(null)).toEqual({ kind: 'dlq', reason: 'empty message' });
-    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), v: 2 })), AT_T)).toEqual({ kind: 'dlq', reason: 'unsupported envelope version 2' });
-    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), country: 'usa' })), AT_T)).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) });
+    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), v: 2 })), AT_T)).toEqual({
+      kind: 'dlq',
+      reason: 'unsupported envelope version 2',
+    });
+    expect(decodeStep(Buffer.from(JSON.stringify({ ...ev(), country: 'usa' })), AT_T)).toMatchObject({
+      kind: 'dlq',
+      reason: expect.stringMatching(/^invalid envelope: country/),
+    });
   });
 });
 
 describe('decoding messages', () => {
   it('reads one event from an events-topic message and each event of a batch on its own', () => {
-    expect(decodeEventMessage(encodeEvent(ev(), AT_T), AT_T)).toEqual([{ result: { kind: 'ok', value: ev() }, index: null, raw: null }]);
+    expect(decodeEventMessage(encodeEvent(ev(), AT_T), AT_T)).toEqual([
+      { result: { kind: 'ok', value: ev() }, index: null, raw: null },
+    ]);
     const two = ev({ id: 'b'.repeat(32), page: '/two' });
     expect(decodeBatchMessage(encodeEventBatch([ev(), two], AT_T), AT_T)).toEqual([
       { result: { kind: 'ok', value: ev() }, index: 0, raw: null },
@@ -39,23 +47,41 @@ describe('decoding messages', () => {
     const bad = { ...two, country: 'usa' };
     const mixed = decodeBatchMessage(Buffer.from(JSON.stringify({ v: 1, events: [ev(), bad] })), AT_T);
     expect(mixed[0]!.result.kind).toBe('ok');
-    expect(mixed[1]).toEqual({ result: { kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) }, index: 1, raw: bad });
+    expect(mixed[1]).toEqual({
+      result: { kind: 'dlq', reason: expect.stringMatching(/^invalid envelope: country/) },
+      index: 1,
+      raw: bad,
+    });
   });
 
   it('dead-letters a batch message that is no batch as a whole', () => {
     const whole = (value: string | null) => decodeBatchMessage(value === null ? null : Buffer.from(value));
     expect(whole('{')).toEqual([{ result: { kind: 'dlq', reason: 'not JSON' }, index: null, raw: null }]);
     expect(whole(null)[0]!.result).toEqual({ kind: 'dlq', reason: 'empty message' });
-    expect(whole(JSON.stringify({ v: 2, events: [ev()] }))[0]!.result).toEqual({ kind: 'dlq', reason: 'unsupported batch version 2' });
-    expect(whole(JSON.stringify({ v: 1, events: [] }))[0]!.result).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid batch/) });
+    expect(whole(JSON.stringify({ v: 2, events: [ev()] }))[0]!.result).toEqual({
+      kind: 'dlq',
+      reason: 'unsupported batch version 2',
+    });
+    expect(whole(JSON.stringify({ v: 1, events: [] }))[0]!.result).toMatchObject({
+      kind: 'dlq',
+      reason: expect.stringMatching(/^invalid batch/),
+    });
     // A single event on the batch topic is not a batch.
-    expect(whole(JSON.stringify(ev()))[0]!.result).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid batch/) });
+    expect(whole(JSON.stringify(ev()))[0]!.result).toMatchObject({
+      kind: 'dlq',
+      reason: expect.stringMatching(/^invalid batch/),
+    });
     expect(whole('[1,2]')[0]!.result).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^invalid batch/) });
   });
 
   it('refuses to produce an empty, oversized or invalid batch', () => {
     expect(() => encodeEventBatch([])).toThrow(/1 to 200/);
-    expect(() => encodeEventBatch(Array.from({ length: 201 }, () => ev()), AT_T)).toThrow(/1 to 200/);
+    expect(() =>
+      encodeEventBatch(
+        Array.from({ length: 201 }, () => ev()),
+        AT_T,
+      ),
+    ).toThrow(/1 to 200/);
     expect(() => encodeEventBatch([ev(), ev({ visitor: 'nope' })], AT_T)).toThrow(/batch index 1/);
   });
 });
@@ -78,8 +104,14 @@ describe('resolvePracticeStep', () => {
     expect(resolvePracticeStep(lookup, ev())).toMatchObject({ kind: 'ok', value: { slot: { day: 19737, hour: 14 } } });
     expect(resolvePracticeStep(lookup, ev({ practiceId: 'q' }))).toEqual({ kind: 'dlq', reason: 'unknown practice' });
     // Unreachable through a decoded envelope (ts is bounded), but a registry's unknown time zone gives no day at all.
-    expect(resolvePracticeStep(() => ({ ...practice, timeZone: 'Mars/Olympus_Mons' }), ev())).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^local day or hour out of range/) });
-    expect(resolvePracticeStep(lookup, ev({ ts: Date.UTC(2149, 6, 1) }))).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^local day or hour out of range/) });
+    expect(resolvePracticeStep(() => ({ ...practice, timeZone: 'Mars/Olympus_Mons' }), ev())).toMatchObject({
+      kind: 'dlq',
+      reason: expect.stringMatching(/^local day or hour out of range/),
+    });
+    expect(resolvePracticeStep(lookup, ev({ ts: Date.UTC(2149, 6, 1) }))).toMatchObject({
+      kind: 'dlq',
+      reason: expect.stringMatching(/^local day or hour out of range/),
+    });
   });
 });
 
@@ -93,7 +125,14 @@ function runAll(events: EventEnvelope[]) {
     if (sessionized.kind !== 'ok') throw new Error('unsessionized');
     expect(aggregateStep(acc, sessionized.value)).toEqual({ kind: 'ok', value: null });
   }
-  const rows = Object.fromEntries(acc.dailyRows().map((r) => [`${r.dim}=${r.value}`, [r.pageviews, r.visits, r.bounces, r.engagedMs, r.events, r.visitorHashes.length]]));
+  const rows = Object.fromEntries(
+    acc
+      .dailyRows()
+      .map((r) => [
+        `${r.dim}=${r.value}`,
+        [r.pageviews, r.visits, r.bounces, r.engagedMs, r.events, r.visitorHashes.length],
+      ]),
+  );
   return { rows, hourly: acc.hourlyRows() };
 }
 
@@ -112,7 +151,19 @@ describe('sessionize + aggregate', () => {
     expect(rows['referrer=google.com']).toEqual([0, 1, 0, 0, 0, 0]);
     expect(rows['utm_source=news']).toEqual([0, 1, 0, 0, 0, 0]);
     expect(rows['page=/team']).toEqual([1, 0, 0, 4000, 0, 1]);
-    expect(hourly).toEqual([{ practiceId: 'p', day: 19737, hour: 14, source: 'snippet', pageviews: 2, visits: 1, bounces: 0, engagedMs: 4000, visitorHashes: [visitorHash('ab'.repeat(16))] }]);
+    expect(hourly).toEqual([
+      {
+        practiceId: 'p',
+        day: 19737,
+        hour: 14,
+        source: 'snippet',
+        pageviews: 2,
+        visits: 1,
+        bounces: 0,
+        engagedMs: 4000,
+        visitorHashes: [visitorHash('ab'.repeat(16))],
+      },
+    ]);
   });
 
   it('treats a self-referral as direct and counts outbound clicks, downloads and events', () => {
@@ -130,8 +181,15 @@ describe('sessionize + aggregate', () => {
   });
 
   it('counts count-only pages without visits or visitors', () => {
-    const { rows, hourly } = runAll([ev({ page: 'patient-portal', countOnly: true }), ev({ id: 'b'.repeat(32), page: 'patient-portal', countOnly: true })]);
-    expect(rows).toEqual({ 'total=': [2, 0, 0, 0, 0, 0], 'page=patient-portal': [2, 0, 0, 0, 0, 0], 'page_class=patient-portal': [2, 0, 0, 0, 0, 0] });
+    const { rows, hourly } = runAll([
+      ev({ page: 'patient-portal', countOnly: true }),
+      ev({ id: 'b'.repeat(32), page: 'patient-portal', countOnly: true }),
+    ]);
+    expect(rows).toEqual({
+      'total=': [2, 0, 0, 0, 0, 0],
+      'page=patient-portal': [2, 0, 0, 0, 0, 0],
+      'page_class=patient-portal': [2, 0, 0, 0, 0, 0],
+    });
     expect(hourly[0]!.visitorHashes).toEqual([]);
   });
 

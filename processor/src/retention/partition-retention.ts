@@ -13,7 +13,11 @@ export function oldestKeptMonth(months: number, now: Date): number {
  * Drops whole month partitions older than the retention (TTL does not exist on 18.16; DROP
  * PARTITION with an unquoted number works on 18.16 and current ClickHouse alike).
  */
-export async function dropExpiredPartitions(db: Db, months: number, now = new Date()): Promise<Array<{ table: string; partition: number }>> {
+export async function dropExpiredPartitions(
+  db: Db,
+  months: number,
+  now = new Date(),
+): Promise<Array<{ table: string; partition: number }>> {
   const cutoff = oldestKeptMonth(months, now);
   const rows = await db.rows<{ table: string; partition: string }>(
     `SELECT DISTINCT table, partition FROM system.parts WHERE database = currentDatabase() AND active AND ${sqlv.inList('table', RETAINED_TABLES, sqlv.str)}`,

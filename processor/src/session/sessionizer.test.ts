@@ -10,7 +10,8 @@ const min = 60_000;
 // 2024-03-10 23:40 in Berlin (UTC+1) is 22:40Z.
 const beforeMidnight = Date.UTC(2024, 2, 10, 22, 40);
 
-const ev = (ts: number, over: Partial<EventEnvelope> = {}): EventEnvelope => testEnvelope({ id: '0'.repeat(32), ts, country: 'DE', ...over });
+const ev = (ts: number, over: Partial<EventEnvelope> = {}): EventEnvelope =>
+  testEnvelope({ id: '0'.repeat(32), ts, country: 'DE', ...over });
 
 function run(events: EventEnvelope[]) {
   const visits = new Overlay(new BoundedMap<Visit>(100, 2 * VISIT_IDLE_MS));
@@ -21,7 +22,12 @@ describe('sessionize', () => {
   it('starts a visit on the first page view and moves the exit on the next, removing the bounce', () => {
     const [first, second] = run([ev(beforeMidnight - 60 * min), ev(beforeMidnight - 59 * min, { page: '/b' })]);
     expect(first).toMatchObject({ kind: 'started', visit: { entry: '/', exit: '/', pages: 1, bounceCounted: true } });
-    expect(second).toMatchObject({ kind: 'continued', previousExit: '/', bounceRemoved: true, visit: { entry: '/', exit: '/b', pages: 2, bounceCounted: false } });
+    expect(second).toMatchObject({
+      kind: 'continued',
+      previousExit: '/',
+      bounceRemoved: true,
+      visit: { entry: '/', exit: '/b', pages: 2, bounceCounted: false },
+    });
   });
 
   it('ends a visit after 30 minutes without activity', () => {
@@ -31,7 +37,11 @@ describe('sessionize', () => {
   });
 
   it('ends a visit at the practice-local midnight, not UTC midnight', () => {
-    const effects = run([ev(beforeMidnight), ev(beforeMidnight + 10 * min, { page: '/b' }), ev(beforeMidnight + 30 * min, { page: '/c' })]);
+    const effects = run([
+      ev(beforeMidnight),
+      ev(beforeMidnight + 10 * min, { page: '/b' }),
+      ev(beforeMidnight + 30 * min, { page: '/c' }),
+    ]);
     // 23:40 → 23:50 same Berlin day; 00:10 the next day although only 20 minutes passed.
     expect(effects.map((e) => e.kind)).toEqual(['started', 'continued', 'started']);
     const slots = effects.map((e) => (e.kind === 'none' ? null : e.visit.slot));
@@ -41,9 +51,21 @@ describe('sessionize', () => {
 
   it('removes the bounce once engaged time reaches 10 s, counting the last page', () => {
     const t = beforeMidnight - 60 * min;
-    const effects = run([ev(t), ev(t + 1000, { type: 'engagement', engagedMs: 6000 }), ev(t + 2000, { type: 'engagement', engagedMs: 4000 })]);
-    expect(effects[1]).toMatchObject({ kind: 'continued', bounceRemoved: false, visit: { engagedMs: 6000, bounceCounted: true } });
-    expect(effects[2]).toMatchObject({ kind: 'continued', bounceRemoved: true, visit: { engagedMs: 10_000, bounceCounted: false, exit: '/' } });
+    const effects = run([
+      ev(t),
+      ev(t + 1000, { type: 'engagement', engagedMs: 6000 }),
+      ev(t + 2000, { type: 'engagement', engagedMs: 4000 }),
+    ]);
+    expect(effects[1]).toMatchObject({
+      kind: 'continued',
+      bounceRemoved: false,
+      visit: { engagedMs: 6000, bounceCounted: true },
+    });
+    expect(effects[2]).toMatchObject({
+      kind: 'continued',
+      bounceRemoved: true,
+      visit: { engagedMs: 10_000, bounceCounted: false, exit: '/' },
+    });
   });
 
   it('does not start a visit from an event that is not a page view', () => {
@@ -51,7 +73,11 @@ describe('sessionize', () => {
   });
 
   it('keeps visits of different sources and visitors apart', () => {
-    const effects = run([ev(beforeMidnight - 5 * min), ev(beforeMidnight - 4 * min, { source: 'logs' }), ev(beforeMidnight - 3 * min, { visitor: 'cd'.repeat(16) })]);
+    const effects = run([
+      ev(beforeMidnight - 5 * min),
+      ev(beforeMidnight - 4 * min, { source: 'logs' }),
+      ev(beforeMidnight - 3 * min, { visitor: 'cd'.repeat(16) }),
+    ]);
     expect(effects.map((e) => e.kind)).toEqual(['started', 'started', 'started']);
   });
 

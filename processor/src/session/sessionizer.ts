@@ -45,7 +45,15 @@ export function sessionize(visits: Overlay<Visit>, event: EventEnvelope, slot: L
 
   if (!current) {
     if (!isPageView(event)) return { kind: 'none' };
-    const visit: Visit = { slot, lastAt, entry: event.page, exit: event.page, pages: 1, engagedMs: 0, bounceCounted: true };
+    const visit: Visit = {
+      slot,
+      lastAt,
+      entry: event.page,
+      exit: event.page,
+      pages: 1,
+      engagedMs: 0,
+      bounceCounted: true,
+    };
     visits.set(key, visit);
     return { kind: 'started', visit };
   }

@@ -23,7 +23,14 @@ describe('API keys', () => {
   });
 
   test('malformed keys are refused', () => {
-    for (const bad of ['', 'cf_', 'cf_0123456789abcdef', `cf_0123456789ABCDEF_${'a'.repeat(64)}`, `cf_0123456789abcdef_${'a'.repeat(63)}`, `xx_0123456789abcdef_${'a'.repeat(64)}`]) {
+    for (const bad of [
+      '',
+      'cf_',
+      'cf_0123456789abcdef',
+      `cf_0123456789ABCDEF_${'a'.repeat(64)}`,
+      `cf_0123456789abcdef_${'a'.repeat(63)}`,
+      `xx_0123456789abcdef_${'a'.repeat(64)}`,
+    ]) {
       expect(parseApiKey(bad), bad).toBeNull();
     }
   });

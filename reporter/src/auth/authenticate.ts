@@ -29,8 +29,10 @@ export class Authenticator {
 
   async authenticate(header: string | undefined): Promise<Principal> {
     const token = bearerToken(header);
-    if (!token) throw new ApiError(401, ErrorCode.unauthorized, 'an API key is required: Authorization: Bearer <key>', CHALLENGE);
-    if (this.bootstrapHash && hashesMatch(hashSecret(token), this.bootstrapHash)) return { keyId: BOOTSTRAP_ID, role: 'admin', scopeId: '' };
+    if (!token)
+      throw new ApiError(401, ErrorCode.unauthorized, 'an API key is required: Authorization: Bearer <key>', CHALLENGE);
+    if (this.bootstrapHash && hashesMatch(hashSecret(token), this.bootstrapHash))
+      return { keyId: BOOTSTRAP_ID, role: 'admin', scopeId: '' };
     const parsed = parseApiKey(token);
     const stored = parsed ? await this.keys.get(parsed.keyId) : null;
     if (!parsed || !stored || stored.revoked || !hashesMatch(hashSecret(parsed.secret), stored.hash)) {

@@ -39,7 +39,10 @@ export class KeyStore {
   async create(role: Role, scopeId: string, label: string): Promise<{ key: string; stored: StoredKey }> {
     const { keyId, key, hash } = generateApiKey();
     const now = new Date();
-    await this.write({ keyId, hash, role, scopeId, label, createdAt: now.toISOString(), revoked: false, lastUsedDay: null }, nextVersion());
+    await this.write(
+      { keyId, hash, role, scopeId, label, createdAt: now.toISOString(), revoked: false, lastUsedDay: null },
+      nextVersion(),
+    );
     return { key, stored: (await this.get(keyId))! };
   }
 

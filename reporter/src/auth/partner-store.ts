@@ -30,7 +30,9 @@ export class PartnerStore {
   }
 
   async list(): Promise<Partner[]> {
-    const rows = await this.db.rows<{ partner_id: string; name: string }>(`SELECT partner_id, name FROM ${TABLES.partners} FINAL ORDER BY partner_id`);
+    const rows = await this.db.rows<{ partner_id: string; name: string }>(
+      `SELECT partner_id, name FROM ${TABLES.partners} FINAL ORDER BY partner_id`,
+    );
     return rows.map((r) => ({ id: r.partner_id, name: r.name }));
   }
 }

@@ -29,7 +29,8 @@ async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
-const print = (value: unknown): void => void process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+const print = (value: unknown): void =>
+  void process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const onOff = (v: string): boolean => {
   if (v !== 'on' && v !== 'off') throw new Error(`expected on or off, got ${v}`);
@@ -49,7 +50,9 @@ async function output(text: string, out: string | undefined): Promise<void> {
   }
 }
 
-const program = new Command('confidant').description('Confidant administration: practices, partners, API keys, reports and exports');
+const program = new Command('confidant').description(
+  'Confidant administration: practices, partners, API keys, reports and exports',
+);
 
 const practice = program.command('practice').description('register and change practices');
 practice
@@ -83,9 +86,7 @@ practice
       print(await store.save(input));
     }),
   );
-practice
-  .command('list')
-  .action(() => withDb(async (db) => print(await new PracticeStore(db).list())));
+practice.command('list').action(() => withDb(async (db) => print(await new PracticeStore(db).list())));
 practice
   .command('update <id>')
   .option('--name <name>')
@@ -135,19 +136,20 @@ key
   .action((o) =>
     withDb(async (db) => {
       const input = keyCreateSchema.parse({ role: o.role, ...(o.scope ? { scopeId: o.scope } : {}), label: o.label });
-      const created = await createKey({ practices: new PracticeStore(db), partners: new PartnerStore(db), keys: new KeyStore(db) }, input);
+      const created = await createKey(
+        { practices: new PracticeStore(db), partners: new PartnerStore(db), keys: new KeyStore(db) },
+        input,
+      );
       process.stderr.write('Store this key now: it is shown only once.\n');
       print(created);
     }),
   );
-key
-  .command('revoke <keyId>')
-  .action((keyId: string) =>
-    withDb(async (db) => {
-      if (!(await new KeyStore(db).revoke(keyId))) throw new Error(`no key ${keyId}`);
-      print({ keyId, revoked: true });
-    }),
-  );
+key.command('revoke <keyId>').action((keyId: string) =>
+  withDb(async (db) => {
+    if (!(await new KeyStore(db).revoke(keyId))) throw new Error(`no key ${keyId}`);
+    print({ keyId, revoked: true });
+  }),
+);
 key.command('list').action(() => withDb(async (db) => print((await new KeyStore(db).list()).map(publicKey))));
 
 program
@@ -163,7 +165,12 @@ program
       const p = await new PracticeStore(db).get(o.practice);
       if (!p) throw new Error(`no practice ${o.practice}`);
       const report = await buildMonthlyReport(db, p, o.month, { limit: o.limit });
-      const text = o.format === 'csv' ? renderReportCsv(report) : o.format === 'html' ? renderReportHtml(report) : JSON.stringify(report, null, 2);
+      const text =
+        o.format === 'csv'
+          ? renderReportCsv(report)
+          : o.format === 'html'
+            ? renderReportHtml(report)
+            : JSON.stringify(report, null, 2);
       await output(text, o.out);
     }),
   );
@@ -179,12 +186,19 @@ program
     withDb(async (db) => {
       if (!(await new PartnerStore(db).get(o.partner))) throw new Error(`no partner ${o.partner}`);
       const release = await partnerRelease(
-        { db, epsilon: config.dp.epsilonPerRelease, yearlyBudget: config.dp.yearlyBudget, suppressionThreshold: config.suppressionThreshold },
+        {
+          db,
+          epsilon: config.dp.epsilonPerRelease,
+          yearlyBudget: config.dp.yearlyBudget,
+          suppressionThreshold: config.suppressionThreshold,
+        },
         o.partner,
         o.month,
         o.format,
       );
-      process.stderr.write(`${release.created ? 'new release' : 'stored release'} ${String(release.manifest.release_id)}\n`);
+      process.stderr.write(
+        `${release.created ? 'new release' : 'stored release'} ${String(release.manifest.release_id)}\n`,
+      );
       await output(release.body, o.out);
     }),
   );
@@ -192,7 +206,9 @@ program
 // Commands owned by other services run their own entry points with the remaining arguments.
 program
   .command('logs')
-  .description('web-server access logs: `logs import <file|-> --practice ID [--format F] [--import-id NAME] [--give-up-after SECONDS]`, `logs key create --practice ID`')
+  .description(
+    'web-server access logs: `logs import <file|-> --practice ID [--format F] [--import-id NAME] [--give-up-after SECONDS]`, `logs key create --practice ID`',
+  )
   .helpOption(false)
   .allowUnknownOption()
   .argument('[args...]')
@@ -209,7 +225,9 @@ program
         print(await createIngestKey(db, practiceId));
       });
     } else {
-      throw new Error('usage: confidant logs import <file|-> --practice ID [--format F] [--import-id NAME] [--give-up-after SECONDS] | confidant logs key create --practice ID');
+      throw new Error(
+        'usage: confidant logs import <file|-> --practice ID [--format F] [--import-id NAME] [--give-up-after SECONDS] | confidant logs key create --practice ID',
+      );
     }
   });
 

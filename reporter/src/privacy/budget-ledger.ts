@@ -32,7 +32,15 @@ export class ReleaseStore {
    * rather than publishing an uncharged release.
    */
   async record(
-    r: { releaseId: string; partnerId: string; month: string; year: number; epsilonMicro: bigint; manifest: string; bodies: Record<ExportFormat, string> },
+    r: {
+      releaseId: string;
+      partnerId: string;
+      month: string;
+      year: number;
+      epsilonMicro: bigint;
+      manifest: string;
+      bodies: Record<ExportFormat, string>;
+    },
     now: Date,
   ): Promise<void> {
     const at = sqlv.dateTime(now);
@@ -41,8 +49,11 @@ export class ReleaseStore {
         `${sqlv.str(r.partnerId)}, ${sqlv.int(r.year)}, ${sqlv.str(r.month)}, ${sqlv.str(r.releaseId)}, ${sqlv.int(r.epsilonMicro)}, ${at})`,
     );
     const values = EXPORT_FORMATS.map(
-      (f) => `(${sqlv.str(r.releaseId)}, ${sqlv.str(r.partnerId)}, ${sqlv.str(r.month)}, ${sqlv.str(f)}, ${sqlv.str(r.bodies[f])}, ${sqlv.str(r.manifest)}, ${at})`,
+      (f) =>
+        `(${sqlv.str(r.releaseId)}, ${sqlv.str(r.partnerId)}, ${sqlv.str(r.month)}, ${sqlv.str(f)}, ${sqlv.str(r.bodies[f])}, ${sqlv.str(r.manifest)}, ${at})`,
     );
-    await this.db.command(`INSERT INTO ${TABLES.partnerReleases} (release_id, partner_id, month, format, body, manifest, created_at) VALUES ${values.join(', ')}`);
+    await this.db.command(
+      `INSERT INTO ${TABLES.partnerReleases} (release_id, partner_id, month, format, body, manifest, created_at) VALUES ${values.join(', ')}`,
+    );
   }
 }

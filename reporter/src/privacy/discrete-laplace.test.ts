@@ -39,7 +39,10 @@ describe('discrete Laplace sampler', () => {
   });
 
   test('Bernoulli(exp(-γ)) for γ below and above 1', () => {
-    for (const [num, den] of [[1n, 2n], [5n, 2n]] as const) {
+    for (const [num, den] of [
+      [1n, 2n],
+      [5n, 2n],
+    ] as const) {
       const n = 100_000;
       let hits = 0;
       for (let i = 0; i < n; i++) if (bernoulliExp(num, den)) hits++;

@@ -35,7 +35,13 @@ const MEASUREMENTS: Array<{ scope: Scope; metric: Metric }> = [
   { scope: 'page_class', metric: 'pageviews' },
 ];
 
-export type ExportCell = { country: string; pageClass: string; metric: Metric; value: number | null; status: 'published' | 'suppressed' };
+export type ExportCell = {
+  country: string;
+  pageClass: string;
+  metric: Metric;
+  value: number | null;
+  status: 'published' | 'suppressed';
+};
 
 export type ReleaseDeps = {
   db: Db;
@@ -64,27 +70,51 @@ async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
 export type Release = { body: string; manifest: Record<string, unknown>; created: boolean };
 
 /** Returns the stored release for the partner and month, creating (and charging) it on first request. */
-export function partnerRelease(deps: ReleaseDeps, partnerId: string, month: string, format: ExportFormat): Promise<Release> {
+export function partnerRelease(
+  deps: ReleaseDeps,
+  partnerId: string,
+  month: string,
+  format: ExportFormat,
+): Promise<Release> {
   const now = (deps.now ?? (() => new Date()))();
   // A release is frozen once made, so it may only cover a month that is over everywhere.
   if (month >= new Date(now.getTime() - 14 * 3_600_000).toISOString().slice(0, 7)) {
-    return Promise.reject(new ApiError(400, ErrorCode.invalidParameter, `month ${month} is not over yet; exports cover completed months only`));
+    return Promise.reject(
+      new ApiError(
+        400,
+        ErrorCode.invalidParameter,
+        `month ${month} is not over yet; exports cover completed months only`,
+      ),
+    );
   }
   return withLock(partnerId, async () => {
     const store = new ReleaseStore(deps.db);
     const existing = await store.find(partnerId, month, format);
-    if (existing) return { body: existing.body, manifest: JSON.parse(existing.manifest) as Record<string, unknown>, created: false };
+    if (existing)
+      return {
+        body: existing.body,
+        manifest: JSON.parse(existing.manifest) as Record<string, unknown>,
+        created: false,
+      };
 
     const range = monthRange(month);
     const cost = toMicro(deps.epsilon);
     const budget = toMicro(deps.yearlyBudget);
     const spent = await store.spentMicro(partnerId, range.year);
     if (spent + cost > budget) {
-      throw new ApiError(409, ErrorCode.budgetExhausted, `privacy budget for ${range.year} exhausted: spent ${microToString(spent)} of ${microToString(budget)}`);
+      throw new ApiError(
+        409,
+        ErrorCode.budgetExhausted,
+        `privacy budget for ${range.year} exhausted: spent ${microToString(spent)} of ${microToString(budget)}`,
+      );
     }
     const practices = (await new PracticeStore(deps.db).list()).filter((p) => p.shareWithPartners);
     if (practices.length < MIN_PRACTICES) {
-      throw new ApiError(409, ErrorCode.conflict, `fewer than ${MIN_PRACTICES} practices share data; no cross-practice release can be made`);
+      throw new ApiError(
+        409,
+        ErrorCode.conflict,
+        `fewer than ${MIN_PRACTICES} practices share data; no cross-practice release can be made`,
+      );
     }
     const rows = await deps.db.rows<{ k: string; v: string; m_pageviews: string; m_visits: string }>(
       partnerExportSql({
@@ -112,9 +142,21 @@ export function partnerRelease(deps: ReleaseDeps, partnerId: string, month: stri
       delta: 0,
       epsilon_per_measurement: microToString(cost / BigInt(MEASUREMENTS.length)),
       noise_scale: Object.fromEntries(
-        MEASUREMENTS.map((m) => [`${m.scope}.${m.metric}`, microToString((BigInt(CONTRIBUTION.perVisitorDay[m.metric]) * BigInt(MEASUREMENTS.length) * 1_000_000n * deps.epsilon.den) / deps.epsilon.num)]),
+        MEASUREMENTS.map((m) => [
+          `${m.scope}.${m.metric}`,
+          microToString(
+            (BigInt(CONTRIBUTION.perVisitorDay[m.metric]) *
+              BigInt(MEASUREMENTS.length) *
+              1_000_000n *
+              deps.epsilon.den) /
+              deps.epsilon.num,
+          ),
+        ]),
       ),
-      suppression: { threshold: deps.suppressionThreshold, rule: 'cells from 1 to threshold suppressed, with complementary suppression against totals' },
+      suppression: {
+        threshold: deps.suppressionThreshold,
+        rule: 'cells from 1 to threshold suppressed, with complementary suppression against totals',
+      },
       contribution_bounds: {
         per_visitor_day: CONTRIBUTION.perVisitorDay,
         per_practice_day_cell_cap: CONTRIBUTION.perPracticeDayCell,
@@ -127,7 +169,10 @@ export function partnerRelease(deps: ReleaseDeps, partnerId: string, month: stri
       },
     };
     const bodies = { csv: renderExportCsv(month, cells, manifest), ndjson: renderExportNdjson(month, cells, manifest) };
-    await store.record({ releaseId, partnerId, month, year: range.year, epsilonMicro: cost, manifest: JSON.stringify(manifest), bodies }, now);
+    await store.record(
+      { releaseId, partnerId, month, year: range.year, epsilonMicro: cost, manifest: JSON.stringify(manifest), bodies },
+      now,
+    );
     return { body: bodies[format], manifest, created: true };
   });
 }
@@ -135,7 +180,10 @@ export function partnerRelease(deps: ReleaseDeps, partnerId: string, month: stri
 const cellKey = (scope: Scope, value: string, metric: Metric): string => `${scope}|${value}|${metric}`;
 
 /** True counts → suppression on the true values → discrete Laplace noise on what is published. */
-export function noisyCells(rows: Array<{ k: string; v: string; m_pageviews: string; m_visits: string }>, deps: Pick<ReleaseDeps, 'epsilon' | 'suppressionThreshold' | 'uniform'>): ExportCell[] {
+export function noisyCells(
+  rows: Array<{ k: string; v: string; m_pageviews: string; m_visits: string }>,
+  deps: Pick<ReleaseDeps, 'epsilon' | 'suppressionThreshold' | 'uniform'>,
+): ExportCell[] {
   const cells = new Map<string, number>();
   const countries = new Set<string>();
   const classes = new Set<string>();
@@ -149,7 +197,10 @@ export function noisyCells(rows: Array<{ k: string; v: string; m_pageviews: stri
       const c = r.v || 'unknown';
       countries.add(c);
       cells.set(cellKey('country', c, 'pageviews'), (cells.get(cellKey('country', c, 'pageviews')) ?? 0) + pv);
-      cells.set(cellKey('country', c, 'visits'), (cells.get(cellKey('country', c, 'visits')) ?? 0) + toCount(r.m_visits));
+      cells.set(
+        cellKey('country', c, 'visits'),
+        (cells.get(cellKey('country', c, 'visits')) ?? 0) + toCount(r.m_visits),
+      );
     } else if (r.k === 'page_class' && r.v) {
       classes.add(r.v);
       classedPageviews += pv;
@@ -179,7 +230,11 @@ export function noisyCells(rows: Array<{ k: string; v: string; m_pageviews: stri
     const pageClass = scope === 'page_class' ? value : 'all';
     if (suppressed.has(key)) return { country, pageClass, metric, value: null, status: 'suppressed' };
     // scale = Δ / (ε / k) = Δ·k·den / num
-    const noise = discreteLaplace(deps.epsilon.num, BigInt(CONTRIBUTION.perVisitorDay[metric]) * k * deps.epsilon.den, uniform);
+    const noise = discreteLaplace(
+      deps.epsilon.num,
+      BigInt(CONTRIBUTION.perVisitorDay[metric]) * k * deps.epsilon.den,
+      uniform,
+    );
     const v = BigInt(cells.get(key) ?? 0) + noise;
     return { country, pageClass, metric, value: Number(v < 0n ? 0n : v), status: 'published' };
   };
@@ -193,12 +248,23 @@ export function noisyCells(rows: Array<{ k: string; v: string; m_pageviews: stri
 
 export function renderExportCsv(month: string, cells: ExportCell[], manifest: object): string {
   const lines = [`# manifest ${JSON.stringify(manifest)}`, 'month,country,page_class,metric,value,status'];
-  for (const c of cells) lines.push([month, c.country, c.pageClass, c.metric, c.value, c.status].map(csvField).join(','));
+  for (const c of cells)
+    lines.push([month, c.country, c.pageClass, c.metric, c.value, c.status].map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
 
 export function renderExportNdjson(month: string, cells: ExportCell[], manifest: object): string {
   const lines = [JSON.stringify({ manifest })];
-  for (const c of cells) lines.push(JSON.stringify({ month, country: c.country, page_class: c.pageClass, metric: c.metric, value: c.value, status: c.status }));
+  for (const c of cells)
+    lines.push(
+      JSON.stringify({
+        month,
+        country: c.country,
+        page_class: c.pageClass,
+        metric: c.metric,
+        value: c.value,
+        status: c.status,
+      }),
+    );
   return `${lines.join('\n')}\n`;
 }

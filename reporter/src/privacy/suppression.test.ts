@@ -7,42 +7,75 @@ function table(values: number[][]) {
   const groups: string[][] = [];
   values.forEach((row, r) => row.forEach((v, c) => cells.set(`${r},${c}`, v)));
   values.forEach((row, r) => {
-    cells.set(`${r},T`, row.reduce((a, b) => a + b, 0));
+    cells.set(
+      `${r},T`,
+      row.reduce((a, b) => a + b, 0),
+    );
     groups.push([...row.map((_, c) => `${r},${c}`), `${r},T`]);
   });
   values[0]!.forEach((_, c) => {
-    cells.set(`T,${c}`, values.reduce((a, row) => a + row[c]!, 0));
+    cells.set(
+      `T,${c}`,
+      values.reduce((a, row) => a + row[c]!, 0),
+    );
     groups.push([...values.map((_, r) => `${r},${c}`), `T,${c}`]);
   });
-  cells.set('T,T', [...cells.entries()].filter(([k]) => k.endsWith(',T') && k !== 'T,T').reduce((a, [, v]) => a + v, 0));
+  cells.set(
+    'T,T',
+    [...cells.entries()].filter(([k]) => k.endsWith(',T') && k !== 'T,T').reduce((a, [, v]) => a + v, 0),
+  );
   groups.push([...values.map((_, r) => `${r},T`), 'T,T']);
   groups.push([...values[0]!.map((_, c) => `T,${c}`), 'T,T']);
   return { cells, groups };
 }
 
 /** True when some published equation has exactly one suppressed term (it could be solved). */
-const recoverable = (groups: string[][], suppressed: Set<string>) => groups.some((g) => g.filter((k) => suppressed.has(k)).length === 1);
+const recoverable = (groups: string[][], suppressed: Set<string>) =>
+  groups.some((g) => g.filter((k) => suppressed.has(k)).length === 1);
 
 describe('cell suppression', () => {
   test('cells from 1 to the threshold are suppressed; zero and larger cells are not', () => {
-    const cells = new Map([['a', 0], ['b', 1], ['c', 10], ['d', 11]]);
+    const cells = new Map([
+      ['a', 0],
+      ['b', 1],
+      ['c', 10],
+      ['d', 11],
+    ]);
     const r = suppressCells({ cells, groups: [], threshold: 10 });
     expect([...r.primary].sort()).toEqual(['b', 'c']);
     expect(r.complementary.size).toBe(0);
   });
 
   test('one suppressed cell in a summed row forces the next smallest', () => {
-    const cells = new Map([['us', 100], ['ca', 30], ['de', 4], ['fr', 50], ['total', 184]]);
+    const cells = new Map([
+      ['us', 100],
+      ['ca', 30],
+      ['de', 4],
+      ['fr', 50],
+      ['total', 184],
+    ]);
     const r = suppressCells({ cells, groups: [['us', 'ca', 'de', 'fr', 'total']], threshold: 10 });
     expect([...r.primary]).toEqual(['de']);
     expect([...r.complementary]).toEqual(['ca']);
   });
 
   test('a suppressed total cannot be recovered from its published members', () => {
-    const cells = new Map([['a', 3], ['b', 4], ['total', 7]]);
+    const cells = new Map([
+      ['a', 3],
+      ['b', 4],
+      ['total', 7],
+    ]);
     const r = suppressCells({ cells, groups: [['a', 'b', 'total']], threshold: 10 });
     expect([...r.suppressed].sort()).toEqual(['a', 'b', 'total']);
-    const single = suppressCells({ cells: new Map([['a', 50], ['b', 60], ['total', 8]]), groups: [['a', 'b', 'total']], threshold: 10 });
+    const single = suppressCells({
+      cells: new Map([
+        ['a', 50],
+        ['b', 60],
+        ['total', 8],
+      ]),
+      groups: [['a', 'b', 'total']],
+      threshold: 10,
+    });
     expect([...single.complementary]).toEqual(['a']);
   });
 
@@ -61,10 +94,12 @@ describe('cell suppression', () => {
 
   test('random tables never leave a solvable equation', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 200; i++) {
       const width = 2 + Math.floor(rand() * 4);
-      const values = Array.from({ length: 2 + Math.floor(rand() * 4) }, () => Array.from({ length: width }, () => Math.floor(rand() * 40)));
+      const values = Array.from({ length: 2 + Math.floor(rand() * 4) }, () =>
+        Array.from({ length: width }, () => Math.floor(rand() * 40)),
+      );
       const { cells, groups } = table(values);
       const r = suppressCells({ cells, groups, threshold: 10 });
       expect(recoverable(groups, r.suppressed)).toBe(false);

@@ -32,7 +32,9 @@ export function suppressCells({ cells, groups, threshold }: SuppressionInput): S
     for (const group of groups) {
       const hidden = group.filter((k) => suppressed.has(k));
       if (hidden.length !== 1) continue;
-      const candidates = group.filter((k) => !suppressed.has(k)).sort((a, b) => valueOf(a) - valueOf(b) || (a < b ? -1 : a > b ? 1 : 0));
+      const candidates = group
+        .filter((k) => !suppressed.has(k))
+        .sort((a, b) => valueOf(a) - valueOf(b) || (a < b ? -1 : a > b ? 1 : 0));
       const next = candidates[0];
       if (next === undefined) continue;
       suppressed.add(next);

@@ -1,5 +1,13 @@
 import { sqlv } from '@confidant/shared';
-import { DAILY, dailyWhere, metricAlias, metricSelect, type Dimension, type Metric, type RangeFilter } from './rollup-metrics.ts';
+import {
+  DAILY,
+  dailyWhere,
+  metricAlias,
+  metricSelect,
+  type Dimension,
+  type Metric,
+  type RangeFilter,
+} from './rollup-metrics.ts';
 
 export type BreakdownParams = RangeFilter & { dimension: Dimension; metrics: Metric[]; orderBy: Metric; limit: number };
 
@@ -27,7 +35,8 @@ export type SectionSpec = { dim: Dimension; metrics: readonly Metric[]; orderBy:
 export function sectionsSql(p: RangeFilter & { sections: readonly SectionSpec[]; limit: number }): string {
   const metrics = [...new Set(p.sections.flatMap((s) => [...s.metrics, s.orderBy]))];
   const alias = (m: Metric) => sqlv.ident(metricAlias(m));
-  const perDim = (expr: (s: SectionSpec) => string) => `multiIf(${p.sections.map((s) => `d = ${sqlv.str(s.dim)}, ${expr(s)}`).join(', ')}, 0)`;
+  const perDim = (expr: (s: SectionSpec) => string) =>
+    `multiIf(${p.sections.map((s) => `d = ${sqlv.str(s.dim)}, ${expr(s)}`).join(', ')}, 0)`;
   const nonZero = (s: SectionSpec) => {
     const counted = [...new Set([...s.metrics, s.orderBy])].filter((m) => m !== 'visitors');
     return counted.length ? `(${counted.map((m) => `${alias(m)} != 0`).join(' OR ')})` : '1';
@@ -35,7 +44,11 @@ export function sectionsSql(p: RangeFilter & { sections: readonly SectionSpec[];
   return (
     `SELECT dim AS d, value AS v, ${metricSelect(metrics)}, ${perDim((s) => `toFloat64(${alias(s.orderBy)})`)} AS rank_by FROM ${DAILY}` +
     ` WHERE practice_id = ${sqlv.str(p.practiceId)} AND source = ${sqlv.str(p.source)} AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}` +
-    ` AND ${sqlv.inList('dim', p.sections.map((s) => s.dim), sqlv.str)}` +
+    ` AND ${sqlv.inList(
+      'dim',
+      p.sections.map((s) => s.dim),
+      sqlv.str,
+    )}` +
     ` GROUP BY d, v HAVING ${perDim(nonZero)} ORDER BY d ASC, rank_by DESC, v ASC LIMIT ${sqlv.int(p.limit)} BY d`
   );
 }

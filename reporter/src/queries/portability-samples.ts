@@ -15,11 +15,44 @@ export function portabilitySamples(): Array<{ name: string; sql: string }> {
     { name: 'reporter.sourceTotals', sql: sourceTotalsSql(range) },
     { name: 'reporter.dailyTotals', sql: dailyTotalsSql(range) },
     { name: 'reporter.rangeUniqueVisitors', sql: rangeUniqueVisitorsSql(range) },
-    { name: 'reporter.breakdown', sql: breakdownSql({ ...range, dimension: 'page', metrics: ['pageviews', 'visitors', 'events'], orderBy: 'visits', limit: 10 }) },
+    {
+      name: 'reporter.breakdown',
+      sql: breakdownSql({
+        ...range,
+        dimension: 'page',
+        metrics: ['pageviews', 'visitors', 'events'],
+        orderBy: 'visits',
+        limit: 10,
+      }),
+    },
     { name: 'reporter.reportSections', sql: sectionsSql({ ...range, sections: REPORT_SECTIONS, limit: 10 }) },
-    { name: 'reporter.timeseries.day', sql: timeseriesSql({ ...range, interval: 'day', metrics: ['pageviews', 'visits', 'visitors', 'events'] }) },
-    { name: 'reporter.timeseries.hour', sql: timeseriesSql({ ...range, interval: 'hour', metrics: ['pageviews', 'bounces', 'engaged_ms', 'visitors'] }) },
-    { name: 'reporter.partnerExport', sql: partnerExportSql({ practiceIds: ['a', "b'c"], from: '2024-02-01', to: '2024-02-29', capPageviews: 5000, capVisits: 2000 }) },
-    { name: 'reporter.partnerExport.none', sql: partnerExportSql({ practiceIds: [], from: '2024-02-01', to: '2024-02-29', capPageviews: 5000, capVisits: 2000 }) },
+    {
+      name: 'reporter.timeseries.day',
+      sql: timeseriesSql({ ...range, interval: 'day', metrics: ['pageviews', 'visits', 'visitors', 'events'] }),
+    },
+    {
+      name: 'reporter.timeseries.hour',
+      sql: timeseriesSql({ ...range, interval: 'hour', metrics: ['pageviews', 'bounces', 'engaged_ms', 'visitors'] }),
+    },
+    {
+      name: 'reporter.partnerExport',
+      sql: partnerExportSql({
+        practiceIds: ['a', "b'c"],
+        from: '2024-02-01',
+        to: '2024-02-29',
+        capPageviews: 5000,
+        capVisits: 2000,
+      }),
+    },
+    {
+      name: 'reporter.partnerExport.none',
+      sql: partnerExportSql({
+        practiceIds: [],
+        from: '2024-02-01',
+        to: '2024-02-29',
+        capPageviews: 5000,
+        capVisits: 2000,
+      }),
+    },
   ];
 }

@@ -4,4 +4,5 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 export const esc = (text: string): string => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
 /** Grouped thousands, a dash for "no figure". */
-export const formatNumber = (n: number | null): string => (n === null ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: 1 }));
+export const formatNumber = (n: number | null): string =>
+  n === null ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: 1 });

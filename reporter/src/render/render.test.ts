@@ -13,7 +13,11 @@ function sampleReport(): MonthlyReport {
     { value: '=HYPERLINK("x")', pageviews: 2, visitors: 1 },
   ];
   sections.referrers = [{ value: '<img src=x onerror=alert(1)>', visits: 3 }];
-  const fig = (value: number | null, previous: number | null, changePercent: number | null) => ({ value, previous, changePercent });
+  const fig = (value: number | null, previous: number | null, changePercent: number | null) => ({
+    value,
+    previous,
+    changePercent,
+  });
   return {
     schemaVersion: 1,
     practice: { id: 'p', name: 'Dr <b>Evil</b> & Sons', timezone: 'Europe/Berlin', cookieMode: false },
@@ -30,7 +34,14 @@ function sampleReport(): MonthlyReport {
       avgVisitSeconds: fig(62, 60, 3.3),
       engagedSeconds: fig(124000, 150000, -17.3),
     },
-    daily: Array.from({ length: 29 }, (_, i) => ({ day: `2024-02-${String(i + 1).padStart(2, '0')}`, pageviews: i * 10, visits: i * 3, visitors: i, bounces: 0, engagedMs: 0 })),
+    daily: Array.from({ length: 29 }, (_, i) => ({
+      day: `2024-02-${String(i + 1).padStart(2, '0')}`,
+      pageviews: i * 10,
+      visits: i * 3,
+      visitors: i,
+      bounces: 0,
+      engagedMs: 0,
+    })),
     sections,
     generatedAt: '2024-03-01T00:00:00.000Z',
   };

@@ -12,14 +12,25 @@ export function renderReportCsv(r: MonthlyReport): string {
     ['meta', 'visitors', 'definition', r.visitors.definition],
   ];
   for (const src of ['snippet', 'logs'] as const) {
-    rows.push(['sources', src, 'pageviews', r.sources[src].pageviews], ['sources', src, 'visits', r.sources[src].visits]);
+    rows.push(
+      ['sources', src, 'pageviews', r.sources[src].pageviews],
+      ['sources', src, 'visits', r.sources[src].visits],
+    );
   }
   for (const k of Object.keys(TOTAL_LABELS) as TotalKey[]) {
     const t = r.totals[k];
-    rows.push(['totals', k, 'value', t.value], ['totals', k, 'previous', t.previous], ['totals', k, 'changePercent', t.changePercent]);
+    rows.push(
+      ['totals', k, 'value', t.value],
+      ['totals', k, 'previous', t.previous],
+      ['totals', k, 'changePercent', t.changePercent],
+    );
   }
   for (const d of r.daily) {
-    rows.push(['daily', d.day, 'pageviews', d.pageviews], ['daily', d.day, 'visits', d.visits], ['daily', d.day, 'visitors', d.visitors]);
+    rows.push(
+      ['daily', d.day, 'pageviews', d.pageviews],
+      ['daily', d.day, 'visits', d.visits],
+      ['daily', d.day, 'visitors', d.visitors],
+    );
     rows.push(['daily', d.day, 'bounces', d.bounces], ['daily', d.day, 'engagedMs', d.engagedMs]);
   }
   for (const s of REPORT_SECTIONS) {

@@ -54,7 +54,10 @@ export function renderReportHtml(r: MonthlyReport): string {
     { barLabel: 'page views', lineLabel: 'visits' },
   );
   const dailyRows = r.daily
-    .map((d) => `<tr><td>${esc(d.day)}</td><td class="n" data-daily="${esc(d.day)}" data-metric="pageviews">${esc(formatNumber(d.pageviews))}</td><td class="n" data-daily="${esc(d.day)}" data-metric="visits">${esc(formatNumber(d.visits))}</td><td class="n" data-daily="${esc(d.day)}" data-metric="visitors">${esc(formatNumber(d.visitors))}</td></tr>`)
+    .map(
+      (d) =>
+        `<tr><td>${esc(d.day)}</td><td class="n" data-daily="${esc(d.day)}" data-metric="pageviews">${esc(formatNumber(d.pageviews))}</td><td class="n" data-daily="${esc(d.day)}" data-metric="visits">${esc(formatNumber(d.visits))}</td><td class="n" data-daily="${esc(d.day)}" data-metric="visitors">${esc(formatNumber(d.visitors))}</td></tr>`,
+    )
     .join('');
   const sections = REPORT_SECTIONS.map((s) => {
     const rows = r.sections[s.key];
@@ -65,7 +68,10 @@ export function renderReportHtml(r: MonthlyReport): string {
           .map(
             (row) =>
               `<tr><td class="key">${esc(row.value || '(none)')}</td>${s.metrics
-                .map((m) => `<td class="n" data-section="${s.key}" data-key="${esc(row.value)}" data-metric="${m}">${esc(formatNumber(row[m] ?? null))}</td>`)
+                .map(
+                  (m) =>
+                    `<td class="n" data-section="${s.key}" data-key="${esc(row.value)}" data-metric="${m}">${esc(formatNumber(row[m] ?? null))}</td>`,
+                )
                 .join('')}</tr>`,
           )
           .join('')
@@ -74,7 +80,10 @@ export function renderReportHtml(r: MonthlyReport): string {
   }).join('');
 
   const sourceRows = (['snippet', 'logs'] as const)
-    .map((src) => `<tr data-source="${src}"><td>${src === 'logs' ? 'Server logs' : 'Website snippet'}</td><td class="n">${r.sources[src].pageviews}</td><td class="n">${r.sources[src].visits}</td></tr>`)
+    .map(
+      (src) =>
+        `<tr data-source="${src}"><td>${src === 'logs' ? 'Server logs' : 'Website snippet'}</td><td class="n">${r.sources[src].pageviews}</td><td class="n">${r.sources[src].visits}</td></tr>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -7,7 +7,10 @@ export type ChartPoint = { label: string; bar: number; line: number };
  * JavaScript, prints crisply, and uses presentation attributes only (no inline styles, so
  * the report's CSP can forbid them).
  */
-export function dailyChartSvg(points: ChartPoint[], opts: { barLabel: string; lineLabel: string; width?: number; height?: number }): string {
+export function dailyChartSvg(
+  points: ChartPoint[],
+  opts: { barLabel: string; lineLabel: string; width?: number; height?: number },
+): string {
   const width = opts.width ?? 760;
   const height = opts.height ?? 240;
   const pad = { left: 48, right: 12, top: 16, bottom: 36 };
@@ -32,7 +35,10 @@ export function dailyChartSvg(points: ChartPoint[], opts: { barLabel: string; li
   const labels = points
     .map((p, i) => ({ p, i }))
     .filter(({ i }) => points.length <= 16 || i % Math.ceil(points.length / 16) === 0)
-    .map(({ p, i }) => `<text x="${fix(pad.left + i * step + step / 2)}" y="${height - pad.bottom + 14}" text-anchor="middle" font-size="10" fill="#555">${esc(p.label.slice(-2))}</text>`);
+    .map(
+      ({ p, i }) =>
+        `<text x="${fix(pad.left + i * step + step / 2)}" y="${height - pad.bottom + 14}" text-anchor="middle" font-size="10" fill="#555">${esc(p.label.slice(-2))}</text>`,
+    );
   const legend =
     `<rect x="${pad.left}" y="${height - 14}" width="10" height="10" fill="#4a7bb7"/><text x="${pad.left + 14}" y="${height - 5}" font-size="11" fill="#222">${esc(opts.barLabel)}</text>` +
     `<line x1="${pad.left + 110}" x2="${pad.left + 126}" y1="${height - 9}" y2="${height - 9}" stroke="#d9822b" stroke-width="2"/><text x="${pad.left + 130}" y="${height - 5}" font-size="11" fill="#222">${esc(opts.lineLabel)}</text>`;

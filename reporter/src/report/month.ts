@@ -8,7 +8,8 @@ export type MonthRange = { month: string; year: number; from: string; to: string
 
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
-export const isMonth = (text: string): boolean => MONTH_RE.test(text) && Number(text.slice(0, 4)) >= 1970 && Number(text.slice(0, 4)) <= 2100;
+export const isMonth = (text: string): boolean =>
+  MONTH_RE.test(text) && Number(text.slice(0, 4)) >= 1970 && Number(text.slice(0, 4)) <= 2100;
 
 export function monthRange(month: string): MonthRange {
   if (!isMonth(month)) throw new RangeError(`not a YYYY-MM month: ${month}`);
@@ -28,7 +29,8 @@ export function previousMonth(month: string): string {
 /** Every date from `from` to `to` inclusive (both valid YYYY-MM-DD). */
 export function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000)
+    out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 

@@ -17,20 +17,45 @@ export const REPORT_SECTIONS = [
   { key: 'campaignMediums', title: 'Campaign media', dim: 'utm_medium', metrics: ['visits'], orderBy: 'visits' },
   { key: 'exitDestinations', title: 'Exit destinations', dim: 'exit_domain', metrics: ['events'], orderBy: 'events' },
   { key: 'downloads', title: 'Downloads', dim: 'download', metrics: ['events'], orderBy: 'events' },
-  { key: 'countries', title: 'Countries', dim: 'country', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
+  {
+    key: 'countries',
+    title: 'Countries',
+    dim: 'country',
+    metrics: ['visits', 'visitors', 'pageviews'],
+    orderBy: 'visits',
+  },
   { key: 'devices', title: 'Devices', dim: 'device', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
-  { key: 'browsers', title: 'Browsers', dim: 'browser', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
+  {
+    key: 'browsers',
+    title: 'Browsers',
+    dim: 'browser',
+    metrics: ['visits', 'visitors', 'pageviews'],
+    orderBy: 'visits',
+  },
   { key: 'os', title: 'Operating systems', dim: 'os', metrics: ['visits', 'visitors', 'pageviews'], orderBy: 'visits' },
   { key: 'events', title: 'Custom events', dim: 'event', metrics: ['events', 'visitors'], orderBy: 'events' },
   { key: 'notFound', title: 'Pages not found (404)', dim: 'notfound', metrics: ['pageviews'], orderBy: 'pageviews' },
   { key: 'pageClasses', title: 'Page classes', dim: 'page_class', metrics: ['pageviews'], orderBy: 'pageviews' },
-] as const satisfies ReadonlyArray<{ key: string; title: string; dim: Dimension; metrics: readonly Metric[]; orderBy: Metric }>;
+] as const satisfies ReadonlyArray<{
+  key: string;
+  title: string;
+  dim: Dimension;
+  metrics: readonly Metric[];
+  orderBy: Metric;
+}>;
 
 export type SectionKey = (typeof REPORT_SECTIONS)[number]['key'];
 export type SectionRow = { value: string } & Partial<Record<Metric, number>>;
 export type TotalFigure = { value: number | null; previous: number | null; changePercent: number | null };
 export type TotalKey = 'visitors' | 'visits' | 'pageviews' | 'bounceRate' | 'avgVisitSeconds' | 'engagedSeconds';
-export type DailyRow = { day: string; pageviews: number; visits: number; visitors: number; bounces: number; engagedMs: number };
+export type DailyRow = {
+  day: string;
+  pageviews: number;
+  visits: number;
+  visitors: number;
+  bounces: number;
+  engagedMs: number;
+};
 
 export type MonthlyReport = {
   schemaVersion: number;
@@ -77,7 +102,12 @@ const change = (cur: number | null, prev: number | null): number | null =>
 
 export type ReportOptions = { limit: number; source?: Source; now?: Date };
 
-export async function buildMonthlyReport(db: Db, practice: Practice, month: string, options: ReportOptions): Promise<MonthlyReport> {
+export async function buildMonthlyReport(
+  db: Db,
+  practice: Practice,
+  month: string,
+  options: ReportOptions,
+): Promise<MonthlyReport> {
   const range = monthRange(month);
   const prevRange = monthRange(previousMonth(month));
   const sources = await readSources(db, practice.id, range.from, range.to);
@@ -97,7 +127,9 @@ export async function buildMonthlyReport(db: Db, practice: Practice, month: stri
   const sectionRows = REPORT_SECTIONS.map((s) => topRows.filter((r) => r.d === s.dim));
 
   const byDay = new Map(daily.map((d) => [d.day, d]));
-  const filled = range.days.map((day) => byDay.get(day) ?? { day, pageviews: 0, visits: 0, visitors: 0, bounces: 0, engagedMs: 0 });
+  const filled = range.days.map(
+    (day) => byDay.get(day) ?? { day, pageviews: 0, visits: 0, visitors: 0, bounces: 0, engagedMs: 0 },
+  );
   const sum = (rows: DailyRow[], visitors: number | null): Sums => ({
     visitors: visitors ?? rows.reduce((a, r) => a + r.visitors, 0),
     visits: rows.reduce((a, r) => a + r.visits, 0),
@@ -108,7 +140,10 @@ export async function buildMonthlyReport(db: Db, practice: Practice, month: stri
   const cur = figures(sum(filled, practice.cookieMode ? unique : null));
   const prev = figures(sum(prevDaily, practice.cookieMode ? prevUnique : null));
   const totals = Object.fromEntries(
-    (Object.keys(TOTAL_LABELS) as TotalKey[]).map((k) => [k, { value: cur[k], previous: prev[k], changePercent: change(cur[k], prev[k]) }]),
+    (Object.keys(TOTAL_LABELS) as TotalKey[]).map((k) => [
+      k,
+      { value: cur[k], previous: prev[k], changePercent: change(cur[k], prev[k]) },
+    ]),
   ) as Record<TotalKey, TotalFigure>;
 
   const sections = Object.fromEntries(
@@ -130,7 +165,10 @@ export async function buildMonthlyReport(db: Db, practice: Practice, month: stri
     source,
     sources,
     visitors: practice.cookieMode
-      ? { definition: 'monthly-unique-browsers', note: 'Visitors are unique browsers over the month (cookie mode; the visitor key changes each month).' }
+      ? {
+          definition: 'monthly-unique-browsers',
+          note: 'Visitors are unique browsers over the month (cookie mode; the visitor key changes each month).',
+        }
       : {
           definition: 'sum-of-daily-visitors',
           note: 'Cookieless mode: visitors are counted per day and the days are added up, so someone who came on three days counts three times.',
@@ -143,7 +181,9 @@ export async function buildMonthlyReport(db: Db, practice: Practice, month: stri
 }
 
 async function readSources(db: Db, practiceId: string, from: string, to: string): Promise<MonthlyReport['sources']> {
-  const rows = await db.rows<{ src: string; m_pageviews: string; m_visits: string }>(sourceTotalsSql({ practiceId, from, to }));
+  const rows = await db.rows<{ src: string; m_pageviews: string; m_visits: string }>(
+    sourceTotalsSql({ practiceId, from, to }),
+  );
   const of = (src: Source) => {
     const row = rows.find((r) => r.src === src);
     return { pageviews: toCount(row?.m_pageviews), visits: toCount(row?.m_visits) };
@@ -156,7 +196,10 @@ function pickSource(sources: MonthlyReport['sources']): Source {
   return sources.snippet.pageviews === 0 && sources.logs.pageviews > 0 ? 'logs' : 'snippet';
 }
 
-async function readDaily(db: Db, f: { practiceId: string; source: Source; from: string; to: string }): Promise<DailyRow[]> {
+async function readDaily(
+  db: Db,
+  f: { practiceId: string; source: Source; from: string; to: string },
+): Promise<DailyRow[]> {
   const rows = await db.rows<Record<string, string>>(dailyTotalsSql(f));
   return rows.map((r) => ({
     day: r.d!,
@@ -168,7 +211,10 @@ async function readDaily(db: Db, f: { practiceId: string; source: Source; from: 
   }));
 }
 
-async function readUnique(db: Db, f: { practiceId: string; source: Source; from: string; to: string }): Promise<number> {
+async function readUnique(
+  db: Db,
+  f: { practiceId: string; source: Source; from: string; to: string },
+): Promise<number> {
   const [row] = await db.rows<{ m_visitors: string }>(rangeUniqueVisitorsSql(f));
   return toCount(row?.m_visitors);
 }

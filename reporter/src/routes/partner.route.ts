@@ -9,18 +9,25 @@ import { isMonth } from '../report/month.ts';
 import { idParam, openApi, parseInput } from './validate.ts';
 
 export const exportQuery = z
-  .object({ month: z.string().refine(isMonth, 'month must be written YYYY-MM'), format: z.enum(EXPORT_FORMATS).default('csv') })
+  .object({
+    month: z.string().refine(isMonth, 'month must be written YYYY-MM'),
+    format: z.enum(EXPORT_FORMATS).default('csv'),
+  })
   .strict();
 
 /** Cross-practice exports: the partner's own key, and admins. */
-export function partnerRoutes(app: FastifyInstance, deps: { db: Db; partners: PartnerStore; release: Omit<ReleaseDeps, 'db'> }): void {
+export function partnerRoutes(
+  app: FastifyInstance,
+  deps: { db: Db; partners: PartnerStore; release: Omit<ReleaseDeps, 'db'> },
+): void {
   app.get(
     '/v1/partners/:id/exports',
     {
       schema: {
         tags: ['partner'],
         security: [{ bearerAuth: [] }],
-        summary: 'Monthly cross-practice export with suppression and differential privacy; made once, then served unchanged',
+        summary:
+          'Monthly cross-practice export with suppression and differential privacy; made once, then served unchanged',
         params: openApi(idParam),
         querystring: openApi(exportQuery),
       },

@@ -3,7 +3,15 @@ import { z } from 'zod';
 import { ApiError, ErrorCode, type Db, type PracticeStore } from '@confidant/shared';
 import { requirePracticeAccess } from '../auth/authenticate.ts';
 import { breakdownSql } from '../queries/breakdown.query.ts';
-import { DIMENSIONS, HOURLY_METRICS, METRICS, SOURCES, metricAlias, toCount, type Metric } from '../queries/rollup-metrics.ts';
+import {
+  DIMENSIONS,
+  HOURLY_METRICS,
+  METRICS,
+  SOURCES,
+  metricAlias,
+  toCount,
+  type Metric,
+} from '../queries/rollup-metrics.ts';
 import { timeseriesSql } from '../queries/timeseries.query.ts';
 import { renderReportCsv } from '../render/report-csv.ts';
 import { REPORT_CSP, renderReportHtml } from '../render/report-html.ts';
@@ -18,8 +26,16 @@ const metricList = (allowed: readonly Metric[], fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((s) => s.split(',').map((m) => m.trim()).filter(Boolean))
-    .refine((ms) => ms.length > 0 && ms.every((m) => (allowed as readonly string[]).includes(m)), `metrics must be a comma list of ${allowed.join(', ')}`)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (ms) => ms.length > 0 && ms.every((m) => (allowed as readonly string[]).includes(m)),
+      `metrics must be a comma list of ${allowed.join(', ')}`,
+    )
     .transform((ms) => [...new Set(ms)] as Metric[]);
 
 export const monthlyQuery = z
@@ -34,10 +50,17 @@ export const monthlyQuery = z
 const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(SOURCES).default('snippet') };
 
 export const timeseriesQuery = z
-  .object({ ...rangeQuery, interval: z.enum(['day', 'hour']).default('day'), metrics: metricList(METRICS, 'pageviews,visits,visitors') })
+  .object({
+    ...rangeQuery,
+    interval: z.enum(['day', 'hour']).default('day'),
+    metrics: metricList(METRICS, 'pageviews,visits,visitors'),
+  })
   .strict()
   .superRefine((q, ctx) => checkRange(q.from, q.to, MAX_DAYS[q.interval], ctx))
-  .refine((q) => q.interval === 'day' || q.metrics.every((m) => HOURLY_METRICS.includes(m)), { message: 'hourly data has no events metric', path: ['metrics'] });
+  .refine((q) => q.interval === 'day' || q.metrics.every((m) => HOURLY_METRICS.includes(m)), {
+    message: 'hourly data has no events metric',
+    path: ['metrics'],
+  });
 
 export const breakdownQuery = z
   .object({
@@ -54,7 +77,12 @@ function checkRange(from: string, to: string, maxDays: number, ctx: z.Refinement
   if (!isDay(from) || !isDay(to)) return;
   const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
   if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must not be before from' });
-  else if (days > maxDays) ctx.addIssue({ code: 'custom', path: ['to'], message: `range too long: at most ${maxDays} days for this interval` });
+  else if (days > maxDays)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `range too long: at most ${maxDays} days for this interval`,
+    });
 }
 
 /** Explicit `format` wins; otherwise the Accept header picks HTML or CSV; JSON by default. */
@@ -81,11 +109,22 @@ export function practiceRoutes(app: FastifyInstance, deps: { db: Db; practices: 
 
   app.get(
     '/v1/practices/:id/reports/monthly',
-    { schema: { tags, security, summary: 'Monthly usage report (JSON, CSV or printable HTML)', params: openApi(idParam), querystring: openApi(monthlyQuery) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Monthly usage report (JSON, CSV or printable HTML)',
+        params: openApi(idParam),
+        querystring: openApi(monthlyQuery),
+      },
+    },
     async (req, reply: FastifyReply) => {
       const practice = await practiceFor(req);
       const q = parseInput(monthlyQuery, req.query, 'query');
-      const report = await buildMonthlyReport(deps.db, practice, q.month, { limit: q.limit, ...(q.source ? { source: q.source } : {}) });
+      const report = await buildMonthlyReport(deps.db, practice, q.month, {
+        limit: q.limit,
+        ...(q.source ? { source: q.source } : {}),
+      });
       const format = negotiate(req, q.format);
       reply.header('vary', 'accept');
       if (format === 'csv') {
@@ -94,31 +133,64 @@ export function practiceRoutes(app: FastifyInstance, deps: { db: Db; practices: 
           .header('content-disposition', `attachment; filename="${practice.id}-${q.month}.csv"`)
           .send(renderReportCsv(report));
       }
-      if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).send(renderReportHtml(report));
+      if (format === 'html')
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('content-security-policy', REPORT_CSP)
+          .send(renderReportHtml(report));
       return report;
     },
   );
 
   app.get(
     '/v1/practices/:id/stats/timeseries',
-    { schema: { tags, security, summary: 'Totals per day or hour', params: openApi(idParam), querystring: openApi(timeseriesQuery) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Totals per day or hour',
+        params: openApi(idParam),
+        querystring: openApi(timeseriesQuery),
+      },
+    },
     async (req) => {
       const practice = await practiceFor(req);
       const q = parseInput(timeseriesQuery, req.query, 'query');
-      const rows = await deps.db.rows<Record<string, string | number>>(timeseriesSql({ practiceId: practice.id, ...q }));
+      const rows = await deps.db.rows<Record<string, string | number>>(
+        timeseriesSql({ practiceId: practice.id, ...q }),
+      );
       const found = new Map(rows.map((r) => [q.interval === 'day' ? String(r.d) : `${r.d} ${r.h}`, r]));
-      const slots = daysBetween(q.from, q.to).flatMap((d) => (q.interval === 'day' ? [{ date: d }] : Array.from({ length: 24 }, (_, h) => ({ date: d, hour: h }))));
+      const slots = daysBetween(q.from, q.to).flatMap((d) =>
+        q.interval === 'day' ? [{ date: d }] : Array.from({ length: 24 }, (_, h) => ({ date: d, hour: h })),
+      );
       const points = slots.map((slot) => {
         const row = found.get('hour' in slot ? `${slot.date} ${slot.hour}` : slot.date);
         return { ...slot, ...Object.fromEntries(q.metrics.map((m) => [m, row ? toCount(row[metricAlias(m)]) : 0])) };
       });
-      return { practiceId: practice.id, from: q.from, to: q.to, interval: q.interval, source: q.source, metrics: q.metrics, timezone: practice.timezone, points };
+      return {
+        practiceId: practice.id,
+        from: q.from,
+        to: q.to,
+        interval: q.interval,
+        source: q.source,
+        metrics: q.metrics,
+        timezone: practice.timezone,
+        points,
+      };
     },
   );
 
   app.get(
     '/v1/practices/:id/stats/breakdown',
-    { schema: { tags, security, summary: 'Top values of one dimension', params: openApi(idParam), querystring: openApi(breakdownQuery) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Top values of one dimension',
+        params: openApi(idParam),
+        querystring: openApi(breakdownQuery),
+      },
+    },
     async (req) => {
       const practice = await practiceFor(req);
       const q = parseInput(breakdownQuery, req.query, 'query');
@@ -132,7 +204,10 @@ export function practiceRoutes(app: FastifyInstance, deps: { db: Db; practices: 
         dimension: q.dimension,
         metrics: q.metrics,
         orderBy,
-        rows: rows.map((r) => ({ value: r.v, ...Object.fromEntries(q.metrics.map((m) => [m, toCount(r[metricAlias(m)])])) })),
+        rows: rows.map((r) => ({
+          value: r.v,
+          ...Object.fromEntries(q.metrics.map((m) => [m, toCount(r[metricAlias(m)])])),
+        })),
       };
     },
   );

@@ -12,8 +12,13 @@ export function parseInput<S extends z.ZodType>(schema: S, data: unknown, where:
 
 /** OpenAPI description of a zod schema (for /docs only; validation is done by zod itself). */
 export const openApi = (schema: z.ZodType): Record<string, unknown> => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 };
 
-export const idParam = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'an id of lowercase letters, digits and -') }).strict();
+export const idParam = z
+  .object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'an id of lowercase letters, digits and -') })
+  .strict();

@@ -7,7 +7,10 @@ import { createLogger } from '../logger.ts';
 const config = loadCommonConfig('confidant-migrate');
 const logger = createLogger('migrate', config.logLevel);
 const { applied } = await migrate(config.clickhouse);
-logger.info({ applied, database: config.clickhouse.database }, applied.length ? 'migrations applied' : 'schema up to date');
+logger.info(
+  { applied, database: config.clickhouse.database },
+  applied.length ? 'migrations applied' : 'schema up to date',
+);
 const admin = connectKafka(config.kafka, logger).admin();
 await admin.connect();
 try {

@@ -10,7 +10,10 @@ describe('released migrations', () => {
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
     expect(files).toEqual(Object.keys(released).sort());
     for (const file of files) {
-      expect({ file, checksum: migrationChecksum(await readFile(join(MIGRATIONS_DIR, file), 'utf8')) }).toEqual({ file, checksum: released[file] });
+      expect({ file, checksum: migrationChecksum(await readFile(join(MIGRATIONS_DIR, file), 'utf8')) }).toEqual({
+        file,
+        checksum: released[file],
+      });
     }
   });
 

@@ -57,7 +57,10 @@ export function splitStatements(text: string): string[] {
  * migrations are forward-only. A database that applied a superseded file of the same version
  * (see `released.json`) is accepted; the migrations after it converge both histories.
  */
-export async function migrate(config: CommonConfig['clickhouse'], dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
+export async function migrate(
+  config: CommonConfig['clickhouse'],
+  dir = MIGRATIONS_DIR,
+): Promise<{ applied: string[] }> {
   const server = connectClickHouse(config, { database: null });
   try {
     await server.command(`CREATE DATABASE IF NOT EXISTS ${ident(config.database)}`);
@@ -71,16 +74,21 @@ export async function migrate(config: CommonConfig['clickhouse'], dir = MIGRATIO
       `CREATE TABLE IF NOT EXISTS ${ledger} (version UInt32, name String, checksum String, applied_at DateTime('UTC')) ENGINE = MergeTree() ORDER BY version`,
     );
     const done = new Map(
-      (await db.rows<{ version: number; checksum: string }>(`SELECT version, checksum FROM ${ledger}`)).map((r) => [Number(r.version), r.checksum]),
+      (await db.rows<{ version: number; checksum: string }>(`SELECT version, checksum FROM ${ledger}`)).map((r) => [
+        Number(r.version),
+        r.checksum,
+      ]),
     );
     // Checksums of superseded files, by version: a database that applied one is not refused.
     const superseded = new Map<number, string>();
-    for (const [file, checksum] of Object.entries((await readReleasedMigrations(dir)).superseded)) superseded.set(Number(file.slice(0, 4)), checksum);
+    for (const [file, checksum] of Object.entries((await readReleasedMigrations(dir)).superseded))
+      superseded.set(Number(file.slice(0, 4)), checksum);
     const applied: string[] = [];
     for (const migration of await readMigrations(dir)) {
       const seen = done.get(migration.version);
       if (seen !== undefined) {
-        if (seen !== migration.checksum && seen !== superseded.get(migration.version)) throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
+        if (seen !== migration.checksum && seen !== superseded.get(migration.version))
+          throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
         continue;
       }
       for (const statement of migration.statements) await db.command(statement);

@@ -1,6 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { date, dateTime, float, ident, inList, int, isIsoDate, likePrefix, raw, sql, SqlValueError, str } from './sql-values.ts';
+import {
+  date,
+  dateTime,
+  float,
+  ident,
+  inList,
+  int,
+  isIsoDate,
+  likePrefix,
+  raw,
+  sql,
+  SqlValueError,
+  str,
+} from './sql-values.ts';
 
 /** Reads a string literal the way ClickHouse's lexer does, to check the escaping is reversible. */
 function unquote(literal: string): string {

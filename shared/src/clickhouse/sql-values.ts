@@ -87,7 +87,8 @@ const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A backquoted identifier; only plain names are accepted (callers take them from whitelists). */
 export function ident(name: string): string {
-  if (typeof name !== 'string' || !IDENT_RE.test(name)) throw new SqlValueError(`not a plain identifier: ${String(name).slice(0, 40)}`);
+  if (typeof name !== 'string' || !IDENT_RE.test(name))
+    throw new SqlValueError(`not a plain identifier: ${String(name).slice(0, 40)}`);
   return `\`${name}\``;
 }
 

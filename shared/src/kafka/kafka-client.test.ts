@@ -19,7 +19,10 @@ function capture(): { lines: () => { level: number; msg: string }[]; stream: Pas
 describe('connectKafka logging', () => {
   it('keeps the bounded-retries warning of idempotent producers out of warn, other warnings stay', async () => {
     const out = capture();
-    const kafka = connectKafka({ clientId: 'test', brokers: ['127.0.0.1:1'], topicPrefix: 'test' }, createLogger('test', 'debug', out.stream));
+    const kafka = connectKafka(
+      { clientId: 'test', brokers: ['127.0.0.1:1'], topicPrefix: 'test' },
+      createLogger('test', 'debug', out.stream),
+    );
     kafka.producer({ idempotent: true, retry: { retries: 3 } });
     kafka.logger().warn('broker unreachable', { broker: '127.0.0.1:1' });
     await new Promise((r) => setImmediate(r));

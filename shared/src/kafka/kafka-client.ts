@@ -57,7 +57,11 @@ export async function ensureTopics(admin: Admin, prefix: string): Promise<TopicS
   if (present.length > 0) {
     await admin.alterConfigs({
       validateOnly: false,
-      resources: present.map((s) => ({ type: 2 /* TOPIC */, name: s.name, configEntries: [{ name: 'retention.ms', value: String(s.retentionMs) }] })),
+      resources: present.map((s) => ({
+        type: 2 /* TOPIC */,
+        name: s.name,
+        configEntries: [{ name: 'retention.ms', value: String(s.retentionMs) }],
+      })),
     });
   }
   return specs;

@@ -14,7 +14,11 @@ const clf = (ms: number) => {
  * views mixed with assets, a crawler and POSTs. The truth counts its page-view lines per practice day
  * as they are generated, not as the importer reads them.
  */
-export function generateAccessLog(practice: string, lines: number, seed: number): { text: string; truth: Record<string, number> } {
+export function generateAccessLog(
+  practice: string,
+  lines: number,
+  seed: number,
+): { text: string; truth: Record<string, number> } {
   const random = prng(seed);
   const start = Math.floor(Date.now() / DAY_MS) * DAY_MS - 6 * DAY_MS;
   const truth: Record<string, number> = {};
@@ -24,10 +28,15 @@ export function generateAccessLog(practice: string, lines: number, seed: number)
     const ip = `203.0.${Math.floor(random() * 8)}.${Math.floor(random() * 250)}`;
     const r = random();
     if (r < 0.1) out.push(`${ip} - - [${clf(ts)}] "GET /js/app.js HTTP/1.1" 200 900 "-" "${BROWSER_UA}"`);
-    else if (r < 0.16) out.push(`${ip} - - [${clf(ts)}] "GET /about HTTP/1.1" 200 900 "-" "Googlebot/2.1 (+http://www.google.com/bot.html)"`);
+    else if (r < 0.16)
+      out.push(
+        `${ip} - - [${clf(ts)}] "GET /about HTTP/1.1" 200 900 "-" "Googlebot/2.1 (+http://www.google.com/bot.html)"`,
+      );
     else if (r < 0.19) out.push(`${ip} - - [${clf(ts)}] "POST /contact HTTP/1.1" 200 120 "-" "${BROWSER_UA}"`);
     else {
-      out.push(`${ip} - - [${clf(ts)}] "GET /page-${Math.floor(random() * 40)} HTTP/1.1" 200 5120 "https://www.example.org/" "${BROWSER_UA}"`);
+      out.push(
+        `${ip} - - [${clf(ts)}] "GET /page-${Math.floor(random() * 40)} HTTP/1.1" 200 5120 "https://www.example.org/" "${BROWSER_UA}"`,
+      );
       const key = `${practice} ${new Date(ts).toISOString().slice(0, 10)} pageviews`;
       truth[key] = (truth[key] ?? 0) + 1;
     }

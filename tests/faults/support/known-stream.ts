@@ -3,7 +3,8 @@ import { expectedTotals } from '../../support/event-stream.ts';
 import { flatten } from './summary.ts';
 
 /** Per "practice day metric" what the reporter must show for a stream without duplicates. */
-export const expectedFor = (events: EventEnvelope[], timeZones: Record<string, string>): Record<string, number> => flatten(expectedTotals(events, timeZones));
+export const expectedFor = (events: EventEnvelope[], timeZones: Record<string, string>): Record<string, number> =>
+  flatten(expectedTotals(events, timeZones));
 
 /** The stream with its first page view left out: the counts of the real run then show one duplicate. */
 export function withoutOne(events: EventEnvelope[]): EventEnvelope[] {
@@ -21,13 +22,20 @@ export function withOneMore(events: EventEnvelope[]): EventEnvelope[] {
  * Chunks of the stream as a retrying producer would send them: each chunk repeats a few
  * envelopes of the previous one (same id), which must not count twice.
  */
-export function chunksWithRetries(events: EventEnvelope[], size: number, random: () => number): { chunks: EventEnvelope[][]; duplicates: number } {
+export function chunksWithRetries(
+  events: EventEnvelope[],
+  size: number,
+  random: () => number,
+): { chunks: EventEnvelope[][]; duplicates: number } {
   const chunks: EventEnvelope[][] = [];
   for (let i = 0; i < events.length; i += size) {
     const chunk = events.slice(i, i + size);
     const previous = chunks.at(-1) ?? [];
     const repeats = previous.length ? Math.max(1, Math.floor(size / 50)) : 0;
-    chunks.push([...chunk, ...Array.from({ length: repeats }, () => previous[Math.floor(random() * previous.length)]!)]);
+    chunks.push([
+      ...chunk,
+      ...Array.from({ length: repeats }, () => previous[Math.floor(random() * previous.length)]!),
+    ]);
   }
   return { chunks, duplicates: chunks.reduce((n, c) => n + c.length, 0) - events.length };
 }

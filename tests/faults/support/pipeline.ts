@@ -18,7 +18,11 @@ export const REPORTER_ADMIN_KEY = 'faults-admin-key-0123456789abcdef0123';
 export type Collector = ServiceProcess & { url: string; port: number; spoolDir: string };
 
 /** The real collector process (`collector/src/server.ts`) in the test's namespace. */
-export async function startCollector(config: CommonConfig, env: Record<string, string> = {}, port?: number): Promise<Collector> {
+export async function startCollector(
+  config: CommonConfig,
+  env: Record<string, string> = {},
+  port?: number,
+): Promise<Collector> {
   const p = port ?? (await freePort());
   const spoolDir = env.SPOOL_DIR ?? `${faults.root}.data/spool/${config.kafka.topicPrefix}`;
   const service = spawnService('collector', 'collector/src/server.ts', {
@@ -42,7 +46,10 @@ export async function removeSpool(dir: string | undefined): Promise<void> {
 }
 
 /** The real processor process (`processor/src/server.ts`). */
-export async function startProcessor(config: CommonConfig, env: Record<string, string> = {}): Promise<ServiceProcess & { port: number }> {
+export async function startProcessor(
+  config: CommonConfig,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess & { port: number }> {
   const port = await freePort();
   const service = spawnService('processor', 'processor/src/server.ts', {
     ...namespaceEnv(config),
@@ -63,14 +70,21 @@ export type SupervisedProcessor = { restarts: () => number; output: () => string
  * The real processor, restarted whenever it exits, as `npm start`'s runner or systemd would: a
  * processor whose consumer kafkajs gave up on exits by design (its ledger makes the restart exact).
  */
-export async function superviseProcessor(config: CommonConfig, env: Record<string, string> = {}): Promise<SupervisedProcessor> {
+export async function superviseProcessor(
+  config: CommonConfig,
+  env: Record<string, string> = {},
+): Promise<SupervisedProcessor> {
   let current = await startProcessor(config, env);
   let restarts = 0;
   let stopping = false;
   let log = '';
   const loop = (async () => {
     while (!stopping) {
-      await new Promise<void>((resolve) => (current.child.exitCode !== null || current.child.signalCode !== null ? resolve() : current.child.once('exit', () => resolve())));
+      await new Promise<void>((resolve) =>
+        current.child.exitCode !== null || current.child.signalCode !== null
+          ? resolve()
+          : current.child.once('exit', () => resolve()),
+      );
       if (stopping) return;
       log = (log + current.output()).slice(-50_000);
       // Started again and again until it comes up (Kafka may still be away).
@@ -121,22 +135,38 @@ export type LoadResult = {
  * 503 = refused (must carry Retry-After); while a collector is killed, a refused connection is
  * "not connected" and a connection lost mid-request "unanswered". Anything else is recorded.
  */
-export async function steadyBeacons(urlOf: () => string, site: string, domain: string, perSecond: number, until: () => boolean): Promise<LoadResult> {
-  const result: LoadResult = { sent: 0, accepted: 0, refused: 0, notConnected: 0, unanswered: 0, other: {}, retryAfterMissing: 0 };
+export async function steadyBeacons(
+  urlOf: () => string,
+  site: string,
+  domain: string,
+  perSecond: number,
+  until: () => boolean,
+): Promise<LoadResult> {
+  const result: LoadResult = {
+    sent: 0,
+    accepted: 0,
+    refused: 0,
+    notConnected: 0,
+    unanswered: 0,
+    other: {},
+    retryAfterMissing: 0,
+  };
   const inflight = new Set<Promise<void>>();
   const interval = 1000 / perSecond;
   let next = Date.now();
   while (!until()) {
     const n = result.sent++;
-    const work = sendBeacon(urlOf(), site, domain, `/steady/${n % 40 === 0 ? 'contact' : 'services'}`).then((status) => {
-      if (status.code === 202) result.accepted++;
-      else if (status.code === 503) {
-        result.refused++;
-        if (!status.retryAfter) result.retryAfterMissing++;
-      } else if (status.code === 0) result.unanswered++;
-      else if (status.code === -1) result.notConnected++;
-      else result.other[status.code] = (result.other[status.code] ?? 0) + 1;
-    });
+    const work = sendBeacon(urlOf(), site, domain, `/steady/${n % 40 === 0 ? 'contact' : 'services'}`).then(
+      (status) => {
+        if (status.code === 202) result.accepted++;
+        else if (status.code === 503) {
+          result.refused++;
+          if (!status.retryAfter) result.retryAfterMissing++;
+        } else if (status.code === 0) result.unanswered++;
+        else if (status.code === -1) result.notConnected++;
+        else result.other[status.code] = (result.other[status.code] ?? 0) + 1;
+      },
+    );
     inflight.add(work);
     void work.finally(() => inflight.delete(work));
     next += interval;
@@ -147,7 +177,12 @@ export async function steadyBeacons(urlOf: () => string, site: string, domain: s
   return result;
 }
 
-export async function sendBeacon(base: string, site: string, domain: string, path: string): Promise<{ code: number; retryAfter: string | null }> {
+export async function sendBeacon(
+  base: string,
+  site: string,
+  domain: string,
+  path: string,
+): Promise<{ code: number; retryAfter: string | null }> {
   try {
     const res = await fetch(`${base}/e`, {
       method: 'POST',
@@ -181,7 +216,12 @@ export async function reporterFor(config: CommonConfig, db: Db): Promise<Fastify
  * Page views and events per "practice day" as the reporter's timeseries API gives them, both
  * sources added up: the numbers a practice would see.
  */
-export async function reportedTotals(reporter: FastifyInstance, practiceIds: string[], from: string, to: string): Promise<Record<string, { pageviews: number; events: number; engaged_ms: number }>> {
+export async function reportedTotals(
+  reporter: FastifyInstance,
+  practiceIds: string[],
+  from: string,
+  to: string,
+): Promise<Record<string, { pageviews: number; events: number; engaged_ms: number }>> {
   const out: Record<string, { pageviews: number; events: number; engaged_ms: number }> = {};
   for (const id of practiceIds) {
     for (const source of ['snippet', 'logs']) {
@@ -190,7 +230,12 @@ export async function reportedTotals(reporter: FastifyInstance, practiceIds: str
         headers: { authorization: `Bearer ${REPORTER_ADMIN_KEY}` },
       });
       if (res.statusCode !== 200) throw new Error(`reporter answered ${res.statusCode}: ${res.body}`);
-      for (const p of res.json().points as Array<{ date: string; pageviews: number; events: number; engaged_ms: number }>) {
+      for (const p of res.json().points as Array<{
+        date: string;
+        pageviews: number;
+        events: number;
+        engaged_ms: number;
+      }>) {
         if (!p.pageviews && !p.events && !p.engaged_ms) continue;
         const t = (out[`${id} ${p.date}`] ??= { pageviews: 0, events: 0, engaged_ms: 0 });
         t.pageviews += p.pageviews;
@@ -209,8 +254,10 @@ export function aroundToday(): { from: string; to: string } {
 }
 
 /** Sum of one metric over all keys of reportedTotals. */
-export const sumOf = (totals: Record<string, { pageviews: number; events: number }>, metric: 'pageviews' | 'events'): number =>
-  Object.values(totals).reduce((n, t) => n + t[metric], 0);
+export const sumOf = (
+  totals: Record<string, { pageviews: number; events: number }>,
+  metric: 'pageviews' | 'events',
+): number => Object.values(totals).reduce((n, t) => n + t[metric], 0);
 
 /** A namespace with practices, a producer/admin on its topics, a reporter, and a TCP proxy in front of ClickHouse for the processor. */
 export type ProxiedScenario = {
@@ -227,7 +274,8 @@ export async function proxiedScenario(label: string, timeZones: Record<string, s
   const config = isolatedConfig(label);
   const { db, cleanup } = await prepareNamespace(config);
   const store = new PracticeStore(db);
-  for (const [id, timezone] of Object.entries(timeZones)) await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
+  for (const [id, timezone] of Object.entries(timeZones))
+    await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
   const kafka = kafkaFor(config);
   const producer = kafka.producer();
   const admin = kafka.admin();

@@ -41,13 +41,19 @@ export function tally(expected: Record<string, number>, counted: Record<string, 
  * durable): nothing acknowledged may be missing, and at most the uncertain ones may add to it.
  */
 export function boundedTally(accepted: number, uncertain: number, counted: number): Tally {
-  return { expected: accepted, counted, lost: Math.max(0, accepted - counted), duplicated: Math.max(0, counted - accepted - uncertain) };
+  return {
+    expected: accepted,
+    counted,
+    lost: Math.max(0, accepted - counted),
+    duplicated: Math.max(0, counted - accepted - uncertain),
+  };
 }
 
 /** Flattens per-practice-day totals ({ "p d": { pageviews, events } }) into tally keys. */
 export function flatten(totals: Record<string, Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [key, metrics] of Object.entries(totals)) for (const [m, v] of Object.entries(metrics)) if (v) out[`${key} ${m}`] = v;
+  for (const [key, metrics] of Object.entries(totals))
+    for (const [m, v] of Object.entries(metrics)) if (v) out[`${key} ${m}`] = v;
   return out;
 }
 
@@ -71,6 +77,9 @@ export function formatTable(rows: ScenarioRow[]): string {
   const head = ['scenario', 'mode', 'sent', 'accepted', 'counted', 'lost', 'duplicated', 'notes'] as const;
   const cells = [head.map(String), ...rows.map((r) => head.map((h) => String(r[h])))];
   const widths = head.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
-  return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+  const line = (row: string[]) =>
+    `| ${row.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join(
+    '\n',
+  );
 }
