@@ -218,12 +218,10 @@ describe('URL scrubber', () => {
   const phone = fc
     .tuple(digits(3), digits(3), digits(4), fc.constantFrom('-', ' ', '.', ''))
     .map(([a, b, c, sep]) => ({ raw: `(${a})${sep}${b}${sep}${c}`, needles: [`${b}${sep}${c}`, `${b}${c}`] }));
-  const ssn = fc
-    .tuple(digits(3), digits(2), digits(4), fc.constantFrom('-', ' ', '.'))
-    .map(([a, b, c, sep]) => ({
-      raw: `${a}${sep}${b}${sep}${c}`,
-      needles: [`${a}${sep}${b}${sep}${c}`, `${a}${b}${c}`],
-    }));
+  const ssn = fc.tuple(digits(3), digits(2), digits(4), fc.constantFrom('-', ' ', '.')).map(([a, b, c, sep]) => ({
+    raw: `${a}${sep}${b}${sep}${c}`,
+    needles: [`${a}${sep}${b}${sep}${c}`, `${a}${b}${c}`],
+  }));
   const digitRun = digits(9).map((d) => ({ raw: `mrn${d}`, needles: [d] }));
   const secret = fc.oneof(email, phone, ssn, digitRun);
 
