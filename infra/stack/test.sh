@@ -31,7 +31,7 @@ trap 'exit 129' HUP
 trap 'exit 143' TERM
 trap 'exit 141' PIPE
 if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} && ${TEST_ENGINES:-local} != testcontainers ]]; then
-  for engine in clickhouse kafka; do
+  for engine in clickhouse kafka postgres; do
     bash infra/status "$engine" >/dev/null 2>&1 || started+=("$engine")
   done
   if ((${#started[@]})); then

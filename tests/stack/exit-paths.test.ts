@@ -36,14 +36,14 @@ const enginesOfDir = () =>
     .filter((p) => {
       try {
         const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return cmdline.includes(`${dir}/kafka/`) || cmdline.includes(`${dir}/clickhouse/`);
+        return ['kafka', 'clickhouse', 'postgres'].some((engine) => cmdline.includes(`${dir}/${engine}/`));
       } catch {
         return false;
       }
     })
     .map(Number);
 const sharedEnginePids = () =>
-  ['kafka', 'clickhouse'].flatMap((name) => {
+  ['kafka', 'clickhouse', 'postgres'].flatMap((name) => {
     const file = `${ROOT}.data/run/${name}.pid`;
     const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : NaN;
     return Number.isInteger(pid) && running(pid) ? [pid] : [];
@@ -62,6 +62,7 @@ async function freshInstance(): Promise<void> {
     'KAFKA_CONTROLLER_PORT',
     'CLICKHOUSE_HTTP_PORT',
     'CLICKHOUSE_TCP_PORT',
+    'POSTGRES_PORT',
     'COLLECTOR_PORT',
     'REPORTER_PORT',
     'PROCESSOR_METRICS_PORT',
@@ -140,7 +141,7 @@ async function startStack(output: 'tee' | 'file') {
 async function expectAllStopped(stack: Awaited<ReturnType<typeof startStack>>) {
   expect(enginesOfDir()).toEqual([]);
   expect([...stack.enginePids, ...stack.servicePids].filter(running)).toEqual([]);
-  expect(['kafka.pid', 'clickhouse.pid'].filter((f) => existsSync(`${dir}/run/${f}`))).toEqual([]);
+  expect(['kafka.pid', 'clickhouse.pid', 'postgres.pid'].filter((f) => existsSync(`${dir}/run/${f}`))).toEqual([]);
   const open = [];
   for (const [name, port] of Object.entries(ports)) if (await portOpen(port)) open.push(name);
   expect(open).toEqual([]);

@@ -30,7 +30,7 @@ const reached = `${root}/step-reached`;
 let env: NodeJS.ProcessEnv;
 let ports: Record<string, number>;
 
-const engine = (name: 'kafka' | 'clickhouse', action: 'start' | 'stop') =>
+const engine = (name: 'kafka' | 'clickhouse' | 'postgres', action: 'start' | 'stop') =>
   execFileSync('bash', [`infra/${name}/${action}.sh`], { cwd: root, env, stdio: 'ignore', timeout: 180_000 });
 /** A live process of the scratch root's engine (its command line names the engine's config under .data/). */
 const engineProcess = (name: string) =>
@@ -49,6 +49,7 @@ const engineProcess = (name: string) =>
 const up = async () => ({
   kafka: engineProcess('kafka') || (await portOpen(ports.KAFKA_PORT!)),
   clickhouse: engineProcess('clickhouse') || (await portOpen(ports.CLICKHOUSE_HTTP_PORT!)),
+  postgres: engineProcess('postgres') || (await portOpen(ports.POSTGRES_PORT!)),
 });
 
 beforeAll(async () => {
@@ -68,7 +69,13 @@ beforeAll(async () => {
   writeFileSync(`${root}/bin/npx`, `#!/bin/sh\ntouch '${reached}'\nexec sleep 600\n`);
   chmodSync(`${root}/bin/npx`, 0o755);
   ports = {};
-  for (const name of ['KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'CLICKHOUSE_HTTP_PORT', 'CLICKHOUSE_TCP_PORT'])
+  for (const name of [
+    'KAFKA_PORT',
+    'KAFKA_CONTROLLER_PORT',
+    'CLICKHOUSE_HTTP_PORT',
+    'CLICKHOUSE_TCP_PORT',
+    'POSTGRES_PORT',
+  ])
     ports[name] = await freePort();
   const { KAFKA_BROKERS: _k, CLICKHOUSE_URL: _c, TEST_ENGINES: _t, CONFIDANT_DATA_DIR: _d, ...rest } = process.env;
   env = {
@@ -79,7 +86,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => {
-  for (const name of ['kafka', 'clickhouse'] as const) engine(name, 'stop');
+  for (const name of ['kafka', 'clickhouse', 'postgres'] as const) engine(name, 'stop');
   rmSync(root, { recursive: true, force: true });
 }, 120_000);
 
@@ -127,8 +134,8 @@ describe.skipIf(process.env.TEST_ENGINES === 'testcontainers')(
       engine('clickhouse', 'start');
       try {
         const { during, result, after } = await interrupt('SIGINT', true);
-        expect(during).toEqual({ kafka: true, clickhouse: true });
-        expect(after).toEqual({ kafka: false, clickhouse: true });
+        expect(during).toEqual({ kafka: true, clickhouse: true, postgres: true });
+        expect(after).toEqual({ kafka: false, clickhouse: true, postgres: false });
         expect(result).toEqual({ code: 130, signal: null });
       } finally {
         engine('clickhouse', 'stop');
@@ -137,22 +144,22 @@ describe.skipIf(process.env.TEST_ENGINES === 'testcontainers')(
 
     it('a closed terminal (SIGHUP to the process group, output gone)', async () => {
       const { during, result, after } = await interrupt('SIGHUP', true);
-      expect(during).toEqual({ kafka: true, clickhouse: true });
-      expect(after).toEqual({ kafka: false, clickhouse: false });
+      expect(during).toEqual({ kafka: true, clickhouse: true, postgres: true });
+      expect(after).toEqual({ kafka: false, clickhouse: false, postgres: false });
       expect(result).toEqual({ code: 129, signal: null });
     }, 300_000);
 
     it('Ctrl-C while infra/up is still waiting for Kafka', async () => {
       const { stepReached, result, after } = await interrupt('SIGINT', false, true);
       expect(stepReached).toBe(false);
-      expect(after).toEqual({ kafka: false, clickhouse: false });
+      expect(after).toEqual({ kafka: false, clickhouse: false, postgres: false });
       expect(result).toEqual({ code: 130, signal: null });
     }, 300_000);
 
     it('SIGTERM to the process group', async () => {
       const { during, result, after } = await interrupt('SIGTERM', false);
-      expect(during).toEqual({ kafka: true, clickhouse: true });
-      expect(after).toEqual({ kafka: false, clickhouse: false });
+      expect(during).toEqual({ kafka: true, clickhouse: true, postgres: true });
+      expect(after).toEqual({ kafka: false, clickhouse: false, postgres: false });
       expect(result).toEqual({ code: 143, signal: null });
     }, 300_000);
   },
