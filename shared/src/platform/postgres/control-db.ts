@@ -1,0 +1,141 @@
+import pg from 'pg';
+
+/** Where the control plane lives (practices, partners, keys, releases, ledgers): one PostgreSQL database. */
+export type ControlDbConfig = {
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  poolMax: number;
+  /** Per statement; a stuck query must not hold a request (or a release lock) forever. */
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+};
+
+export const CONTROL_DB_DEFAULTS = { poolMax: 10, statementTimeoutMs: 30_000, connectTimeoutMs: 5_000 };
+
+/** The queries a store may run: the pool itself or one transaction's client. */
+export interface ControlQueries {
+  query<R extends object>(text: string, values?: readonly unknown[]): Promise<R[]>;
+}
+
+export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
+
+/** PostgreSQL cannot be reached (down, restarting, refusing connections): callers answer 503, not 500. */
+export class ControlPlaneUnavailableError extends Error {
+  override name = 'ControlPlaneUnavailableError';
+}
+
+// Connection-level failures: the server is away, not the statement wrong.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+// Transactions PostgreSQL aborted to keep them serializable: safe to run again from the start.
+const RETRY_SQLSTATES = new Set(['40001', '40P01']);
+const TRANSACTION_ATTEMPTS = 8;
+
+const sqlstate = (error: unknown): string | undefined =>
+  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof ControlPlaneUnavailableError) return true;
+  const code = sqlstate(error);
+  if (code && (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+    message,
+  );
+}
+
+const unavailable = (error: unknown): never => {
+  if (isUnavailable(error))
+    throw new ControlPlaneUnavailableError(`control plane unavailable: ${(error as Error).message}`, { cause: error });
+  throw error;
+};
+
+/** A pool of connections to the control-plane database; only parameterised statements. */
+export class ControlDb implements ControlQueries {
+  private readonly pool: pg.Pool;
+
+  constructor(readonly config: ControlDbConfig) {
+    this.pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolMax,
+      statement_timeout: config.statementTimeoutMs,
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle connection the server closed (restart, outage) must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {});
+  }
+
+  async query<R extends object>(text: string, values: readonly unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, values as unknown[])).rows;
+    } catch (error) {
+      return unavailable(error);
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction. Serialization failures and deadlocks run it again from the start
+   * (so `fn` must not have effects outside the database before it commits).
+   */
+  async transaction<T>(fn: (tx: ControlQueries) => Promise<T>, isolation: Isolation = 'read committed'): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        return unavailable(error);
+      }
+      const tx: ControlQueries = {
+        query: async <R extends object>(text: string, values: readonly unknown[] = []) =>
+          (await client.query<R>(text, values as unknown[])).rows,
+      };
+      let broken = false;
+      try {
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`);
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (RETRY_SQLSTATES.has(sqlstate(error) ?? '') && attempt < TRANSACTION_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          continue;
+        }
+        return unavailable(error);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export function connectControlDb(config: ControlDbConfig): ControlDb {
+  return new ControlDb(config);
+}
+
+/** The database named by `url`, created when missing (as the server's maintenance database `postgres` allows). */
+export async function ensureControlDatabase(config: ControlDbConfig): Promise<void> {
+  const target = new URL(config.url);
+  const database = decodeURIComponent(target.pathname.slice(1));
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database))
+    throw new Error('the control-plane database name must be letters, digits and _ (at most 63)');
+  const maintenance = new URL(config.url);
+  maintenance.pathname = '/postgres';
+  const server = new ControlDb({ ...config, url: maintenance.toString(), poolMax: 1 });
+  try {
+    const [found] = await server.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found) return;
+    // The name is checked above and quoted; CREATE DATABASE takes no parameters.
+    await server.query(`CREATE DATABASE "${database}"`).catch((error: unknown) => {
+      // Created meanwhile by another process: 42P04, or 23505 when both passed the catalog check at once.
+      if (sqlstate(error) !== '42P04' && sqlstate(error) !== '23505') throw error;
+    });
+  } finally {
+    await server.close();
+  }
+}
