@@ -1,5 +1,5 @@
 // Fixtures for tests of every workspace (`@confidant/shared/testing`); never imported by service code.
-import { ENVELOPE_VERSION, type EventEnvelope } from './event-envelope.ts';
+import { ENVELOPE_VERSION, type EventEnvelope } from './contracts/event-envelope.ts';
 
 /** A valid envelope: a desktop Firefox page view of `/` from the US, with `over` on top. */
 export function testEnvelope(over: Partial<EventEnvelope> = {}): EventEnvelope {

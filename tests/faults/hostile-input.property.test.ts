@@ -5,12 +5,11 @@ import { scrubUrl } from '@confidant/collector/deid/url-scrubber';
 import { createLineParser, type LogFormat } from '@confidant/collector/logs/log-parser';
 import { createMetrics } from '@confidant/collector/metrics';
 import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
+import { beaconSchema, plausibleEventSchema } from '@confidant/collector/routes/beacon.schema';
 import {
-  beaconSchema,
   createLogger,
   decodeEvent,
   encodeEvent,
-  plausibleEventSchema,
   practiceSchema,
   sqlv,
   type Db,

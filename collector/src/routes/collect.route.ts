@@ -1,5 +1,6 @@
-import { ApiError, beaconSchema, ErrorCode } from '@confidant/shared';
+import { ApiError, ErrorCode } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
+import { beaconSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
 import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
 

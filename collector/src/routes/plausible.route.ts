@@ -1,6 +1,7 @@
-import { ApiError, ErrorCode, plausibleEventSchema, type EventType } from '@confidant/shared';
+import { ApiError, ErrorCode, type EventType } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Hit } from '../deid/deidentify.ts';
+import { plausibleEventSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
 import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
 

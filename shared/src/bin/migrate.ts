@@ -1,8 +1,8 @@
 // Applies ClickHouse migrations and creates Kafka topics: `npm run db:migrate`.
-import { loadCommonConfig } from '../config/env-config.ts';
-import { migrate } from '../clickhouse/migrate.ts';
-import { connectKafka, ensureTopics } from '../kafka/kafka-client.ts';
-import { createLogger } from '../logger.ts';
+import { loadCommonConfig } from '../platform/config/env-config.ts';
+import { migrate } from '../platform/clickhouse/migrate.ts';
+import { connectKafka, ensureTopics } from '../platform/kafka/kafka-client.ts';
+import { createLogger } from '../platform/logger.ts';
 
 const config = loadCommonConfig('confidant-migrate');
 const logger = createLogger('migrate', config.logLevel);

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { readMigrations, readReleasedMigrations } from '../../clickhouse/migrate.ts';
+import { readMigrations, readReleasedMigrations } from '../clickhouse/migrate.ts';
 import { connectControlDb, ensureControlDatabase, type ControlDbConfig } from './control-db.ts';
 
 /** Numbered, forward-only SQL files for the control plane, like the ClickHouse ones (and checked the same way). */

@@ -14,7 +14,7 @@ import {
   envelopeTsWindow,
   type EventEnvelope,
 } from './event-envelope.ts';
-import { testEnvelope } from './testing.ts';
+import { testEnvelope } from '../testing.ts';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const ev = (over: Partial<EventEnvelope> = {}): EventEnvelope => testEnvelope({ source: 'logs', ts: NOW, ...over });

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { CommonConfig } from '../config/env-config.ts';
 import type { Logger } from '../logger.ts';
-import { topicsFor, type TopicSpec } from '../names.ts';
+import { topicsFor, type TopicSpec } from '../../contracts/names.ts';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

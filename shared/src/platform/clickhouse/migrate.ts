@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TABLES } from '../names.ts';
+import { TABLES } from '../../contracts/names.ts';
 import type { CommonConfig } from '../config/env-config.ts';
 import { connectClickHouse } from './clickhouse-client.ts';
 import { ident, int, str } from './sql-values.ts';
 
 /** Numbered, forward-only DDL files: `NNNN-name.sql`, statements separated by `;` at line end. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
 
 export type Migration = { version: number; name: string; statements: string[]; checksum: string };
 

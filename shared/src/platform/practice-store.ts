@@ -1,7 +1,7 @@
-import type { Db } from '../clickhouse/clickhouse-client.ts';
-import { int, str } from '../clickhouse/sql-values.ts';
-import { TABLES } from '../names.ts';
-import { practiceSchema, type Practice, type PracticeInput } from './practice.ts';
+import type { Db } from './clickhouse/clickhouse-client.ts';
+import { int, str } from './clickhouse/sql-values.ts';
+import { TABLES } from '../contracts/names.ts';
+import { practiceSchema, type Practice, type PracticeInput } from '../contracts/practice.ts';
 
 type PracticeRow = {
   practice_id: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES } from './event-envelope.ts';
+import { EVENT_TYPES } from '@confidant/shared';
 
 /** What the tracking snippet POSTs to `/e` (at most 4 KiB). Everything else in a body is ignored. */
 export const BEACON_MAX_BYTES = 4096;
