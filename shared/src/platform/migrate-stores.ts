@@ -1,0 +1,29 @@
+import type { CommonConfig } from './config/env-config.ts';
+import { connectClickHouse } from './clickhouse/clickhouse-client.ts';
+import { migrate } from './clickhouse/migrate.ts';
+import type { ControlDbConfig } from './postgres/control-db.ts';
+import { connectControlDb } from './postgres/control-db.ts';
+import { migrateControlPlane } from './postgres/control-migrate.ts';
+import { moveLegacyControlPlane, type LegacyMove } from './postgres/legacy-control-plane.ts';
+
+/**
+ * The one way to bring both stores to the current schema: the control plane first, then the rows
+ * ClickHouse still holds from before the move, then ClickHouse's migrations (one of which drops
+ * those tables, so the copy must come first).
+ */
+export async function migrateStores(config: {
+  clickhouse: CommonConfig['clickhouse'];
+  controlPlane: ControlDbConfig;
+}): Promise<{ controlPlane: string[]; legacy: LegacyMove; clickhouse: string[] }> {
+  const controlPlane = (await migrateControlPlane(config.controlPlane)).applied;
+  const ch = connectClickHouse(config.clickhouse, { database: null });
+  const control = connectControlDb(config.controlPlane);
+  let legacy: LegacyMove;
+  try {
+    legacy = await moveLegacyControlPlane(ch, config.clickhouse.database, control);
+  } finally {
+    await Promise.all([ch.close(), control.close()]);
+  }
+  const clickhouse = (await migrate(config.clickhouse)).applied;
+  return { controlPlane, legacy, clickhouse };
+}
