@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const WORKSPACES = ['shared', 'collector', 'processor', 'reporter', 'tests'];
+const WORKSPACES = ['shared', 'collector', 'processor', 'reporter', 'admin', 'tests'];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '.data/**', 'test-output/**', '**/*.min.js'] },

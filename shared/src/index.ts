@@ -13,3 +13,5 @@ export * as sqlv from './clickhouse/sql-values.ts';
 export * from './kafka/kafka-client.ts';
 export * from './practices/practice.ts';
 export * from './practices/practice-store.ts';
+export * from './privacy/privacy-audit.ts';
+export * from './retention/partition-retention.ts';

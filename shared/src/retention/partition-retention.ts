@@ -1,4 +1,6 @@
-import { TABLES, sqlv, type Db } from '@confidant/shared';
+import type { Db } from '../clickhouse/clickhouse-client.ts';
+import * as sqlv from '../clickhouse/sql-values.ts';
+import { TABLES } from '../names.ts';
 
 /** Tables whose data ages out; both are partitioned by toYYYYMM(day). */
 export const RETAINED_TABLES = [TABLES.rollupDaily, TABLES.rollupHourly] as const;

@@ -1,5 +1,7 @@
 import type { Admin } from 'kafkajs';
-import { sqlv, topicsFor, type Db } from '@confidant/shared';
+import type { Db } from '../clickhouse/clickhouse-client.ts';
+import * as sqlv from '../clickhouse/sql-values.ts';
+import { topicsFor } from '../names.ts';
 import { RETAINED_TABLES, oldestKeptMonth } from '../retention/partition-retention.ts';
 
 /**
