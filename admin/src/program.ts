@@ -1,7 +1,7 @@
 import type { Env } from '@confidant/shared';
 import { Command } from 'commander';
 import { loadAdminConfig, type AdminConfig } from './admin.config.ts';
-import { createCommandContext, type AdminIo } from './command-context.ts';
+import { createCommandContext, type AdminIo, type CommandContext } from './command-context.ts';
 import { addAuditCommand } from './commands/audit.command.ts';
 import { addExportCommand } from './commands/export.command.ts';
 import { addKeyCommands } from './commands/key.command.ts';
@@ -18,17 +18,16 @@ const EXIT_CODES_HELP = [
 ].join('\n');
 
 /** The `confidant` command tree; commands throw, and `runConfidant` turns what they throw into the exit code. */
-export function createProgram(config: AdminConfig, io: AdminIo): Command {
+export function createProgram(ctx: CommandContext): Command {
   const program = new Command('confidant')
     .description(
       'Confidant administration: practices, partners, API keys, reports, exports, log import, privacy audit and retention',
     )
     // Settings the subcommands inherit: errors are thrown (not process.exit), output goes to `io`.
     .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => void ctx.io.stdout.write(s), writeErr: (s) => void ctx.io.stderr.write(s) })
     .addHelpText('afterAll', `\n${EXIT_CODES_HELP}\n`);
   program.addHelpText('after', () => `\n${commandIndex(program)}`);
-  const ctx = createCommandContext(config, io);
   addPracticeCommands(program, ctx);
   addPartnerCommands(program, ctx);
   addKeyCommands(program, ctx);
@@ -57,16 +56,25 @@ function commandIndex(program: Command): string {
   ].join('\n');
 }
 
+export type RunOptions = {
+  /** Default: the process environment. */
+  env?: Env;
+  /** Default: the process's stdout and stderr. */
+  io?: AdminIo;
+  /** Default: `createCommandContext` (tests give the commands a database of their own). */
+  context?: (config: AdminConfig, io: AdminIo) => CommandContext;
+};
+
 /**
  * Runs one command line (`argv` without node and the script) and returns its exit code. The config is
- * read from `env` (default: the process environment) before the command runs.
+ * read before the command runs, so that a bad setting is reported like any other error.
  */
 export async function runConfidant(
   argv: string[],
-  { env, io = { stdout: process.stdout, stderr: process.stderr } }: { env?: Env; io?: AdminIo } = {},
+  { env, io = { stdout: process.stdout, stderr: process.stderr }, context = createCommandContext }: RunOptions = {},
 ): Promise<ExitCode> {
   try {
-    await createProgram(loadAdminConfig(env), io).parseAsync(argv, { from: 'user' });
+    await createProgram(context(loadAdminConfig(env), io)).parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (error) {
     io.stderr.write(errorReport(error));

@@ -66,7 +66,18 @@ function runImport(
   const startedAt = Date.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practice, '--no-progress', ...args],
+    [
+      '--import',
+      'tsx',
+      'admin/src/confidant.ts',
+      'logs',
+      'import',
+      file,
+      '--practice',
+      practice,
+      '--no-progress',
+      ...args,
+    ],
     {
       cwd: faults.root,
       env: {
