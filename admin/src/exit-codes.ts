@@ -16,7 +16,8 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /** What each code means, for `confidant --help` (docs/reporter.md repeats it). */
 export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
   [ExitCode.ok]: 'done',
-  [ExitCode.failure]: 'failure: an engine unreachable, refused by stored data (exists, budget spent), audit findings',
+  [ExitCode.failure]:
+    'failure: an engine unreachable, an import stopped, refused by stored data (exists, budget spent), audit findings',
   [ExitCode.usage]: 'usage: a wrong command, option, value or setting (environment variable)',
   [ExitCode.notFound]: 'not found: the practice, partner or key named does not exist',
   [ExitCode.interrupted]: 'interrupted (Ctrl-C) with the work so far saved: the same command resumes it',
