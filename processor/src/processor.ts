@@ -4,7 +4,7 @@ import { BatchAbandoned, BatchProcessor } from './consumer/batch-processor.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { PracticeCache } from './practices/practice-cache.ts';
 import type { ProcessorConfig } from './processor.config.ts';
-import { dropExpiredPartitions } from './retention/partition-retention.ts';
+import { dropExpiredPartitions } from '@confidant/shared';
 
 export type ProcessorDeps = {
   config: ProcessorConfig;

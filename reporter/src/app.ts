@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ApiError, ErrorCode, PracticeStore, errorBody, type Db, type Logger } from '@confidant/shared';
-import { runPrivacyAudit } from '@confidant/processor/audit/privacy-audit';
+import { runPrivacyAudit } from '@confidant/shared';
 import { Authenticator, type Principal } from './auth/authenticate.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { PartnerStore } from './auth/partner-store.ts';

@@ -1,3 +1,14 @@
 export { buildApp, type AppDeps } from './app.ts';
 export { loadReporterConfig, type ReporterConfig } from './reporter.config.ts';
 export { portabilitySamples } from './queries/portability-samples.ts';
+// What the admin CLI (`confidant`) shares with the admin API: stores, validation, reports and releases.
+export { ROLES, type Role } from './auth/api-key.ts';
+export { KeyStore, publicKey } from './auth/key-store.ts';
+export { PartnerStore, type Partner } from './auth/partner-store.ts';
+export { EXPORT_FORMATS, type ExportFormat } from './privacy/budget-ledger.ts';
+export { partnerRelease, type Release } from './privacy/partner-release.ts';
+export { renderReportCsv } from './render/report-csv.ts';
+export { renderReportHtml } from './render/report-html.ts';
+export { isMonth } from './report/month.ts';
+export { buildMonthlyReport, type MonthlyReport } from './report/monthly-report.ts';
+export { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from './routes/admin.route.ts';

@@ -14,3 +14,5 @@ export * from './platform/kafka/kafka-client.ts';
 export * from './platform/practice-store.ts';
 export * from './platform/postgres/control-db.ts';
 export * from './platform/postgres/control-migrate.ts';
+export * from './operations/privacy-audit.ts';
+export * from './operations/partition-retention.ts';

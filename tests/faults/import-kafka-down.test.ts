@@ -64,23 +64,20 @@ function runImport(
   onLinesRead?: (lines: number, child: ChildProcess) => void,
 ): Promise<ImportRun> {
   const startedAt = Date.now();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', practice, '--no-progress', ...args],
-    {
-      cwd: faults.root,
-      env: {
-        PATH: process.env.PATH,
-        ...namespaceEnv(config),
-        SPOOL_DIR: join(dir, 'spool', 'collector'),
-        SPOOL_MAX_BYTES: String(faults.importOutageSpoolBytes),
-        LOG_IMPORT_GIVE_UP_MS: String(GIVE_UP_MS),
-        LOG_LEVEL: 'debug',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const logsImport = ['--import', 'tsx', 'admin/src/confidant.ts', 'logs', 'import'];
+  const child = spawn(process.execPath, [...logsImport, file, '--practice', practice, '--no-progress', ...args], {
+    cwd: faults.root,
+    env: {
+      PATH: process.env.PATH,
+      ...namespaceEnv(config),
+      SPOOL_DIR: join(dir, 'spool', 'collector'),
+      SPOOL_MAX_BYTES: String(faults.importOutageSpoolBytes),
+      LOG_IMPORT_GIVE_UP_MS: String(GIVE_UP_MS),
+      LOG_LEVEL: 'debug',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let stdout = '';
   let stderr = '';

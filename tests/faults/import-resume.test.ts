@@ -56,7 +56,7 @@ function runImport(
 ): Promise<{ code: number | null; killed: boolean; output: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'collector/src/logs/import-cli.ts', file, '--practice', PRACTICE, '--no-progress'],
+    ['--import', 'tsx', 'admin/src/confidant.ts', 'logs', 'import', file, '--practice', PRACTICE, '--no-progress'],
     {
       cwd: faults.root,
       env: {

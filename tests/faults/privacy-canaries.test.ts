@@ -432,7 +432,7 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
   expect(findings(spoolFiles)).toEqual([]);
   expect(findings(logs)).toEqual([]);
 
-  const audit = await run(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], {
+  const audit = await run(process.execPath, ['--import', 'tsx', 'admin/src/confidant.ts', 'audit'], {
     cwd: faults.root,
     env: { PATH: process.env.PATH, ...namespaceEnv(config), LOG_LEVEL: 'warn' },
   }).then(
@@ -460,7 +460,7 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
   expect(findings(await kafkaText())).toEqual([
     `${CANARIES.xffIp} in ${topicsFor(config.kafka.topicPrefix).deadLetter.name}`,
   ]);
-  const auditAfter = await run(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], {
+  const auditAfter = await run(process.execPath, ['--import', 'tsx', 'admin/src/confidant.ts', 'audit'], {
     cwd: faults.root,
     env: { PATH: process.env.PATH, ...namespaceEnv(config), LOG_LEVEL: 'warn' },
   }).then(

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { loadCollectorConfig } from '@confidant/collector/collector.config';
-import { EventsSpooledError, runLogImport } from '@confidant/collector/logs/import-cli';
+import { EventsSpooledError, loadCollectorConfig, runLogImport } from '@confidant/collector';
 import { connectKafka, createLogger, PracticeStore, topicsFor, type CommonConfig, type Db } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
@@ -40,7 +39,7 @@ async function confidant(
   whenStarted?: (child: ChildProcess, stderr: () => string) => void,
 ): Promise<Run> {
   // As `npm run confidant` runs it: one node process (a tsx parent would SIGKILL a child busy for 30 ms after Ctrl-C).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'reporter/src/cli/confidant.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'admin/src/confidant.ts', ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -138,9 +137,9 @@ describe('confidant logs import', () => {
     ).toBe(2);
   });
 
-  it('exits 2 with a clear message for the caller’s mistakes, never a stack trace', async () => {
+  it('exits 3 for an unknown practice and 2 for the caller’s other mistakes, with a clear message, never a stack trace', async () => {
     const unknown = await confidant(['logs', 'import', '-', '--practice', 'no-such-clinic'], line(1, '/'));
-    expect(unknown.code).toBe(2);
+    expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('log import failed: no practice with id no-such-clinic');
     const format = await confidant(
       ['logs', 'import', '-', '--practice', 'cli-clinic', '--format', 'xml'],
@@ -148,7 +147,13 @@ describe('confidant logs import', () => {
     );
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/unknown --format xml/);
-    expect(`${unknown.stderr}${format.stderr}`).not.toMatch(/\n\s+at /);
+    const noPractice = await confidant(['logs', 'import', '-'], line(1, '/'));
+    expect(noPractice.code).toBe(2);
+    expect(noPractice.stderr).toContain("required option '--practice <id>' not specified");
+    const giveUp = await confidant(['logs', 'import', '-', '--practice', 'cli-clinic', '--give-up-after', '0'], '');
+    expect(giveUp.code).toBe(2);
+    expect(giveUp.stderr).toContain('--give-up-after: whole seconds, at least 1');
+    expect(`${unknown.stderr}${format.stderr}${noPractice.stderr}${giveUp.stderr}`).not.toMatch(/\n\s+at /);
   });
 
   it('stops on Ctrl-C with what it read committed (exit 130), and the same command resumes after it', async () => {

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { loadCollectorConfig, type CollectorConfig } from '@confidant/collector/collector.config';
-import { runLogImport } from '@confidant/collector/logs/import-cli';
+import { loadCollectorConfig, runLogImport, type CollectorConfig } from '@confidant/collector';
 import {
   connectKafka,
   createLogger,

@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, topicsFor, type Db } from '@confidant/shared';
-import { runPrivacyAudit } from '@confidant/processor';
+import { PracticeStore, runPrivacyAudit, topicsFor, type Db } from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { generateStream, prng } from '../support/event-stream.ts';
@@ -19,7 +18,7 @@ let admin: Admin;
 
 const audit = () => runPrivacyAudit({ db, admin, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 });
 const cli = () =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'processor/src/bin/audit.ts'], {
+  spawnSync(process.execPath, ['--import', 'tsx', 'admin/src/confidant.ts', 'audit'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     encoding: 'utf8',

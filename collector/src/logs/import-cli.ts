@@ -2,7 +2,6 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import {
   connectClickHouse,
   connectKafka,
@@ -12,11 +11,10 @@ import {
   type Logger,
 } from '@confidant/shared';
 import { Presets, SingleBar } from 'cli-progress';
-import { Command } from 'commander';
-import { loadCollectorConfig, type CollectorConfig } from '../collector.config.ts';
+import type { CollectorConfig } from '../collector.config.ts';
 import { createCountryLookup } from '../deid/country.ts';
 import { ClickHouseSaltStore } from '../deid/salt-store.ts';
-import { DiskSpool, SpoolLockedError } from '../kafka/disk-spool.ts';
+import { DiskSpool } from '../kafka/disk-spool.ts';
 import { EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from '../kafka/event-producer.ts';
 import { createMetrics } from '../metrics.ts';
 import { ClickHouseImportLedger, CLIENT_IMPORT_ID_RE, shipperImportId } from './import-ledger.ts';
@@ -63,8 +61,13 @@ export class LogImportUsageError extends Error {
   override name = 'LogImportUsageError';
 }
 
+/** The practice to import for does not exist. */
+export class UnknownPracticeError extends LogImportUsageError {
+  override name = 'UnknownPracticeError';
+}
+
 /**
- * `confidant logs import <file|-> --practice ID`: imports an access log through the edge
+ * What `confidant logs import <file|-> --practice ID` runs: imports an access log through the edge
  * de-identification into Kafka, with a progress bar (bytes, lines/s, ETA) and a summary.
  * Re-running it on the same file resumes after the lines already produced.
  * Throws on real failures (engines unreachable, events not durable); malformed lines are reported, not fatal.
@@ -107,7 +110,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   let producerOpen = false;
   try {
     const practice = await new PracticeStore(db).get(run.practiceId);
-    if (!practice) throw new LogImportUsageError(`no practice with id ${run.practiceId}`);
+    if (!practice) throw new UnknownPracticeError(`no practice with id ${run.practiceId}`);
     const size = run.file === '-' ? 0 : (await stat(run.file)).size;
     const stream =
       run.file === '-' ? (run.stdin ?? process.stdin) : createReadStream(run.file, { highWaterMark: 1 << 20 });
@@ -196,87 +199,4 @@ export function formatSummary(s: ImportSummary, elapsedMs: number): string {
     ...(s.interrupted ? [`  interrupted: run the same command again to resume after line ${s.linesCommitted}`] : []),
     '',
   ].join('\n');
-}
-
-/** Command-line entry: `tsx collector/src/logs/import-cli.ts <file|-> --practice ID [--format F]`. Returns the exit code. */
-export async function main(argv: string[], config: CollectorConfig = loadCollectorConfig()): Promise<number> {
-  const program = new Command('logs-import')
-    .argument('<file>', "access log (plain or gzip), or '-' for standard input")
-    .requiredOption('--practice <id>', 'practice id')
-    .option('--format <format>', 'combined | common | json | auto | nginx:<log_format>', 'auto')
-    .option(
-      '--import-id <name>',
-      'name this import (a re-run under the same name resumes it); by default the log names it',
-    )
-    .option(
-      '--give-up-after <seconds>',
-      'stop when Kafka, the spool or ClickHouse stay unavailable this long (default LOG_IMPORT_GIVE_UP_MS)',
-      (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new Error('--give-up-after: whole seconds, at least 1');
-        return n;
-      },
-    )
-    .option('--no-progress', 'no progress bar')
-    .exitOverride();
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch {
-    return 2;
-  }
-  const opts = program.opts<{
-    practice: string;
-    format: string;
-    progress: boolean;
-    importId?: string;
-    giveUpAfter?: number;
-  }>();
-  // The first Ctrl-C stops reading and commits what was read; a second one does not wait for that (one
-  // keypress can arrive twice within milliseconds, from the terminal and relayed by npm or tsx).
-  const abort = new AbortController();
-  let abortedAt = 0;
-  const interrupt = () => {
-    if (!abort.signal.aborted) {
-      abortedAt = Date.now();
-      abort.abort();
-    } else if (Date.now() - abortedAt > 1000) process.exit(130);
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  try {
-    const summary = await runLogImport({
-      file: program.args[0]!,
-      practiceId: opts.practice,
-      format: opts.format,
-      importId: opts.importId,
-      config,
-      progress: opts.progress ? undefined : false,
-      signal: abort.signal,
-      giveUpMs: opts.giveUpAfter === undefined ? undefined : opts.giveUpAfter * 1000,
-    });
-    return summary.interrupted ? 130 : 0;
-  } catch (error) {
-    if (error instanceof SpoolLockedError) {
-      process.stderr.write(
-        `log import not started: another \`confidant logs import\` (process ${error.pid}) is running with the same spool (${error.dir}); run this one when it has finished\n`,
-      );
-      return 1;
-    }
-    if (error instanceof ImportFailedError) {
-      process.stderr.write(
-        `log import stopped: ${error.message}\n  ${error.summary.linesCommitted} lines are committed; run the same command again to resume after them (no line counts twice)\n`,
-      );
-      return 1;
-    }
-    const verdict = error instanceof EventsSpooledError ? 'log import not yet delivered' : 'log import failed';
-    process.stderr.write(`${verdict}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return error instanceof LogImportUsageError ? 2 : 1;
-  } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-  }
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2));
 }

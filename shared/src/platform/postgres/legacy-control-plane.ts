@@ -32,8 +32,11 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
       )
     ).map((t) => t.name),
   );
+  // `ch` may have no default database yet, so every table is named with its database: {table}.
   const read = (table: string, query: string): Promise<Rows> =>
-    present.has(table) ? ch.rows(query) : Promise.resolve([]);
+    present.has(table)
+      ? ch.rows(query.replace(/\{(\w+)\}/g, (_, t: string) => `${ident(database)}.${ident(t)}`))
+      : Promise.resolve([]);
   // 64-bit and date values come back as strings; times as Unix seconds.
   const [practices, partners, apiKeys, ingestKeys, releases, ledger] = await Promise.all([
     read(

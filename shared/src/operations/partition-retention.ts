@@ -1,4 +1,6 @@
-import { TABLES, sqlv, type Db } from '@confidant/shared';
+import type { Db } from '../platform/clickhouse/clickhouse-client.ts';
+import * as sqlv from '../platform/clickhouse/sql-values.ts';
+import { TABLES } from '../contracts/names.ts';
 
 /** Tables whose data ages out; both are partitioned by toYYYYMM(day). */
 export const RETAINED_TABLES = [TABLES.rollupDaily, TABLES.rollupHourly] as const;

@@ -3,20 +3,25 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { sqlv, TABLES } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bearer, startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 let h: ReporterHarness;
 
-async function confidant(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+type Run = { code: number; stdout: string; stderr: string };
+
+const confidant = (...args: string[]): Promise<Run> => confidantWith({}, ...args);
+
+async function confidantWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       join(ROOT, 'node_modules/.bin/tsx'),
-      ['reporter/src/cli/confidant.ts', ...args],
+      ['admin/src/confidant.ts', ...args],
       {
         cwd: ROOT,
-        env: { ...process.env, CLICKHOUSE_DATABASE: h.config.common.clickhouse.database, LOG_LEVEL: 'silent' },
+        env: { ...process.env, CLICKHOUSE_DATABASE: h.config.common.clickhouse.database, LOG_LEVEL: 'silent', ...env },
       },
     );
     return { code: 0, stdout, stderr };
@@ -81,6 +86,11 @@ describe('confidant CLI', () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stderr).toMatch(/shown only once/);
     const { key, keyId } = JSON.parse(created.stdout);
+
+    const ingestKey = await confidant('logs', 'key', 'create', '--practice', 'shell-clinic');
+    expect(ingestKey.code, ingestKey.stderr).toBe(0);
+    expect(ingestKey.stderr).toMatch(/shown once/);
+    expect(ingestKey.stdout).toMatch(/^cfi_[A-Za-z0-9_-]{43}\n$/);
     const url = '/v1/practices/shell-clinic/reports/monthly?month=2024-03';
     expect((await h.app.inject({ url, headers: bearer(key) })).statusCode).toBe(200);
 
@@ -111,7 +121,7 @@ describe('confidant CLI', () => {
     expect(tooFew.stderr).toMatch(/fewer than 3 practices share/);
 
     const badMonth = await confidant('report', '--practice', 'shell-clinic', '--month', '2024-3');
-    expect(badMonth.code).toBe(1);
+    expect(badMonth.code).toBe(2);
     expect(badMonth.stderr).toMatch(/YYYY-MM/);
     const badTz = await confidant(
       'practice',
@@ -125,10 +135,48 @@ describe('confidant CLI', () => {
       '--timezone',
       'Nowhere/City',
     );
-    expect(badTz.code).toBe(1);
+    expect(badTz.code).toBe(2);
     expect(badTz.stderr).toMatch(/timezone/);
     const noScope = await confidant('key', 'create', '--role', 'partner');
-    expect(noScope.code).toBe(1);
+    expect(noScope.code).toBe(2);
     expect(noScope.stderr).toMatch(/scopeId/);
+    const exists = await confidant('partner', 'add', '--id', 'uni', '--name', 'University again');
+    expect(exists.code).toBe(1);
+    expect(exists.stderr).toMatch(/partner uni exists/);
+
+    const noPractice = await confidant('report', '--practice', 'no-such-clinic', '--month', '2024-03');
+    expect(noPractice.code).toBe(3);
+    expect(noPractice.stderr).toBe('confidant: no practice no-such-clinic\n');
+    const noKey = await confidant('key', 'revoke', '0123456789abcdef');
+    expect(noKey.code).toBe(3);
+    const noIngestPractice = await confidant('logs', 'key', 'create', '--practice', 'no-such-clinic');
+    expect(noIngestPractice.code).toBe(3);
+    expect(noIngestPractice.stderr).toMatch(/no practice no-such-clinic/);
+  });
+
+  test('retention drops the month partitions older than RETENTION_MONTHS, and only those', async () => {
+    const month = (monthsAgo: number): string => {
+      const d = new Date();
+      return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - monthsAgo, 15)).toISOString().slice(0, 10);
+    };
+    const practice = sqlv.str('retention-clinic');
+    for (const day of [month(0), month(2), month(3)])
+      await h.db.command(
+        `INSERT INTO ${TABLES.rollupDaily} (practice_id, day, source, dim, value) VALUES (${practice}, ${sqlv.str(day)}, ${sqlv.str('snippet')}, ${sqlv.str('total')}, ${sqlv.str('')})`,
+      );
+    const days = async () =>
+      (
+        await h.db.rows<{ day: string }>(
+          `SELECT toString(day) AS day FROM ${TABLES.rollupDaily} WHERE practice_id = ${practice} ORDER BY day`,
+        )
+      ).map((r) => r.day);
+    const run = await confidantWith({ RETENTION_MONTHS: '3' }, 'retention');
+    expect(run.code, run.stderr).toBe(0);
+    const oldest = Number(month(3).slice(0, 7).replace('-', ''));
+    expect(JSON.parse(run.stdout)).toEqual({
+      retentionMonths: 3,
+      dropped: expect.arrayContaining([{ table: TABLES.rollupDaily, partition: oldest }]),
+    });
+    expect(await days()).toEqual([month(2), month(0)]);
   });
 });

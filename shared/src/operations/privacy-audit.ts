@@ -1,6 +1,8 @@
 import type { Admin } from 'kafkajs';
-import { sqlv, topicsFor, type Db } from '@confidant/shared';
-import { RETAINED_TABLES, oldestKeptMonth } from '../retention/partition-retention.ts';
+import type { Db } from '../platform/clickhouse/clickhouse-client.ts';
+import * as sqlv from '../platform/clickhouse/sql-values.ts';
+import { topicsFor } from '../contracts/names.ts';
+import { RETAINED_TABLES, oldestKeptMonth } from './partition-retention.ts';
 
 /**
  * `confidant audit`: evidence that storage holds aggregates only. Lists every table and column,

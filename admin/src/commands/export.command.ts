@@ -1,0 +1,35 @@
+import { EXPORT_FORMATS, partnerRelease, PartnerStore } from '@confidant/reporter';
+import { Option, type Command } from 'commander';
+import type { CommandContext } from '../command-context.ts';
+import { NotFoundError } from '../exit-codes.ts';
+import { month } from '../option-parsers.ts';
+
+/** `confidant export`: a partner's release for a month, made once and charged to the privacy budget. */
+export function addExportCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('export')
+    .description('partner export (made once per partner and month, charged to the privacy budget)')
+    .requiredOption('--partner <id>')
+    .requiredOption('--month <YYYY-MM>', 'month', month)
+    .addOption(new Option('--format <format>').choices([...EXPORT_FORMATS]).default('csv'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((o) =>
+      ctx.withDb(async (db) => {
+        if (!(await new PartnerStore(db).get(o.partner))) throw new NotFoundError(`no partner ${o.partner}`);
+        const { release } = ctx.config;
+        const made = await partnerRelease(
+          {
+            db,
+            epsilon: release.epsilonPerRelease,
+            yearlyBudget: release.yearlyBudget,
+            suppressionThreshold: release.suppressionThreshold,
+          },
+          o.partner,
+          o.month,
+          o.format,
+        );
+        ctx.io.stderr.write(`${made.created ? 'new release' : 'stored release'} ${String(made.manifest.release_id)}\n`);
+        await ctx.output(made.body, o.out);
+      }),
+    );
+}

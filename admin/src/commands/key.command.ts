@@ -1,0 +1,40 @@
+import { createKey, KeyStore, keyCreateSchema, PartnerStore, publicKey, ROLES } from '@confidant/reporter';
+import { PracticeStore } from '@confidant/shared';
+import { Option, type Command } from 'commander';
+import type { CommandContext } from '../command-context.ts';
+import { NotFoundError } from '../exit-codes.ts';
+
+/** `confidant key create|revoke|list`: API keys for the reporter. */
+export function addKeyCommands(program: Command, ctx: CommandContext): void {
+  const key = program.command('key').description('API keys');
+  key
+    .command('create')
+    .description('create an API key (printed once)')
+    .addOption(new Option('--role <role>', 'admin, practice or partner').choices([...ROLES]).makeOptionMandatory())
+    .option('--scope <id>', 'the practice or partner the key is for')
+    .option('--label <text>', 'a note on who holds the key', '')
+    .action((o) =>
+      ctx.withDb(async (db) => {
+        const input = keyCreateSchema.parse({ role: o.role, ...(o.scope ? { scopeId: o.scope } : {}), label: o.label });
+        const created = await createKey(
+          { practices: new PracticeStore(db), partners: new PartnerStore(db), keys: new KeyStore(db) },
+          input,
+        );
+        ctx.io.stderr.write('Store this key now: it is shown only once.\n');
+        ctx.print(created);
+      }),
+    );
+  key
+    .command('revoke <keyId>')
+    .description('revoke an API key')
+    .action((keyId: string) =>
+      ctx.withDb(async (db) => {
+        if (!(await new KeyStore(db).revoke(keyId))) throw new NotFoundError(`no key ${keyId}`);
+        ctx.print({ keyId, revoked: true });
+      }),
+    );
+  key
+    .command('list')
+    .description('list the API keys (never their secrets)')
+    .action(() => ctx.withDb(async (db) => ctx.print((await new KeyStore(db).list()).map(publicKey))));
+}

@@ -1,0 +1,24 @@
+import { PartnerStore } from '@confidant/reporter';
+import type { Command } from 'commander';
+import type { CommandContext } from '../command-context.ts';
+
+/** `confidant partner add|list`: the recipients of cross-practice exports. */
+export function addPartnerCommands(program: Command, ctx: CommandContext): void {
+  const partner = program.command('partner').description('register data partners');
+  partner
+    .command('add')
+    .description('register a data partner')
+    .requiredOption('--id <id>')
+    .requiredOption('--name <name>')
+    .action((o) =>
+      ctx.withDb(async (db) => {
+        const store = new PartnerStore(db);
+        if (await store.get(o.id)) throw new Error(`partner ${o.id} exists`);
+        ctx.print(await store.save({ id: o.id, name: o.name }));
+      }),
+    );
+  partner
+    .command('list')
+    .description('list the data partners')
+    .action(() => ctx.withDb(async (db) => ctx.print(await new PartnerStore(db).list())));
+}

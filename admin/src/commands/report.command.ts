@@ -1,0 +1,32 @@
+import { buildMonthlyReport, renderReportCsv, renderReportHtml } from '@confidant/reporter';
+import { PracticeStore } from '@confidant/shared';
+import { Option, type Command } from 'commander';
+import type { CommandContext } from '../command-context.ts';
+import { NotFoundError } from '../exit-codes.ts';
+import { month } from '../option-parsers.ts';
+
+/** `confidant report`: a practice's monthly report as JSON, CSV or HTML. */
+export function addReportCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('report')
+    .description('monthly report of one practice')
+    .requiredOption('--practice <id>')
+    .requiredOption('--month <YYYY-MM>', 'month', month)
+    .addOption(new Option('--format <format>').choices(['json', 'csv', 'html']).default('json'))
+    .option('--limit <n>', 'rows per section', (v) => Number.parseInt(v, 10), 10)
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((o) =>
+      ctx.withDb(async (db) => {
+        const p = await new PracticeStore(db).get(o.practice);
+        if (!p) throw new NotFoundError(`no practice ${o.practice}`);
+        const report = await buildMonthlyReport(db, p, o.month, { limit: o.limit });
+        const text =
+          o.format === 'csv'
+            ? renderReportCsv(report)
+            : o.format === 'html'
+              ? renderReportHtml(report)
+              : JSON.stringify(report, null, 2);
+        await ctx.output(text, o.out);
+      }),
+    );
+}
