@@ -1,3 +1,3 @@
-export { buildApp, type AppDeps } from './app.ts';
+export { buildApp, type ReporterAppDeps } from './app.ts';
 export { loadReporterConfig, type ReporterConfig } from './reporter.config.ts';
 export { portabilitySamples } from './queries/portability-samples.ts';

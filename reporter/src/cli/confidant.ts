@@ -8,7 +8,7 @@ import { ApiError, connectClickHouse, migrate, PracticeStore, practiceSchema, ty
 import { ROLES } from '../auth/api-key.ts';
 import { KeyStore, publicKey } from '../auth/key-store.ts';
 import { PartnerStore } from '../auth/partner-store.ts';
-import { EXPORT_FORMATS } from '../privacy/budget-ledger.ts';
+import { EXPORT_FORMATS } from '../privacy/release-store.ts';
 import { partnerRelease } from '../privacy/partner-release.ts';
 import { renderReportCsv } from '../render/report-csv.ts';
 import { renderReportHtml } from '../render/report-html.ts';
