@@ -5,8 +5,10 @@ import { TABLES } from './names.ts';
  * The rollup tables as the migrations create them (0002, 0023): the one description the processor
  * writes by and the reporter reads by. `tests/clickhouse/rollup-schema.test.ts` checks it against a
  * migrated database, so a migration that changes a rollup column must change this module too.
- * Type names are spelled as ClickHouse (18.16 and 24.x) reports them in `system.columns`.
+ * Type names are spelled as ClickHouse reports them in `system.columns`.
  */
+
+/** A column: its name and its type. */
 export type ColumnSpec = { readonly name: string; readonly type: string };
 
 const enum8 = (codes: Readonly<Record<string, number>>): string =>
@@ -100,7 +102,6 @@ export const rollupTableColumns = (table: RollupTable): ColumnSpec[] => [
 
 /** What a row of the ingest table is: the views fan each kind out to its own table. */
 export const INGEST_KIND_CODES = { daily: 1, hourly: 2, ledger: 3, lines: 4 } as const;
-export type IngestKind = keyof typeof INGEST_KIND_CODES;
 
 /**
  * `rollup_ingest_v2` (Null engine), the processor's one entry point: each insert is one block of daily
