@@ -1,4 +1,5 @@
 import { encodeEvent, type EventEnvelope } from '@confidant/shared';
+import { testEnvelope } from '@confidant/shared/testing';
 
 /** Seeded PRNG: every run produces and measures the same stream. */
 export function prng(seed: number): () => number {
@@ -64,33 +65,30 @@ export function generateEnvelopes(
                 : roll < 0.95
                   ? 'event'
                   : 'notfound';
-      events.push({
-        v: 1,
-        id: hex(random, 16),
-        practiceId,
-        source: 'snippet',
-        type,
-        ts: Math.min(ts, endMs - 1),
-        visitor,
-        page: pick(PAGES),
-        countOnly: false,
-        referrerDomain: i === 0 && random() < 0.5 ? pick(['google.com', 'bing.com', 'healthgrades.com']) : null,
-        utmSource: i === 0 && random() < 0.2 ? 'newsletter' : null,
-        utmMedium: null,
-        utmCampaign: null,
-        target:
-          type === 'outbound'
-            ? pick(['maps.example.org', 'insurer.example'])
-            : type === 'download'
-              ? '/files/intake.pdf'
-              : null,
-        name: type === 'event' ? pick(['book-click', 'call-click']) : null,
-        engagedMs: type === 'engagement' ? Math.floor(random() * 30_000) : null,
-        country: pick(['US', 'CA', 'DE', 'FR']),
-        browser: pick(['Firefox', 'Chrome', 'Safari', 'Edge']),
-        os: pick(['Linux', 'Windows', 'iOS', 'Android', 'macOS']),
-        device: pick(['desktop', 'mobile', 'tablet'] as const),
-      });
+      events.push(
+        testEnvelope({
+          id: hex(random, 16),
+          practiceId,
+          type,
+          ts: Math.min(ts, endMs - 1),
+          visitor,
+          page: pick(PAGES),
+          referrerDomain: i === 0 && random() < 0.5 ? pick(['google.com', 'bing.com', 'healthgrades.com']) : null,
+          utmSource: i === 0 && random() < 0.2 ? 'newsletter' : null,
+          target:
+            type === 'outbound'
+              ? pick(['maps.example.org', 'insurer.example'])
+              : type === 'download'
+                ? '/files/intake.pdf'
+                : null,
+          name: type === 'event' ? pick(['book-click', 'call-click']) : null,
+          engagedMs: type === 'engagement' ? Math.floor(random() * 30_000) : null,
+          country: pick(['US', 'CA', 'DE', 'FR']),
+          browser: pick(['Firefox', 'Chrome', 'Safari', 'Edge']),
+          os: pick(['Linux', 'Windows', 'iOS', 'Android', 'macOS']),
+          device: pick(['desktop', 'mobile', 'tablet'] as const),
+        }),
+      );
     }
   }
   return events;

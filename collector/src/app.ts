@@ -21,7 +21,7 @@ import { privacyRoute } from './routes/privacy.route.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
 import { snippetRoute } from './routes/snippet.route.ts';
 
-export type CollectorDeps = {
+export type CollectorAppDeps = {
   config: CollectorConfig;
   logger: Logger;
   registry: PracticeRegistry;
@@ -58,7 +58,7 @@ function toApiError(error: FastifyError | ApiError): ApiError | null {
   return null;
 }
 
-export async function buildApp(deps: CollectorDeps): Promise<FastifyInstance> {
+export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Fastify's request log lines carry the URL and remote address.

@@ -2,10 +2,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { errorBody, ErrorCode } from '@confidant/shared';
 
-export type AppDeps = { registry: Registry; ready: () => Promise<boolean> };
+export type ProcessorAppDeps = { registry: Registry; ready: () => Promise<boolean> };
 
 /** The processor's operational endpoints: liveness, readiness and Prometheus metrics. */
-export function buildApp(deps: AppDeps): FastifyInstance {
+export function buildApp(deps: ProcessorAppDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

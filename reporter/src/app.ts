@@ -22,7 +22,7 @@ declare module 'fastify' {
   }
 }
 
-export type AppDeps = {
+export type ReporterAppDeps = {
   config: ReporterConfig;
   db: Db;
   logger: Logger;
@@ -40,7 +40,7 @@ const isPublic = (req: FastifyRequest): boolean => {
 };
 
 /** The reporter: aggregates only, every data route behind a scoped API key. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const now = deps.now ?? (() => new Date());
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });

@@ -1,11 +1,11 @@
-export { buildApp, type AppDeps } from './app.ts';
+export { buildApp, type ReporterAppDeps } from './app.ts';
 export { loadReporterConfig, type ReporterConfig } from './reporter.config.ts';
 export { portabilitySamples } from './queries/portability-samples.ts';
 // What the admin CLI (`confidant`) shares with the admin API: stores, validation, reports and releases.
 export { ROLES, type Role } from './auth/api-key.ts';
 export { KeyStore, publicKey } from './auth/key-store.ts';
 export { PartnerStore, type Partner } from './auth/partner-store.ts';
-export { EXPORT_FORMATS, type ExportFormat } from './privacy/budget-ledger.ts';
+export { EXPORT_FORMATS, type ExportFormat } from './privacy/release-store.ts';
 export { partnerRelease, type Release } from './privacy/partner-release.ts';
 export { renderReportCsv } from './render/report-csv.ts';
 export { renderReportHtml } from './render/report-html.ts';

@@ -4,6 +4,7 @@ export * from './contracts/import-line.ts';
 export * from './contracts/names.ts';
 export * from './contracts/practice.ts';
 export * from './contracts/result.ts';
+export * from './contracts/rollup-schema.ts';
 export * from './platform/csv.ts';
 export * from './platform/logger.ts';
 export * from './platform/config/env-config.ts';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEnvelope } from '@confidant/shared';
+import { testEnvelope } from '@confidant/shared/testing';
 
 /** A small seeded PRNG so a failing stream can be reproduced from its seed. */
 export function prng(seed: number): () => number {
@@ -55,33 +56,32 @@ export function generateStream(
                     ? 'event'
                     : 'notfound';
       const countOnly = type === 'pageview' && random() < 0.08;
-      events.push({
-        v: 1,
-        id: randomBytes(16).toString('hex'),
-        practiceId,
-        source,
-        type,
-        ts,
-        visitor,
-        page: countOnly ? 'patient-portal' : pick(PAGES),
-        countOnly,
-        referrerDomain: i === 0 && random() < 0.5 ? pick(['google.com', 'bing.com', 'healthgrades.com']) : null,
-        utmSource: i === 0 && random() < 0.2 ? 'newsletter' : null,
-        utmMedium: null,
-        utmCampaign: null,
-        target:
-          type === 'outbound'
-            ? pick(['maps.example.org', 'insurer.example'])
-            : type === 'download'
-              ? '/files/intake.pdf'
-              : null,
-        name: type === 'event' ? pick(['book-click', 'call-click']) : null,
-        engagedMs: type === 'engagement' ? Math.floor(random() * 30_000) : null,
-        country: pick(['US', 'CA', 'DE']),
-        browser: pick(['Firefox', 'Chrome', 'Safari']),
-        os: pick(['Linux', 'Windows', 'iOS']),
-        device: pick(['desktop', 'mobile', 'tablet'] as const),
-      });
+      events.push(
+        testEnvelope({
+          id: randomBytes(16).toString('hex'),
+          practiceId,
+          source,
+          type,
+          ts,
+          visitor,
+          page: countOnly ? 'patient-portal' : pick(PAGES),
+          countOnly,
+          referrerDomain: i === 0 && random() < 0.5 ? pick(['google.com', 'bing.com', 'healthgrades.com']) : null,
+          utmSource: i === 0 && random() < 0.2 ? 'newsletter' : null,
+          target:
+            type === 'outbound'
+              ? pick(['maps.example.org', 'insurer.example'])
+              : type === 'download'
+                ? '/files/intake.pdf'
+                : null,
+          name: type === 'event' ? pick(['book-click', 'call-click']) : null,
+          engagedMs: type === 'engagement' ? Math.floor(random() * 30_000) : null,
+          country: pick(['US', 'CA', 'DE']),
+          browser: pick(['Firefox', 'Chrome', 'Safari']),
+          os: pick(['Linux', 'Windows', 'iOS']),
+          device: pick(['desktop', 'mobile', 'tablet'] as const),
+        }),
+      );
     }
   }
   return events;

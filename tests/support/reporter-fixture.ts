@@ -9,7 +9,7 @@ import {
   type PracticeInput,
 } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type AppDeps } from '@confidant/reporter/app';
+import { buildApp, type ReporterAppDeps } from '@confidant/reporter/app';
 import { loadReporterConfig, type ReporterConfig } from '@confidant/reporter/reporter.config';
 import { isolatedConfig } from './test-env.ts';
 
@@ -26,7 +26,7 @@ export type ReporterHarness = { app: FastifyInstance; db: Db; config: ReporterCo
 export async function startReporter(
   label: string,
   env: Record<string, string> = {},
-  extra: Partial<AppDeps> = {},
+  extra: Partial<ReporterAppDeps> = {},
 ): Promise<ReporterHarness> {
   const common = isolatedConfig(label);
   const config = loadReporterConfig({

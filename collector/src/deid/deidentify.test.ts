@@ -1,6 +1,6 @@
 import { eventEnvelopeSchema, practiceSchema, type Practice } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
-import { deidentify, type Hit, type RequestFacts } from './deidentify.ts';
+import { deidentify, type BeaconHit, type RequestFacts } from './deidentify.ts';
 import { MemorySaltStore } from './salt-store.ts';
 
 const UA =
@@ -23,14 +23,14 @@ const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
   receivedAt: Date.UTC(2025, 5, 1, 12),
   ...over,
 });
-const hit = (over: Partial<Hit> = {}): Hit => ({
+const hit = (over: Partial<BeaconHit> = {}): BeaconHit => ({
   type: 'pageview',
   url: 'https://clinic.example/services?utm_source=News&x=1',
   referrer: 'https://www.google.com/q',
   ...over,
 });
 
-async function ok(h: Hit, f = facts(), p = practice) {
+async function ok(h: BeaconHit, f = facts(), p = practice) {
   const r = await deidentify(h, f, p, deps);
   if (r.kind !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(r)}`);
   return r;

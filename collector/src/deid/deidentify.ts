@@ -17,7 +17,7 @@ import { classifyUserAgent } from './user-agent.ts';
 import { visitorKey } from './visitor-key.ts';
 
 /** One hit as any endpoint received it, before de-identification. */
-export type Hit = {
+export type BeaconHit = {
   type: EventType;
   url: string;
   referrer?: string | null;
@@ -62,7 +62,7 @@ const reject = (code: ErrorCode, message: string, status = 400): DeidResult => (
  * families, and go no further.
  */
 export async function deidentify(
-  hit: Hit,
+  hit: BeaconHit,
   facts: RequestFacts,
   practice: Practice,
   deps: DeidDeps,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { classifyHit, extensionOf } from './hit-rules.ts';
-import type { Hit } from './log-parser.ts';
+import type { LogHit } from './log-parser.ts';
 
 const BROWSER =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
-const hit = (over: Partial<Hit> = {}): Hit => ({
+const hit = (over: Partial<LogHit> = {}): LogHit => ({
   ip: '192.0.2.1',
   time: 0,
   method: 'GET',
@@ -14,7 +14,7 @@ const hit = (over: Partial<Hit> = {}): Hit => ({
   userAgent: BROWSER,
   ...over,
 });
-const verdict = (over: Partial<Hit>) => {
+const verdict = (over: Partial<LogHit>) => {
   const v = classifyHit(hit(over));
   return v.kind === 'count' ? v.type : `skip:${v.reason}`;
 };

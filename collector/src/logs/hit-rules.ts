@@ -1,5 +1,5 @@
 import { isBot } from '../deid/bot-filter.ts';
-import type { Hit } from './log-parser.ts';
+import type { LogHit } from './log-parser.ts';
 
 export type SkipReason = 'method' | 'status' | 'redirect' | 'asset' | 'bot';
 export const SKIP_REASONS: readonly SkipReason[] = ['method', 'status', 'redirect', 'asset', 'bot'];
@@ -59,7 +59,7 @@ export function isLogBot(userAgent: string | null): boolean {
  * 307, 308) are skipped because the browser's follow-up request is logged and counted
  * itself; counting both would double every http→https or trailing-slash redirect.
  */
-export function classifyHit(hit: Hit): HitVerdict {
+export function classifyHit(hit: LogHit): HitVerdict {
   if (hit.method !== 'GET' && hit.method !== 'HEAD') return { kind: 'skip', reason: 'method' };
   const s = hit.status;
   if (s !== 404 && (s < 200 || s >= 400)) return { kind: 'skip', reason: 'status' };

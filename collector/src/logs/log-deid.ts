@@ -9,7 +9,7 @@ import { classifyUserAgent, type UaClass } from '../deid/user-agent.ts';
 import { visitorKey } from '../deid/visitor-key.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
 import { clientBucket } from './import-ledger.ts';
-import type { Hit } from './log-parser.ts';
+import type { LogHit } from './log-parser.ts';
 
 export type LogDeidSkip = 'page-class-drop' | 'foreign-host';
 
@@ -73,7 +73,7 @@ export class LogDeidentifier {
     this.last = null;
   }
 
-  deidentify(hit: Hit, type: 'pageview' | 'notfound', id: string): LogDeidResult {
+  deidentify(hit: LogHit, type: 'pageview' | 'notfound', id: string): LogDeidResult {
     const practice = this.practice;
     const verdict = this.pages.through(hit.path, (p) => this.pageVerdict(p));
     if (verdict.kind === 'skip') return verdict;
@@ -118,7 +118,7 @@ export class LogDeidentifier {
   }
 
   /** The visitor key (daily salt of the hit's UTC day), country and agent families of the hit's client. */
-  private client(hit: Hit): ClientFacts {
+  private client(hit: LogHit): ClientFacts {
     const day = Math.floor(hit.time / DAY_MS);
     const userAgent = hit.userAgent ?? '';
     const last = this.last;

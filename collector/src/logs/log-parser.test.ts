@@ -7,13 +7,13 @@ import {
   parseTimeIso,
   parseTimeLocal,
   unescapeField,
-  type Hit,
+  type LogHit,
   type ParseResult,
 } from './log-parser.ts';
 
 const combined = createLineParser({ kind: 'combined' });
 const common = createLineParser({ kind: 'common' });
-const hitOf = (r: ParseResult): Hit => {
+const hitOf = (r: ParseResult): LogHit => {
   if (!r.ok) throw new Error(`expected a hit, got ${r.reason}`);
   return r.hit;
 };

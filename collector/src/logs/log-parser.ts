@@ -6,7 +6,7 @@
  */
 
 /** One request as the web server logged it. Identifying fields (ip, userAgent) live only in memory. */
-export type Hit = {
+export type LogHit = {
   ip: string;
   /** Epoch ms, from the line's own timestamp including its UTC offset. */
   time: number;
@@ -21,7 +21,7 @@ export type Hit = {
 
 export type MalformedReason = 'empty' | 'layout' | 'ip' | 'time' | 'request' | 'status' | 'json';
 
-export type ParseResult = { ok: true; hit: Hit } | { ok: false; reason: MalformedReason };
+export type ParseResult = { ok: true; hit: LogHit } | { ok: false; reason: MalformedReason };
 
 export type LineParser = (line: string) => ParseResult;
 
@@ -45,7 +45,7 @@ export function parseFormatSpec(spec: string | undefined): LogFormat | null {
   return null;
 }
 
-const ok = (hit: Hit): ParseResult => ({ ok: true, hit });
+const ok = (hit: LogHit): ParseResult => ({ ok: true, hit });
 const bad = (reason: MalformedReason): ParseResult => ({ ok: false, reason });
 
 // ---------------------------------------------------------------------------------------

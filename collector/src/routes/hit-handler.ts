@@ -1,7 +1,7 @@
 import { ApiError, ErrorCode, type EventEnvelope, type Practice } from '@confidant/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
-import { deidentify, type Hit, type RequestFacts } from '../deid/deidentify.ts';
+import { deidentify, type BeaconHit, type RequestFacts } from '../deid/deidentify.ts';
 import { hostInDomains } from '../deid/referrer.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
@@ -78,7 +78,7 @@ export async function acceptHit(
   request: FastifyRequest,
   reply: FastifyReply,
   practice: Practice,
-  hit: Hit,
+  hit: BeaconHit,
   ctx: HitContext,
 ): Promise<void> {
   const result = await deidentify(hit, requestFacts(request, practice, ctx), practice, ctx).catch((error: unknown) => {

@@ -1,6 +1,6 @@
 import { ApiError, ErrorCode, type EventType } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
-import type { Hit } from '../deid/deidentify.ts';
+import type { BeaconHit } from '../deid/deidentify.ts';
 import { plausibleEventSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
 import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
@@ -51,7 +51,7 @@ export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
     const type = SPECIAL[body.n] ?? 'event';
     const p = props(body.p);
     const engaged = (raw as { e?: unknown }).e;
-    const hit: Hit = {
+    const hit: BeaconHit = {
       type,
       url: body.u,
       referrer: body.r ?? null,

@@ -1,29 +1,35 @@
 import { ROLLUP_DIMENSIONS, type EventSource, type RollupDimension } from '@confidant/shared';
 
-export const DIMENSIONS = ROLLUP_DIMENSIONS;
-export type Dimension = RollupDimension;
-
-export type Metrics = { pageviews: number; visits: number; bounces: number; engagedMs: number; events: number };
-export type Metric = keyof Metrics;
+/**
+ * The summed metrics of a rollup row: the rollup schema's counts, camel-cased (a row's visitors are
+ * its hash set). The writer's tests check the rows against the schema.
+ */
+export type RollupCounts = { pageviews: number; visits: number; bounces: number; engagedMs: number; events: number };
 
 /**
- * Dimensions and metrics by position, for the hot path: `rows.add(D.page, path, M.pageviews, 1, visitor)`
+ * Dimensions and counts by position, for the hot path: `rows.add(D.page, path, M.pageviews, 1, visitor)`
  * indexes arrays instead of building a string key per call.
  */
-export const D = Object.fromEntries(DIMENSIONS.map((d, i) => [d, i])) as Record<Dimension, number>;
+export const D = Object.fromEntries(ROLLUP_DIMENSIONS.map((d, i) => [d, i])) as Record<RollupDimension, number>;
 export const M = { pageviews: 0, visits: 1, bounces: 2, engagedMs: 3, events: 4 } as const satisfies Record<
-  Metric,
+  keyof RollupCounts,
   number
 >;
 /** For `add` calls that only record a visitor. */
 export const NO_METRIC = -1;
 
-export type DailyKey = { practiceId: string; day: number; source: EventSource; dim: Dimension; value: string };
-export type HourlyKey = { practiceId: string; day: number; hour: number; source: EventSource };
+export type DailyRollupKey = {
+  practiceId: string;
+  day: number;
+  source: EventSource;
+  dim: RollupDimension;
+  value: string;
+};
+export type HourlyRollupKey = { practiceId: string; day: number; hour: number; source: EventSource };
 
-/** Visitor hashes are unsigned 32-bit numbers (written as UInt64). */
-export type DailyRow = DailyKey & Metrics & { visitorHashes: number[] };
-export type HourlyRow = HourlyKey & Omit<Metrics, 'events'> & { visitorHashes: number[] };
+/** Visitor hashes are unsigned 32-bit numbers (written as UInt64). rollup_hourly keeps no events. */
+export type DailyRollupRow = DailyRollupKey & RollupCounts & { visitorHashes: number[] };
+export type HourlyRollupRow = HourlyRollupKey & Omit<RollupCounts, 'events'> & { visitorHashes: number[] };
 
 class Cell {
   readonly sums = [0, 0, 0, 0, 0];
@@ -38,7 +44,7 @@ class Cell {
     return this.hashes === null && this.sums.every((s) => s === 0);
   }
 
-  metrics(): Metrics {
+  counts(): RollupCounts {
     const [pageviews, visits, bounces, engagedMs, events] = this.sums as [number, number, number, number, number];
     return { pageviews, visits, bounces, engagedMs, events };
   }
@@ -47,7 +53,7 @@ class Cell {
 /** The rows of one practice, source and local day: a map per dimension, and the day's 24 hours. */
 export class DayRollup {
   private readonly byDim: Array<Map<string, Cell> | undefined> = new Array<Map<string, Cell> | undefined>(
-    DIMENSIONS.length,
+    ROLLUP_DIMENSIONS.length,
   );
   private readonly hours: Array<Cell | undefined> = new Array<Cell | undefined>(24);
   rows = 0;
@@ -79,7 +85,7 @@ export class DayRollup {
     cell.add(metric, amount, visitor);
   }
 
-  dailyRows(out: DailyRow[]): void {
+  dailyRows(out: DailyRollupRow[]): void {
     this.byDim.forEach((values, dim) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
@@ -87,25 +93,25 @@ export class DayRollup {
           practiceId: this.practiceId,
           day: this.day,
           source: this.source,
-          dim: DIMENSIONS[dim]!,
+          dim: ROLLUP_DIMENSIONS[dim]!,
           value,
-          ...cell.metrics(),
+          ...cell.counts(),
           visitorHashes: [...(cell.hashes ?? [])],
         });
       }
     });
   }
 
-  hourlyRows(out: HourlyRow[]): void {
+  hourlyRows(out: HourlyRollupRow[]): void {
     this.hours.forEach((cell, hour) => {
       if (cell === undefined || cell.isEmpty()) return;
-      const { events: _events, ...metrics } = cell.metrics();
+      const { events: _events, ...counts } = cell.counts();
       out.push({
         practiceId: this.practiceId,
         day: this.day,
         hour,
         source: this.source,
-        ...metrics,
+        ...counts,
         visitorHashes: [...(cell.hashes ?? [])],
       });
     });
@@ -134,14 +140,14 @@ export class RollupAccumulator {
     return rows;
   }
 
-  dailyRows(): DailyRow[] {
-    const out: DailyRow[] = [];
+  dailyRows(): DailyRollupRow[] {
+    const out: DailyRollupRow[] = [];
     for (const day of this.days.values()) day.dailyRows(out);
     return out;
   }
 
-  hourlyRows(): HourlyRow[] {
-    const out: HourlyRow[] = [];
+  hourlyRows(): HourlyRollupRow[] {
+    const out: HourlyRollupRow[] = [];
     for (const day of this.days.values()) day.hourlyRows(out);
     return out;
   }

@@ -1,8 +1,19 @@
-import { PORTABLE_SETTINGS, TABLES, sqlv, type CommonConfig, type Db, type EventSource } from '@confidant/shared';
-import type { DailyRow, HourlyRow } from '../aggregate/rollup-accumulator.ts';
+import {
+  INGEST_KIND_CODES,
+  INGEST_TABLE,
+  PORTABLE_SETTINGS,
+  ROLLUP_SOURCE_CODES,
+  TABLES,
+  sqlv,
+  type ColumnSpec,
+  type CommonConfig,
+  type Db,
+  type IngestColumn,
+} from '@confidant/shared';
+import type { DailyRollupRow, HourlyRollupRow } from '../aggregate/rollup-accumulator.ts';
 import type { LineWord } from '../imports/import-line-ledger.ts';
 import { BlockEncodeError, clickHouseErrorCode, InsertError } from './insert-error.ts';
-import { encodeNativeBlock, nativeColumn as col } from './native-block.ts';
+import { encodeNativeBlock, nativeColumn as col, type NativeColumn } from './native-block.ts';
 
 /** Where a batch ends: written in the same block as its rollups, so both commit or neither. */
 export type LedgerEntry = {
@@ -13,12 +24,7 @@ export type LedgerEntry = {
   batchId: string;
 };
 
-const KIND_TYPE = "Enum8('daily' = 1, 'hourly' = 2, 'ledger' = 3, 'lines' = 4)";
-const SOURCE_TYPE = "Enum8('snippet' = 1, 'logs' = 2)";
-const KIND = { daily: 1, hourly: 2, ledger: 3, lines: 4 } as const;
-const SOURCE: Record<EventSource, number> = { snippet: 1, logs: 2 };
-
-type IngestRow = {
+export type IngestRow = {
   kind: number;
   practiceId: string;
   day: number;
@@ -40,7 +46,7 @@ const blank = {
   practiceId: '',
   day: 0,
   hour: 0,
-  source: SOURCE.snippet,
+  source: ROLLUP_SOURCE_CODES.snippet,
   dim: '',
   value: '',
   pageviews: 0,
@@ -59,8 +65,8 @@ const blank = {
  * for a value the columns cannot hold.
  */
 export function buildIngestBlock(
-  daily: readonly DailyRow[],
-  hourly: readonly HourlyRow[],
+  daily: readonly DailyRollupRow[],
+  hourly: readonly HourlyRollupRow[],
   ledger: LedgerEntry,
   lines: readonly LineWord[] = [],
 ): Buffer {
@@ -72,120 +78,80 @@ export function buildIngestBlock(
 }
 
 function encodeIngestRows(
-  daily: readonly DailyRow[],
-  hourly: readonly HourlyRow[],
+  daily: readonly DailyRollupRow[],
+  hourly: readonly HourlyRollupRow[],
   ledger: LedgerEntry,
   lines: readonly LineWord[],
 ): Buffer {
   const rows: IngestRow[] = [
-    ...daily.map((r) => ({ ...r, kind: KIND.daily, hour: 0, source: SOURCE[r.source], ledger: null, line: null })),
+    ...daily.map((r) => ({
+      ...r,
+      kind: INGEST_KIND_CODES.daily,
+      hour: 0,
+      source: ROLLUP_SOURCE_CODES[r.source],
+      ledger: null,
+      line: null,
+    })),
     ...hourly.map((r) => ({
       ...r,
-      kind: KIND.hourly,
+      kind: INGEST_KIND_CODES.hourly,
       dim: '',
       value: '',
       events: 0,
-      source: SOURCE[r.source],
+      source: ROLLUP_SOURCE_CODES[r.source],
       ledger: null,
       line: null,
     })),
     ...lines.map((line) => ({
       ...blank,
-      kind: KIND.lines,
+      kind: INGEST_KIND_CODES.lines,
       ledger: { ...ledger, topic: '', partition: 0, nextOffset: 0n, batchId: '' },
       line,
     })),
-    { ...blank, kind: KIND.ledger, ledger },
+    { ...blank, kind: INGEST_KIND_CODES.ledger, ledger },
   ];
-  const pick = <T>(f: (r: IngestRow) => T): T[] => rows.map(f);
-  return encodeNativeBlock([
-    col.enum8(
-      'kind',
-      KIND_TYPE,
-      pick((r) => r.kind),
-    ),
-    col.string(
-      'practice_id',
-      pick((r) => r.practiceId),
-    ),
-    col.date(
-      'day',
-      pick((r) => r.day),
-    ),
-    col.uint8(
-      'hour',
-      pick((r) => r.hour),
-    ),
-    col.enum8(
-      'source',
-      SOURCE_TYPE,
-      pick((r) => r.source),
-    ),
-    col.string(
-      'dim',
-      pick((r) => r.dim),
-    ),
-    col.string(
-      'value',
-      pick((r) => r.value),
-    ),
-    col.int64(
-      'pageviews',
-      pick((r) => BigInt(r.pageviews)),
-    ),
-    col.int64(
-      'visits',
-      pick((r) => BigInt(r.visits)),
-    ),
-    col.int64(
-      'bounces',
-      pick((r) => BigInt(r.bounces)),
-    ),
-    col.int64(
-      'engaged_ms',
-      pick((r) => BigInt(r.engagedMs)),
-    ),
-    col.int64(
-      'events',
-      pick((r) => BigInt(r.events)),
-    ),
-    col.arrayUInt64(
-      'visitor_hashes',
-      pick((r) => r.visitorHashes),
-    ),
-    col.string(
-      'consumer_group',
-      pick((r) => r.ledger?.consumerGroup ?? ''),
-    ),
-    col.string(
-      'topic',
-      pick((r) => r.ledger?.topic ?? ''),
-    ),
-    col.uint32(
-      'partition',
-      pick((r) => r.ledger?.partition ?? 0),
-    ),
-    col.uint64(
-      'next_offset',
-      pick((r) => r.ledger?.nextOffset ?? 0n),
-    ),
-    col.string(
-      'batch_id',
-      pick((r) => r.ledger?.batchId ?? ''),
-    ),
-    col.string(
-      'import_key',
-      pick((r) => r.line?.importKey ?? ''),
-    ),
-    col.uint64(
-      'word',
-      pick((r) => r.line?.word ?? 0n),
-    ),
-    col.uint64(
-      'bits',
-      pick((r) => r.line?.bits ?? 0n),
-    ),
-  ]);
+  return encodeNativeBlock(ingestColumns(rows));
+}
+
+type ColumnWriter = (spec: ColumnSpec, rows: readonly IngestRow[]) => NativeColumn;
+const values =
+  <T>(column: (name: string, values: readonly T[]) => NativeColumn, value: (r: IngestRow) => T): ColumnWriter =>
+  (spec, rows) =>
+    column(spec.name, rows.map(value));
+/** An Enum8 column declared exactly as the schema spells it. */
+const codes =
+  (code: (r: IngestRow) => number): ColumnWriter =>
+  (spec, rows) =>
+    col.enum8(spec.name, spec.type, rows.map(code));
+
+/** How each column of the ingest table is filled: every column of the schema, and only those. */
+const INGEST_WRITERS: Record<IngestColumn, ColumnWriter> = {
+  kind: codes((r) => r.kind),
+  practice_id: values(col.string, (r) => r.practiceId),
+  day: values(col.date, (r) => r.day),
+  hour: values(col.uint8, (r) => r.hour),
+  source: codes((r) => r.source),
+  dim: values(col.string, (r) => r.dim),
+  value: values(col.string, (r) => r.value),
+  pageviews: values(col.int64, (r) => BigInt(r.pageviews)),
+  visits: values(col.int64, (r) => BigInt(r.visits)),
+  bounces: values(col.int64, (r) => BigInt(r.bounces)),
+  engaged_ms: values(col.int64, (r) => BigInt(r.engagedMs)),
+  events: values(col.int64, (r) => BigInt(r.events)),
+  visitor_hashes: values(col.arrayUInt64, (r) => r.visitorHashes),
+  consumer_group: values(col.string, (r) => r.ledger?.consumerGroup ?? ''),
+  topic: values(col.string, (r) => r.ledger?.topic ?? ''),
+  partition: values(col.uint32, (r) => r.ledger?.partition ?? 0),
+  next_offset: values(col.uint64, (r) => r.ledger?.nextOffset ?? 0n),
+  batch_id: values(col.string, (r) => r.ledger?.batchId ?? ''),
+  import_key: values(col.string, (r) => r.line?.importKey ?? ''),
+  word: values(col.uint64, (r) => r.line?.word ?? 0n),
+  bits: values(col.uint64, (r) => r.line?.bits ?? 0n),
+};
+
+/** The ingest table's columns for `rows`, in the schema's order. */
+export function ingestColumns(rows: readonly IngestRow[]): NativeColumn[] {
+  return INGEST_TABLE.columns.map((spec) => INGEST_WRITERS[spec.name](spec, rows));
 }
 
 /**

@@ -3,7 +3,7 @@ import { ApiError, csvField, ErrorCode, PracticeStore, type Db } from '@confidan
 import { partnerExportSql } from '../queries/partner-export.query.ts';
 import { toCount } from '../queries/rollup-metrics.ts';
 import { monthRange } from '../report/month.ts';
-import { ReleaseStore, type ExportFormat } from './budget-ledger.ts';
+import { ReleaseStore, type ExportFormat } from './release-store.ts';
 import { cryptoUniform, discreteLaplace, type UniformSource } from './discrete-laplace.ts';
 import { microToString, rationalToString, toMicro, type Rational } from './rational.ts';
 import { suppressCells } from './suppression.ts';
@@ -23,11 +23,11 @@ export const CONTRIBUTION = {
 /** Fewer sharing practices than this and a "cross-practice" figure would describe one site. */
 export const MIN_PRACTICES = 3;
 
-type Metric = 'pageviews' | 'visits';
+type ExportMetric = 'pageviews' | 'visits';
 type Scope = 'total' | 'country' | 'page_class';
 
 /** Each measurement gets an equal share of the release's epsilon (sequential composition). */
-const MEASUREMENTS: Array<{ scope: Scope; metric: Metric }> = [
+const MEASUREMENTS: Array<{ scope: Scope; metric: ExportMetric }> = [
   { scope: 'total', metric: 'pageviews' },
   { scope: 'total', metric: 'visits' },
   { scope: 'country', metric: 'pageviews' },
@@ -38,7 +38,7 @@ const MEASUREMENTS: Array<{ scope: Scope; metric: Metric }> = [
 export type ExportCell = {
   country: string;
   pageClass: string;
-  metric: Metric;
+  metric: ExportMetric;
   value: number | null;
   status: 'published' | 'suppressed';
 };
@@ -177,7 +177,7 @@ export function partnerRelease(
   });
 }
 
-const cellKey = (scope: Scope, value: string, metric: Metric): string => `${scope}|${value}|${metric}`;
+const cellKey = (scope: Scope, value: string, metric: ExportMetric): string => `${scope}|${value}|${metric}`;
 
 /** True counts → suppression on the true values → discrete Laplace noise on what is published. */
 export function noisyCells(
@@ -224,7 +224,7 @@ export function noisyCells(
 
   const uniform = deps.uniform ?? cryptoUniform;
   const k = BigInt(MEASUREMENTS.length);
-  const noisy = (scope: Scope, value: string, metric: Metric): ExportCell => {
+  const noisy = (scope: Scope, value: string, metric: ExportMetric): ExportCell => {
     const key = cellKey(scope, value, metric);
     const country = scope === 'country' ? value : 'all';
     const pageClass = scope === 'page_class' ? value : 'all';

@@ -1,15 +1,19 @@
-import { sqlv } from '@confidant/shared';
+import { sqlv, type RollupMetric } from '@confidant/shared';
 import {
   DAILY,
   dailyWhere,
   metricAlias,
   metricSelect,
-  type Dimension,
-  type Metric,
+  type BreakdownDimension,
   type RangeFilter,
 } from './rollup-metrics.ts';
 
-export type BreakdownParams = RangeFilter & { dimension: Dimension; metrics: Metric[]; orderBy: Metric; limit: number };
+export type BreakdownParams = RangeFilter & {
+  dimension: BreakdownDimension;
+  metrics: RollupMetric[];
+  orderBy: RollupMetric;
+  limit: number;
+};
 
 /**
  * Top values of one dimension over a day range. Rows whose signed deltas cancel out to nothing
@@ -25,7 +29,7 @@ export function breakdownSql(p: BreakdownParams): string {
   );
 }
 
-export type SectionSpec = { dim: Dimension; metrics: readonly Metric[]; orderBy: Metric };
+export type SectionSpec = { dim: BreakdownDimension; metrics: readonly RollupMetric[]; orderBy: RollupMetric };
 
 /**
  * The top values of several dimensions in one query (`LIMIT n BY dim`): one scan of the month's
@@ -34,7 +38,7 @@ export type SectionSpec = { dim: Dimension; metrics: readonly Metric[]; orderBy:
  */
 export function sectionsSql(p: RangeFilter & { sections: readonly SectionSpec[]; limit: number }): string {
   const metrics = [...new Set(p.sections.flatMap((s) => [...s.metrics, s.orderBy]))];
-  const alias = (m: Metric) => sqlv.ident(metricAlias(m));
+  const alias = (m: RollupMetric) => sqlv.ident(metricAlias(m));
   const perDim = (expr: (s: SectionSpec) => string) =>
     `multiIf(${p.sections.map((s) => `d = ${sqlv.str(s.dim)}, ${expr(s)}`).join(', ')}, 0)`;
   const nonZero = (s: SectionSpec) => {

@@ -1,4 +1,4 @@
-import { sqlv } from '@confidant/shared';
+import { metricMergeExpression, sqlv, type RollupDimension } from '@confidant/shared';
 import { DAILY } from './rollup-metrics.ts';
 
 export type PartnerExportParams = {
@@ -10,6 +10,9 @@ export type PartnerExportParams = {
   capVisits: number;
 };
 
+/** The rollup rows a partner export is made of. */
+const EXPORT_DIMENSIONS: readonly RollupDimension[] = ['total', 'country', 'page_class'];
+
 /**
  * Month × {total, country, page_class} cells over the sharing practices. Per practice, day and
  * cell the two sources are not added (a site sending both would count twice): the larger wins.
@@ -17,8 +20,8 @@ export type PartnerExportParams = {
  */
 export function partnerExportSql(p: PartnerExportParams): string {
   const perSource =
-    `SELECT practice_id, day, dim, value, source, sumMerge(pageviews) AS s_pv, sumMerge(visits) AS s_vi FROM ${DAILY}` +
-    ` WHERE ${sqlv.inList('practice_id', p.practiceIds, sqlv.str)} AND dim IN ('total', 'country', 'page_class')` +
+    `SELECT practice_id, day, dim, value, source, ${metricMergeExpression('pageviews')} AS s_pv, ${metricMergeExpression('visits')} AS s_vi FROM ${DAILY}` +
+    ` WHERE ${sqlv.inList('practice_id', p.practiceIds, sqlv.str)} AND ${sqlv.inList('dim', EXPORT_DIMENSIONS, sqlv.str)}` +
     ` AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)} GROUP BY practice_id, day, dim, value, source`;
   const perCell = `SELECT practice_id, day, dim, value, max(s_pv) AS c_pv, max(s_vi) AS c_vi FROM (${perSource}) AS per_source GROUP BY practice_id, day, dim, value`;
   return (

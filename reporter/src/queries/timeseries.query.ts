@@ -1,7 +1,7 @@
-import { sqlv } from '@confidant/shared';
-import { DAILY, HOURLY, metricSelect, type Metric, type RangeFilter } from './rollup-metrics.ts';
+import { sqlv, type RollupMetric } from '@confidant/shared';
+import { DAILY, HOURLY, metricSelect, type RangeFilter } from './rollup-metrics.ts';
 
-export type TimeseriesParams = RangeFilter & { interval: 'day' | 'hour'; metrics: Metric[] };
+export type TimeseriesParams = RangeFilter & { interval: 'day' | 'hour'; metrics: RollupMetric[] };
 
 /** One row per day (`d`) or per day and hour (`d`, `h`) that has data; gaps are filled by the caller. */
 export function timeseriesSql(p: TimeseriesParams): string {

@@ -1,7 +1,7 @@
-import type { Db, Practice } from '@confidant/shared';
+import type { Db, EventSource, Practice, RollupMetric } from '@confidant/shared';
 import { sectionsSql } from '../queries/breakdown.query.ts';
 import { dailyTotalsSql, rangeUniqueVisitorsSql, sourceTotalsSql } from '../queries/monthly-report.query.ts';
-import { metricAlias, toCount, type Dimension, type Metric, type Source } from '../queries/rollup-metrics.ts';
+import { metricAlias, toCount, type BreakdownDimension } from '../queries/rollup-metrics.ts';
 import { monthRange, previousMonth } from './month.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -39,16 +39,16 @@ export const REPORT_SECTIONS = [
 ] as const satisfies ReadonlyArray<{
   key: string;
   title: string;
-  dim: Dimension;
-  metrics: readonly Metric[];
-  orderBy: Metric;
+  dim: BreakdownDimension;
+  metrics: readonly RollupMetric[];
+  orderBy: RollupMetric;
 }>;
 
 export type SectionKey = (typeof REPORT_SECTIONS)[number]['key'];
-export type SectionRow = { value: string } & Partial<Record<Metric, number>>;
+export type SectionRow = { value: string } & Partial<Record<RollupMetric, number>>;
 export type TotalFigure = { value: number | null; previous: number | null; changePercent: number | null };
 export type TotalKey = 'visitors' | 'visits' | 'pageviews' | 'bounceRate' | 'avgVisitSeconds' | 'engagedSeconds';
-export type DailyRow = {
+export type ReportDayRow = {
   day: string;
   pageviews: number;
   visits: number;
@@ -62,12 +62,12 @@ export type MonthlyReport = {
   practice: { id: string; name: string; timezone: string; cookieMode: boolean };
   month: string;
   period: { from: string; to: string; timezone: string };
-  source: Source;
+  source: EventSource;
   /** Both sources side by side for the month; the report's figures come from `source` alone, never from their sum. */
-  sources: Record<Source, { pageviews: number; visits: number }>;
+  sources: Record<EventSource, { pageviews: number; visits: number }>;
   visitors: { definition: 'sum-of-daily-visitors' | 'monthly-unique-browsers'; note: string };
   totals: Record<TotalKey, TotalFigure>;
-  daily: DailyRow[];
+  daily: ReportDayRow[];
   sections: Record<SectionKey, SectionRow[]>;
   generatedAt: string;
 };
@@ -100,7 +100,7 @@ function figures(s: Sums): Record<TotalKey, number | null> {
 const change = (cur: number | null, prev: number | null): number | null =>
   cur === null || prev === null || prev === 0 ? null : round1((100 * (cur - prev)) / prev);
 
-export type ReportOptions = { limit: number; source?: Source; now?: Date };
+export type ReportOptions = { limit: number; source?: EventSource; now?: Date };
 
 export async function buildMonthlyReport(
   db: Db,
@@ -130,7 +130,7 @@ export async function buildMonthlyReport(
   const filled = range.days.map(
     (day) => byDay.get(day) ?? { day, pageviews: 0, visits: 0, visitors: 0, bounces: 0, engagedMs: 0 },
   );
-  const sum = (rows: DailyRow[], visitors: number | null): Sums => ({
+  const sum = (rows: ReportDayRow[], visitors: number | null): Sums => ({
     visitors: visitors ?? rows.reduce((a, r) => a + r.visitors, 0),
     visits: rows.reduce((a, r) => a + r.visits, 0),
     pageviews: rows.reduce((a, r) => a + r.pageviews, 0),
@@ -184,7 +184,7 @@ async function readSources(db: Db, practiceId: string, from: string, to: string)
   const rows = await db.rows<{ src: string; m_pageviews: string; m_visits: string }>(
     sourceTotalsSql({ practiceId, from, to }),
   );
-  const of = (src: Source) => {
+  const of = (src: EventSource) => {
     const row = rows.find((r) => r.src === src);
     return { pageviews: toCount(row?.m_pageviews), visits: toCount(row?.m_visits) };
   };
@@ -192,14 +192,14 @@ async function readSources(db: Db, practiceId: string, from: string, to: string)
 }
 
 /** The snippet when it has data for the period, else server logs. */
-function pickSource(sources: MonthlyReport['sources']): Source {
+function pickSource(sources: MonthlyReport['sources']): EventSource {
   return sources.snippet.pageviews === 0 && sources.logs.pageviews > 0 ? 'logs' : 'snippet';
 }
 
 async function readDaily(
   db: Db,
-  f: { practiceId: string; source: Source; from: string; to: string },
-): Promise<DailyRow[]> {
+  f: { practiceId: string; source: EventSource; from: string; to: string },
+): Promise<ReportDayRow[]> {
   const rows = await db.rows<Record<string, string>>(dailyTotalsSql(f));
   return rows.map((r) => ({
     day: r.d!,
@@ -213,7 +213,7 @@ async function readDaily(
 
 async function readUnique(
   db: Db,
-  f: { practiceId: string; source: Source; from: string; to: string },
+  f: { practiceId: string; source: EventSource; from: string; to: string },
 ): Promise<number> {
   const [row] = await db.rows<{ m_visitors: string }>(rangeUniqueVisitorsSql(f));
   return toCount(row?.m_visitors);

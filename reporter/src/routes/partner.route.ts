@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ApiError, ErrorCode, type Db } from '@confidant/shared';
 import { requirePartnerAccess } from '../auth/authenticate.ts';
 import type { PartnerStore } from '../auth/partner-store.ts';
-import { EXPORT_FORMATS } from '../privacy/budget-ledger.ts';
+import { EXPORT_FORMATS } from '../privacy/release-store.ts';
 import { partnerRelease, type ReleaseDeps } from '../privacy/partner-release.ts';
 import { isMonth } from '../report/month.ts';
 import { idParam, openApi, parseInput } from './validate.ts';

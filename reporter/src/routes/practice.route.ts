@@ -1,17 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiError, ErrorCode, type Db, type PracticeStore } from '@confidant/shared';
+import { ApiError, ErrorCode, EVENT_SOURCES, type Db, type PracticeStore, type RollupMetric } from '@confidant/shared';
 import { requirePracticeAccess } from '../auth/authenticate.ts';
 import { breakdownSql } from '../queries/breakdown.query.ts';
-import {
-  DIMENSIONS,
-  HOURLY_METRICS,
-  METRICS,
-  SOURCES,
-  metricAlias,
-  toCount,
-  type Metric,
-} from '../queries/rollup-metrics.ts';
+import { BREAKDOWN_DIMENSIONS, HOURLY_METRICS, METRICS, metricAlias, toCount } from '../queries/rollup-metrics.ts';
 import { timeseriesSql } from '../queries/timeseries.query.ts';
 import { renderReportCsv } from '../render/report-csv.ts';
 import { REPORT_CSP, renderReportHtml } from '../render/report-html.ts';
@@ -22,7 +14,7 @@ import { idParam, openApi, parseInput } from './validate.ts';
 const MAX_DAYS = { day: 366, hour: 31 } as const;
 
 const day = (name: string) => z.string().refine(isDay, `${name} must be a date written YYYY-MM-DD`);
-const metricList = (allowed: readonly Metric[], fallback: string) =>
+const metricList = (allowed: readonly RollupMetric[], fallback: string) =>
   z
     .string()
     .default(fallback)
@@ -36,18 +28,18 @@ const metricList = (allowed: readonly Metric[], fallback: string) =>
       (ms) => ms.length > 0 && ms.every((m) => (allowed as readonly string[]).includes(m)),
       `metrics must be a comma list of ${allowed.join(', ')}`,
     )
-    .transform((ms) => [...new Set(ms)] as Metric[]);
+    .transform((ms) => [...new Set(ms)] as RollupMetric[]);
 
 export const monthlyQuery = z
   .object({
     month: z.string().refine(isMonth, 'month must be written YYYY-MM'),
     format: z.enum(['json', 'csv', 'html']).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(10),
-    source: z.enum(SOURCES).optional(),
+    source: z.enum(EVENT_SOURCES).optional(),
   })
   .strict();
 
-const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(SOURCES).default('snippet') };
+const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(EVENT_SOURCES).default('snippet') };
 
 export const timeseriesQuery = z
   .object({
@@ -65,7 +57,7 @@ export const timeseriesQuery = z
 export const breakdownQuery = z
   .object({
     ...rangeQuery,
-    dimension: z.enum(DIMENSIONS, { message: `dimension must be one of ${DIMENSIONS.join(', ')}` }),
+    dimension: z.enum(BREAKDOWN_DIMENSIONS, { message: `dimension must be one of ${BREAKDOWN_DIMENSIONS.join(', ')}` }),
     metrics: metricList(METRICS, 'visits,pageviews'),
     orderBy: z.enum(METRICS).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(10),

@@ -34,28 +34,3 @@ export const TABLES = {
   importBucketKey: 'import_bucket_key',
   ingestKeys: 'ingest_keys',
 } as const;
-
-/**
- * The `dim` values of rollup_daily, written by the processor and read by the reporter.
- * `total` holds the practice's day totals (value ''); the others are breakdowns.
- */
-export const ROLLUP_DIMENSIONS = [
-  'total',
-  'page',
-  'entry',
-  'exit',
-  'referrer',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'exit_domain',
-  'download',
-  'country',
-  'browser',
-  'os',
-  'device',
-  'event',
-  'notfound',
-  'page_class',
-] as const;
-export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];

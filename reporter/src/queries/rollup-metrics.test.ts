@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import {
+  metricMergeExpression,
+  ROLLUP_DIMENSIONS,
+  ROLLUP_METRICS,
+  ROLLUP_TABLES,
+  type RollupMetric,
+} from '@confidant/shared';
+import { REPORT_SECTIONS } from '../report/monthly-report.ts';
+import { portabilitySamples } from './portability-samples.ts';
+import { BREAKDOWN_DIMENSIONS, DAILY, HOURLY, HOURLY_METRICS, METRICS, metricSelect } from './rollup-metrics.ts';
+
+// The reporter's reads against the rollup schema (which tests/clickhouse checks against the migrations).
+describe('the reporter reads the rollups by the rollup schema', () => {
+  it('offers the metrics each table keeps, and breakdowns of every dimension but the totals', () => {
+    expect(METRICS).toEqual(ROLLUP_TABLES.daily.metrics);
+    expect(HOURLY_METRICS).toEqual(ROLLUP_TABLES.hourly.metrics);
+    expect(['total', ...BREAKDOWN_DIMENSIONS]).toEqual([...ROLLUP_DIMENSIONS]);
+    expect([DAILY, HOURLY]).toEqual([`\`${ROLLUP_TABLES.daily.name}\``, `\`${ROLLUP_TABLES.hourly.name}\``]);
+  });
+
+  it('merges each metric with its own aggregate', () => {
+    expect(metricSelect(['pageviews', 'visitors'])).toBe(
+      'sumMerge(pageviews) AS `m_pageviews`, uniqArrayMerge(visitors) AS `m_visitors`',
+    );
+  });
+
+  it('reports only metrics and dimensions the daily table has', () => {
+    for (const s of REPORT_SECTIONS) {
+      expect(BREAKDOWN_DIMENSIONS, s.key).toContain(s.dim);
+      for (const m of [...s.metrics, s.orderBy]) expect(METRICS, s.key).toContain(m);
+    }
+  });
+
+  it('merges metric columns in its SQL only as the schema says', () => {
+    const merges = new Set((Object.keys(ROLLUP_METRICS) as RollupMetric[]).map(metricMergeExpression));
+    for (const { name, sql } of portabilitySamples())
+      for (const merge of sql.match(/\b\w+Merge\(\w+\)/g) ?? []) expect(merges, name).toContain(merge);
+  });
+});
