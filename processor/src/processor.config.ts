@@ -1,5 +1,13 @@
 // The one place the processor reads its environment.
-import { commonEnvShape, envField, loadCommonConfig, parseEnv, type CommonConfig, type Env } from '@confidant/shared';
+import {
+  commonEnvShape,
+  envField,
+  loadCommonConfig,
+  parseEnv,
+  retentionEnvShape,
+  type CommonConfig,
+  type Env,
+} from '@confidant/shared';
 
 export type ProcessorConfig = CommonConfig & {
   groupId: string;
@@ -15,12 +23,12 @@ export type ProcessorConfig = CommonConfig & {
 
 const processorEnvShape = {
   ...commonEnvShape,
+  ...retentionEnvShape,
   PROCESSOR_GROUP_ID: envField.string('confidant-processor'),
   PROCESSOR_METRICS_PORT: envField.port(8082),
   SESSION_MAX_ENTRIES: envField.int(200_000, 1),
   DEDUP_MAX_IDS: envField.int(500_000, 1),
   WARMUP_MESSAGES: envField.int(100_000, 0),
-  RETENTION_MONTHS: envField.int(25, 1, 1200),
   // Kafka's group.min.session.timeout.ms is 6 s by default.
   KAFKA_SESSION_TIMEOUT_MS: envField.int(30_000, 6000),
   KAFKA_MAX_WAIT_MS: envField.int(1000, 10, 10_000),

@@ -13,3 +13,7 @@ export * as sqlv from './clickhouse/sql-values.ts';
 export * from './kafka/kafka-client.ts';
 export * from './practices/practice.ts';
 export * from './practices/practice-store.ts';
+export * from './service/error-handling.ts';
+export * from './service/graceful-shutdown.ts';
+export * from './service/ops.route.ts';
+export * from './service/request-input.ts';

@@ -16,7 +16,7 @@ async function confidant(...args: string[]): Promise<{ code: number; stdout: str
       ['reporter/src/cli/confidant.ts', ...args],
       {
         cwd: ROOT,
-        env: { ...process.env, CLICKHOUSE_DATABASE: h.config.common.clickhouse.database, LOG_LEVEL: 'silent' },
+        env: { ...process.env, CLICKHOUSE_DATABASE: h.config.clickhouse.database, LOG_LEVEL: 'silent' },
       },
     );
     return { code: 0, stdout, stderr };

@@ -1,8 +1,15 @@
-import { ApiError, ErrorCode, plausibleEventSchema, type EventType } from '@confidant/shared';
-import type { FastifyInstance } from 'fastify';
+import {
+  ApiError,
+  ErrorCode,
+  parseInput,
+  parseJsonBody,
+  plausibleEventSchema,
+  type EventType,
+} from '@confidant/shared';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Hit } from '../deid/deidentify.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
-import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
+import type { RouteDeps } from './route-deps.ts';
 
 /** Plausible's special event names and what they mean here. */
 const SPECIAL: Record<string, EventType> = {
@@ -28,14 +35,14 @@ function props(p: unknown): Record<string, unknown> | null {
 }
 
 /** `POST /api/event`: the Plausible Events API, so the official Plausible tracker can point here. */
-export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const plausibleRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.post('/api/event', async (request, reply) => {
     applyCors(request, reply, null);
     let body;
     let raw: unknown;
     try {
       raw = parseJsonBody(request.body);
-      body = validate(plausibleEventSchema, raw);
+      body = parseInput(plausibleEventSchema, raw, 'event');
     } catch (error) {
       deps.metrics.dropped.inc({ reason: 'invalid' });
       throw error;
@@ -74,4 +81,4 @@ export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
       .code(204)
       .send();
   });
-}
+};

@@ -15,13 +15,13 @@ import { renderReportHtml } from '../render/report-html.ts';
 import { loadReporterConfig } from '../reporter.config.ts';
 import { isMonth } from '../report/month.ts';
 import { buildMonthlyReport } from '../report/monthly-report.ts';
-import { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from '../routes/admin.route.ts';
+import { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from '../admin/admin-operations.ts';
 
 const config = loadReporterConfig();
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  await migrate(config.common.clickhouse);
-  const db = connectClickHouse(config.common.clickhouse);
+  await migrate(config.clickhouse);
+  const db = connectClickHouse(config.clickhouse);
   try {
     return await fn(db);
   } finally {

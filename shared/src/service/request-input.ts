@@ -1,0 +1,62 @@
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { ApiError, ErrorCode } from '../errors.ts';
+
+/**
+ * Where an input comes from. `event` is a body the collector is sent to record (a beacon, a
+ * Plausible event); `body` is an API request's body (the reporter's admin API).
+ */
+export type InputPart = 'event' | 'body' | 'query' | 'path' | 'headers';
+
+/**
+ * The one set of codes for invalid input, in every service: an event that is not a valid event
+ * is `invalid_body`; every other input (a path or query parameter, a header, a field of an API
+ * request body) is `invalid_parameter`.
+ */
+export const INPUT_ERROR_CODES: Record<InputPart, ErrorCode> = {
+  event: ErrorCode.invalidBody,
+  body: ErrorCode.invalidParameter,
+  query: ErrorCode.invalidParameter,
+  path: ErrorCode.invalidParameter,
+  headers: ErrorCode.invalidParameter,
+};
+
+const LABELS: Record<InputPart, string> = {
+  event: 'body',
+  body: 'body',
+  query: 'query',
+  path: 'path',
+  headers: 'header',
+};
+
+/** The error for a bad input: a 400 with the part's code, naming the part and the offending field. */
+export function invalidInput(part: InputPart, message: string, field?: string): ApiError {
+  const where = field ? `${LABELS[part]} ${field}` : LABELS[part];
+  return new ApiError(400, INPUT_ERROR_CODES[part], `${where}: ${message}`);
+}
+
+/** Parses one part of a request with zod; the first problem becomes a 400 naming the field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, part: InputPart): z.output<S> {
+  // A request without a body or query string is parsed as an empty one, so the message names the missing field.
+  const result = schema.safeParse(value === undefined ? {} : value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw invalidInput(part, issue.message, issue.path.join('.') || undefined);
+}
+
+/** Parses a JSON body that arrived as a string (the collector takes beacons as text/plain or application/json). */
+export function parseJsonBody(body: unknown): unknown {
+  if (typeof body !== 'string' || body.trim() === '')
+    throw new ApiError(400, ErrorCode.invalidJson, 'body must be a JSON object');
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new ApiError(400, ErrorCode.invalidJson, 'body is not valid JSON');
+  }
+}
+
+/** One request header as a string: the first value when it was sent more than once. */
+export function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
