@@ -21,18 +21,22 @@ export const INPUT_ERROR_CODES: Record<InputPart, ErrorCode> = {
   headers: ErrorCode.invalidParameter,
 };
 
-const LABELS: Record<InputPart, string> = {
-  event: 'body',
+const PART_NAMES: Record<Exclude<InputPart, 'event'>, string> = {
   body: 'body',
   query: 'query',
   path: 'path',
   headers: 'header',
 };
 
-/** The error for a bad input: a 400 with the part's code, naming the part and the offending field. */
+/** How a message names the input: an event's fields by name alone (the body is the event), others with their part. */
+function inputName(part: InputPart, field: string | undefined): string {
+  if (part === 'event') return field ?? 'body';
+  return field ? `${PART_NAMES[part]} ${field}` : PART_NAMES[part];
+}
+
+/** The error for a bad input: a 400 with the part's code and a message naming the offending field. */
 export function invalidInput(part: InputPart, message: string, field?: string): ApiError {
-  const where = field ? `${LABELS[part]} ${field}` : LABELS[part];
-  return new ApiError(400, INPUT_ERROR_CODES[part], `${where}: ${message}`);
+  return new ApiError(400, INPUT_ERROR_CODES[part], `${inputName(part, field)}: ${message}`);
 }
 
 /** Parses one part of a request with zod; the first problem becomes a 400 naming the field. */
