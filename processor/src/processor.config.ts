@@ -1,13 +1,5 @@
 // The one place the processor reads its environment.
-import {
-  commonEnvShape,
-  envField,
-  loadCommonConfig,
-  parseEnv,
-  retentionEnvShape,
-  type CommonConfig,
-  type Env,
-} from '@confidant/shared';
+import { envField, loadServiceConfig, retentionEnvShape, type CommonConfig, type Env } from '@confidant/shared';
 
 export type ProcessorConfig = CommonConfig & {
   groupId: string;
@@ -22,7 +14,6 @@ export type ProcessorConfig = CommonConfig & {
 };
 
 const processorEnvShape = {
-  ...commonEnvShape,
   ...retentionEnvShape,
   PROCESSOR_GROUP_ID: envField.string('confidant-processor'),
   PROCESSOR_METRICS_PORT: envField.port(8082),
@@ -35,9 +26,7 @@ const processorEnvShape = {
 };
 
 export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
-  const e = parseEnv(processorEnvShape, env);
-  return {
-    ...loadCommonConfig('confidant-processor', env),
+  return loadServiceConfig('confidant-processor', processorEnvShape, env, (e) => ({
     groupId: e.PROCESSOR_GROUP_ID,
     metricsPort: e.PROCESSOR_METRICS_PORT,
     sessionMaxEntries: e.SESSION_MAX_ENTRIES,
@@ -46,5 +35,5 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     retentionMonths: e.RETENTION_MONTHS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     maxWaitMs: e.KAFKA_MAX_WAIT_MS,
-  };
+  }));
 }

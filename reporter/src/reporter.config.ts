@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import {
-  commonEnvShape,
-  envField,
-  loadCommonConfig,
-  parseEnv,
-  retentionEnvShape,
-  type CommonConfig,
-  type Env,
-} from '@confidant/shared';
+import { envField, loadServiceConfig, retentionEnvShape, type CommonConfig, type Env } from '@confidant/shared';
 import { parseDecimal, type Rational } from './privacy/rational.ts';
 
 const decimal = (fallback: string) =>
@@ -17,7 +9,6 @@ const decimal = (fallback: string) =>
     .refine((v) => /^\d{1,6}(\.\d{1,6})?$/.test(v) && Number(v) > 0, 'a positive decimal with at most 6 decimals');
 
 const reporterEnvShape = {
-  ...commonEnvShape,
   /** The audit behind `GET /v1/admin/audit` flags partitions older than this. */
   ...retentionEnvShape,
   REPORTER_PORT: envField.port(8081),
@@ -41,9 +32,7 @@ export type ReporterConfig = CommonConfig & {
 };
 
 export function loadReporterConfig(env: Env = process.env): ReporterConfig {
-  const e = parseEnv(reporterEnvShape, env);
-  return {
-    ...loadCommonConfig('confidant-reporter', env),
+  return loadServiceConfig('confidant-reporter', reporterEnvShape, env, (e) => ({
     port: e.REPORTER_PORT,
     host: e.REPORTER_HOST,
     adminKey: e.REPORTER_ADMIN_KEY,
@@ -51,5 +40,5 @@ export function loadReporterConfig(env: Env = process.env): ReporterConfig {
     dp: { epsilonPerRelease: parseDecimal(e.DP_EPSILON_PER_RELEASE), yearlyBudget: parseDecimal(e.DP_YEARLY_BUDGET) },
     suppressionThreshold: e.SUPPRESSION_THRESHOLD,
     retentionMonths: e.RETENTION_MONTHS,
-  };
+  }));
 }

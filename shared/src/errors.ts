@@ -39,41 +39,29 @@ export class ApiError extends Error {
 
 export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: { code, message } });
 
+/** What kind of failure a domain error is: the service shell answers 404, 409 or 400. */
+export type DomainErrorKind = 'not-found' | 'conflict' | 'invalid-input';
+
+const DEFAULT_DOMAIN_CODES: Record<DomainErrorKind, ErrorCode> = {
+  'not-found': ErrorCode.notFound,
+  conflict: ErrorCode.conflict,
+  'invalid-input': ErrorCode.invalidParameter,
+};
+
 /**
- * Errors of domain code (stores, releases, de-identification): they say what is wrong in the
- * domain's terms and carry the machine-readable code; the service shell turns them into HTTP
- * answers (`service/error-handling.ts`) and the CLI prints their message.
+ * An error of domain code (stores, releases, de-identification): what is wrong in the domain's terms,
+ * with its machine-readable code. The service shell turns it into an HTTP answer
+ * (`service/error-handling.ts`); the CLI prints its message.
  */
-export class NotFoundError extends Error {
-  override name = 'NotFoundError';
+export class DomainError extends Error {
+  override name = 'DomainError';
+  readonly code: ErrorCode;
   constructor(
+    readonly kind: DomainErrorKind,
     message: string,
-    readonly code: ErrorCode = ErrorCode.notFound,
+    code?: ErrorCode,
   ) {
     super(message);
+    this.code = code ?? DEFAULT_DOMAIN_CODES[kind];
   }
 }
-
-/** The request contradicts the current state (a duplicate, an exhausted budget). */
-export class ConflictError extends Error {
-  override name = 'ConflictError';
-  constructor(
-    message: string,
-    readonly code: ErrorCode = ErrorCode.conflict,
-  ) {
-    super(message);
-  }
-}
-
-/** An input that passed its schema but is not acceptable (a month not over yet, a merge that breaks a rule). */
-export class InvalidInputError extends Error {
-  override name = 'InvalidInputError';
-  constructor(
-    message: string,
-    readonly code: ErrorCode = ErrorCode.invalidParameter,
-  ) {
-    super(message);
-  }
-}
-
-export type DomainError = NotFoundError | ConflictError | InvalidInputError;

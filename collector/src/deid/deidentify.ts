@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
+  DomainError,
   ErrorCode,
-  InvalidInputError,
-  NotFoundError,
   type EventEnvelope,
   type EventType,
   type Practice,
@@ -47,14 +46,14 @@ export type DropReason = 'opted-out' | 'bot' | 'page-class-drop';
 export type DeidResult =
   | { kind: 'ok'; event: EventEnvelope; key: string; issueCookieId: string | null }
   | { kind: 'drop'; reason: DropReason }
-  | { kind: 'reject'; error: InvalidInputError | NotFoundError };
+  | { kind: 'reject'; error: DomainError };
 
 export const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
 const EVENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,63}$/;
 
 const invalid = (message: string): DeidResult => ({
   kind: 'reject',
-  error: new InvalidInputError(message, ErrorCode.invalidBody),
+  error: new DomainError('invalid-input', message, ErrorCode.invalidBody),
 });
 
 /**
@@ -76,7 +75,7 @@ export async function deidentify(
   if (!hostInDomains(page.host, practice.domains))
     return {
       kind: 'reject',
-      error: new NotFoundError('url is not on a domain registered for this site', ErrorCode.urlOutsideSite),
+      error: new DomainError('not-found', 'url is not on a domain registered for this site', ErrorCode.urlOutsideSite),
     };
 
   let target: string | null = null;

@@ -1,7 +1,7 @@
 // Admin operations shared by the admin API and the CLI: domain code, so it throws domain errors and
 // leaves the HTTP answer (or the exit code) to its caller.
 import { z } from 'zod';
-import { InvalidInputError, NotFoundError, practiceSchema, type PracticeStore } from '@confidant/shared';
+import { DomainError, practiceSchema, type PracticeStore } from '@confidant/shared';
 import { ROLES } from '../auth/api-key.ts';
 import { publicKey, type KeyStore } from '../auth/key-store.ts';
 import type { PartnerStore } from '../auth/partner-store.ts';
@@ -20,9 +20,9 @@ export const keyCreateSchema = z
 /** Creates an API key once its scope (practice or partner) is known to exist. */
 export async function createKey(stores: AdminStores, input: z.output<typeof keyCreateSchema>) {
   if (input.role === 'practice' && !(await stores.practices.get(input.scopeId!)))
-    throw new NotFoundError(`no practice ${input.scopeId}`);
+    throw new DomainError('not-found', `no practice ${input.scopeId}`);
   if (input.role === 'partner' && !(await stores.partners.get(input.scopeId!)))
-    throw new NotFoundError(`no partner ${input.scopeId}`);
+    throw new DomainError('not-found', `no partner ${input.scopeId}`);
   const { key, stored } = await stores.keys.create(input.role, input.scopeId ?? '', input.label);
   return { key, ...publicKey(stored) };
 }
@@ -34,8 +34,8 @@ export async function updatePractice(
   patch: z.output<typeof practiceUpdateSchema>,
 ) {
   const current = await practices.get(id);
-  if (!current) throw new NotFoundError(`no practice ${id}`);
+  if (!current) throw new DomainError('not-found', `no practice ${id}`);
   const next = practiceSchema.safeParse({ ...current, ...patch, id });
-  if (!next.success) throw new InvalidInputError(next.error.issues[0]!.message);
+  if (!next.success) throw new DomainError('invalid-input', next.error.issues[0]!.message);
   return practices.save(next.data);
 }

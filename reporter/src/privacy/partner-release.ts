@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, csvField, ErrorCode, InvalidInputError, PracticeStore, type Db } from '@confidant/shared';
+import { csvField, DomainError, ErrorCode, PracticeStore, type Db } from '@confidant/shared';
 import { partnerExportSql } from '../queries/partner-export.query.ts';
 import { toCount } from '../queries/rollup-metrics.ts';
 import { monthRange } from '../report/month.ts';
@@ -79,7 +79,9 @@ export function partnerRelease(
   const now = (deps.now ?? (() => new Date()))();
   // A release is frozen once made, so it may only cover a month that is over everywhere.
   if (month >= new Date(now.getTime() - 14 * 3_600_000).toISOString().slice(0, 7)) {
-    return Promise.reject(new InvalidInputError(`month ${month} is not over yet; exports cover completed months only`));
+    return Promise.reject(
+      new DomainError('invalid-input', `month ${month} is not over yet; exports cover completed months only`),
+    );
   }
   return withLock(partnerId, async () => {
     const store = new ReleaseStore(deps.db);
@@ -96,14 +98,16 @@ export function partnerRelease(
     const budget = toMicro(deps.yearlyBudget);
     const spent = await store.spentMicro(partnerId, range.year);
     if (spent + cost > budget) {
-      throw new ConflictError(
+      throw new DomainError(
+        'conflict',
         `privacy budget for ${range.year} exhausted: spent ${microToString(spent)} of ${microToString(budget)}`,
         ErrorCode.budgetExhausted,
       );
     }
     const practices = (await new PracticeStore(deps.db).list()).filter((p) => p.shareWithPartners);
     if (practices.length < MIN_PRACTICES) {
-      throw new ConflictError(
+      throw new DomainError(
+        'conflict',
         `fewer than ${MIN_PRACTICES} practices share data; no cross-practice release can be made`,
       );
     }

@@ -99,3 +99,17 @@ export function loadCommonConfig(clientId: string, env: Env = process.env): Comm
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
+
+/**
+ * A service's config in the one flat shape: the common settings side by side with the service's own,
+ * which `own` maps from the variables of `shape`. Every bad variable, common or not, is named at once.
+ */
+export function loadServiceConfig<S extends EnvShape, T extends object>(
+  clientId: string,
+  shape: S,
+  env: Env,
+  own: (e: { [K in keyof S]: z.output<S[K]> }) => T,
+): CommonConfig & T {
+  const e = parseEnv({ ...commonEnvShape, ...shape }, env);
+  return { ...loadCommonConfig(clientId, env), ...own(e) };
+}

@@ -1,7 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ApiError, ConflictError, ErrorCode, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ApiError, DomainError, ErrorCode } from '../errors.ts';
 import { errorHandler, installErrorHandling } from './error-handling.ts';
 import { parseInput } from './request-input.ts';
 
@@ -16,9 +16,9 @@ beforeAll(async () => {
   app.get('/throw/:kind', async (request) => {
     const kind = (request.params as { kind: string }).kind;
     if (kind === 'api') throw new ApiError(503, ErrorCode.unavailable, 'try later', { 'retry-after': '7' });
-    if (kind === 'missing') throw new NotFoundError('no practice x');
-    if (kind === 'budget') throw new ConflictError('budget spent', ErrorCode.budgetExhausted);
-    if (kind === 'invalid') throw new InvalidInputError('month not over');
+    if (kind === 'missing') throw new DomainError('not-found', 'no practice x');
+    if (kind === 'budget') throw new DomainError('conflict', 'budget spent', ErrorCode.budgetExhausted);
+    if (kind === 'invalid') throw new DomainError('invalid-input', 'month not over');
     if (kind === 'gap') throw new GapError('chunk gap');
     if (kind === 'limited') throw Object.assign(new Error('slow down'), { statusCode: 429 });
     throw new Error('secret detail of a crash');
@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(() => app.close());
 
-const error = async (options: Parameters<FastifyInstance['inject']>[0]) => {
+const error = async (options: InjectOptions) => {
   const res = await app.inject(options);
   return { status: res.statusCode, body: res.json(), headers: res.headers };
 };

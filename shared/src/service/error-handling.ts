@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, ConflictError, errorBody, ErrorCode, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ApiError, DomainError, errorBody, ErrorCode, type DomainErrorKind } from '../errors.ts';
 
 export type ErrorMapping = {
   /** The content types a 415 answer tells the client to send, e.g. `text/plain or application/json`. */
@@ -8,17 +8,12 @@ export type ErrorMapping = {
   routeErrors?: (error: Error) => ApiError | null;
 };
 
-const DOMAIN_STATUS = [
-  [NotFoundError, 404],
-  [ConflictError, 409],
-  [InvalidInputError, 400],
-] as const;
+const DOMAIN_STATUS: Record<DomainErrorKind, number> = { 'not-found': 404, conflict: 409, 'invalid-input': 400 };
 
 /** An `ApiError`, or a domain error as the HTTP error it answers with; null for anything else. */
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
-  for (const [type, status] of DOMAIN_STATUS)
-    if (error instanceof type) return new ApiError(status, error.code, error.message);
+  if (error instanceof DomainError) return new ApiError(DOMAIN_STATUS[error.kind], error.code, error.message);
   return null;
 }
 
