@@ -8,7 +8,7 @@ const SERVICES = ['collector', 'processor', 'reporter'];
 const WORKSPACES = ['shared', ...SERVICES, 'admin', 'tests'];
 
 const relativeIntoWorkspace = {
-  regex: `^(\\.\\./)+(${WORKSPACES.join('|')})/`,
+  regex: `^(\\.\\./)+(${WORKSPACES.join('|')})/src/`,
   message: 'Import other workspaces by package name (@confidant/<name>), not by relative path.',
 };
 

@@ -1,19 +1,27 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import { ApiError, errorBody, ErrorCode, PracticeStore, type Db, type Logger } from '@confidant/shared';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  ApiError,
+  errorBody,
+  ErrorCode,
+  installErrorHandling,
+  opsRoutes,
+  PracticeStore,
+  type Db,
+  type Logger,
+} from '@confidant/shared';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CollectorConfig } from './collector.config.ts';
 import { createClientIpResolver } from './deid/client-ip.ts';
 import { createCountryLookup, type CountryLookup } from './deid/country.ts';
 import type { SaltSource } from './deid/salt-store.ts';
 import type { EventBatchSink } from './logs/log-import.ts';
-import { registerLogRoutes } from './logs/logs.route.ts';
+import { logRoutes } from './logs/logs.route.ts';
 import { LoadShedder } from './load-shedder.ts';
 import type { Metrics } from './metrics.ts';
 import type { PracticeRegistry } from './registry/practice-registry.ts';
 import { bufferPageRoute } from './routes/buffer-page.route.ts';
 import { collectRoute } from './routes/collect.route.ts';
-import { healthRoute } from './routes/health.route.ts';
 import type { EventSink } from './routes/hit-handler.ts';
 import { pixelRoute } from './routes/pixel.route.ts';
 import { plausibleRoute } from './routes/plausible.route.ts';
@@ -40,24 +48,7 @@ const UNMETERED = new Set(['/healthz', '/readyz', '/metrics', '/s.js']);
 const HIT_ROUTES = new Set(['/e', '/api/event', '/e.gif', '/out', '/v1/logs']);
 export const OVERLOAD_RETRY_AFTER_S = 2;
 
-/** Maps framework errors (body too large, bad content type, …) to our 4xx contract; anything else is a 500 without request data. */
-function toApiError(error: FastifyError | ApiError): ApiError | null {
-  if (error instanceof ApiError) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${BEACON_BODY_LIMIT} bytes`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, ErrorCode.unsupportedMediaType, 'send text/plain or application/json');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError(400, ErrorCode.invalidJson, 'body must be a JSON object');
-  }
-  const status = error.statusCode ?? 500;
-  if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
-  if (status >= 400 && status < 500)
-    return new ApiError(status === 413 || status === 415 ? status : 400, ErrorCode.invalidBody, 'invalid request');
-  return null;
-}
-
+/** The collector: beacons, the pixel, the buffer page, the privacy statement, log uploads and operations. */
 export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -66,20 +57,13 @@ export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance>
     bodyLimit: BEACON_BODY_LIMIT,
     trustProxy: false,
   });
+  installErrorHandling(app, { accepts: 'text/plain or application/json' });
 
   // Beacons arrive as text/plain (no CORS preflight) or JSON; both are parsed by the routes, so bad JSON is a 400 of ours.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['text/plain', 'application/json'], { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),
   );
-
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    const api = toApiError(error);
-    if (api) return reply.code(api.statusCode).headers(api.headers).send(api.toBody());
-    deps.logger.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'unhandled error');
-    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
-  });
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such endpoint')));
 
   // Shedding runs first: a refusal must cost less than the work it avoids.
   const shedder = new LoadShedder({ ...deps.config.shed, sampleMs: 250 });
@@ -140,21 +124,25 @@ export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance>
       now: deps.now ?? Date.now,
     },
   };
-  collectRoute(app, routeDeps);
-  plausibleRoute(app, routeDeps);
-  pixelRoute(app, routeDeps);
-  snippetRoute(app);
-  bufferPageRoute(app, routeDeps);
-  privacyRoute(app, routeDeps);
-  healthRoute(app, routeDeps);
+  await app.register(collectRoute, routeDeps);
+  await app.register(plausibleRoute, routeDeps);
+  await app.register(pixelRoute, routeDeps);
+  await app.register(snippetRoute);
+  await app.register(bufferPageRoute, routeDeps);
+  await app.register(privacyRoute, routeDeps);
+  await app.register(opsRoutes, {
+    ready: () => sink.ready(),
+    notReadyMessage: 'kafka unreachable or spool nearly full',
+    retryAfterS: 5,
+    metrics: deps.metrics.registry,
+  });
   if (deps.logs) {
-    registerLogRoutes(app, {
+    await app.register(logRoutes, {
       db: deps.logs.db,
       practices: new PracticeStore(deps.logs.db),
       sink: deps.logs.sink,
       salts: deps.salts,
       country,
-      logger: deps.logger,
       metrics: deps.metrics,
     });
   }

@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { commonEnvShape, envField, loadCommonConfig, parseEnv, type CommonConfig, type Env } from '@confidant/shared';
+import { envField, loadServiceConfig, type CommonConfig, type Env } from '@confidant/shared';
 
 const DEFAULT_SPOOL_DIR = fileURLToPath(new URL('../../.data/spool/collector', import.meta.url));
 
-export const collectorEnvShape = {
-  ...commonEnvShape,
+const collectorEnvShape = {
   COLLECTOR_PORT: envField.port(8080),
   COLLECTOR_HOST: envField.string('127.0.0.1'),
   TRUSTED_PROXIES: envField.list(''),
@@ -40,9 +39,7 @@ export type CollectorConfig = CommonConfig & {
 };
 
 export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
-  const e = parseEnv(collectorEnvShape, env);
-  return {
-    ...loadCommonConfig('confidant-collector', env),
+  return loadServiceConfig('confidant-collector', collectorEnvShape, env, (e) => ({
     port: e.COLLECTOR_PORT,
     host: e.COLLECTOR_HOST,
     trustedProxies: e.TRUSTED_PROXIES,
@@ -57,5 +54,5 @@ export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
       maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: e.SHED_MAX_HEAP_MB * 1024 * 1024,
     },
-  };
+  }));
 }

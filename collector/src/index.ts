@@ -1,5 +1,5 @@
 // The collector's public API beyond its server: the access-log import and ingest keys, which `confidant logs` runs.
-export { collectorEnvShape, loadCollectorConfig, type CollectorConfig } from './collector.config.ts';
+export { loadCollectorConfig, type CollectorConfig } from './collector.config.ts';
 export { SpoolLockedError } from './kafka/disk-spool.ts';
 export {
   EventsSpooledError,

@@ -1,4 +1,11 @@
-import { connectClickHouse, connectKafka, createLogger, PracticeStore, topicsFor } from '@confidant/shared';
+import {
+  connectClickHouse,
+  connectKafka,
+  createLogger,
+  PracticeStore,
+  stopOnSignals,
+  topicsFor,
+} from '@confidant/shared';
 import { buildApp } from './app.ts';
 import { loadCollectorConfig } from './collector.config.ts';
 import { ClickHouseSaltStore } from './deid/salt-store.ts';
@@ -57,18 +64,15 @@ const app = await buildApp({
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port }, 'collector listening');
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'stopping: no new requests, flushing the producer');
-  // close() stops accepting and waits for in-flight requests, each of which waits for its event to be durable.
-  await app.close();
-  await Promise.all([producer.close(), logProducer.close()]);
-  registry.stop();
-  salts.stop();
-  await db.close();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+stopOnSignals({
+  logger,
+  graceMs: config.shutdownGraceMs,
+  steps: [
+    // close() stops accepting and waits for in-flight requests, each of which waits for its event to be durable.
+    { name: 'http', stop: () => app.close() },
+    { name: 'producers', stop: () => Promise.all([producer.close(), logProducer.close()]) },
+    { name: 'registry', stop: () => registry.stop() },
+    { name: 'salts', stop: () => salts.stop() },
+    { name: 'clickhouse', stop: () => db.close() },
+  ],
+});

@@ -1,5 +1,5 @@
 // The one place the processor reads its environment.
-import { commonEnvShape, envField, loadCommonConfig, parseEnv, type CommonConfig, type Env } from '@confidant/shared';
+import { envField, loadServiceConfig, retentionEnvShape, type CommonConfig, type Env } from '@confidant/shared';
 
 export type ProcessorConfig = CommonConfig & {
   groupId: string;
@@ -14,22 +14,19 @@ export type ProcessorConfig = CommonConfig & {
 };
 
 const processorEnvShape = {
-  ...commonEnvShape,
+  ...retentionEnvShape,
   PROCESSOR_GROUP_ID: envField.string('confidant-processor'),
   PROCESSOR_METRICS_PORT: envField.port(8082),
   SESSION_MAX_ENTRIES: envField.int(200_000, 1),
   DEDUP_MAX_IDS: envField.int(500_000, 1),
   WARMUP_MESSAGES: envField.int(100_000, 0),
-  RETENTION_MONTHS: envField.int(25, 1, 1200),
   // Kafka's group.min.session.timeout.ms is 6 s by default.
   KAFKA_SESSION_TIMEOUT_MS: envField.int(30_000, 6000),
   KAFKA_MAX_WAIT_MS: envField.int(1000, 10, 10_000),
 };
 
 export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
-  const e = parseEnv(processorEnvShape, env);
-  return {
-    ...loadCommonConfig('confidant-processor', env),
+  return loadServiceConfig('confidant-processor', processorEnvShape, env, (e) => ({
     groupId: e.PROCESSOR_GROUP_ID,
     metricsPort: e.PROCESSOR_METRICS_PORT,
     sessionMaxEntries: e.SESSION_MAX_ENTRIES,
@@ -38,5 +35,5 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     retentionMonths: e.RETENTION_MONTHS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     maxWaitMs: e.KAFKA_MAX_WAIT_MS,
-  };
+  }));
 }

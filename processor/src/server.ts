@@ -1,5 +1,5 @@
 // Runs the processor: `tsx processor/src/server.ts` (config from the environment, see processor.config.ts).
-import { connectClickHouse, connectKafka, createLogger } from '@confidant/shared';
+import { connectClickHouse, connectKafka, createLogger, stopOnSignals } from '@confidant/shared';
 import { buildApp } from './app.ts';
 import { startProcessor } from './processor.ts';
 import { loadProcessorConfig } from './processor.config.ts';
@@ -17,24 +17,17 @@ const processor = await startProcessor({
     process.exit(1);
   },
 });
-const app = buildApp({ registry: processor.metrics.registry, ready: processor.ready });
+const app = await buildApp({ registry: processor.metrics.registry, ready: processor.ready });
 await app.listen({ host: '127.0.0.1', port: config.metricsPort });
 logger.info({ port: config.metricsPort, group: config.groupId }, 'processor started');
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'stopping');
-  try {
-    await app.close();
-    await processor.stop();
-    await db.close();
-    process.exit(0);
-  } catch (error) {
-    logger.error({ err: error }, 'unclean shutdown');
-    process.exit(1);
-  }
-};
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+stopOnSignals({
+  logger,
+  graceMs: config.shutdownGraceMs,
+  steps: [
+    { name: 'http', stop: () => app.close() },
+    // The consumer finishes the batch in hand before it leaves the group; then the dead-letter producer.
+    { name: 'consumer', stop: () => processor.stop() },
+    { name: 'clickhouse', stop: () => db.close() },
+  ],
+});

@@ -1,18 +1,26 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ApiError, ErrorCode, PracticeStore, errorBody, type Db, type Logger } from '@confidant/shared';
-import { runPrivacyAudit } from '@confidant/shared';
+import {
+  ApiError,
+  ErrorCode,
+  installErrorHandling,
+  isClickHouseReady,
+  opsRoutes,
+  PracticeStore,
+  runPrivacyAudit,
+  type Db,
+  type Logger,
+} from '@confidant/shared';
 import { Authenticator, type Principal } from './auth/authenticate.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { PartnerStore } from './auth/partner-store.ts';
 import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
 import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
-import { opsRoutes } from './routes/ops.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
 
@@ -44,8 +52,9 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   const { config, db } = deps;
   const now = deps.now ?? (() => new Date());
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+  installErrorHandling(app, { accepts: 'application/json' });
 
-  // zod validates every input (see routes/validate.ts); JSON schemas on routes only describe the API in /docs.
+  // zod validates every input (`parseInput` in the routes); JSON schemas on routes only describe the API in /docs.
   app.setValidatorCompiler(() => () => true);
 
   const registry = new Registry();
@@ -117,49 +126,27 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
       ),
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
-    if (error instanceof ApiError) return reply.code(error.statusCode).headers(error.headers).send(error.toBody());
-    const status = error.statusCode ?? 500;
-    if (status === 413) return reply.code(413).send(errorBody(ErrorCode.payloadTooLarge, 'request body too large'));
-    if (status === 415) return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, 'send application/json'));
-    if (status === 400)
-      return reply
-        .code(400)
-        .send(
-          errorBody(
-            error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-              ? ErrorCode.invalidJson
-              : ErrorCode.invalidBody,
-            error.message,
-          ),
-        );
-    if (status === 429) return reply.code(429).send(errorBody(ErrorCode.rateLimited, error.message));
-    if (status >= 400 && status < 500)
-      return reply.code(status).send(errorBody(ErrorCode.invalidParameter, error.message));
-    req.log.error({ err: error }, 'request failed');
-    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
+  await app.register(opsRoutes, {
+    ready: () => isClickHouseReady(db),
+    notReadyMessage: 'ClickHouse is not reachable',
+    metrics: registry,
   });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody(ErrorCode.notFound, 'no such route')));
-
-  await app.register(async (scope) => opsRoutes(scope, { db, registry }));
   const audit =
     deps.audit ??
-    (() =>
-      runPrivacyAudit({ db, topicPrefix: config.common.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
-  await app.register(async (scope) => adminRoutes(scope, { practices, partners, keys }, audit));
-  await app.register(async (scope) => practiceRoutes(scope, { db, practices }));
-  await app.register(async (scope) =>
-    partnerRoutes(scope, {
-      db,
-      partners,
-      release: {
-        epsilon: config.dp.epsilonPerRelease,
-        yearlyBudget: config.dp.yearlyBudget,
-        suppressionThreshold: config.suppressionThreshold,
-        ...(deps.uniform ? { uniform: deps.uniform } : {}),
-        now,
-      },
-    }),
-  );
+    (() => runPrivacyAudit({ db, topicPrefix: config.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
+  // Each route module is its own scope: the admin routes' admin-only hook applies to them alone.
+  await app.register(adminRoutes, { practices, partners, keys, audit });
+  await app.register(practiceRoutes, { db, practices });
+  await app.register(partnerRoutes, {
+    db,
+    partners,
+    release: {
+      epsilon: config.dp.epsilonPerRelease,
+      yearlyBudget: config.dp.yearlyBudget,
+      suppressionThreshold: config.suppressionThreshold,
+      ...(deps.uniform ? { uniform: deps.uniform } : {}),
+      now,
+    },
+  });
   return app;
 }

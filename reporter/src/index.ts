@@ -11,4 +11,4 @@ export { renderReportCsv } from './render/report-csv.ts';
 export { renderReportHtml } from './render/report-html.ts';
 export { isMonth } from './report/month.ts';
 export { buildMonthlyReport, type MonthlyReport } from './report/monthly-report.ts';
-export { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from './routes/admin.route.ts';
+export { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from './admin/admin-operations.ts';

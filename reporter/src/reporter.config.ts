@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnvShape, envField, loadCommonConfig, parseEnv, type CommonConfig, type Env } from '@confidant/shared';
+import { envField, loadServiceConfig, retentionEnvShape, type CommonConfig, type Env } from '@confidant/shared';
 import { parseDecimal, type Rational } from './privacy/rational.ts';
 
 const decimal = (fallback: string) =>
@@ -9,7 +9,8 @@ const decimal = (fallback: string) =>
     .refine((v) => /^\d{1,6}(\.\d{1,6})?$/.test(v) && Number(v) > 0, 'a positive decimal with at most 6 decimals');
 
 const reporterEnvShape = {
-  ...commonEnvShape,
+  /** The audit behind `GET /v1/admin/audit` flags partitions older than this. */
+  ...retentionEnvShape,
   REPORTER_PORT: envField.port(8081),
   REPORTER_HOST: envField.string('127.0.0.1'),
   REPORTER_ADMIN_KEY: z.string().min(24, 'at least 24 characters').optional(),
@@ -17,12 +18,9 @@ const reporterEnvShape = {
   DP_EPSILON_PER_RELEASE: decimal('1'),
   DP_YEARLY_BUDGET: decimal('12'),
   SUPPRESSION_THRESHOLD: envField.int(10, 0, 1000),
-  /** Same value as the processor's: the audit flags partitions older than this. */
-  RETENTION_MONTHS: envField.int(25, 1),
 };
 
-export type ReporterConfig = {
-  common: CommonConfig;
+export type ReporterConfig = CommonConfig & {
   port: number;
   host: string;
   /** Optional bootstrap admin key (demo and tests); real keys come from `confidant key create`. */
@@ -34,9 +32,7 @@ export type ReporterConfig = {
 };
 
 export function loadReporterConfig(env: Env = process.env): ReporterConfig {
-  const e = parseEnv(reporterEnvShape, env);
-  return {
-    common: loadCommonConfig('confidant-reporter', env),
+  return loadServiceConfig('confidant-reporter', reporterEnvShape, env, (e) => ({
     port: e.REPORTER_PORT,
     host: e.REPORTER_HOST,
     adminKey: e.REPORTER_ADMIN_KEY,
@@ -44,5 +40,5 @@ export function loadReporterConfig(env: Env = process.env): ReporterConfig {
     dp: { epsilonPerRelease: parseDecimal(e.DP_EPSILON_PER_RELEASE), yearlyBudget: parseDecimal(e.DP_YEARLY_BUDGET) },
     suppressionThreshold: e.SUPPRESSION_THRESHOLD,
     retentionMonths: e.RETENTION_MONTHS,
-  };
+  }));
 }

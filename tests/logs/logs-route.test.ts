@@ -1,10 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import { createIngestKey, revokeIngestKey } from '@confidant/collector/logs/ingest-key';
-import { registerLogRoutes } from '@confidant/collector/logs/logs.route';
+import { logRoutes } from '@confidant/collector/logs/logs.route';
 import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
 import { createMetrics } from '@confidant/collector/metrics';
 import { createLogger, PracticeStore, type Db, type EventEnvelope } from '@confidant/shared';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
@@ -44,14 +44,13 @@ beforeAll(async () => {
   });
   key = await createIngestKey(db, 'north-clinic');
   otherKey = await createIngestKey(db, 'south-clinic');
-  app = Fastify();
-  registerLogRoutes(app, {
+  app = Fastify({ loggerInstance: createLogger('logs-route', 'silent') as FastifyBaseLogger });
+  await app.register(logRoutes, {
     db,
     practices,
     sink: { submit: async (_k, batch) => void events.push(...batch) },
     salts: new ClickHouseSaltStore(db),
     country: () => 'DE',
-    logger: createLogger('logs-route', 'silent'),
     metrics,
     bodyLimit: 64 * 1024,
   });

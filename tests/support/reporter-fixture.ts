@@ -36,8 +36,8 @@ export async function startReporter(
     LOG_LEVEL: 'silent',
     ...env,
   });
-  await migrate(config.common.clickhouse);
-  const db = connectClickHouse(config.common.clickhouse);
+  await migrate(config.clickhouse);
+  const db = connectClickHouse(config.clickhouse);
   const app = await buildApp({ config, db, logger: createLogger('reporter-test', 'silent'), ...extra });
   return {
     app,
@@ -47,8 +47,8 @@ export async function startReporter(
       await app.close();
       await db.close();
       if (process.env.KEEP_TEST_DATA !== '1') {
-        const server = connectClickHouse(config.common.clickhouse, { database: null });
-        await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.common.clickhouse.database)}`);
+        const server = connectClickHouse(config.clickhouse, { database: null });
+        await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
         await server.close();
       }
     },

@@ -1,4 +1,4 @@
-import { eventEnvelopeSchema, practiceSchema, type Practice } from '@confidant/shared';
+import { eventEnvelopeSchema, practiceSchema, toApiError, type Practice } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import { deidentify, type BeaconHit, type RequestFacts } from './deidentify.ts';
 import { MemorySaltStore } from './salt-store.ts';
@@ -79,12 +79,13 @@ describe('deidentify', () => {
 
   it('rejects URLs outside the practice domains with 404 and bad URLs with 400', async () => {
     const outside = await deidentify(hit({ url: 'https://evil.example/' }), facts(), practice, deps);
-    expect(outside.kind === 'reject' && [outside.error.statusCode, outside.error.code]).toEqual([
+    // The status is the one the collector answers with: the shared error handler's mapping of the domain error.
+    expect(outside.kind === 'reject' && [toApiError(outside.error)?.statusCode, outside.error.code]).toEqual([
       404,
       'url_outside_site',
     ]);
     const bad = await deidentify(hit({ url: 'ftp://clinic.example/' }), facts(), practice, deps);
-    expect(bad.kind === 'reject' && bad.error.statusCode).toBe(400);
+    expect(bad.kind === 'reject' && [toApiError(bad.error)?.statusCode, bad.error.code]).toEqual([400, 'invalid_body']);
   });
 
   it('stores count-only pages as their class without referrer or campaign', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
-  ApiError,
   ENVELOPE_VERSION,
+  DomainError,
   ErrorCode,
   type EventEnvelope,
   type EventType,
@@ -46,14 +46,14 @@ export type DropReason = 'opted-out' | 'bot' | 'page-class-drop';
 export type DeidResult =
   | { kind: 'ok'; event: EventEnvelope; key: string; issueCookieId: string | null }
   | { kind: 'drop'; reason: DropReason }
-  | { kind: 'reject'; error: ApiError };
+  | { kind: 'reject'; error: DomainError };
 
 export const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
 const EVENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 _.:/-]{0,63}$/;
 
-const reject = (code: ErrorCode, message: string, status = 400): DeidResult => ({
+const invalid = (message: string): DeidResult => ({
   kind: 'reject',
-  error: new ApiError(status, code, message),
+  error: new DomainError('invalid-input', message, ErrorCode.invalidBody),
 });
 
 /**
@@ -71,24 +71,23 @@ export async function deidentify(
   if (isBot(facts.userAgent, facts.acceptLanguage)) return { kind: 'drop', reason: 'bot' };
 
   const page = scrubUrl(hit.url);
-  if (!page) return reject(ErrorCode.invalidBody, 'url: must be an absolute http(s) URL');
+  if (!page) return invalid('url: must be an absolute http(s) URL');
   if (!hostInDomains(page.host, practice.domains))
-    return reject(ErrorCode.urlOutsideSite, 'url is not on a domain registered for this site', 404);
+    return {
+      kind: 'reject',
+      error: new DomainError('not-found', 'url is not on a domain registered for this site', ErrorCode.urlOutsideSite),
+    };
 
   let target: string | null = null;
   if (hit.type === 'outbound' || hit.type === 'download') {
     const dest = hit.target ? scrubUrl(hit.target) : null;
-    if (!dest)
-      return reject(ErrorCode.invalidBody, 'target: must be an absolute http(s) URL for outbound and download events');
+    if (!dest) return invalid('target: must be an absolute http(s) URL for outbound and download events');
     target = hit.type === 'outbound' || !hostInDomains(dest.host, practice.domains) ? dest.host : dest.path;
   }
   let name: string | null = null;
   if (hit.type === 'event') {
     if (!hit.name || !EVENT_NAME_RE.test(hit.name) || classifyText(hit.name)) {
-      return reject(
-        ErrorCode.invalidBody,
-        'name: 1-64 letters, digits, space and _ . : / - without identifying values',
-      );
+      return invalid('name: 1-64 letters, digits, space and _ . : / - without identifying values');
     }
     name = hit.name;
   }

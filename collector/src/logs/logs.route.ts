@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { ApiError, errorBody, ErrorCode, type Db, type Logger, type Practice } from '@confidant/shared';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, ErrorCode, errorHandler, header, invalidInput, type Db, type Practice } from '@confidant/shared';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import type { Metrics } from '../metrics.ts';
@@ -26,7 +26,6 @@ export type LogRouteDeps = {
   sink: EventBatchSink;
   salts: SaltSource;
   country: CountryLookup;
-  logger: Logger;
   metrics: Pick<Metrics, 'logLines'>;
   /** Largest accepted body in bytes (default 50 MiB); a gzip body may expand to 20 times that. */
   bodyLimit?: number;
@@ -40,14 +39,8 @@ const EXPANSION_LIMIT = 20;
 const CHUNK_START_RE = /^\d{1,12}$/;
 const KEY_CACHE_MS = 30_000;
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Maps framework, input and producer errors of this route to the `{"error":{code,message}}` contract. */
-function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | null {
-  if (error instanceof ApiError) return error;
+/** The errors only this route raises (import state, decompression, the producer), for the shared error handler. */
+function logImportError(error: Error): ApiError | null {
   if (error instanceof ChunkGapError || error instanceof ImportMismatchError)
     return new ApiError(409, ErrorCode.conflict, error.message);
   if (error instanceof InputTooLargeError)
@@ -64,17 +57,6 @@ function toApiError(error: FastifyError | Error, bodyLimit: number): ApiError | 
   const code = (error as { code?: string }).code;
   if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || code === 'ERR_INVALID_ARG_TYPE')
     return new ApiError(400, ErrorCode.invalidBody, 'body is not valid gzip');
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new ApiError(413, ErrorCode.payloadTooLarge, `body exceeds ${bodyLimit} bytes`);
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new ApiError(
-      415,
-      ErrorCode.unsupportedMediaType,
-      'send text/plain, application/x-ndjson or application/json',
-    );
-  const status = (error as FastifyError).statusCode ?? 500;
-  if (status === 429) return new ApiError(429, ErrorCode.rateLimited, 'too many requests');
-  if (status >= 400 && status < 500) return new ApiError(400, ErrorCode.invalidBody, 'invalid request');
   return null;
 }
 
@@ -96,9 +78,9 @@ function countLines(metrics: LogRouteDeps['metrics'], s: ImportSummary): void {
  * the practice's ingest key. Answers with the import summary. `X-Import-Id` + `X-Chunk-Start`
  * (lines of that import sent before this body) make shipping resumable; without them the
  * body itself is the import, so posting the same body twice counts it once.
- * Registered in its own scope: its body limit, parsers and error mapping do not leak to the beacon routes.
+ * A plugin of its own scope: its body limit, parsers and error mapping do not leak to the beacon routes.
  */
-export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
+export const logRoutes: FastifyPluginAsync<LogRouteDeps> = async (scope, deps) => {
   const bodyLimit = deps.bodyLimit ?? LOG_BODY_LIMIT;
   const ledger = new ClickHouseImportLedger(deps.db);
   const keys = new BoundedCache<string, { until: number }>(1000);
@@ -127,63 +109,52 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     return practice;
   };
 
-  void app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    // Shippers label JSON lines either way; a body is read line by line whatever its type says.
-    scope.addContentTypeParser(
-      ['text/plain', 'application/x-ndjson', 'application/json', 'application/octet-stream', 'application/gzip'],
-      { parseAs: 'buffer', bodyLimit },
-      (_req, body, done) => done(null, body),
-    );
-    scope.setErrorHandler((error: FastifyError, _request, reply) => {
-      const api = toApiError(error, bodyLimit);
-      if (api) return reply.code(api.statusCode).headers(api.headers).send(api.toBody());
-      deps.logger.error({ err: { type: error.name, message: error.message } }, 'log import failed');
-      return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
-    });
+  scope.removeAllContentTypeParsers();
+  // Shippers label JSON lines either way; a body is read line by line whatever its type says.
+  scope.addContentTypeParser(
+    ['text/plain', 'application/x-ndjson', 'application/json', 'application/octet-stream', 'application/gzip'],
+    { parseAs: 'buffer', bodyLimit },
+    (_req, body, done) => done(null, body),
+  );
+  scope.setErrorHandler(
+    errorHandler({ accepts: 'text/plain, application/x-ndjson or application/json', routeErrors: logImportError }),
+  );
 
-    scope.post('/v1/logs', { bodyLimit }, async (request, reply) => {
-      const practice = await authenticate(request);
-      const encoding = (header(request, 'content-encoding') ?? 'identity').toLowerCase();
-      if (encoding !== 'identity' && encoding !== 'gzip')
-        throw new ApiError(415, ErrorCode.unsupportedMediaType, 'Content-Encoding must be gzip or identity');
-      const format = parseFormatSpec(header(request, 'x-log-format'));
-      if (!format)
-        throw new ApiError(
-          400,
-          ErrorCode.invalidParameter,
-          'X-Log-Format: combined, common, json, auto or nginx:<log_format>',
-        );
-      const clientImportId = header(request, 'x-import-id');
-      const chunkStart = header(request, 'x-chunk-start');
-      if (clientImportId !== undefined && !CLIENT_IMPORT_ID_RE.test(clientImportId))
-        throw new ApiError(400, ErrorCode.invalidParameter, 'X-Import-Id: 1-128 of A-Z a-z 0-9 . _ : -');
-      // Both or neither: without the start line, a shipper's next body would be taken for its first and skipped.
-      if (
-        (chunkStart === undefined) !== (clientImportId === undefined) ||
-        (chunkStart !== undefined && !CHUNK_START_RE.test(chunkStart))
-      ) {
-        throw new ApiError(
-          400,
-          ErrorCode.invalidParameter,
-          'X-Import-Id and X-Chunk-Start go together: an import id and the line count before this body',
-        );
-      }
-      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const summary = await importLogStream(
-        Readable.from([body]),
-        {
-          practice,
-          importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined,
-          format,
-          firstLineOffset: chunkStart ? Number(chunkStart) : 0,
-          maxDecodedBytes: bodyLimit * EXPANSION_LIMIT,
-          giveUpMs: deps.giveUpMs ?? GIVE_UP_MS,
-        },
-        { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
+  scope.post('/v1/logs', { bodyLimit }, async (request, reply) => {
+    const practice = await authenticate(request);
+    const encoding = (header(request, 'content-encoding') ?? 'identity').toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip')
+      throw new ApiError(415, ErrorCode.unsupportedMediaType, 'Content-Encoding must be gzip or identity');
+    const format = parseFormatSpec(header(request, 'x-log-format'));
+    if (!format) throw invalidInput('headers', 'combined, common, json, auto or nginx:<log_format>', 'X-Log-Format');
+    const clientImportId = header(request, 'x-import-id');
+    const chunkStart = header(request, 'x-chunk-start');
+    if (clientImportId !== undefined && !CLIENT_IMPORT_ID_RE.test(clientImportId))
+      throw invalidInput('headers', '1-128 of A-Z a-z 0-9 . _ : -', 'X-Import-Id');
+    // Both or neither: without the start line, a shipper's next body would be taken for its first and skipped.
+    if (
+      (chunkStart === undefined) !== (clientImportId === undefined) ||
+      (chunkStart !== undefined && !CHUNK_START_RE.test(chunkStart))
+    ) {
+      throw invalidInput(
+        'headers',
+        'X-Import-Id and X-Chunk-Start go together: an import id and the line count before this body',
       );
-      countLines(deps.metrics, summary);
-      return reply.code(200).send(summary);
-    });
+    }
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const summary = await importLogStream(
+      Readable.from([body]),
+      {
+        practice,
+        importId: clientImportId ? shipperImportId(practice.id, clientImportId) : undefined,
+        format,
+        firstLineOffset: chunkStart ? Number(chunkStart) : 0,
+        maxDecodedBytes: bodyLimit * EXPANSION_LIMIT,
+        giveUpMs: deps.giveUpMs ?? GIVE_UP_MS,
+      },
+      { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
+    );
+    countLines(deps.metrics, summary);
+    return reply.code(200).send(summary);
   });
-}
+};

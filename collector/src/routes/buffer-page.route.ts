@@ -1,10 +1,10 @@
-import { ApiError, ErrorCode } from '@confidant/shared';
-import type { FastifyInstance } from 'fastify';
+import { ApiError, ErrorCode, invalidInput, parseInput, toApiError } from '@confidant/shared';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { hostInDomains } from '../deid/referrer.ts';
 import { acceptHit } from './hit-handler.ts';
 import { escapeHtml, sendHtml } from './html.ts';
-import { validate, type RouteDeps } from './route-deps.ts';
+import type { RouteDeps } from './route-deps.ts';
 
 const query = z.object({ site: z.string().min(1).max(64), to: z.string().min(1).max(2048) });
 
@@ -14,19 +14,19 @@ const query = z.object({ site: z.string().min(1).max(64), to: z.string().min(1).
  * on click, except for domains on the practice's exit allowlist. Only http(s) destinations:
  * never an open redirect.
  */
-export function bufferPageRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const bufferPageRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.get('/out', async (request, reply) => {
-    const q = validate(query, request.query);
+    const q = parseInput(query, request.query, 'query');
     const practice = deps.registry.bySite(q.site);
     if (!practice) throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
     let dest: URL;
     try {
       dest = new URL(q.to);
     } catch {
-      throw new ApiError(400, ErrorCode.invalidParameter, 'to: must be an absolute http(s) URL');
+      throw invalidInput('query', 'must be an absolute http(s) URL', 'to');
     }
     if ((dest.protocol !== 'http:' && dest.protocol !== 'https:') || dest.username || dest.password) {
-      throw new ApiError(400, ErrorCode.invalidParameter, 'to: must be an absolute http(s) URL without credentials');
+      throw invalidInput('query', 'must be an absolute http(s) URL without credentials', 'to');
     }
     const host = dest.hostname.toLowerCase();
     // The page the visitor left from, when the browser told us and it is the practice's own.
@@ -47,10 +47,8 @@ export function bufferPageRoute(app: FastifyInstance, deps: RouteDeps): void {
       () => 'recorded',
       (error: unknown) => {
         // The visitor still gets the page; the exit just is not counted.
-        deps.logger.warn(
-          { err: error instanceof ApiError ? { code: error.code } : error },
-          'buffer page exit not recorded',
-        );
+        const refusal = toApiError(error);
+        deps.logger.warn({ err: refusal ? { code: refusal.code } : error }, 'buffer page exit not recorded');
         return 'not-recorded';
       },
     );
@@ -71,4 +69,4 @@ export function bufferPageRoute(app: FastifyInstance, deps: RouteDeps): void {
       auto ? `<meta http-equiv="refresh" content="3;url=${href}">` : '',
     );
   });
-}
+};

@@ -1,16 +1,16 @@
-import { ApiError, ErrorCode } from '@confidant/shared';
-import type { FastifyInstance } from 'fastify';
+import { ApiError, ErrorCode, parseInput, parseJsonBody } from '@confidant/shared';
+import type { FastifyPluginAsync } from 'fastify';
 import { beaconSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
-import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
+import type { RouteDeps } from './route-deps.ts';
 
 /** `POST /e`: the snippet's beacon. */
-export function collectRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const collectRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.post('/e', async (request, reply) => {
     applyCors(request, reply, null);
     let beacon;
     try {
-      beacon = validate(beaconSchema, parseJsonBody(request.body));
+      beacon = parseInput(beaconSchema, parseJsonBody(request.body), 'event');
     } catch (error) {
       deps.metrics.dropped.inc({ reason: 'invalid' });
       throw error;
@@ -34,4 +34,4 @@ export function collectRoute(app: FastifyInstance, deps: RouteDeps): void {
       .code(204)
       .send();
   });
-}
+};

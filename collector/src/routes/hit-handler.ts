@@ -1,4 +1,4 @@
-import { ApiError, ErrorCode, type EventEnvelope, type Practice } from '@confidant/shared';
+import { ApiError, ErrorCode, header, type EventEnvelope, type Practice } from '@confidant/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
 import { deidentify, type BeaconHit, type RequestFacts } from '../deid/deidentify.ts';
@@ -25,11 +25,6 @@ export type HitContext = {
   clientIp: (socketIp: string, forwardedFor: string | string[] | undefined) => string;
   now: () => number;
 };
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 function readCookie(request: FastifyRequest, name: string): string | null {
   for (const part of (header(request, 'cookie') ?? '').split(';')) {
@@ -73,7 +68,7 @@ export function applyCors(request: FastifyRequest, reply: FastifyReply, practice
   }
 }
 
-/** De-identifies one hit and queues it durably; the caller answers 202. Refusals are thrown as ApiError. */
+/** De-identifies one hit and queues it durably; the caller answers 202. Refusals are thrown (ApiError or a domain error). */
 export async function acceptHit(
   request: FastifyRequest,
   reply: FastifyReply,

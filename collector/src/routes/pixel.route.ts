@@ -1,8 +1,8 @@
-import { ApiError, ErrorCode } from '@confidant/shared';
-import type { FastifyInstance } from 'fastify';
+import { ApiError, ErrorCode, invalidInput, parseInput } from '@confidant/shared';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptHit } from './hit-handler.ts';
-import { validate, type RouteDeps } from './route-deps.ts';
+import type { RouteDeps } from './route-deps.ts';
 
 /** A transparent 1×1 GIF. */
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -17,9 +17,9 @@ const query = z.object({
  * `GET /e.gif`: the `<noscript>` pixel, so visits without JavaScript still count as page
  * views. The page is `u` when the site writes it in, else the Referer the browser sent.
  */
-export function pixelRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const pixelRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.get('/e.gif', async (request, reply) => {
-    const q = validate(query, request.query);
+    const q = parseInput(query, request.query, 'query');
     const practice = deps.registry.bySite(q.site);
     if (!practice) {
       deps.metrics.dropped.inc({ reason: 'unknown-site' });
@@ -27,13 +27,8 @@ export function pixelRoute(app: FastifyInstance, deps: RouteDeps): void {
     }
     const referer = request.headers.referer;
     const url = q.u ?? referer;
-    if (!url)
-      throw new ApiError(
-        400,
-        ErrorCode.invalidParameter,
-        'u: the page URL is required when the browser sends no Referer',
-      );
+    if (!url) throw invalidInput('query', 'the page URL is required when the browser sends no Referer', 'u');
     await acceptHit(request, reply, practice, { type: 'pageview', url, referrer: q.r ?? null }, deps.hits);
     return reply.code(202).header('content-type', 'image/gif').header('cache-control', 'no-store').send(GIF);
   });
-}
+};

@@ -1,9 +1,9 @@
-import { ApiError, ErrorCode, type EventType } from '@confidant/shared';
-import type { FastifyInstance } from 'fastify';
+import { ApiError, ErrorCode, parseInput, parseJsonBody, type EventType } from '@confidant/shared';
+import type { FastifyPluginAsync } from 'fastify';
 import type { BeaconHit } from '../deid/deidentify.ts';
 import { plausibleEventSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
-import { parseJsonBody, validate, type RouteDeps } from './route-deps.ts';
+import type { RouteDeps } from './route-deps.ts';
 
 /** Plausible's special event names and what they mean here. */
 const SPECIAL: Record<string, EventType> = {
@@ -29,14 +29,14 @@ function props(p: unknown): Record<string, unknown> | null {
 }
 
 /** `POST /api/event`: the Plausible Events API, so the official Plausible tracker can point here. */
-export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const plausibleRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.post('/api/event', async (request, reply) => {
     applyCors(request, reply, null);
     let body;
     let raw: unknown;
     try {
       raw = parseJsonBody(request.body);
-      body = validate(plausibleEventSchema, raw);
+      body = parseInput(plausibleEventSchema, raw, 'event');
     } catch (error) {
       deps.metrics.dropped.inc({ reason: 'invalid' });
       throw error;
@@ -75,4 +75,4 @@ export function plausibleRoute(app: FastifyInstance, deps: RouteDeps): void {
       .code(204)
       .send();
   });
-}
+};

@@ -1,10 +1,10 @@
-import { ApiError, ErrorCode, HOUR_MS, topicsFor, type Practice } from '@confidant/shared';
-import type { FastifyInstance } from 'fastify';
+import { ApiError, ErrorCode, HOUR_MS, parseInput, topicsFor, type Practice } from '@confidant/shared';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SALT_GRACE_MS } from '../deid/salt-store.ts';
 import { ALLOWED_QUERY_KEYS } from '../deid/url-scrubber.ts';
 import { escapeHtml, sendHtml } from './html.ts';
-import { validate, type RouteDeps } from './route-deps.ts';
+import type { RouteDeps } from './route-deps.ts';
 
 /** When the collection rules in this code last changed; the document's date is the later of this and the practice's configuration. */
 export const RULES_REVISED_AT = Date.UTC(2026, 10, 25);
@@ -100,9 +100,9 @@ const table = (items: Item[]) =>
   `<table>${items.map((i) => `<tr><th>${escapeHtml(i.item)}</th><td>${escapeHtml(i.detail)}</td></tr>`).join('')}</table>`;
 
 /** `GET /privacy` (HTML, or JSON with `?format=json` / `Accept: application/json`), optionally for one `site`. */
-export function privacyRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const privacyRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.get('/privacy', async (request, reply) => {
-    const q = validate(query, request.query);
+    const q = parseInput(query, request.query, 'query');
     const practice = q.site ? deps.registry.bySite(q.site) : null;
     if (q.site && !practice)
       throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
@@ -122,4 +122,4 @@ export function privacyRoute(app: FastifyInstance, deps: RouteDeps): void {
         `<h2>Received</h2>${table(doc.received)}<h2>Derived, then the raw values discarded</h2>${table(doc.derived)}<h2>Dropped</h2>${table(doc.dropped)}<h2>How long each thing is kept</h2>${table(doc.retention)}`,
     );
   });
-}
+};

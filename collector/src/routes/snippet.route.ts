@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { buildSnippet } from '../snippet/build-snippet.ts';
 
 /** `GET /s.js`: the snippet, pre-gzipped, cacheable for a week and revalidated by ETag. */
-export function snippetRoute(app: FastifyInstance): void {
+export const snippetRoute: FastifyPluginAsync = async (app) => {
   const snippet = buildSnippet();
   app.get('/s.js', async (request, reply) => {
     reply
@@ -17,4 +17,4 @@ export function snippetRoute(app: FastifyInstance): void {
       return reply.header('content-encoding', 'gzip').send(snippet.gzip);
     return reply.send(snippet.code);
   });
-}
+};

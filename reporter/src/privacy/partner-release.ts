@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApiError, csvField, ErrorCode, PracticeStore, type Db } from '@confidant/shared';
+import { csvField, DomainError, ErrorCode, PracticeStore, type Db } from '@confidant/shared';
 import { partnerExportSql } from '../queries/partner-export.query.ts';
 import { toCount } from '../queries/rollup-metrics.ts';
 import { monthRange } from '../report/month.ts';
@@ -80,11 +80,7 @@ export function partnerRelease(
   // A release is frozen once made, so it may only cover a month that is over everywhere.
   if (month >= new Date(now.getTime() - 14 * 3_600_000).toISOString().slice(0, 7)) {
     return Promise.reject(
-      new ApiError(
-        400,
-        ErrorCode.invalidParameter,
-        `month ${month} is not over yet; exports cover completed months only`,
-      ),
+      new DomainError('invalid-input', `month ${month} is not over yet; exports cover completed months only`),
     );
   }
   return withLock(partnerId, async () => {
@@ -102,17 +98,16 @@ export function partnerRelease(
     const budget = toMicro(deps.yearlyBudget);
     const spent = await store.spentMicro(partnerId, range.year);
     if (spent + cost > budget) {
-      throw new ApiError(
-        409,
-        ErrorCode.budgetExhausted,
+      throw new DomainError(
+        'conflict',
         `privacy budget for ${range.year} exhausted: spent ${microToString(spent)} of ${microToString(budget)}`,
+        ErrorCode.budgetExhausted,
       );
     }
     const practices = (await new PracticeStore(deps.db).list()).filter((p) => p.shareWithPartners);
     if (practices.length < MIN_PRACTICES) {
-      throw new ApiError(
-        409,
-        ErrorCode.conflict,
+      throw new DomainError(
+        'conflict',
         `fewer than ${MIN_PRACTICES} practices share data; no cross-practice release can be made`,
       );
     }

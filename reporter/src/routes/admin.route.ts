@@ -1,51 +1,27 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { ApiError, ErrorCode, practiceSchema, type PracticeStore } from '@confidant/shared';
+import { ApiError, ErrorCode, parseInput, practiceSchema } from '@confidant/shared';
+import {
+  createKey,
+  keyCreateSchema,
+  practiceUpdateSchema,
+  updatePractice,
+  type AdminStores,
+} from '../admin/admin-operations.ts';
 import { requireAdmin } from '../auth/authenticate.ts';
-import { ROLES } from '../auth/api-key.ts';
-import { publicKey, type KeyStore } from '../auth/key-store.ts';
-import { partnerSchema, type PartnerStore } from '../auth/partner-store.ts';
-import { idParam, openApi, parseInput } from './validate.ts';
+import { publicKey } from '../auth/key-store.ts';
+import { partnerSchema } from '../auth/partner-store.ts';
+import { idParam, openApi } from './route-schemas.ts';
 
-export type AdminStores = { practices: PracticeStore; partners: PartnerStore; keys: KeyStore };
 /** Runs the privacy audit (`confidant audit`) over the stored data. */
 export type AuditRunner = () => Promise<{ findings: unknown[] }>;
+export type AdminRouteDeps = AdminStores & { audit: AuditRunner };
 
-export const practiceUpdateSchema = practiceSchema.omit({ id: true, updatedAt: true }).partial().strict();
-export const keyCreateSchema = z
-  .object({ role: z.enum(ROLES), scopeId: z.string().optional(), label: z.string().max(200).default('') })
-  .strict()
-  .refine((k) => (k.role === 'admin') === (k.scopeId === undefined), {
-    message: 'practice and partner keys need a scopeId; admin keys take none',
-    path: ['scopeId'],
-  });
 const keyIdParam = z.object({ keyId: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-hex key id') }).strict();
 
-/** Validates that a key's scope exists; shared by the API and the CLI. */
-export async function createKey(stores: AdminStores, input: z.output<typeof keyCreateSchema>) {
-  if (input.role === 'practice' && !(await stores.practices.get(input.scopeId!)))
-    throw new ApiError(404, ErrorCode.notFound, `no practice ${input.scopeId}`);
-  if (input.role === 'partner' && !(await stores.partners.get(input.scopeId!)))
-    throw new ApiError(404, ErrorCode.notFound, `no partner ${input.scopeId}`);
-  const { key, stored } = await stores.keys.create(input.role, input.scopeId ?? '', input.label);
-  return { key, ...publicKey(stored) };
-}
-
-/** Applies a partial update to an existing practice; shared by the API and the CLI. */
-export async function updatePractice(
-  practices: PracticeStore,
-  id: string,
-  patch: z.output<typeof practiceUpdateSchema>,
-) {
-  const current = await practices.get(id);
-  if (!current) throw new ApiError(404, ErrorCode.notFound, `no practice ${id}`);
-  const next = practiceSchema.safeParse({ ...current, ...patch, id });
-  if (!next.success) throw new ApiError(400, ErrorCode.invalidBody, next.error.issues[0]!.message);
-  return practices.save(next.data);
-}
-
 /** The admin API: practices, partners and keys. Admin keys only. */
-export function adminRoutes(app: FastifyInstance, stores: AdminStores, audit: AuditRunner): void {
+export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps) => {
+  const { audit, ...stores } = deps;
   const tags = ['admin'];
   const security = [{ bearerAuth: [] }];
   app.addHook('preHandler', async (req) => requireAdmin(req.principal!));
@@ -159,4 +135,4 @@ export function adminRoutes(app: FastifyInstance, stores: AdminStores, audit: Au
       return { keyId, revoked: true };
     },
   );
-}
+};

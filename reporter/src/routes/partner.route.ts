@@ -1,12 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { ApiError, ErrorCode, type Db } from '@confidant/shared';
+import { ApiError, ErrorCode, parseInput, type Db } from '@confidant/shared';
 import { requirePartnerAccess } from '../auth/authenticate.ts';
 import type { PartnerStore } from '../auth/partner-store.ts';
 import { EXPORT_FORMATS } from '../privacy/release-store.ts';
 import { partnerRelease, type ReleaseDeps } from '../privacy/partner-release.ts';
 import { isMonth } from '../report/month.ts';
-import { idParam, openApi, parseInput } from './validate.ts';
+import { idParam, openApi } from './route-schemas.ts';
 
 export const exportQuery = z
   .object({
@@ -15,11 +15,10 @@ export const exportQuery = z
   })
   .strict();
 
+export type PartnerRouteDeps = { db: Db; partners: PartnerStore; release: Omit<ReleaseDeps, 'db'> };
+
 /** Cross-practice exports: the partner's own key, and admins. */
-export function partnerRoutes(
-  app: FastifyInstance,
-  deps: { db: Db; partners: PartnerStore; release: Omit<ReleaseDeps, 'db'> },
-): void {
+export const partnerRoutes: FastifyPluginAsync<PartnerRouteDeps> = async (app, deps) => {
   app.get(
     '/v1/partners/:id/exports',
     {
@@ -44,4 +43,4 @@ export function partnerRoutes(
         .send(release.body);
     },
   );
-}
+};

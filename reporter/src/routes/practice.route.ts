@@ -1,6 +1,14 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiError, ErrorCode, EVENT_SOURCES, type Db, type PracticeStore, type RollupMetric } from '@confidant/shared';
+import {
+  ApiError,
+  ErrorCode,
+  EVENT_SOURCES,
+  parseInput,
+  type Db,
+  type PracticeStore,
+  type RollupMetric,
+} from '@confidant/shared';
 import { requirePracticeAccess } from '../auth/authenticate.ts';
 import { breakdownSql } from '../queries/breakdown.query.ts';
 import { BREAKDOWN_DIMENSIONS, HOURLY_METRICS, METRICS, metricAlias, toCount } from '../queries/rollup-metrics.ts';
@@ -9,7 +17,7 @@ import { renderReportCsv } from '../render/report-csv.ts';
 import { REPORT_CSP, renderReportHtml } from '../render/report-html.ts';
 import { daysBetween, isDay, isMonth } from '../report/month.ts';
 import { buildMonthlyReport } from '../report/monthly-report.ts';
-import { idParam, openApi, parseInput } from './validate.ts';
+import { idParam, openApi } from './route-schemas.ts';
 
 const MAX_DAYS = { day: 366, hour: 31 } as const;
 
@@ -86,8 +94,10 @@ function negotiate(req: FastifyRequest, format: 'json' | 'csv' | 'html' | undefi
   return 'json';
 }
 
+export type PracticeRouteDeps = { db: Db; practices: PracticeStore };
+
 /** Per-practice figures: practice keys for their own practice, and admins. */
-export function practiceRoutes(app: FastifyInstance, deps: { db: Db; practices: PracticeStore }): void {
+export const practiceRoutes: FastifyPluginAsync<PracticeRouteDeps> = async (app, deps) => {
   const tags = ['practice'];
   const security = [{ bearerAuth: [] }];
 
@@ -203,4 +213,4 @@ export function practiceRoutes(app: FastifyInstance, deps: { db: Db; practices: 
       };
     },
   );
-}
+};

@@ -38,3 +38,30 @@ export class ApiError extends Error {
 }
 
 export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: { code, message } });
+
+/** What kind of failure a domain error is: the service shell answers 404, 409 or 400. */
+export type DomainErrorKind = 'not-found' | 'conflict' | 'invalid-input';
+
+const DEFAULT_DOMAIN_CODES: Record<DomainErrorKind, ErrorCode> = {
+  'not-found': ErrorCode.notFound,
+  conflict: ErrorCode.conflict,
+  'invalid-input': ErrorCode.invalidParameter,
+};
+
+/**
+ * An error of domain code (stores, releases, de-identification): what is wrong in the domain's terms,
+ * with its machine-readable code. The service shell turns it into an HTTP answer
+ * (`service/error-handling.ts`); the CLI prints its message.
+ */
+export class DomainError extends Error {
+  override name = 'DomainError';
+  readonly code: ErrorCode;
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    code?: ErrorCode,
+  ) {
+    super(message);
+    this.code = code ?? DEFAULT_DOMAIN_CODES[kind];
+  }
+}

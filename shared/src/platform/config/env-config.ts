@@ -67,13 +67,23 @@ export const commonEnvShape = {
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: envField.name('confidant'),
   LOG_LEVEL: envField.logLevel(),
+  /** How long a stopping service may take to finish requests and close its engines before it exits 1. */
+  SHUTDOWN_GRACE_MS: envField.int(10_000, 100, 600_000),
 };
 
+/** The settings of `commonEnvShape`; every service's config is this plus its own fields, side by side. */
 export type CommonConfig = {
   kafka: { brokers: string[]; topicPrefix: string; clientId: string };
   clickhouse: { url: string; user: string; password: string; database: string };
   logLevel: string;
+  shutdownGraceMs: number;
 };
+
+/**
+ * Months of aggregates kept: the processor drops older partitions and the privacy audit flags them,
+ * so both read this one definition.
+ */
+export const retentionEnvShape = { RETENTION_MONTHS: envField.int(25, 1, 1200) };
 
 export function loadCommonConfig(clientId: string, env: Env = process.env): CommonConfig {
   const e = parseEnv(commonEnvShape, env);
@@ -86,5 +96,20 @@ export function loadCommonConfig(clientId: string, env: Env = process.env): Comm
       database: e.CLICKHOUSE_DATABASE,
     },
     logLevel: e.LOG_LEVEL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
+}
+
+/**
+ * A service's config in the one flat shape: the common settings side by side with the service's own,
+ * which `own` maps from the variables of `shape`. Every bad variable, common or not, is named at once.
+ */
+export function loadServiceConfig<S extends EnvShape, T extends object>(
+  clientId: string,
+  shape: S,
+  env: Env,
+  own: (e: { [K in keyof S]: z.output<S[K]> }) => T,
+): CommonConfig & T {
+  const e = parseEnv({ ...commonEnvShape, ...shape }, env);
+  return { ...loadCommonConfig(clientId, env), ...own(e) };
 }
