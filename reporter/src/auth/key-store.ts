@@ -1,4 +1,4 @@
-import { TABLES, sqlv, type Db } from '@confidant/shared';
+import type { ControlQueries } from '@confidant/shared';
 import { generateApiKey, type Role } from './api-key.ts';
 
 export type StoredKey = {
@@ -18,79 +18,61 @@ type KeyRow = {
   role: Role;
   scope_id: string;
   label: string;
-  created_s: number;
-  revoked: number;
-  last_used: string;
+  created_at: Date;
+  revoked: boolean;
+  last_used_day: string | null;
 };
 
-const REVOKED_VERSION_BASE = 2n ** 63n;
-const NEVER = '1970-01-01';
-
-let counter = 0n;
-/** Monotone per process; ms resolution plus a counter keeps same-millisecond writes ordered. */
-const nextVersion = (): bigint => BigInt(Date.now()) * 1000n + (counter = (counter + 1n) % 1000n);
+// last_used_day comes back as text: a DATE would be read in the process's time zone.
+const KEY_COLUMNS = `key_id, hash, role, coalesce(practice_id, partner_id, '') AS scope_id, label, created_at,
+  revoked_at IS NOT NULL AS revoked, to_char(last_used_day, 'YYYY-MM-DD') AS last_used_day`;
 
 const utcDay = (d: Date): string => d.toISOString().slice(0, 10);
 
-/** API keys in ClickHouse. Every lookup reads the table, so a revocation applies to the next request. */
+/**
+ * API keys in the control plane. Every lookup reads the table, so a revocation applies to the next
+ * request; the foreign keys refuse a key for a practice or partner that does not exist.
+ */
 export class KeyStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ControlQueries) {}
 
   async create(role: Role, scopeId: string, label: string): Promise<{ key: string; stored: StoredKey }> {
     const { keyId, key, hash } = generateApiKey();
-    const now = new Date();
-    await this.write(
-      { keyId, hash, role, scopeId, label, createdAt: now.toISOString(), revoked: false, lastUsedDay: null },
-      nextVersion(),
+    const [row] = await this.db.query<KeyRow>(
+      `INSERT INTO api_keys (key_id, hash, role, practice_id, partner_id, label) VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING ${KEY_COLUMNS}`,
+      [keyId, hash, role, role === 'practice' ? scopeId : null, role === 'partner' ? scopeId : null, label],
     );
-    return { key, stored: (await this.get(keyId))! };
+    return { key, stored: fromRow(row!) };
   }
 
   async get(keyId: string): Promise<StoredKey | null> {
-    const rows = await this.db.rows<KeyRow>(
-      `SELECT key_id, hash, role, scope_id, label, toUInt32(created_at) AS created_s, revoked, toString(last_used_day) AS last_used FROM ${TABLES.apiKeys} FINAL WHERE key_id = ${sqlv.str(keyId)}`,
-    );
-    return rows[0] ? fromRow(rows[0]) : null;
+    const [row] = await this.db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_id = $1`, [keyId]);
+    return row ? fromRow(row) : null;
   }
 
   async list(): Promise<StoredKey[]> {
-    const rows = await this.db.rows<KeyRow>(
-      `SELECT key_id, hash, role, scope_id, label, toUInt32(created_at) AS created_s, revoked, toString(last_used_day) AS last_used FROM ${TABLES.apiKeys} FINAL ORDER BY created_s, key_id`,
+    return (await this.db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id`)).map(
+      fromRow,
     );
-    return rows.map(fromRow);
   }
 
-  /** Returns false when the key does not exist. */
+  /** Returns false when the key does not exist. Revocation is permanent (a second revoke keeps the first time). */
   async revoke(keyId: string): Promise<boolean> {
-    const key = await this.get(keyId);
-    if (!key) return false;
-    await this.write({ ...key, revoked: true }, REVOKED_VERSION_BASE + nextVersion());
-    return true;
+    const rows = await this.db.query(
+      'UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = $1 RETURNING 1 AS x',
+      [keyId],
+    );
+    return rows.length > 0;
   }
 
   /** Records the day a key was last used (at most one write per key and day). */
   async touch(key: StoredKey, now: Date): Promise<void> {
     const day = utcDay(now);
     if (key.revoked || key.lastUsedDay === day) return;
-    await this.write({ ...key, lastUsedDay: day }, nextVersion());
-  }
-
-  private async write(k: StoredKey, version: bigint): Promise<void> {
-    const created = Math.floor(Date.parse(k.createdAt) / 1000);
-    await this.db.command(
-      `INSERT INTO ${TABLES.apiKeys} (key_id, hash, role, scope_id, label, created_at, revoked, last_used_day, version) VALUES (` +
-        [
-          sqlv.str(k.keyId),
-          sqlv.str(k.hash),
-          sqlv.str(k.role),
-          sqlv.str(k.scopeId),
-          sqlv.str(k.label),
-          sqlv.dateTime(created),
-          sqlv.int(k.revoked ? 1 : 0),
-          sqlv.date(k.lastUsedDay ?? NEVER),
-          sqlv.int(version),
-        ].join(', ') +
-        ')',
+    await this.db.query(
+      'UPDATE api_keys SET last_used_day = $2 WHERE key_id = $1 AND revoked_at IS NULL AND last_used_day IS DISTINCT FROM $2',
+      [key.keyId, day],
     );
   }
 }
@@ -102,9 +84,9 @@ function fromRow(r: KeyRow): StoredKey {
     role: r.role,
     scopeId: r.scope_id,
     label: r.label,
-    createdAt: new Date(Number(r.created_s) * 1000).toISOString(),
-    revoked: Number(r.revoked) === 1,
-    lastUsedDay: r.last_used === NEVER || r.last_used.startsWith('0000') ? null : r.last_used,
+    createdAt: new Date(Math.floor(r.created_at.getTime() / 1000) * 1000).toISOString(),
+    revoked: r.revoked,
+    lastUsedDay: r.last_used_day,
   };
 }
 

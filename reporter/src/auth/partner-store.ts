@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TABLES, sqlv, type Db } from '@confidant/shared';
+import type { ControlQueries } from '@confidant/shared';
 
 export const partnerSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -'),
@@ -7,32 +7,28 @@ export const partnerSchema = z.object({
 });
 export type Partner = z.infer<typeof partnerSchema>;
 
-let counter = 0n;
-
-/** Data partners (recipients of cross-practice exports); versioned rows, latest wins. */
+/** Data partners (recipients of cross-practice exports), in the control plane. */
 export class PartnerStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ControlQueries) {}
 
+  /** Inserts or renames a partner. */
   async save(input: Partner): Promise<Partner> {
     const p = partnerSchema.parse(input);
-    const version = BigInt(Date.now()) * 1000n + (counter = (counter + 1n) % 1000n);
-    await this.db.command(
-      `INSERT INTO ${TABLES.partners} (partner_id, name, version, created_at) VALUES (${sqlv.str(p.id)}, ${sqlv.str(p.name)}, ${sqlv.int(version)}, ${sqlv.dateTime(new Date())})`,
+    await this.db.query(
+      'INSERT INTO partners (partner_id, name) VALUES ($1, $2) ON CONFLICT (partner_id) DO UPDATE SET name = excluded.name',
+      [p.id, p.name],
     );
     return p;
   }
 
   async get(id: string): Promise<Partner | null> {
-    const rows = await this.db.rows<{ partner_id: string; name: string }>(
-      `SELECT partner_id, name FROM ${TABLES.partners} FINAL WHERE partner_id = ${sqlv.str(id)}`,
-    );
-    return rows[0] ? { id: rows[0].partner_id, name: rows[0].name } : null;
+    const [row] = await this.db.query<Partner>('SELECT partner_id AS id, name FROM partners WHERE partner_id = $1', [
+      id,
+    ]);
+    return row ?? null;
   }
 
   async list(): Promise<Partner[]> {
-    const rows = await this.db.rows<{ partner_id: string; name: string }>(
-      `SELECT partner_id, name FROM ${TABLES.partners} FINAL ORDER BY partner_id`,
-    );
-    return rows.map((r) => ({ id: r.partner_id, name: r.name }));
+    return this.db.query<Partner>('SELECT partner_id AS id, name FROM partners ORDER BY partner_id');
   }
 }

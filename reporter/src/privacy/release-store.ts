@@ -1,59 +1,63 @@
-import { TABLES, sqlv, type Db } from '@confidant/shared';
+import type { ControlQueries } from '@confidant/shared';
 
 export type ExportFormat = 'csv' | 'ndjson';
 export const EXPORT_FORMATS: ExportFormat[] = ['csv', 'ndjson'];
 
 export type StoredRelease = { releaseId: string; body: string; manifest: string };
 
-/** Stored partner releases and the privacy-budget ledger they are charged to. */
+/**
+ * Stored partner releases and the privacy-budget ledger they are charged to, in the control plane.
+ * Run inside one transaction that holds `lockPartner`, a claim is made once across processes.
+ */
 export class ReleaseStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ControlQueries) {}
 
-  /** The first release made for this partner, month and format, if any. */
+  /**
+   * Holds the partner's row until the transaction ends: every release of one partner, in any
+   * process, runs after the one before it committed (or rolled back). False: no such partner.
+   */
+  async lockPartner(partnerId: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 AS x FROM partners WHERE partner_id = $1 FOR UPDATE', [partnerId]);
+    return rows.length > 0;
+  }
+
+  /** The release made for this partner, month and format, if any. */
   async find(partnerId: string, month: string, format: ExportFormat): Promise<StoredRelease | null> {
-    const rows = await this.db.rows<{ release_id: string; body: string; manifest: string }>(
-      `SELECT release_id, body, manifest FROM ${TABLES.partnerReleases} WHERE partner_id = ${sqlv.str(partnerId)} AND month = ${sqlv.str(month)}` +
-        ` AND format = ${sqlv.str(format)} ORDER BY created_at ASC, release_id ASC LIMIT 1`,
+    const [row] = await this.db.query<StoredRelease>(
+      `SELECT release_id AS "releaseId", body, manifest FROM partner_releases
+       WHERE partner_id = $1 AND month = $2 AND format = $3`,
+      [partnerId, month, format],
     );
-    const r = rows[0];
-    return r ? { releaseId: r.release_id, body: r.body, manifest: r.manifest } : null;
+    return row ?? null;
   }
 
   /** Epsilon spent by a partner on one data year, in millionths. */
   async spentMicro(partnerId: string, year: number): Promise<bigint> {
-    const [row] = await this.db.rows<{ spent: string }>(
-      `SELECT toString(sum(epsilon_micro)) AS spent FROM ${TABLES.privacyBudgetLedger} WHERE partner_id = ${sqlv.str(partnerId)} AND year = ${sqlv.int(year)}`,
+    const [row] = await this.db.query<{ spent: string }>(
+      'SELECT coalesce(sum(epsilon_micro), 0)::text AS spent FROM privacy_budget_ledger WHERE partner_id = $1 AND year = $2',
+      [partnerId, year],
     );
     return BigInt(row?.spent ?? '0');
   }
 
-  /**
-   * Charges the ledger first, then stores the bodies: a failure in between loses budget
-   * rather than publishing an uncharged release.
-   */
-  async record(
-    r: {
-      releaseId: string;
-      partnerId: string;
-      month: string;
-      year: number;
-      epsilonMicro: bigint;
-      manifest: string;
-      bodies: Record<ExportFormat, string>;
-    },
-    now: Date,
-  ): Promise<void> {
-    const at = sqlv.dateTime(now);
-    await this.db.command(
-      `INSERT INTO ${TABLES.privacyBudgetLedger} (partner_id, year, month, release_id, epsilon_micro, created_at) VALUES (` +
-        `${sqlv.str(r.partnerId)}, ${sqlv.int(r.year)}, ${sqlv.str(r.month)}, ${sqlv.str(r.releaseId)}, ${sqlv.int(r.epsilonMicro)}, ${at})`,
+  /** Charges the ledger and stores the bodies; in the caller's transaction, both or neither. */
+  async record(r: {
+    releaseId: string;
+    partnerId: string;
+    month: string;
+    year: number;
+    epsilonMicro: bigint;
+    manifest: string;
+    bodies: Record<ExportFormat, string>;
+  }): Promise<void> {
+    await this.db.query(
+      'INSERT INTO privacy_budget_ledger (release_id, partner_id, year, month, epsilon_micro) VALUES ($1, $2, $3, $4, $5)',
+      [r.releaseId, r.partnerId, r.year, r.month, r.epsilonMicro.toString()],
     );
-    const values = EXPORT_FORMATS.map(
-      (f) =>
-        `(${sqlv.str(r.releaseId)}, ${sqlv.str(r.partnerId)}, ${sqlv.str(r.month)}, ${sqlv.str(f)}, ${sqlv.str(r.bodies[f])}, ${sqlv.str(r.manifest)}, ${at})`,
-    );
-    await this.db.command(
-      `INSERT INTO ${TABLES.partnerReleases} (release_id, partner_id, month, format, body, manifest, created_at) VALUES ${values.join(', ')}`,
-    );
+    for (const format of EXPORT_FORMATS)
+      await this.db.query(
+        'INSERT INTO partner_releases (partner_id, month, format, release_id, body, manifest) VALUES ($1, $2, $3, $4, $5, $6)',
+        [r.partnerId, r.month, format, r.releaseId, r.bodies[format], r.manifest],
+      );
   }
 }

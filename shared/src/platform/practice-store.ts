@@ -1,7 +1,6 @@
-import type { Db } from './clickhouse/clickhouse-client.ts';
-import { int, str } from './clickhouse/sql-values.ts';
-import { TABLES } from '../contracts/names.ts';
+import { ConflictError } from '../contracts/errors.ts';
 import { practiceSchema, type Practice, type PracticeInput } from '../contracts/practice.ts';
+import type { ControlQueries } from './postgres/control-db.ts';
 
 type PracticeRow = {
   practice_id: string;
@@ -9,69 +8,80 @@ type PracticeRow = {
   name: string;
   domains: string[];
   timezone: string;
-  cookie_mode: number;
-  page_classes: string;
+  cookie_mode: boolean;
+  page_classes: unknown;
   exit_allowlist: string[];
   props_allowlist: string[];
-  share_with_partners: number;
-  share_identity: number;
-  mark_not_found: number;
-  version: string;
+  share_with_partners: boolean;
+  share_identity: boolean;
+  mark_not_found: boolean;
+  updated_at: Date;
 };
 
-const arr = (values: string[]): string => `[${values.map(str).join(', ')}]`;
+const COLUMNS = `practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
+  props_allowlist, share_with_partners, share_identity, mark_not_found, updated_at`;
 
-/** The practice registry in ClickHouse: versioned rows, latest wins. */
+/** The practice registry in the control plane. */
 export class PracticeStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: ControlQueries) {}
 
   async list(): Promise<Practice[]> {
-    const rows = await this.db.rows<PracticeRow>(
-      `SELECT * FROM ${TABLES.practices} FINAL WHERE deleted = 0 ORDER BY practice_id`,
-    );
-    return rows.map(fromRow);
+    return (await this.db.query<PracticeRow>(`SELECT ${COLUMNS} FROM practices ORDER BY practice_id`)).map(fromRow);
   }
 
   async get(id: string): Promise<Practice | null> {
-    const rows = await this.db.rows<PracticeRow>(
-      `SELECT * FROM ${TABLES.practices} FINAL WHERE practice_id = ${str(id)} AND deleted = 0`,
-    );
-    return rows[0] ? fromRow(rows[0]) : null;
+    const [row] = await this.db.query<PracticeRow>(`SELECT ${COLUMNS} FROM practices WHERE practice_id = $1`, [id]);
+    return row ? fromRow(row) : null;
   }
 
-  /** Latest change marker: lets services poll cheaply for registry changes. */
+  /**
+   * Change marker: lets services poll cheaply for registry changes. Each save takes a new, higher
+   * revision, so the sum grows with every commit, also when two saves commit out of revision order
+   * (a plain max would miss the one committed last with the lower revision).
+   */
   async revision(): Promise<string> {
-    const [row] = await this.db.rows<{ r: string }>(`SELECT toString(max(version)) AS r FROM ${TABLES.practices}`);
-    return row?.r ?? '0';
+    const [row] = await this.db.query<{ r: string }>(
+      "SELECT count(*) || ':' || coalesce(sum(revision), 0) AS r FROM practices",
+    );
+    return row?.r ?? '0:0';
   }
 
-  /** Inserts or replaces a practice; returns the stored value. */
+  /** Inserts or replaces a practice; returns the stored value. A site key another practice has is a conflict. */
   async save(input: PracticeInput): Promise<Practice> {
-    const now = Date.now();
-    const p = practiceSchema.parse({ ...input, updatedAt: now });
-    const version = BigInt(now) * 1000n + BigInt(Math.floor(Math.random() * 1000));
-    await this.db.command(
-      `INSERT INTO ${TABLES.practices} (practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist, props_allowlist, share_with_partners, share_identity, mark_not_found, deleted, version, updated_at) VALUES (` +
+    const p = practiceSchema.parse(input);
+    try {
+      const [row] = await this.db.query<PracticeRow>(
+        `INSERT INTO practices (practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
+           props_allowlist, share_with_partners, share_identity, mark_not_found)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (practice_id) DO UPDATE SET
+           site_key = excluded.site_key, name = excluded.name, domains = excluded.domains, timezone = excluded.timezone,
+           cookie_mode = excluded.cookie_mode, page_classes = excluded.page_classes,
+           exit_allowlist = excluded.exit_allowlist, props_allowlist = excluded.props_allowlist,
+           share_with_partners = excluded.share_with_partners, share_identity = excluded.share_identity,
+           mark_not_found = excluded.mark_not_found, revision = nextval('practice_revision'), updated_at = now()
+         RETURNING ${COLUMNS}`,
         [
-          str(p.id),
-          str(p.siteKey),
-          str(p.name),
-          arr(p.domains),
-          str(p.timezone),
-          int(p.cookieMode ? 1 : 0),
-          str(JSON.stringify(p.pageClasses)),
-          arr(p.exitAllowlist),
-          arr(p.propsAllowlist),
-          int(p.shareWithPartners ? 1 : 0),
-          int(p.shareIdentity ? 1 : 0),
-          int(p.markNotFound ? 1 : 0),
-          '0',
-          int(version),
-          `toDateTime(${int(Math.floor(now / 1000))}, 'UTC')`,
-        ].join(', ') +
-        ')',
-    );
-    return p;
+          p.id,
+          p.siteKey,
+          p.name,
+          p.domains,
+          p.timezone,
+          p.cookieMode,
+          JSON.stringify(p.pageClasses),
+          p.exitAllowlist,
+          p.propsAllowlist,
+          p.shareWithPartners,
+          p.shareIdentity,
+          p.markNotFound,
+        ],
+      );
+      return fromRow(row!);
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505')
+        throw new ConflictError(`site key ${p.siteKey} belongs to another practice`);
+      throw error;
+    }
   }
 }
 
@@ -82,13 +92,13 @@ function fromRow(row: PracticeRow): Practice {
     name: row.name,
     domains: row.domains,
     timezone: row.timezone,
-    cookieMode: row.cookie_mode === 1,
-    pageClasses: JSON.parse(row.page_classes),
+    cookieMode: row.cookie_mode,
+    pageClasses: row.page_classes,
     exitAllowlist: row.exit_allowlist,
     propsAllowlist: row.props_allowlist,
-    shareWithPartners: row.share_with_partners === 1,
-    shareIdentity: row.share_identity === 1,
-    markNotFound: row.mark_not_found === 1,
-    updatedAt: Number(BigInt(row.version) / 1000n),
+    shareWithPartners: row.share_with_partners,
+    shareIdentity: row.share_identity,
+    markNotFound: row.mark_not_found,
+    updatedAt: row.updated_at.getTime(),
   });
 }
