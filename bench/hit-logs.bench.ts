@@ -359,7 +359,7 @@ async function main(): Promise<void> {
 
   const ns = await openNamespace('hitlogs');
   const runs = Array.from({ length: REPS + 1 }, (_, i) => `bench-r${i}`);
-  const store = new PracticeStore(ns.db);
+  const store = new PracticeStore(ns.control);
   for (const id of runs)
     await store.save({
       id,

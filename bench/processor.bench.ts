@@ -78,6 +78,7 @@ async function processorRun(ns: Namespace, n: number): Promise<number> {
   const processor = await startProcessor({
     config,
     db: ns.db,
+    control: ns.control,
     kafka: ns.kafka,
     logger: createLogger('processor', 'error'),
   });

@@ -217,7 +217,7 @@ export const reportsBench: Bench = {
     const ns = await openNamespace('reports');
     const db = ns.db;
     try {
-      const practice = (await new PracticeStore(db).get(ns.practice.id))!;
+      const practice = (await new PracticeStore(ns.control).get(ns.practice.id))!;
       const now = new Date();
       // 13 whole months ending with the last complete one; the report is for that last month.
       const months = Array.from({ length: MONTHS }, (_, i) => {

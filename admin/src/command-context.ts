@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { connectClickHouse, migrate, type Db } from '@confidant/shared';
+import { connectClickHouse, connectControlDb, migrateStores, type ControlDb, type Db } from '@confidant/shared';
 import type { AdminConfig } from './admin.config.ts';
 
 export type AdminIo = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
@@ -8,8 +8,8 @@ export type AdminIo = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableSt
 export type CommandContext = {
   config: AdminConfig;
   io: AdminIo;
-  /** Applies pending migrations, then runs `fn` with a connection that is closed afterwards. */
-  withDb<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** Applies pending migrations, then runs `fn` with connections to ClickHouse and the control plane, closed afterwards. */
+  withDb<T>(fn: (db: Db, control: ControlDb) => Promise<T>): Promise<T>;
   /** Writes a string as it is and anything else as indented JSON, on stdout. */
   print(value: unknown): void;
   /** Writes `text` to the file `out` (saying so on stderr), or to stdout. */
@@ -21,12 +21,13 @@ export function createCommandContext(config: AdminConfig, io: AdminIo): CommandC
     config,
     io,
     async withDb(fn) {
-      await migrate(config.clickhouse);
+      await migrateStores(config);
       const db = connectClickHouse(config.clickhouse);
+      const control = connectControlDb(config.controlPlane);
       try {
-        return await fn(db);
+        return await fn(db, control);
       } finally {
-        await db.close();
+        await Promise.all([db.close(), control.close()]);
       }
     },
     print: (value) => void io.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`),

@@ -1,16 +1,8 @@
 import { LogImportUsageError, SpoolLockedError, UnknownPracticeError } from '@confidant/collector';
-import { ApiError, ConfigError, ErrorCode, practiceSchema } from '@confidant/shared';
+import { ApiError, ConfigError, DomainError, ErrorCode, practiceSchema } from '@confidant/shared';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import {
-  AlreadyReported,
-  errorReport,
-  ExitCode,
-  exitCodeFor,
-  InterruptedError,
-  NotFoundError,
-  UsageError,
-} from './exit-codes.ts';
+import { AlreadyReported, errorReport, ExitCode, exitCodeFor, InterruptedError, UsageError } from './exit-codes.ts';
 
 const zodError = () => {
   const parsed = practiceSchema.safeParse({ id: 'x' });
@@ -34,7 +26,7 @@ describe('exitCodeFor', () => {
 
   it('maps a practice, partner or key that does not exist to 3', () => {
     for (const error of [
-      new NotFoundError('no partner p'),
+      new DomainError('not-found', 'no partner p'),
       new UnknownPracticeError('no practice with id p'),
       new ApiError(404, ErrorCode.notFound, 'no practice p'),
     ])
@@ -82,7 +74,9 @@ describe('errorReport', () => {
   });
 
   it('gives the message of any other error after the program name', () => {
-    expect(errorReport(new NotFoundError('no key 0123456789abcdef'))).toBe('confidant: no key 0123456789abcdef\n');
+    expect(errorReport(new DomainError('not-found', 'no key 0123456789abcdef'))).toBe(
+      'confidant: no key 0123456789abcdef\n',
+    );
     expect(errorReport('plain')).toBe('confidant: plain\n');
   });
 });

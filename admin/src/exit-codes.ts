@@ -1,6 +1,6 @@
 // How every `confidant` command ends: one mapping from what went wrong to the exit code.
 import { LogImportUsageError, UnknownPracticeError } from '@confidant/collector';
-import { ApiError, ConfigError } from '@confidant/shared';
+import { ApiError, ConfigError, DomainError } from '@confidant/shared';
 import { CommanderError } from 'commander';
 import { ZodError } from 'zod';
 
@@ -28,11 +28,6 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** A practice, partner or key named on the command line does not exist. */
-export class NotFoundError extends Error {
-  override name = 'NotFoundError';
-}
-
 /** Stopped on request after saving its work. */
 export class InterruptedError extends Error {
   override name = 'InterruptedError';
@@ -50,7 +45,14 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof AlreadyReported) return error.cause === undefined ? ExitCode.failure : exitCodeFor(error.cause);
   // Commander has printed its message (or the help, which is a success when asked for).
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-  if (error instanceof NotFoundError || error instanceof UnknownPracticeError) return ExitCode.notFound;
+  if (error instanceof UnknownPracticeError) return ExitCode.notFound;
+  // A practice, partner or key named on the command line does not exist (not-found); a value no rule accepts.
+  if (error instanceof DomainError)
+    return error.kind === 'not-found'
+      ? ExitCode.notFound
+      : error.kind === 'invalid-input'
+        ? ExitCode.usage
+        : ExitCode.failure;
   if (error instanceof ApiError)
     return error.statusCode === 404 ? ExitCode.notFound : error.statusCode === 400 ? ExitCode.usage : ExitCode.failure;
   if (

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { Db } from '@confidant/shared';
+import type { ControlDb, ControlQueries, Db } from '@confidant/shared';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { loadAdminConfig } from './admin.config.ts';
@@ -24,6 +24,18 @@ const COMMANDS = [
   'audit',
   'retention',
 ];
+
+/** A control plane with no rows that records the statements (with their values) it is sent. */
+function emptyControl(statements: string[]): ControlDb {
+  const query = async <R extends object>(text: string, values: readonly unknown[] = []): Promise<R[]> => {
+    statements.push(`${text} ${JSON.stringify(values)}`);
+    return [];
+  };
+  return {
+    query,
+    transaction: (fn: (tx: ControlQueries) => Promise<unknown>) => fn({ query }),
+  } as unknown as ControlDb;
+}
 
 /** A database with no rows that records the statements it is sent (no engine needed). */
 function emptyDb(statements: string[]): Db {
@@ -54,7 +66,10 @@ async function run(...argv: string[]): Promise<{ code: number; stdout: string; s
   const code = await runConfidant(argv, {
     env: {},
     io: { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) },
-    context: (config, io) => ({ ...createCommandContext(config, io), withDb: (fn) => fn(emptyDb(sql)) }),
+    context: (config, io) => ({
+      ...createCommandContext(config, io),
+      withDb: (fn) => fn(emptyDb(sql), emptyControl(sql)),
+    }),
   });
   return { code, stdout, stderr, sql };
 }
@@ -134,7 +149,7 @@ describe('logs key create', () => {
       const { code, stderr, sql } = await run(...argv);
       expect(code).toBe(ExitCode.notFound);
       expect(stderr).toBe('confidant: no practice smith-clinic\n');
-      expect(sql).toEqual([expect.stringContaining("practice_id = 'smith-clinic'")]);
+      expect(sql).toEqual([expect.stringMatching(/WHERE practice_id = \$1 \["smith-clinic"\]$/)]);
     }
   });
 });

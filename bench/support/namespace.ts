@@ -3,15 +3,17 @@ import { dirname } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import {
   connectClickHouse,
+  connectControlDb,
   connectKafka,
   createLogger,
   ensureTopics,
   loadCommonConfig,
-  migrate,
+  migrateStores,
   PracticeStore,
   sqlv,
   topicsFor,
   type CommonConfig,
+  type ControlDb,
   type Db,
   type PracticeInput,
 } from '@confidant/shared';
@@ -21,6 +23,7 @@ export type Namespace = {
   env: Record<string, string | undefined>;
   config: CommonConfig;
   db: Db;
+  control: ControlDb;
   kafka: Kafka;
   admin: Admin;
   eventsTopic: string;
@@ -34,12 +37,13 @@ export const BENCH_DOMAIN = 'clinic.example';
 export async function openNamespace(label: string): Promise<Namespace> {
   const env = benchEnv(label);
   const config = loadCommonConfig(`bench-${label}`, env);
-  await migrate(config.clickhouse);
+  await migrateStores(config);
   const kafka = connectKafka(config.kafka, createLogger('bench', 'error'));
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config.kafka.topicPrefix);
   const db = connectClickHouse(config.clickhouse);
+  const control = connectControlDb(config.controlPlane);
   const practice = {
     id: 'bench-practice',
     siteKey: 'bench-site-key',
@@ -47,18 +51,20 @@ export async function openNamespace(label: string): Promise<Namespace> {
     domains: [BENCH_DOMAIN],
     timezone: 'UTC',
   };
-  await new PracticeStore(db).save(practice);
+  await new PracticeStore(control).save(practice);
   return {
     env,
     config,
     db,
+    control,
     kafka,
     admin,
     eventsTopic: topicsFor(config.kafka.topicPrefix).events.name,
     practice,
     async cleanup() {
-      await db.close();
+      await Promise.all([db.close(), control.close()]);
       if (!keepBenchData) {
+        await dropDatabase(config.controlPlane);
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
         await server.close();
@@ -95,4 +101,17 @@ export async function processorLag(ns: Namespace, group: string): Promise<number
   let lag = 0n;
   for (const [p, high] of end) lag += high - (done.get(p) ?? 0n);
   return Number(lag);
+}
+
+/** Drops a namespace's control-plane database (through the server's maintenance database). */
+async function dropDatabase(config: CommonConfig['controlPlane']): Promise<void> {
+  const server = new URL(config.url);
+  const database = server.pathname.slice(1);
+  server.pathname = '/postgres';
+  const db = connectControlDb({ ...config, url: server.toString(), poolMax: 1 });
+  try {
+    await db.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await db.close();
+  }
 }

@@ -7,6 +7,7 @@ import {
   installErrorHandling,
   opsRoutes,
   PracticeStore,
+  type ControlQueries,
   type Db,
   type Logger,
 } from '@confidant/shared';
@@ -39,7 +40,7 @@ export type CollectorAppDeps = {
   country?: CountryLookup;
   now?: () => number;
   /** Enables `POST /v1/logs`: ingest keys and the import ledger live in ClickHouse, log events go to `sink` in batches. */
-  logs?: { db: Db; sink: EventBatchSink };
+  logs?: { db: Db; control: ControlQueries; sink: EventBatchSink };
 };
 
 export const BEACON_BODY_LIMIT = 4096;
@@ -139,7 +140,8 @@ export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance>
   if (deps.logs) {
     await app.register(logRoutes, {
       db: deps.logs.db,
-      practices: new PracticeStore(deps.logs.db),
+      control: deps.logs.control,
+      practices: new PracticeStore(deps.logs.control),
       sink: deps.logs.sink,
       salts: deps.salts,
       country,

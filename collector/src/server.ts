@@ -1,5 +1,6 @@
 import {
   connectClickHouse,
+  connectControlDb,
   connectKafka,
   createLogger,
   PracticeStore,
@@ -17,9 +18,10 @@ import { PracticeRegistry } from './registry/practice-registry.ts';
 const config = loadCollectorConfig();
 const logger = createLogger('collector', config.logLevel);
 const db = connectClickHouse(config.clickhouse);
+const control = connectControlDb(config.controlPlane);
 const metrics = createMetrics();
 
-const registry = new PracticeRegistry(new PracticeStore(db), logger);
+const registry = new PracticeRegistry(new PracticeStore(control), logger);
 await registry
   .refresh()
   .catch((error: unknown) =>
@@ -59,7 +61,7 @@ const app = await buildApp({
   salts,
   sink: producer,
   metrics,
-  logs: { db, sink: logProducer },
+  logs: { db, control, sink: logProducer },
 });
 await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port }, 'collector listening');
@@ -74,5 +76,6 @@ stopOnSignals({
     { name: 'registry', stop: () => registry.stop() },
     { name: 'salts', stop: () => salts.stop() },
     { name: 'clickhouse', stop: () => db.close() },
+    { name: 'control plane', stop: () => control.close() },
   ],
 });

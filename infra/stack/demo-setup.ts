@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connectClickHouse, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
-import { createIngestKey } from '@confidant/collector/logs/ingest-key';
+import { connectControlDb, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
+import { createIngestKey } from '@confidant/collector';
 import { sendDemoLogs, sendDemoTraffic } from './demo-traffic.ts';
 import type { loadStackConfig } from './stack.config.ts';
 
@@ -41,14 +41,14 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
   const adminKey = stack.env.REPORTER_ADMIN_KEY ?? readFileSync(keyFile, 'utf8').trim();
 
   const common = loadCommonConfig('confidant-demo', stack.env);
-  const db = connectClickHouse(common.clickhouse);
-  const practices = new PracticeStore(db);
+  const control = connectControlDb(common.controlPlane);
+  const practices = new PracticeStore(control);
   for (const practice of DEMO_PRACTICES) {
     if (!(await practices.get(practice.id))) await practices.save(practice);
   }
   const preloaded = existsSync(`${DEMO_DIR}preloaded`);
-  const ingestKeys = preloaded ? [] : await Promise.all(DEMO_PRACTICES.map((p) => createIngestKey(db, p.id)));
-  await db.close();
+  const ingestKeys = preloaded ? [] : await Promise.all(DEMO_PRACTICES.map((p) => createIngestKey(control, p.id)));
+  await control.close();
 
   const month = new Date().toISOString().slice(0, 7);
   const report = (id: string) => `${stack.reporterUrl}/v1/practices/${id}/reports/monthly?month=${month}`;

@@ -1,14 +1,23 @@
 import type { Kafka } from 'kafkajs';
-import { PracticeStore, isClickHouseReady, topicsFor, type Db, type Logger } from '@confidant/shared';
+import {
+  dropExpiredPartitions,
+  isClickHouseReady,
+  PracticeStore,
+  topicsFor,
+  type ControlQueries,
+  type Db,
+  type Logger,
+} from '@confidant/shared';
 import { BatchAbandoned, BatchProcessor } from './consumer/batch-processor.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { PracticeCache } from './practices/practice-cache.ts';
 import type { ProcessorConfig } from './processor.config.ts';
-import { dropExpiredPartitions } from '@confidant/shared';
 
 export type ProcessorDeps = {
   config: ProcessorConfig;
   db: Db;
+  /** Practices, read through a cache that keeps the last known list while PostgreSQL is away. */
+  control: ControlQueries;
   kafka: Kafka;
   logger: Logger;
   metrics?: ProcessorMetrics;
@@ -34,7 +43,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   const { config, db, kafka, logger } = deps;
   const metrics = deps.metrics ?? createProcessorMetrics();
   const topics = topicsFor(config.kafka.topicPrefix);
-  const practices = new PracticeCache(() => new PracticeStore(db).list());
+  const practices = new PracticeCache(() => new PracticeStore(deps.control).list());
   await practices.refresh();
 
   const consumer = kafka.consumer({

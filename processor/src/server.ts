@@ -1,5 +1,5 @@
 // Runs the processor: `tsx processor/src/server.ts` (config from the environment, see processor.config.ts).
-import { connectClickHouse, connectKafka, createLogger, stopOnSignals } from '@confidant/shared';
+import { connectClickHouse, connectControlDb, connectKafka, createLogger, stopOnSignals } from '@confidant/shared';
 import { buildApp } from './app.ts';
 import { startProcessor } from './processor.ts';
 import { loadProcessorConfig } from './processor.config.ts';
@@ -7,9 +7,11 @@ import { loadProcessorConfig } from './processor.config.ts';
 const config = loadProcessorConfig();
 const logger = createLogger('processor', config.logLevel);
 const db = connectClickHouse(config.clickhouse);
+const control = connectControlDb(config.controlPlane);
 const processor = await startProcessor({
   config,
   db,
+  control,
   kafka: connectKafka(config.kafka, logger),
   logger,
   onFatal: (error) => {
@@ -29,5 +31,6 @@ stopOnSignals({
     // The consumer finishes the batch in hand before it leaves the group; then the dead-letter producer.
     { name: 'consumer', stop: () => processor.stop() },
     { name: 'clickhouse', stop: () => db.close() },
+    { name: 'control plane', stop: () => control.close() },
   ],
 });

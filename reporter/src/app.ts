@@ -12,6 +12,8 @@ import {
   opsRoutes,
   PracticeStore,
   runPrivacyAudit,
+  isControlPlaneReady,
+  type ControlDb,
   type Db,
   type Logger,
 } from '@confidant/shared';
@@ -33,6 +35,8 @@ declare module 'fastify' {
 export type ReporterAppDeps = {
   config: ReporterConfig;
   db: Db;
+  /** The control plane: practices, partners, keys, releases and the budget ledger. */
+  control: ControlDb;
   logger: Logger;
   /** Uniform integers for the DP sampler; node:crypto unless a test substitutes one. */
   uniform?: UniformSource;
@@ -49,7 +53,7 @@ const isPublic = (req: FastifyRequest): boolean => {
 
 /** The reporter: aggregates only, every data route behind a scoped API key. */
 export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> {
-  const { config, db } = deps;
+  const { config, db, control } = deps;
   const now = deps.now ?? (() => new Date());
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
   installErrorHandling(app, { accepts: 'application/json' });
@@ -97,9 +101,9 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { validatorUrl: null } });
 
-  const keys = new KeyStore(db);
-  const practices = new PracticeStore(db);
-  const partners = new PartnerStore(db);
+  const keys = new KeyStore(control);
+  const practices = new PracticeStore(control);
+  const partners = new PartnerStore(control);
   const auth = new Authenticator(keys, config.adminKey, deps.logger, now);
 
   app.addHook('onClose', async () => auth.drain());
@@ -127,8 +131,9 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   });
 
   await app.register(opsRoutes, {
-    ready: () => isClickHouseReady(db),
-    notReadyMessage: 'ClickHouse is not reachable',
+    // Every data route needs both: the rollups in ClickHouse, the keys and practices in PostgreSQL.
+    ready: async () => (await isClickHouseReady(db)) && (await isControlPlaneReady(control)),
+    notReadyMessage: 'ClickHouse or PostgreSQL is not reachable',
     metrics: registry,
   });
   const audit =
@@ -139,6 +144,7 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   await app.register(practiceRoutes, { db, practices });
   await app.register(partnerRoutes, {
     db,
+    control,
     partners,
     release: {
       epsilon: config.dp.epsilonPerRelease,

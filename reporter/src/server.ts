@@ -1,13 +1,14 @@
 // Starts the reporter: `tsx reporter/src/server.ts`.
-import { connectClickHouse, createLogger, migrate, stopOnSignals } from '@confidant/shared';
+import { connectClickHouse, connectControlDb, createLogger, migrateStores, stopOnSignals } from '@confidant/shared';
 import { buildApp } from './app.ts';
 import { loadReporterConfig } from './reporter.config.ts';
 
 const config = loadReporterConfig();
 const logger = createLogger('reporter', config.logLevel);
-await migrate(config.clickhouse);
+await migrateStores(config);
 const db = connectClickHouse(config.clickhouse);
-const app = await buildApp({ config, db, logger });
+const control = connectControlDb(config.controlPlane);
+const app = await buildApp({ config, db, control, logger });
 await app.listen({ port: config.port, host: config.host });
 
 stopOnSignals({
@@ -17,5 +18,6 @@ stopOnSignals({
     // close() waits for in-flight requests and for the key-use writes they started.
     { name: 'http', stop: () => app.close() },
     { name: 'clickhouse', stop: () => db.close() },
+    { name: 'control plane', stop: () => control.close() },
   ],
 });

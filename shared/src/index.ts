@@ -21,3 +21,5 @@ export * from './service/error-handling.ts';
 export * from './service/graceful-shutdown.ts';
 export * from './service/ops.route.ts';
 export * from './service/request-input.ts';
+export * from './platform/migrate-stores.ts';
+export * from './platform/postgres/legacy-control-plane.ts';

@@ -21,7 +21,13 @@ async function confidantWith(env: Record<string, string>, ...args: string[]): Pr
       ['admin/src/confidant.ts', ...args],
       {
         cwd: ROOT,
-        env: { ...process.env, CLICKHOUSE_DATABASE: h.config.clickhouse.database, LOG_LEVEL: 'silent', ...env },
+        env: {
+          ...process.env,
+          CLICKHOUSE_DATABASE: h.config.clickhouse.database,
+          POSTGRES_URL: h.config.controlPlane.url,
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
       },
     );
     return { code: 0, stdout, stderr };

@@ -20,7 +20,7 @@ let base: string;
 
 beforeAll(async () => {
   h = await startReporter('browser');
-  await savePractices(h.db, practice('sunrise', { name: 'Sunrise Family Practice', timezone: 'Europe/Berlin' }));
+  await savePractices(h.control, practice('sunrise', { name: 'Sunrise Family Practice', timezone: 'Europe/Berlin' }));
   const f = new RollupFixture();
   for (let d = 1; d <= 30; d++) {
     const day = `2024-04-${String(d).padStart(2, '0')}`;

@@ -44,7 +44,7 @@ beforeAll(async () => {
   const common = isolatedConfig('browser');
   const ns = await prepareNamespace(common);
   cleanup = ns.cleanup;
-  await new PracticeStore(ns.db).save({
+  await new PracticeStore(ns.control).save({
     id: 'sample-riverside',
     siteKey: 'site-browser',
     name: 'Riverside Family Practice',
@@ -61,7 +61,7 @@ beforeAll(async () => {
     spool: { dir: spoolDir, maxBytes: 10_000_000, replayMs: 500 },
   };
   const metrics = createMetrics();
-  const registry = new PracticeRegistry(new PracticeStore(ns.db), logger);
+  const registry = new PracticeRegistry(new PracticeStore(ns.control), logger);
   await registry.refresh();
   producer = new EventProducer(
     new KafkaTransport(connectKafka(common.kafka, logger), topicsFor(common.kafka.topicPrefix).events.name),

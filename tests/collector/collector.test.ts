@@ -18,6 +18,7 @@ import {
   type CommonConfig,
   type Db,
   type EventEnvelope,
+  type ControlDb,
 } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Consumer } from 'kafkajs';
@@ -56,6 +57,7 @@ const logger = createLogger('collector', 'debug', logs);
 
 let common: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let consumer: Consumer;
 const received: Array<{ raw: string; event: EventEnvelope }> = [];
@@ -74,7 +76,7 @@ async function startCollector(
     producer: { lingerMs: 5, batchSize: 100, timeoutMs: 1500 },
   };
   const metrics = createMetrics();
-  const registry = new PracticeRegistry(new PracticeStore(db), logger);
+  const registry = new PracticeRegistry(new PracticeStore(control), logger);
   await registry.refresh();
   const producer = new EventProducer(
     new KafkaTransport(connectKafka(config.kafka, logger), topicsFor(config.kafka.topicPrefix).events.name),
@@ -138,8 +140,8 @@ function canaryBeacons(tag: string) {
 
 beforeAll(async () => {
   common = isolatedConfig('collector');
-  ({ db, cleanup } = await prepareNamespace(common));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(common));
+  await new PracticeStore(control).save({
     id: 'canary-clinic',
     siteKey: 'site-canary',
     name: 'Canary Clinic',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PracticeStore, type Db } from '@confidant/shared';
+import { PracticeStore, type ControlDb } from '@confidant/shared';
 import { freePort } from '../support/processor-harness.ts';
 import { namespaceEnv, spawnService, waitForHttp, type ServiceProcess } from '../support/service-process.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -14,15 +14,15 @@ const ADMIN_KEY = 'e2e-admin-key-0123456789abcdef0123';
  */
 describe('walking skeleton: collector → Kafka → processor → ClickHouse → reporter', () => {
   const config = isolatedConfig('skeleton');
-  let db: Db;
+  let control: ControlDb;
   let cleanup: () => Promise<void>;
   const services: ServiceProcess[] = [];
   let collectorUrl = '';
   let reporterUrl = '';
 
   beforeAll(async () => {
-    ({ db, cleanup } = await prepareNamespace(config));
-    await new PracticeStore(db).save({
+    ({ control, cleanup } = await prepareNamespace(config));
+    await new PracticeStore(control).save({
       id: 'skeleton-clinic',
       siteKey: 'skeleton-key',
       name: 'Skeleton Clinic',

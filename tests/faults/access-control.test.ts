@@ -33,7 +33,7 @@ const stats = { requests: 0, allowed: 0, refused: 0 };
 
 beforeAll(async () => {
   h = await startReporter('flt-access');
-  await savePractices(h.db, practice('alpha'), practice('beta'));
+  await savePractices(h.control, practice('alpha'), practice('beta'));
   for (const id of ['acme', 'other'])
     await h.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: adminAuth, payload: { id, name: id } });
   const create = async (body: object) =>

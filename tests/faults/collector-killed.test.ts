@@ -1,4 +1,4 @@
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ import { boundedTally, recordScenario } from './support/summary.ts';
  */
 let config: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let collector: Collector | null = null;
 let processor: ServiceProcess | null = null;
@@ -35,8 +36,8 @@ let reporter: FastifyInstance;
 
 beforeAll(async () => {
   config = isolatedConfig('flt-colkill');
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: 'collector-kill',
     siteKey: 'site-collector-kill',
     name: 'Collector Kill',
@@ -44,7 +45,7 @@ beforeAll(async () => {
     timezone: 'UTC',
   });
   processor = await startProcessor(config);
-  reporter = await reporterFor(config, db);
+  reporter = await reporterFor(config, db, control);
 }, 240_000);
 
 afterAll(async () => {

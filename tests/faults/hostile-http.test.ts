@@ -1,5 +1,5 @@
 import { createIngestKey } from '@confidant/collector/logs/ingest-key';
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, type CommonConfig, type ControlDb } from '@confidant/shared';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { prng } from '../support/event-stream.ts';
 import { freePort } from '../support/processor-harness.ts';
@@ -17,7 +17,7 @@ import { recordScenario } from './support/summary.ts';
  * floods, broken request lines. Zero 5xx, zero crashes.
  */
 let config: CommonConfig;
-let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let collector: Collector;
 let reporter: ServiceProcess & { port: number };
@@ -25,15 +25,15 @@ let ingestKey = '';
 
 beforeAll(async () => {
   config = isolatedConfig('flt-fuzz');
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: 'fuzz',
     siteKey: 'site-fuzz',
     name: 'Fuzz',
     domains: ['fuzz.example'],
     timezone: 'UTC',
   });
-  ingestKey = await createIngestKey(db, 'fuzz');
+  ingestKey = await createIngestKey(control, 'fuzz');
   // Shedding on event-loop lag would answer 503 to a flood by design; this test is about input, not load.
   collector = await startCollector(config, { SHED_MAX_EVENT_LOOP_DELAY_MS: '60000', LOG_LEVEL: 'warn' });
   const port = await freePort();

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { namespaceEnv } from '../support/service-process.ts';
@@ -37,6 +37,7 @@ const RSS_LIMIT = 300 * 1024 * 1024;
 const GIVE_UP_MS = Math.max(120_000, 2 * faults.kafkaOutageMs);
 let config: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let reporter: FastifyInstance;
 let processor: SupervisedProcessor | null = null;
@@ -133,11 +134,11 @@ describe('Log import under a Kafka outage', () => {
     await kafka.start();
     const base = isolatedConfig('flt-imkafka');
     config = { ...base, kafka: { ...base.kafka, brokers: kafka.brokers } };
-    ({ db, cleanup } = await prepareNamespace(config));
-    const store = new PracticeStore(db);
+    ({ db, control, cleanup } = await prepareNamespace(config));
+    const store = new PracticeStore(control);
     for (const id of [OUTAGE_PRACTICE, GIVE_UP_PRACTICE])
       await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone: 'UTC' });
-    reporter = await reporterFor(config, db);
+    reporter = await reporterFor(config, db, control);
     dir = await mkdtemp(join(tmpdir(), 'flt-imkafka-'));
     // Supervised: a processor whose consumer kafkajs gave up on during the outage exits by design and is restarted.
     processor = await superviseProcessor(config);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { prng } from '../support/event-stream.ts';
@@ -25,21 +25,22 @@ const PRACTICE = 'resume-clinic';
 const DAY_MS = 86_400_000;
 let config: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let reporter: FastifyInstance;
 let dir: string;
 
 beforeAll(async () => {
   config = isolatedConfig('flt-import');
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: PRACTICE,
     siteKey: `site-${PRACTICE}`,
     name: PRACTICE,
     domains: [`${PRACTICE}.example`],
     timezone: 'UTC',
   });
-  reporter = await reporterFor(config, db);
+  reporter = await reporterFor(config, db, control);
   dir = await mkdtemp(join(tmpdir(), 'flt-import-'));
 }, 120_000);
 

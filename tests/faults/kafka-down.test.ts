@@ -1,4 +1,4 @@
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -27,6 +27,7 @@ import { recordScenario, tally } from './support/summary.ts';
 const kafka = new PrivateKafka();
 let config: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let collector: Collector | null = null;
 let processor: SupervisedProcessor | null = null;
@@ -39,8 +40,8 @@ describe('Kafka down', () => {
     await kafka.start();
     const base = isolatedConfig('flt-kafka');
     config = { ...base, kafka: { ...base.kafka, brokers: kafka.brokers } };
-    ({ db, cleanup } = await prepareNamespace(config));
-    await new PracticeStore(db).save({
+    ({ db, control, cleanup } = await prepareNamespace(config));
+    await new PracticeStore(control).save({
       id: 'kafka-down',
       siteKey: 'site-kafka-down',
       name: 'Kafka Down',
@@ -49,7 +50,7 @@ describe('Kafka down', () => {
     });
     collector = await startCollector(config);
     processor = await superviseProcessor(config);
-    reporter = await reporterFor(config, db);
+    reporter = await reporterFor(config, db, control);
   }, 240_000);
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ const RSS_CEILING = 400 * 2 ** 20;
 const MAX_IN_FLIGHT = 200;
 let config: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let collector: Collector | null = null;
 let processor: Awaited<ReturnType<typeof startProcessor>> | null = null;
@@ -37,8 +38,8 @@ let reporter: FastifyInstance;
 
 beforeAll(async () => {
   config = isolatedConfig('flt-overload');
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: 'overload',
     siteKey: 'site-overload',
     name: 'Overload',
@@ -51,7 +52,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   });
   processor = await startProcessor(config);
-  reporter = await reporterFor(config, db);
+  reporter = await reporterFor(config, db, control);
 }, 120_000);
 
 afterAll(async () => {

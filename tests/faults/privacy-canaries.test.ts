@@ -5,7 +5,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createIngestKey } from '@confidant/collector/logs/ingest-key';
-import { PracticeStore, sqlv, topicsFor, type CommonConfig, type Db } from '@confidant/shared';
+import { PracticeStore, sqlv, topicsFor, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, kafkaFor, ledgerCaughtUp } from '../support/processor-harness.ts';
@@ -79,6 +79,7 @@ const PRACTICE = {
 
 let config: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let collector: Collector;
 let offlineCollector: Collector;
@@ -89,9 +90,9 @@ let ingestKey = '';
 
 beforeAll(async () => {
   config = isolatedConfig('flt-canary');
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save(PRACTICE);
-  ingestKey = await createIngestKey(db, PRACTICE.id);
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save(PRACTICE);
+  ingestKey = await createIngestKey(control, PRACTICE.id);
   const verbose = { LOG_LEVEL: 'debug', TRUSTED_PROXIES: '127.0.0.1/32' };
   collector = await startCollector(config, verbose);
   // A second collector that cannot reach Kafka: what it accepts lives in its spool.
@@ -110,7 +111,7 @@ beforeAll(async () => {
   });
   reporterProcess = { ...service, port };
   await waitForHttp(`http://127.0.0.1:${port}/readyz`, 60_000, service);
-  reporter = await reporterFor(config, db);
+  reporter = await reporterFor(config, db, control);
 }, 120_000);
 
 afterAll(async () => {
@@ -415,7 +416,7 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
 
   const tables = await clickhouseText();
   expect(Object.keys(tables)).toEqual(
-    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']),
+    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'import_line_ledger']),
   );
   const diskDir = join(faults.clickhouseDataDir, config.clickhouse.database);
   const disk = await filesUnder(diskDir);

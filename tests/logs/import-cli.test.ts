@@ -7,7 +7,15 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { EventsSpooledError, loadCollectorConfig, runLogImport } from '@confidant/collector';
-import { connectKafka, createLogger, PracticeStore, topicsFor, type CommonConfig, type Db } from '@confidant/shared';
+import {
+  connectKafka,
+  createLogger,
+  PracticeStore,
+  topicsFor,
+  type CommonConfig,
+  type Db,
+  type ControlDb,
+} from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
 import { prepareNamespace } from '../support/stack.ts';
@@ -27,6 +35,7 @@ const LOG = Array.from({ length: 300 }, (_, n) => {
 
 let common: CommonConfig;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let dir: string;
 
@@ -44,6 +53,7 @@ async function confidant(
     env: {
       ...process.env,
       CLICKHOUSE_DATABASE: common.clickhouse.database,
+      POSTGRES_URL: common.controlPlane.url,
       KAFKA_TOPIC_PREFIX: common.kafka.topicPrefix,
       SPOOL_DIR: join(dir, 'spool', 'collector'),
       LOG_LEVEL: logLevel,
@@ -61,8 +71,8 @@ async function confidant(
 
 beforeAll(async () => {
   common = isolatedConfig('logcli');
-  ({ db, cleanup } = await prepareNamespace(common));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(common));
+  await new PracticeStore(control).save({
     id: 'cli-clinic',
     siteKey: 'site-cli',
     name: 'CLI Clinic',

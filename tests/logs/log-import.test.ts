@@ -16,8 +16,8 @@ import {
   PracticeStore,
   topicsFor,
   type CommonConfig,
-  type Db,
   type EventEnvelope,
+  type ControlDb,
 } from '@confidant/shared';
 import type { Admin, Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +78,7 @@ const VISIT: Visit[] = [
 ];
 
 let common: CommonConfig;
-let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let admin: Admin;
 let consumer: Consumer;
@@ -142,8 +142,8 @@ beforeAll(async () => {
   if (spawnSync(NGINX, ['-v']).error)
     spawnSync('bash', ['infra/tools/ensure.sh', 'nginx'], { cwd: ROOT, stdio: 'inherit' });
   common = isolatedConfig('logimport');
-  ({ db, cleanup } = await prepareNamespace(common));
-  await new PracticeStore(db).save({
+  ({ control, cleanup } = await prepareNamespace(common));
+  await new PracticeStore(control).save({
     id: 'sample-clinic',
     siteKey: 'site-sample',
     name: 'Sample Clinic',

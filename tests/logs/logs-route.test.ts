@@ -3,7 +3,7 @@ import { createIngestKey, revokeIngestKey } from '@confidant/collector/logs/inge
 import { logRoutes } from '@confidant/collector/logs/logs.route';
 import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
 import { createMetrics } from '@confidant/collector/metrics';
-import { createLogger, PracticeStore, type Db, type EventEnvelope } from '@confidant/shared';
+import { createLogger, PracticeStore, type Db, type EventEnvelope, type ControlDb } from '@confidant/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { prepareNamespace } from '../support/stack.ts';
@@ -17,6 +17,8 @@ const body = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => line(from + i)).join('\n') + '\n';
 
 let db: Db;
+
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let app: FastifyInstance;
 let key: string;
@@ -26,8 +28,8 @@ const metrics = createMetrics();
 
 beforeAll(async () => {
   const config = isolatedConfig('logsroute');
-  ({ db, cleanup } = await prepareNamespace(config));
-  const practices = new PracticeStore(db);
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  const practices = new PracticeStore(control);
   await practices.save({
     id: 'north-clinic',
     siteKey: 'site-north',
@@ -42,11 +44,12 @@ beforeAll(async () => {
     domains: ['south.example'],
     timezone: 'America/Chicago',
   });
-  key = await createIngestKey(db, 'north-clinic');
-  otherKey = await createIngestKey(db, 'south-clinic');
+  key = await createIngestKey(control, 'north-clinic');
+  otherKey = await createIngestKey(control, 'south-clinic');
   app = Fastify({ loggerInstance: createLogger('logs-route', 'silent') as FastifyBaseLogger });
   await app.register(logRoutes, {
     db,
+    control,
     practices,
     sink: { submit: async (_k, batch) => void events.push(...batch) },
     salts: new ClickHouseSaltStore(db),
@@ -192,9 +195,9 @@ describe('POST /v1/logs', () => {
   });
 
   it('stops accepting a revoked key from the very next upload', async () => {
-    const temp = await createIngestKey(db, 'north-clinic');
+    const temp = await createIngestKey(control, 'north-clinic');
     expect((await post(body(300, 301), {}, temp)).statusCode).toBe(200);
-    await revokeIngestKey(db, temp);
+    await revokeIngestKey(control, temp);
     expect((await post(body(301, 302), {}, temp)).statusCode).toBe(401);
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, runPrivacyAudit, topicsFor, type Db } from '@confidant/shared';
+import { PracticeStore, runPrivacyAudit, topicsFor, type Db, type ControlDb } from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { generateStream, prng } from '../support/event-stream.ts';
@@ -12,6 +12,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const config = isolatedConfig('proc-audit');
 const env = processorEnv(config, { RETENTION_MONTHS: '25' });
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
@@ -26,8 +27,8 @@ const cli = () =>
   });
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: 'audit-clinic',
     siteKey: 'site-audit',
     name: 'Audit Clinic',
@@ -39,7 +40,7 @@ beforeAll(async () => {
   admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   // A full run of the pipeline over recent days (within the retention).
-  const processor = await startInProcess(env, db);
+  const processor = await startInProcess(env, db, control);
   await produceEvents(
     producer,
     config.kafka.topicPrefix,
@@ -64,7 +65,7 @@ it('passes on the data of a pipeline run', async () => {
   const report = await audit();
   expect(report.findings).toEqual([]);
   expect(report.tables.map((t) => t.table)).toEqual(
-    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'practices']),
+    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'import_line_ledger']),
   );
   expect(report.tables.find((t) => t.table === 'rollup_daily')!.columns.map((c) => c.name)).toContain('visitors');
   const { events, eventBatches, deadLetter } = topicsFor(config.kafka.topicPrefix);

@@ -2,7 +2,15 @@
 // as the same events sent one per message, and dead-letter a bad event without its batch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { batchKey, visitorBucket, PracticeStore, topicsFor, type Db, type EventEnvelope } from '@confidant/shared';
+import {
+  batchKey,
+  visitorBucket,
+  PracticeStore,
+  topicsFor,
+  type Db,
+  type EventEnvelope,
+  type ControlDb,
+} from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -21,6 +29,7 @@ import {
 const config = isolatedConfig('proc-batches');
 const env = processorEnv(config);
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
@@ -65,8 +74,8 @@ const single = logTraffic('single');
 const deadLetters: Array<{ headers: Record<string, string>; value: string }> = [];
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
-  const practices = new PracticeStore(db);
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  const practices = new PracticeStore(control);
   for (const id of ['batched', 'single', 'mixed'])
     await practices.save({
       id,
@@ -107,7 +116,7 @@ beforeAll(async () => {
     ],
   });
 
-  processor = await startInProcess(env, db);
+  processor = await startInProcess(env, db, control);
   await eventually(
     () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
     Boolean,
@@ -172,7 +181,7 @@ describe('event batches', () => {
     await processor.stop();
     // An interrupted import re-produces its last chunk with the same line-derived ids.
     await produceEventBatches(producer, config.kafka.topicPrefix, batched.slice(-60));
-    processor = await startInProcess(env, db);
+    processor = await startInProcess(env, db, control);
     await eventually(
       () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
       Boolean,
@@ -189,7 +198,7 @@ describe('event batches', () => {
     // All but the first event (its id names line 0, which no import has): every line of the import again.
     await produceEventBatches(producer, config.kafka.topicPrefix, batched.slice(1));
     // Nothing re-read, nothing remembered: only the durable record of applied lines can tell the repeats.
-    processor = await startInProcess({ ...env, WARMUP_MESSAGES: '0' }, db);
+    processor = await startInProcess({ ...env, WARMUP_MESSAGES: '0' }, db, control);
     await eventually(
       () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
       Boolean,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, type Db, type EventEnvelope } from '@confidant/shared';
+import { PracticeStore, type Db, type EventEnvelope, type ControlDb } from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { expectedTotals, generateStream, prng } from '../support/event-stream.ts';
@@ -22,14 +22,15 @@ const TIME_ZONES = { 'kill-ny': 'America/New_York', 'kill-berlin': 'Europe/Berli
 const EVENTS = 20_000;
 const KILLS = 10;
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
 let current: ChildProcessor | null = null;
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
-  const store = new PracticeStore(db);
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  const store = new PracticeStore(control);
   for (const [id, timezone] of Object.entries(TIME_ZONES)) {
     await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
   }

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, connectClickHouse, type Db } from '@confidant/shared';
+import { PracticeStore, connectClickHouse, type Db, type ControlDb } from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -19,6 +19,7 @@ import {
 const config = isolatedConfig('proc-outage');
 const TIME_ZONES = { 'outage-chicago': 'America/Chicago' };
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
@@ -57,8 +58,8 @@ class CuttableProxy {
 let proxy: CuttableProxy;
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: 'outage-chicago',
     siteKey: 'site-outage',
     name: 'Outage',
@@ -84,7 +85,7 @@ afterAll(async () => {
 it('pauses while ClickHouse is unreachable, retries with backoff and loses nothing', async () => {
   const env = processorEnv(config, { CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}` });
   const viaProxy = connectClickHouse({ ...config.clickhouse, url: env.CLICKHOUSE_URL! });
-  processor = await startInProcess(env, viaProxy);
+  processor = await startInProcess(env, viaProxy, control);
   const metrics = processor.metrics;
   const events = generateStream(prng(7), Object.keys(TIME_ZONES), 6000, Date.UTC(2024, 9, 1), 86_400_000);
   const caughtUp = () =>

@@ -7,7 +7,15 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { EVENT_SOURCES, EVENT_TYPES, PracticeStore, topicsFor, type Db, type EventEnvelope } from '@confidant/shared';
+import {
+  EVENT_SOURCES,
+  EVENT_TYPES,
+  PracticeStore,
+  topicsFor,
+  type Db,
+  type EventEnvelope,
+  type ControlDb,
+} from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { faults } from '../faults/faults.config.ts';
 import { expectedTotals, prng } from '../support/event-stream.ts';
@@ -46,6 +54,7 @@ const config = isolatedConfig('proc-poison');
 // The harness's retention of 100 years puts the window's lower edge at the fixed floor (2000-01-01), which this test crosses by 1 ms.
 const env = processorEnv(config);
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
@@ -53,8 +62,8 @@ let processor: RunningProcessor;
 let dlq: DeadLetterReader;
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
-  const store = new PracticeStore(db);
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  const store = new PracticeStore(control);
   for (const [id, timezone] of Object.entries(TIME_ZONES))
     await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
   const kafka = kafkaFor(config);
@@ -62,7 +71,7 @@ beforeAll(async () => {
   admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
   dlq = await readDeadLetters(kafka, config.kafka.topicPrefix);
-  processor = await startInProcess(env, db);
+  processor = await startInProcess(env, db, control);
 });
 
 afterAll(async () => {

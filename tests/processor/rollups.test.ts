@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, topicsFor, type Db } from '@confidant/shared';
+import { PracticeStore, topicsFor, type Db, type ControlDb } from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -18,6 +18,7 @@ import {
 const config = isolatedConfig('proc-rollups');
 const env = processorEnv(config);
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
@@ -70,8 +71,8 @@ const events = [
 ];
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
-  await new PracticeStore(db).save({
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  await new PracticeStore(control).save({
     id: P,
     siteKey: 'site-a',
     name: 'Clinic A',
@@ -94,7 +95,7 @@ beforeAll(async () => {
   await produceEvents(producer, config.kafka.topicPrefix, [
     envelope({ practiceId: 'no-such-practice', visitor: A, ts: local(15, 12, 0) }),
   ]);
-  processor = await startInProcess(env, db);
+  processor = await startInProcess(env, db, control);
   await eventually(
     () => ledgerCaughtUp(db, admin, config.kafka.topicPrefix, env.PROCESSOR_GROUP_ID!),
     Boolean,

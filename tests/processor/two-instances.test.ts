@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, type Db } from '@confidant/shared';
+import { PracticeStore, type Db, type ControlDb } from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -19,15 +19,22 @@ const config = isolatedConfig('proc-scale');
 const env = processorEnv(config);
 const TIME_ZONES = { 'scale-la': 'America/Los_Angeles', 'scale-sydney': 'Australia/Sydney' };
 let db: Db;
+let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
 const running: RunningProcessor[] = [];
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(config));
+  ({ db, control, cleanup } = await prepareNamespace(config));
   for (const [id, timezone] of Object.entries(TIME_ZONES)) {
-    await new PracticeStore(db).save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
+    await new PracticeStore(control).save({
+      id,
+      siteKey: `site-${id}`,
+      name: id,
+      domains: [`${id}.example`],
+      timezone,
+    });
   }
   const kafka = kafkaFor(config);
   producer = kafka.producer();
@@ -54,13 +61,13 @@ it('two processors in one group split the partitions and stay exact across rebal
   const events = generateStream(prng(42), Object.keys(TIME_ZONES), 9000, Date.UTC(2024, 5, 1), 2 * 86_400_000);
   const [part1, part2, part3] = [events.slice(0, 3000), events.slice(3000, 6000), events.slice(6000)];
 
-  const first = await startInProcess(env, db);
+  const first = await startInProcess(env, db, control);
   running.push(first);
   await produceEvents(producer, config.kafka.topicPrefix, part1);
   await caughtUp();
 
   // A second member joins: the group rebalances and the partitions are split.
-  const second = await startInProcess(env, db);
+  const second = await startInProcess(env, db, control);
   running.push(second);
   const description = await eventually(
     () => admin.describeGroups([env.PROCESSOR_GROUP_ID!]),

@@ -14,7 +14,7 @@ let h: ReporterHarness;
 
 beforeAll(async () => {
   h = await startReporter('monthly');
-  await savePractices(h.db, practice('alpha'), practice('beta'), practice('gamma', { cookieMode: true }));
+  await savePractices(h.control, practice('alpha'), practice('beta'), practice('gamma', { cookieMode: true }));
   const a = (day: string, dim: string, value: string, c: object) => ({ practiceId: 'alpha', day, dim, value, ...c });
   const f = new RollupFixture()
     .daily(

@@ -15,7 +15,7 @@ const maxUniform = (n: bigint): bigint => n - 1n;
 
 async function seed(h: ReporterHarness): Promise<void> {
   await savePractices(
-    h.db,
+    h.control,
     practice('p1', { shareWithPartners: true }),
     practice('p2', { shareWithPartners: true }),
     practice('p3', { shareWithPartners: true }),

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { connectClickHouse, loadCommonConfig, PracticeStore } from '@confidant/shared';
+import { connectControlDb, loadCommonConfig, PracticeStore } from '@confidant/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
 import { eventually } from '../support/stack.ts';
@@ -77,6 +77,7 @@ async function freshInstance(): Promise<void> {
     CONFIDANT_DATA_DIR: dir,
     KAFKA_BROKERS: `127.0.0.1:${ports.KAFKA_PORT}`,
     CLICKHOUSE_URL: `http://127.0.0.1:${ports.CLICKHOUSE_HTTP_PORT}`,
+    POSTGRES_URL: `postgres://confidant:confidant@127.0.0.1:${ports.POSTGRES_PORT}/confidant`,
     CLICKHOUSE_DATABASE: 'confidant',
     KAFKA_TOPIC_PREFIX: 'confidant',
     STACK_DEMO: '0',
@@ -194,15 +195,15 @@ describe.skipIf(process.env.TEST_ENGINES === 'testcontainers')(
       const { services } = (await stack.status()).body;
 
       // A practice for the beacon below (the collector's registry picks it up within seconds).
-      const db = connectClickHouse(loadCommonConfig('exit-paths-test', env).clickhouse);
-      await new PracticeStore(db).save({
+      const control = connectControlDb(loadCommonConfig('exit-paths-test', env).controlPlane);
+      await new PracticeStore(control).save({
         id: 'stack-exit',
         siteKey: 'site-stack-exit',
         name: 'Stack Exit',
         domains: ['stack-exit.example'],
         timezone: 'UTC',
       });
-      await db.close();
+      await control.close();
 
       process.kill(services.processor!.pid!, 'SIGKILL');
       const down = await eventually(

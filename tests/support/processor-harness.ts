@@ -13,6 +13,7 @@ import {
   EVENT_BATCH_MAX_EVENTS,
   topicsFor,
   type CommonConfig,
+  type ControlQueries,
   type Db,
   type EventEnvelope,
 } from '@confidant/shared';
@@ -32,6 +33,7 @@ export function processorEnv(config: CommonConfig, extra: Record<string, string>
     CLICKHOUSE_USER: config.clickhouse.user,
     CLICKHOUSE_PASSWORD: config.clickhouse.password,
     CLICKHOUSE_DATABASE: config.clickhouse.database,
+    POSTGRES_URL: config.controlPlane.url,
     LOG_LEVEL: config.logLevel,
     PROCESSOR_GROUP_ID: `g-${randomBytes(4).toString('hex')}`,
     KAFKA_SESSION_TIMEOUT_MS: '6000',
@@ -43,10 +45,14 @@ export function processorEnv(config: CommonConfig, extra: Record<string, string>
 }
 
 /** Runs a processor inside the test process. */
-export async function startInProcess(env: Record<string, string>, db: Db): Promise<RunningProcessor> {
+export async function startInProcess(
+  env: Record<string, string>,
+  db: Db,
+  control: ControlQueries,
+): Promise<RunningProcessor> {
   const config = loadProcessorConfig(env);
   const logger = createLogger('processor-test', config.logLevel);
-  return startProcessor({ config, db, kafka: connectKafka(config.kafka, logger), logger });
+  return startProcessor({ config, db, control, kafka: connectKafka(config.kafka, logger), logger });
 }
 
 export async function freePort(): Promise<number> {

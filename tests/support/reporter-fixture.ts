@@ -1,26 +1,36 @@
 import {
   connectClickHouse,
+  connectControlDb,
   createLogger,
-  migrate,
+  migrateStores,
   PracticeStore,
   sqlv,
   TABLES,
+  type ControlDb,
+  type ControlQueries,
   type Db,
   type PracticeInput,
 } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ReporterAppDeps } from '@confidant/reporter/app';
 import { loadReporterConfig, type ReporterConfig } from '@confidant/reporter/reporter.config';
+import { dropControlDatabase } from './control-db.ts';
 import { isolatedConfig } from './test-env.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 export const adminAuth = { authorization: `Bearer ${ADMIN_KEY}` };
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-export type ReporterHarness = { app: FastifyInstance; db: Db; config: ReporterConfig; cleanup: () => Promise<void> };
+export type ReporterHarness = {
+  app: FastifyInstance;
+  db: Db;
+  control: ControlDb;
+  config: ReporterConfig;
+  cleanup: () => Promise<void>;
+};
 
 /**
- * A reporter on its own migrated ClickHouse database (no Kafka: the reporter never touches it).
+ * A reporter on its own migrated ClickHouse and control-plane databases (no Kafka: the reporter never touches it).
  * `env` overrides reporter settings such as the rate limit or the DP budget.
  */
 export async function startReporter(
@@ -32,20 +42,24 @@ export async function startReporter(
   const config = loadReporterConfig({
     ...process.env,
     CLICKHOUSE_DATABASE: common.clickhouse.database,
+    POSTGRES_URL: common.controlPlane.url,
     REPORTER_ADMIN_KEY: ADMIN_KEY,
     LOG_LEVEL: 'silent',
     ...env,
   });
-  await migrate(config.clickhouse);
+  await migrateStores(config);
   const db = connectClickHouse(config.clickhouse);
-  const app = await buildApp({ config, db, logger: createLogger('reporter-test', 'silent'), ...extra });
+  const control = connectControlDb(config.controlPlane);
+  const app = await buildApp({ config, db, control, logger: createLogger('reporter-test', 'silent'), ...extra });
   return {
     app,
     db,
+    control,
     config,
     async cleanup() {
       await app.close();
-      await db.close();
+      await Promise.all([db.close(), control.close()]);
+      await dropControlDatabase(config.controlPlane);
       if (process.env.KEEP_TEST_DATA !== '1') {
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
@@ -64,8 +78,8 @@ export const practice = (id: string, extra: Partial<PracticeInput> = {}): Practi
   ...extra,
 });
 
-export async function savePractices(db: Db, ...inputs: PracticeInput[]): Promise<void> {
-  const store = new PracticeStore(db);
+export async function savePractices(control: ControlQueries, ...inputs: PracticeInput[]): Promise<void> {
+  const store = new PracticeStore(control);
   for (const p of inputs) await store.save(p);
 }
 

@@ -20,6 +20,7 @@ export function namespaceEnv(config: CommonConfig): Record<string, string> {
     CLICKHOUSE_USER: config.clickhouse.user,
     CLICKHOUSE_PASSWORD: config.clickhouse.password,
     CLICKHOUSE_DATABASE: config.clickhouse.database,
+    POSTGRES_URL: config.controlPlane.url,
     LOG_LEVEL: 'info',
   };
 }

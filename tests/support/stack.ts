@@ -1,26 +1,34 @@
 import {
   connectClickHouse,
+  connectControlDb,
   connectKafka,
   createLogger,
   ensureTopics,
-  migrate,
+  migrateStores,
   sqlv,
   type CommonConfig,
+  type ControlDb,
   type Db,
 } from '@confidant/shared';
+import { dropControlDatabase } from './control-db.ts';
 
-/** Prepares an isolated namespace: database migrated, topics created. Returns a Db and a cleanup. */
-export async function prepareNamespace(config: CommonConfig): Promise<{ db: Db; cleanup: () => Promise<void> }> {
-  await migrate(config.clickhouse);
+/** Prepares an isolated namespace: both databases migrated, topics created. Returns their clients and a cleanup. */
+export async function prepareNamespace(
+  config: CommonConfig,
+): Promise<{ db: Db; control: ControlDb; cleanup: () => Promise<void> }> {
+  await migrateStores(config);
   const logger = createLogger('test', 'silent');
   const admin = connectKafka(config.kafka, logger).admin();
   await admin.connect();
   await ensureTopics(admin, config.kafka.topicPrefix);
   const db = connectClickHouse(config.clickhouse);
+  const control = connectControlDb(config.controlPlane);
   return {
     db,
+    control,
     async cleanup() {
-      await db.close();
+      await Promise.all([db.close(), control.close()]);
+      await dropControlDatabase(config.controlPlane);
       if (process.env.KEEP_TEST_DATA !== '1') {
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);

@@ -1,7 +1,7 @@
 import { EXPORT_FORMATS, partnerRelease, PartnerStore } from '@confidant/reporter';
+import { DomainError } from '@confidant/shared';
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
-import { NotFoundError } from '../exit-codes.ts';
 import { month } from '../option-parsers.ts';
 
 /** `confidant export`: a partner's release for a month, made once and charged to the privacy budget. */
@@ -14,12 +14,14 @@ export function addExportCommand(program: Command, ctx: CommandContext): void {
     .addOption(new Option('--format <format>').choices([...EXPORT_FORMATS]).default('csv'))
     .option('--out <file>', 'write to a file instead of stdout')
     .action((o) =>
-      ctx.withDb(async (db) => {
-        if (!(await new PartnerStore(db).get(o.partner))) throw new NotFoundError(`no partner ${o.partner}`);
+      ctx.withDb(async (db, control) => {
+        if (!(await new PartnerStore(control).get(o.partner)))
+          throw new DomainError('not-found', `no partner ${o.partner}`);
         const { release } = ctx.config;
         const made = await partnerRelease(
           {
             db,
+            control,
             epsilon: release.epsilonPerRelease,
             yearlyBudget: release.yearlyBudget,
             suppressionThreshold: release.suppressionThreshold,

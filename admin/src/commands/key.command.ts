@@ -1,8 +1,7 @@
 import { createKey, KeyStore, keyCreateSchema, PartnerStore, publicKey, ROLES } from '@confidant/reporter';
-import { PracticeStore } from '@confidant/shared';
+import { DomainError, PracticeStore } from '@confidant/shared';
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
-import { NotFoundError } from '../exit-codes.ts';
 
 /** `confidant key create|revoke|list`: API keys for the reporter. */
 export function addKeyCommands(program: Command, ctx: CommandContext): void {
@@ -14,10 +13,10 @@ export function addKeyCommands(program: Command, ctx: CommandContext): void {
     .option('--scope <id>', 'the practice or partner the key is for')
     .option('--label <text>', 'a note on who holds the key', '')
     .action((o) =>
-      ctx.withDb(async (db) => {
+      ctx.withDb(async (db, control) => {
         const input = keyCreateSchema.parse({ role: o.role, ...(o.scope ? { scopeId: o.scope } : {}), label: o.label });
         const created = await createKey(
-          { practices: new PracticeStore(db), partners: new PartnerStore(db), keys: new KeyStore(db) },
+          { practices: new PracticeStore(control), partners: new PartnerStore(control), keys: new KeyStore(control) },
           input,
         );
         ctx.io.stderr.write('Store this key now: it is shown only once.\n');
@@ -28,13 +27,13 @@ export function addKeyCommands(program: Command, ctx: CommandContext): void {
     .command('revoke <keyId>')
     .description('revoke an API key')
     .action((keyId: string) =>
-      ctx.withDb(async (db) => {
-        if (!(await new KeyStore(db).revoke(keyId))) throw new NotFoundError(`no key ${keyId}`);
+      ctx.withDb(async (db, control) => {
+        if (!(await new KeyStore(control).revoke(keyId))) throw new DomainError('not-found', `no key ${keyId}`);
         ctx.print({ keyId, revoked: true });
       }),
     );
   key
     .command('list')
     .description('list the API keys (never their secrets)')
-    .action(() => ctx.withDb(async (db) => ctx.print((await new KeyStore(db).list()).map(publicKey))));
+    .action(() => ctx.withDb(async (db, control) => ctx.print((await new KeyStore(control).list()).map(publicKey))));
 }

@@ -6,10 +6,10 @@ import {
   SpoolLockedError,
   type ImportSummary,
 } from '@confidant/collector';
-import { PracticeStore } from '@confidant/shared';
+import { DomainError, PracticeStore } from '@confidant/shared';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
-import { AlreadyReported, InterruptedError, NotFoundError, UsageError } from '../exit-codes.ts';
+import { AlreadyReported, InterruptedError, UsageError } from '../exit-codes.ts';
 
 type ImportOptions = { practice: string; format: string; progress: boolean; importId?: string; giveUpAfter?: number };
 
@@ -47,10 +47,11 @@ export function addLogsCommands(program: Command, ctx: CommandContext): void {
     .description('create an ingest key for a practice (printed once)')
     .requiredOption('--practice <id>', 'the practice whose logs the key may send')
     .action((o: { practice: string }) =>
-      ctx.withDb(async (db) => {
-        if (!(await new PracticeStore(db).get(o.practice))) throw new NotFoundError(`no practice ${o.practice}`);
+      ctx.withDb(async (db, control) => {
+        if (!(await new PracticeStore(control).get(o.practice)))
+          throw new DomainError('not-found', `no practice ${o.practice}`);
         ctx.io.stderr.write('ingest key (shown once; send as "Authorization: Bearer <key>" to POST /v1/logs):\n');
-        ctx.print(await createIngestKey(db, o.practice));
+        ctx.print(await createIngestKey(control, o.practice));
       }),
     );
 }

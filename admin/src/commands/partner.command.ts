@@ -11,8 +11,8 @@ export function addPartnerCommands(program: Command, ctx: CommandContext): void 
     .requiredOption('--id <id>')
     .requiredOption('--name <name>')
     .action((o) =>
-      ctx.withDb(async (db) => {
-        const store = new PartnerStore(db);
+      ctx.withDb(async (db, control) => {
+        const store = new PartnerStore(control);
         if (await store.get(o.id)) throw new Error(`partner ${o.id} exists`);
         ctx.print(await store.save({ id: o.id, name: o.name }));
       }),
@@ -20,5 +20,5 @@ export function addPartnerCommands(program: Command, ctx: CommandContext): void 
   partner
     .command('list')
     .description('list the data partners')
-    .action(() => ctx.withDb(async (db) => ctx.print(await new PartnerStore(db).list())));
+    .action(() => ctx.withDb(async (db, control) => ctx.print(await new PartnerStore(control).list())));
 }

@@ -22,8 +22,8 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
     .option('--prop <name>', 'allowlisted custom event property (repeatable)', collect)
     .option('--page-classes <json>', 'page-class rules as JSON (default: the shipped rules)')
     .action((o) =>
-      ctx.withDb(async (db) => {
-        const store = new PracticeStore(db);
+      ctx.withDb(async (db, control) => {
+        const store = new PracticeStore(control);
         const input = practiceSchema.parse({
           id: o.id,
           name: o.name,
@@ -43,7 +43,7 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
   practice
     .command('list')
     .description('list the practices')
-    .action(() => ctx.withDb(async (db) => ctx.print(await new PracticeStore(db).list())));
+    .action(() => ctx.withDb(async (db, control) => ctx.print(await new PracticeStore(control).list())));
   practice
     .command('update <id>')
     .description('change a practice (only the options given)')
@@ -56,7 +56,7 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
     .option('--prop <name>', 'replaces the property allowlist (repeatable)', collect)
     .option('--page-classes <json>', 'replaces the page-class rules')
     .action((id: string, o) =>
-      ctx.withDb(async (db) => {
+      ctx.withDb(async (db, control) => {
         const patch = practiceUpdateSchema.parse({
           ...(o.name !== undefined ? { name: o.name } : {}),
           ...(o.domain ? { domains: o.domain } : {}),
@@ -67,7 +67,7 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
           ...(o.prop ? { propsAllowlist: o.prop } : {}),
           ...(o.pageClasses ? { pageClasses: parseJson(o.pageClasses) } : {}),
         });
-        ctx.print(await updatePractice(new PracticeStore(db), id, patch));
+        ctx.print(await updatePractice(new PracticeStore(control), id, patch));
       }),
     );
 }

@@ -1,8 +1,7 @@
 import { buildMonthlyReport, renderReportCsv, renderReportHtml } from '@confidant/reporter';
-import { PracticeStore } from '@confidant/shared';
+import { DomainError, PracticeStore } from '@confidant/shared';
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
-import { NotFoundError } from '../exit-codes.ts';
 import { month } from '../option-parsers.ts';
 
 /** `confidant report`: a practice's monthly report as JSON, CSV or HTML. */
@@ -16,9 +15,9 @@ export function addReportCommand(program: Command, ctx: CommandContext): void {
     .option('--limit <n>', 'rows per section', (v) => Number.parseInt(v, 10), 10)
     .option('--out <file>', 'write to a file instead of stdout')
     .action((o) =>
-      ctx.withDb(async (db) => {
-        const p = await new PracticeStore(db).get(o.practice);
-        if (!p) throw new NotFoundError(`no practice ${o.practice}`);
+      ctx.withDb(async (db, control) => {
+        const p = await new PracticeStore(control).get(o.practice);
+        if (!p) throw new DomainError('not-found', `no practice ${o.practice}`);
         const report = await buildMonthlyReport(db, p, o.month, { limit: o.limit });
         const text =
           o.format === 'csv'

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   connectClickHouse,
+  connectControlDb,
   connectKafka,
   createLogger,
   PracticeStore,
@@ -84,6 +85,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   // stdout carries the summary (often redirected to a file); diagnostics go to stderr with the bar.
   const logger = run.logger ?? createLogger('log-import', config.logLevel, process.stderr);
   const db = connectClickHouse(config.clickhouse);
+  const control = connectControlDb(config.controlPlane);
   const spoolDir = join(dirname(config.spool.dir), 'collector-log-import');
   const spool = new DiskSpool(spoolDir, config.spool.maxBytes);
   const producer = new EventProducer(
@@ -109,7 +111,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
   let started = false;
   let producerOpen = false;
   try {
-    const practice = await new PracticeStore(db).get(run.practiceId);
+    const practice = await new PracticeStore(control).get(run.practiceId);
     if (!practice) throw new UnknownPracticeError(`no practice with id ${run.practiceId}`);
     const size = run.file === '-' ? 0 : (await stat(run.file)).size;
     const stream =
@@ -173,7 +175,7 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
       await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
     // An old log needs the salts of days long past; they must not outlive the import (no collector may run to drop them).
     await salts.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'could not drop expired salts'));
-    await db.close();
+    await Promise.all([db.close(), control.close()]);
   }
 }
 

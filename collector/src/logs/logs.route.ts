@@ -1,5 +1,14 @@
 import { Readable } from 'node:stream';
-import { ApiError, ErrorCode, errorHandler, header, invalidInput, type Db, type Practice } from '@confidant/shared';
+import {
+  ApiError,
+  ErrorCode,
+  errorHandler,
+  header,
+  invalidInput,
+  type ControlQueries,
+  type Db,
+  type Practice,
+} from '@confidant/shared';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
@@ -19,8 +28,10 @@ import {
 import { parseFormatSpec } from './log-parser.ts';
 
 export type LogRouteDeps = {
-  /** Ingest keys and the import ledger (migration 0005). */
+  /** The import ledger (ClickHouse, beside the rollups it guards). */
   db: Db;
+  /** Ingest keys (the control plane). */
+  control: ControlQueries;
   /** Practice by id; `PracticeStore` in production. */
   practices: { get(id: string): Promise<Practice | null> };
   sink: EventBatchSink;
@@ -99,7 +110,7 @@ export const logRoutes: FastifyPluginAsync<LogRouteDeps> = async (scope, deps) =
     // on every upload, so a revocation applies to the very next one.
     const refused = keys.get(secret);
     if (refused && refused.until >= Date.now()) throw unauthorized;
-    const practiceId = await practiceForIngestKey(deps.db, secret);
+    const practiceId = await practiceForIngestKey(deps.control, secret);
     if (!practiceId) {
       keys.set(secret, { until: Date.now() + KEY_CACHE_MS });
       throw unauthorized;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { csvField, DomainError, ErrorCode, PracticeStore, type Db } from '@confidant/shared';
+import { csvField, DomainError, ErrorCode, PracticeStore, type ControlDb, type Db } from '@confidant/shared';
 import { partnerExportSql } from '../queries/partner-export.query.ts';
 import { toCount } from '../queries/rollup-metrics.ts';
 import { monthRange } from '../report/month.ts';
@@ -45,27 +45,14 @@ export type ExportCell = {
 
 export type ReleaseDeps = {
   db: Db;
+  /** Releases and the budget ledger; one transaction per release, serialised per partner across processes. */
+  control: ControlDb;
   epsilon: Rational;
   yearlyBudget: Rational;
   suppressionThreshold: number;
   uniform?: UniformSource;
   now?: () => Date;
 };
-
-const locks = new Map<string, Promise<unknown>>();
-
-/** Serialises release creation per partner in this process, so one request cannot race another into a second release. */
-async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  const tail = run.catch(() => undefined);
-  locks.set(key, tail);
-  try {
-    return await run;
-  } finally {
-    if (locks.get(key) === tail) locks.delete(key);
-  }
-}
 
 export type Release = { body: string; manifest: Record<string, unknown>; created: boolean };
 
@@ -83,8 +70,11 @@ export function partnerRelease(
       new DomainError('invalid-input', `month ${month} is not over yet; exports cover completed months only`),
     );
   }
-  return withLock(partnerId, async () => {
-    const store = new ReleaseStore(deps.db);
+  return deps.control.transaction(async (tx) => {
+    const store = new ReleaseStore(tx);
+    // Held until commit: a second request for this partner, in any process, waits here and then finds
+    // the release this one stored (or the budget it spent).
+    if (!(await store.lockPartner(partnerId))) throw new DomainError('not-found', `no partner ${partnerId}`);
     const existing = await store.find(partnerId, month, format);
     if (existing)
       return {
@@ -104,7 +94,7 @@ export function partnerRelease(
         ErrorCode.budgetExhausted,
       );
     }
-    const practices = (await new PracticeStore(deps.db).list()).filter((p) => p.shareWithPartners);
+    const practices = (await new PracticeStore(tx).list()).filter((p) => p.shareWithPartners);
     if (practices.length < MIN_PRACTICES) {
       throw new DomainError(
         'conflict',
@@ -164,10 +154,15 @@ export function partnerRelease(
       },
     };
     const bodies = { csv: renderExportCsv(month, cells, manifest), ndjson: renderExportNdjson(month, cells, manifest) };
-    await store.record(
-      { releaseId, partnerId, month, year: range.year, epsilonMicro: cost, manifest: JSON.stringify(manifest), bodies },
-      now,
-    );
+    await store.record({
+      releaseId,
+      partnerId,
+      month,
+      year: range.year,
+      epsilonMicro: cost,
+      manifest: JSON.stringify(manifest),
+      bodies,
+    });
     return { body: bodies[format], manifest, created: true };
   });
 }

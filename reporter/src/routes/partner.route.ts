@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { ApiError, ErrorCode, parseInput, type Db } from '@confidant/shared';
+import { ApiError, ErrorCode, parseInput, type ControlDb, type Db } from '@confidant/shared';
 import { requirePartnerAccess } from '../auth/authenticate.ts';
 import type { PartnerStore } from '../auth/partner-store.ts';
 import { EXPORT_FORMATS } from '../privacy/release-store.ts';
@@ -15,7 +15,12 @@ export const exportQuery = z
   })
   .strict();
 
-export type PartnerRouteDeps = { db: Db; partners: PartnerStore; release: Omit<ReleaseDeps, 'db'> };
+export type PartnerRouteDeps = {
+  db: Db;
+  control: ControlDb;
+  partners: PartnerStore;
+  release: Omit<ReleaseDeps, 'db' | 'control'>;
+};
 
 /** Cross-practice exports: the partner's own key, and admins. */
 export const partnerRoutes: FastifyPluginAsync<PartnerRouteDeps> = async (app, deps) => {
@@ -36,7 +41,12 @@ export const partnerRoutes: FastifyPluginAsync<PartnerRouteDeps> = async (app, d
       requirePartnerAccess(req.principal!, id);
       const q = parseInput(exportQuery, req.query, 'query');
       if (!(await deps.partners.get(id))) throw new ApiError(404, ErrorCode.notFound, `no partner ${id}`);
-      const release = await partnerRelease({ db: deps.db, ...deps.release }, id, q.month, q.format);
+      const release = await partnerRelease(
+        { db: deps.db, control: deps.control, ...deps.release },
+        id,
+        q.month,
+        q.format,
+      );
       return reply
         .type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
         .header('x-confidant-release', String(release.manifest.release_id))

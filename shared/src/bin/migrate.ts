@@ -1,15 +1,15 @@
-// Applies ClickHouse migrations and creates Kafka topics: `npm run db:migrate`.
+// Applies the control-plane (PostgreSQL) and ClickHouse migrations and creates Kafka topics: `npm run db:migrate`.
 import { loadCommonConfig } from '../platform/config/env-config.ts';
-import { migrate } from '../platform/clickhouse/migrate.ts';
+import { migrateStores } from '../platform/migrate-stores.ts';
 import { connectKafka, ensureTopics } from '../platform/kafka/kafka-client.ts';
 import { createLogger } from '../platform/logger.ts';
 
 const config = loadCommonConfig('confidant-migrate');
 const logger = createLogger('migrate', config.logLevel);
-const { applied } = await migrate(config.clickhouse);
+const { controlPlane, legacy, clickhouse } = await migrateStores(config);
 logger.info(
-  { applied, database: config.clickhouse.database },
-  applied.length ? 'migrations applied' : 'schema up to date',
+  { controlPlane, clickhouse, legacyRowsMoved: legacy.moved, database: config.clickhouse.database },
+  controlPlane.length || clickhouse.length ? 'migrations applied' : 'schema up to date',
 );
 const admin = connectKafka(config.kafka, logger).admin();
 await admin.connect();

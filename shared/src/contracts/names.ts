@@ -1,4 +1,7 @@
-/** Kafka topic and ClickHouse table names: the one place they are spelled. */
+/**
+ * Kafka topic and ClickHouse table names: the one place they are spelled. The control plane's tables
+ * (PostgreSQL) are named in its migrations (`shared/control-migrations/`) and its stores.
+ */
 export const HOUR_MS = 3_600_000;
 
 export type TopicSpec = { name: string; partitions: number; retentionMs: number };
@@ -18,7 +21,6 @@ export function topicsFor(prefix: string): { events: TopicSpec; eventBatches: To
 
 export const TABLES = {
   migrations: 'schema_migrations',
-  practices: 'practices',
   rollupDaily: 'rollup_daily',
   rollupHourly: 'rollup_hourly',
   rollupIngest: 'rollup_ingest',
@@ -26,11 +28,6 @@ export const TABLES = {
   rollupIngestV2: 'rollup_ingest_v2',
   importLineLedger: 'import_line_ledger',
   processorLedger: 'processor_ledger',
-  partners: 'partners',
-  apiKeys: 'api_keys',
-  partnerReleases: 'partner_releases',
-  privacyBudgetLedger: 'privacy_budget_ledger',
   logImportProgress: 'log_import_progress',
   importBucketKey: 'import_bucket_key',
-  ingestKeys: 'ingest_keys',
 } as const;

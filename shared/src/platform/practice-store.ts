@@ -1,4 +1,4 @@
-import { ConflictError } from '../contracts/errors.ts';
+import { DomainError } from '../contracts/errors.ts';
 import { practiceSchema, type Practice, type PracticeInput } from '../contracts/practice.ts';
 import type { ControlQueries } from './postgres/control-db.ts';
 
@@ -79,7 +79,7 @@ export class PracticeStore {
       return fromRow(row!);
     } catch (error) {
       if ((error as { code?: string }).code === '23505')
-        throw new ConflictError(`site key ${p.siteKey} belongs to another practice`);
+        throw new DomainError('conflict', `site key ${p.siteKey} belongs to another practice`);
       throw error;
     }
   }

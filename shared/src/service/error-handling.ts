@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, DomainError, errorBody, ErrorCode, type DomainErrorKind } from '../contracts/errors.ts';
+import { ControlPlaneUnavailableError } from '../platform/postgres/control-db.ts';
 
 export type ErrorMapping = {
   /** The content types a 415 answer tells the client to send, e.g. `text/plain or application/json`. */
@@ -14,6 +15,11 @@ const DOMAIN_STATUS: Record<DomainErrorKind, number> = { 'not-found': 404, confl
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   if (error instanceof DomainError) return new ApiError(DOMAIN_STATUS[error.kind], error.code, error.message);
+  // PostgreSQL away: routes that need the control plane answer 503 (its message names no request data).
+  if (error instanceof ControlPlaneUnavailableError)
+    return new ApiError(503, ErrorCode.unavailable, 'the control plane is unavailable; retry shortly', {
+      'retry-after': '5',
+    });
   return null;
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createLogger, PracticeStore, type CommonConfig, type Db } from '@confidant/shared';
+import { createLogger, PracticeStore, type CommonConfig, type ControlDb, type Db } from '@confidant/shared';
 import { buildApp } from '@confidant/reporter/app';
 import { loadReporterConfig } from '@confidant/reporter/reporter.config';
 import type { FastifyInstance } from 'fastify';
@@ -199,17 +199,18 @@ export async function sendBeacon(
 }
 
 /** An in-process reporter over the test database: the scenarios read their totals through its API. */
-export async function reporterFor(config: CommonConfig, db: Db): Promise<FastifyInstance> {
+export async function reporterFor(config: CommonConfig, db: Db, control: ControlDb): Promise<FastifyInstance> {
   const reporterConfig = loadReporterConfig({
     CLICKHOUSE_URL: config.clickhouse.url,
     CLICKHOUSE_USER: config.clickhouse.user,
     CLICKHOUSE_PASSWORD: config.clickhouse.password,
     CLICKHOUSE_DATABASE: config.clickhouse.database,
+    POSTGRES_URL: config.controlPlane.url,
     REPORTER_ADMIN_KEY,
     REPORTER_RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'silent',
   });
-  return buildApp({ config: reporterConfig, db, logger: createLogger('reporter-faults', 'silent') });
+  return buildApp({ config: reporterConfig, db, control, logger: createLogger('reporter-faults', 'silent') });
 }
 
 /**
@@ -272,8 +273,8 @@ export type ProxiedScenario = {
 
 export async function proxiedScenario(label: string, timeZones: Record<string, string>): Promise<ProxiedScenario> {
   const config = isolatedConfig(label);
-  const { db, cleanup } = await prepareNamespace(config);
-  const store = new PracticeStore(db);
+  const { db, control, cleanup } = await prepareNamespace(config);
+  const store = new PracticeStore(control);
   for (const [id, timezone] of Object.entries(timeZones))
     await store.save({ id, siteKey: `site-${id}`, name: id, domains: [`${id}.example`], timezone });
   const kafka = kafkaFor(config);
@@ -283,7 +284,7 @@ export async function proxiedScenario(label: string, timeZones: Record<string, s
   const target = new URL(config.clickhouse.url);
   const proxy = new TcpProxy(await freePort(), { host: target.hostname, port: Number(target.port) });
   await proxy.open();
-  const reporter = await reporterFor(config, db);
+  const reporter = await reporterFor(config, db, control);
   return {
     config,
     db,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONTROL_DB_DEFAULTS, type ControlDbConfig } from '../postgres/control-db.ts';
 
 /**
  * Config is read from the environment once, at start, and passed down. A bad value
@@ -66,6 +67,13 @@ export const commonEnvShape = {
   CLICKHOUSE_USER: envField.string('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: envField.name('confidant'),
+  /** The control plane (practices, partners, keys, releases, ledgers). */
+  POSTGRES_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .default('postgres://confidant:confidant@127.0.0.1:5432/confidant'),
+  POSTGRES_POOL_MAX: envField.int(CONTROL_DB_DEFAULTS.poolMax, 1, 1000),
+  POSTGRES_STATEMENT_TIMEOUT_MS: envField.int(CONTROL_DB_DEFAULTS.statementTimeoutMs, 100, 600_000),
   LOG_LEVEL: envField.logLevel(),
   /** How long a stopping service may take to finish requests and close its engines before it exits 1. */
   SHUTDOWN_GRACE_MS: envField.int(10_000, 100, 600_000),
@@ -75,6 +83,7 @@ export const commonEnvShape = {
 export type CommonConfig = {
   kafka: { brokers: string[]; topicPrefix: string; clientId: string };
   clickhouse: { url: string; user: string; password: string; database: string };
+  controlPlane: ControlDbConfig;
   logLevel: string;
   shutdownGraceMs: number;
 };
@@ -94,6 +103,12 @@ export function loadCommonConfig(clientId: string, env: Env = process.env): Comm
       user: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
+    },
+    controlPlane: {
+      url: e.POSTGRES_URL,
+      poolMax: e.POSTGRES_POOL_MAX,
+      statementTimeoutMs: e.POSTGRES_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: CONTROL_DB_DEFAULTS.connectTimeoutMs,
     },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -114,6 +114,16 @@ export class ControlDb implements ControlQueries {
   }
 }
 
+/** True when PostgreSQL answers (readiness probes). */
+export async function isControlPlaneReady(db: ControlQueries): Promise<boolean> {
+  try {
+    await db.query('SELECT 1 AS ok');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function connectControlDb(config: ControlDbConfig): ControlDb {
   return new ControlDb(config);
 }

@@ -61,8 +61,9 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
       'SELECT release_id, partner_id, year, month, toString(epsilon_micro) AS epsilon_micro, toUInt32(created_at) AS created_s FROM {privacy_budget_ledger} ORDER BY created_at',
     ),
   ]);
-  const at = (row: Record<string, unknown>, column: string) => new Date(Number(row[column]) * 1000);
   const result: LegacyMove = { moved: {}, skipped: {} };
+  if (present.size === 0) return result;
+  const at = (row: Record<string, unknown>, column: string) => new Date(Number(row[column]) * 1000);
   await control.transaction(async (tx) => {
     const insert = async (
       table: string,
