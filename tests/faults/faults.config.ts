@@ -39,6 +39,12 @@ export const faults = {
     port: Number(process.env.FAULTS_KAFKA_PORT ?? 19092),
     controllerPort: Number(process.env.FAULTS_KAFKA_CONTROLLER_PORT ?? 19093),
   },
+  /** Private PostgreSQL for the control-plane-down scenario, never the shared server. */
+  privatePostgres: {
+    dataDir: process.env.FAULTS_POSTGRES_DATA_DIR ?? `${ROOT}.data/faults-postgres`,
+    port: Number(process.env.FAULTS_POSTGRES_PORT ?? 15432),
+  },
+  controlPlaneOutageMs: full ? 60_000 : 10_000,
   summaryFile: `${ROOT}test-output/faults-summary.json`,
   root: ROOT,
 };
