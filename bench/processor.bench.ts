@@ -6,8 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@confidant/shared';
-import { startProcessor } from '@confidant/processor/processor';
-import { loadProcessorConfig } from '@confidant/processor/processor.config';
+import { startProcessor, loadProcessorConfig } from '@confidant/processor';
 import { generateEnvelopes, toMessages } from './support/envelopes.ts';
 import { openNamespace, processorLag, type Namespace } from './support/namespace.ts';
 import { hotFunctions, profileInProcess, profileLines } from './support/cpu-profile.ts';

@@ -8,10 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { createLogger, type EventEnvelope } from '@confidant/shared';
-import { loadCollectorConfig } from '@confidant/collector/collector.config';
-import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
-import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
-import { createMetrics } from '@confidant/collector/metrics';
+import {
+  loadCollectorConfig,
+  DiskSpool,
+  BEACON_EVENTS,
+  EventProducer,
+  KafkaTransport,
+  createMetrics,
+} from '@confidant/collector/components';
 import { generateEnvelopes, toMessages } from './support/envelopes.ts';
 import { openNamespace } from './support/namespace.ts';
 import { profileInProcess, profileLines, hotFunctions } from './support/cpu-profile.ts';

@@ -6,9 +6,7 @@
  * rollups are computed from the raw table, so both hold exactly the same events.
  */
 import { PracticeStore, sqlv, type Db } from '@confidant/shared';
-import { buildMonthlyReport, REPORT_SECTIONS } from '@confidant/reporter/report/monthly-report';
-import { breakdownSql } from '@confidant/reporter/queries/breakdown.query';
-import { dailyTotalsSql } from '@confidant/reporter/queries/monthly-report.query';
+import { buildMonthlyReport, REPORT_SECTIONS, breakdownSql, dailyTotalsSql } from '@confidant/reporter';
 import { openNamespace } from './support/namespace.ts';
 import { quantile, sleep } from './support/stats.ts';
 import type { Bench } from './support/result.ts';

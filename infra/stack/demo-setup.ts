@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectControlDb, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
-import { createIngestKey } from '@confidant/collector';
+import { createIngestKey } from '@confidant/collector/components';
 import { sendDemoLogs, sendDemoTraffic } from './demo-traffic.ts';
 import type { loadStackConfig } from './stack.config.ts';
 

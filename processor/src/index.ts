@@ -1,2 +1,3 @@
 export { startProcessor, type ProcessorDeps, type RunningProcessor } from './processor.ts';
 export { loadProcessorConfig, type ProcessorConfig } from './processor.config.ts';
+export { readLedgerOffset } from './clickhouse/rollup-writer.ts';

@@ -2,14 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildApp } from '@confidant/collector/app';
-import { loadCollectorConfig } from '@confidant/collector/collector.config';
-import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
-import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
-import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
-import { createMetrics } from '@confidant/collector/metrics';
-import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
-import { buildSampleSite } from '@confidant/collector/sample-site.app';
+import {
+  buildApp,
+  loadCollectorConfig,
+  ClickHouseSaltStore,
+  DiskSpool,
+  BEACON_EVENTS,
+  EventProducer,
+  KafkaTransport,
+  createMetrics,
+  PracticeRegistry,
+} from '@confidant/collector/components';
+import { buildSampleSite } from '@confidant/collector/sample-site';
 import {
   connectKafka,
   createLogger,

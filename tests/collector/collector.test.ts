@@ -2,13 +2,18 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { buildApp } from '@confidant/collector/app';
-import { loadCollectorConfig, type CollectorConfig } from '@confidant/collector/collector.config';
-import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
-import { DiskSpool } from '@confidant/collector/kafka/disk-spool';
-import { BEACON_EVENTS, EventProducer, KafkaTransport } from '@confidant/collector/kafka/event-producer';
-import { createMetrics } from '@confidant/collector/metrics';
-import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
+import {
+  buildApp,
+  loadCollectorConfig,
+  type CollectorConfig,
+  ClickHouseSaltStore,
+  DiskSpool,
+  BEACON_EVENTS,
+  EventProducer,
+  KafkaTransport,
+  createMetrics,
+  PracticeRegistry,
+} from '@confidant/collector/components';
 import {
   connectKafka,
   createLogger,

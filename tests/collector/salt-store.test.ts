@@ -1,4 +1,4 @@
-import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
+import { ClickHouseSaltStore } from '@confidant/collector/components';
 import type { Db } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareNamespace } from '../support/stack.ts';

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { buildApp as buildCollector } from '@confidant/collector/app';
-import { loadCollectorConfig } from '@confidant/collector/collector.config';
-import { MemorySaltStore } from '@confidant/collector/deid/salt-store';
-import { createMetrics } from '@confidant/collector/metrics';
-import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
+import {
+  buildApp as buildCollector,
+  loadCollectorConfig,
+  MemorySaltStore,
+  createMetrics,
+  PracticeRegistry,
+} from '@confidant/collector/components';
 import { createLogger, practiceSchema } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,7 +138,7 @@ describe('API keys', () => {
     // Every secret comparison in the authenticator goes through hashesMatch.
     expect(authenticate.match(/hashesMatch\(/g)?.length).toBe(2);
     expect(authenticate).not.toMatch(/(hash|secret|token)\s*(===|!==|==)/i);
-    const { hashesMatch, hashSecret } = await import('@confidant/reporter/auth/api-key');
+    const { hashesMatch, hashSecret } = await import('@confidant/reporter');
     expect(hashesMatch(hashSecret('a'), hashSecret('a'))).toBe(true);
     expect(hashesMatch(hashSecret('a'), hashSecret('b'))).toBe(false);
     expect(hashesMatch('', hashSecret('a'))).toBe(false);

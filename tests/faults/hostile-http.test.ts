@@ -1,4 +1,4 @@
-import { createIngestKey } from '@confidant/collector/logs/ingest-key';
+import { createIngestKey } from '@confidant/collector/components';
 import { PracticeStore, type CommonConfig, type ControlDb } from '@confidant/shared';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { prng } from '../support/event-stream.ts';

@@ -1,11 +1,15 @@
-import { buildApp } from '@confidant/collector/app';
-import { loadCollectorConfig } from '@confidant/collector/collector.config';
-import { MemorySaltStore } from '@confidant/collector/deid/salt-store';
-import { scrubUrl } from '@confidant/collector/deid/url-scrubber';
-import { createLineParser, type LogFormat } from '@confidant/collector/logs/log-parser';
-import { createMetrics } from '@confidant/collector/metrics';
-import { PracticeRegistry } from '@confidant/collector/registry/practice-registry';
-import { beaconSchema, plausibleEventSchema } from '@confidant/collector/routes/beacon.schema';
+import {
+  buildApp,
+  loadCollectorConfig,
+  MemorySaltStore,
+  scrubUrl,
+  createLineParser,
+  type LogFormat,
+  createMetrics,
+  PracticeRegistry,
+  beaconSchema,
+  plausibleEventSchema,
+} from '@confidant/collector/components';
 import {
   createLogger,
   decodeEvent,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { EventsSpooledError, loadCollectorConfig, runLogImport } from '@confidant/collector';
+import { EventsSpooledError, loadCollectorConfig, runLogImport } from '@confidant/collector/components';
 import {
   connectKafka,
   createLogger,

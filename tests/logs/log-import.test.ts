@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { loadCollectorConfig, runLogImport, type CollectorConfig } from '@confidant/collector';
+import { loadCollectorConfig, runLogImport, type CollectorConfig } from '@confidant/collector/components';
 import {
   connectKafka,
   createLogger,

@@ -1,8 +1,11 @@
 import { gzipSync } from 'node:zlib';
-import { createIngestKey, revokeIngestKey } from '@confidant/collector/logs/ingest-key';
-import { logRoutes } from '@confidant/collector/logs/logs.route';
-import { ClickHouseSaltStore } from '@confidant/collector/deid/salt-store';
-import { createMetrics } from '@confidant/collector/metrics';
+import {
+  createIngestKey,
+  revokeIngestKey,
+  logRoutes,
+  ClickHouseSaltStore,
+  createMetrics,
+} from '@confidant/collector/components';
 import { createLogger, PracticeStore, type Db, type EventEnvelope, type ControlDb } from '@confidant/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

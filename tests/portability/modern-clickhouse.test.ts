@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readMigrations } from '@confidant/shared';
-import { portabilitySamples as reporterSamples } from '@confidant/reporter/queries/portability-samples';
+import { portabilitySamples as reporterSamples } from '@confidant/reporter';
 import { testEnv } from '../support/test-env.ts';
 
 const RUNNER = fileURLToPath(new URL('../../infra/clickhouse/portability/run.sh', import.meta.url));

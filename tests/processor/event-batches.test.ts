@@ -11,7 +11,7 @@ import {
   type EventEnvelope,
   type ControlDb,
 } from '@confidant/shared';
-import type { RunningProcessor } from '@confidant/processor/processor';
+import type { RunningProcessor } from '@confidant/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import {

@@ -16,7 +16,7 @@ import {
   type EventEnvelope,
   type ControlDb,
 } from '@confidant/shared';
-import type { RunningProcessor } from '@confidant/processor/processor';
+import type { RunningProcessor } from '@confidant/processor';
 import { faults } from '../faults/faults.config.ts';
 import { expectedTotals, prng } from '../support/event-stream.ts';
 import {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
 import { PracticeStore, topicsFor, type Db, type ControlDb } from '@confidant/shared';
-import type { RunningProcessor } from '@confidant/processor/processor';
+import type { RunningProcessor } from '@confidant/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import {

@@ -274,7 +274,7 @@ describe('operations', () => {
         payload: { role: 'practice', scopeId: 'alpha' },
       });
       expect(created.statusCode).toBe(429);
-      const { key } = await new (await import('@confidant/reporter/auth/key-store')).KeyStore(limited.control).create(
+      const { key } = await new (await import('@confidant/reporter')).KeyStore(limited.control).create(
         'practice',
         'alpha',
         '',

@@ -18,9 +18,7 @@ import {
   type EventEnvelope,
 } from '@confidant/shared';
 import { testEnvelope } from '@confidant/shared/testing';
-import { startProcessor, type RunningProcessor } from '@confidant/processor/processor';
-import { loadProcessorConfig } from '@confidant/processor/processor.config';
-import { readLedgerOffset } from '@confidant/processor/clickhouse/rollup-writer';
+import { startProcessor, type RunningProcessor, loadProcessorConfig, readLedgerOffset } from '@confidant/processor';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -12,8 +12,7 @@ import {
   type PracticeInput,
 } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type ReporterAppDeps } from '@confidant/reporter/app';
-import { loadReporterConfig, type ReporterConfig } from '@confidant/reporter/reporter.config';
+import { buildApp, type ReporterAppDeps, loadReporterConfig, type ReporterConfig } from '@confidant/reporter';
 import { dropControlDatabase } from './control-db.ts';
 import { isolatedConfig } from './test-env.ts';
 

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createLogger, PracticeStore, type CommonConfig, type ControlDb, type Db } from '@confidant/shared';
-import { buildApp } from '@confidant/reporter/app';
-import { loadReporterConfig } from '@confidant/reporter/reporter.config';
+import { buildApp, loadReporterConfig } from '@confidant/reporter';
 import type { FastifyInstance } from 'fastify';
 import type { Admin, Producer } from 'kafkajs';
 import { freePort, kafkaFor } from '../../support/processor-harness.ts';
