@@ -12,7 +12,7 @@ export TURBO_TELEMETRY_DISABLED=1
 OUT="$ROOT/test-output"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-# Engines given from outside (KAFKA_BROKERS/CLICKHOUSE_URL, e.g. CI services) are used as they are;
+# Engines given from outside (KAFKA_BROKERS, CLICKHOUSE_URL, POSTGRES_URL, e.g. CI services) are used as they are;
 # TEST_ENGINES=testcontainers starts modern containers instead (tests/support/engines.global.ts, needs Docker).
 started=()
 # Stop only the engines this run started, on every exit path: the end, Ctrl-C, SIGTERM, a closed
@@ -30,8 +30,10 @@ trap 'exit 130' INT
 trap 'exit 129' HUP
 trap 'exit 143' TERM
 trap 'exit 141' PIPE
-if [[ -z ${KAFKA_BROKERS:-} && -z ${CLICKHOUSE_URL:-} && ${TEST_ENGINES:-local} != testcontainers ]]; then
+if [[ ${TEST_ENGINES:-local} != testcontainers ]]; then
+  declare -A given=([clickhouse]=${CLICKHOUSE_URL:-} [kafka]=${KAFKA_BROKERS:-} [postgres]=${POSTGRES_URL:-})
   for engine in clickhouse kafka postgres; do
+    [[ -n ${given[$engine]} ]] && continue
     bash infra/status "$engine" >/dev/null 2>&1 || started+=("$engine")
   done
   if ((${#started[@]})); then

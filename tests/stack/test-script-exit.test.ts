@@ -77,7 +77,14 @@ beforeAll(async () => {
     'POSTGRES_PORT',
   ])
     ports[name] = await freePort();
-  const { KAFKA_BROKERS: _k, CLICKHOUSE_URL: _c, TEST_ENGINES: _t, CONFIDANT_DATA_DIR: _d, ...rest } = process.env;
+  const {
+    KAFKA_BROKERS: _k,
+    CLICKHOUSE_URL: _c,
+    POSTGRES_URL: _p,
+    TEST_ENGINES: _t,
+    CONFIDANT_DATA_DIR: _d,
+    ...rest
+  } = process.env;
   env = {
     ...rest,
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
