@@ -1,7 +1,7 @@
 // Engine selection for the integration suite. By default the tests use the engines that
 // `infra/up` runs on loopback (or whatever KAFKA_BROKERS / CLICKHOUSE_URL name). With
 // TEST_ENGINES=testcontainers and a Docker engine, modern ClickHouse, Kafka and PostgreSQL containers are
-// started here instead (and PostgreSQL 15) and every test (and every service it spawns) is pointed at them.
+// started here instead and every test (and every service it spawns) is pointed at them.
 
 const CLICKHOUSE_IMAGE = 'clickhouse/clickhouse-server:24.8';
 /** Confluent Platform 8.0 is Apache Kafka 4.0 in KRaft mode; the testcontainers Kafka module drives Confluent images. */
