@@ -147,8 +147,8 @@ describe('partner export with deterministic noise', () => {
     expect(header).toBe('month,country,page_class,metric,value,status');
     expect(rows).toContain('2024-03,US,all,pageviews,209,published');
     expect(rows).toContain('2024-03,CA,all,pageviews,,suppressed');
-    const [ledger] = await h.db.rows<{ n: string; spent: string }>(
-      "SELECT count() AS n, toString(sum(epsilon_micro)) AS spent FROM privacy_budget_ledger WHERE partner_id = 'acme'",
+    const [ledger] = await h.control.query<{ n: string; spent: string }>(
+      "SELECT count(*)::text AS n, sum(epsilon_micro)::text AS spent FROM privacy_budget_ledger WHERE partner_id = 'acme'",
     );
     expect(ledger).toEqual({ n: '1', spent: '1000000' });
   });
@@ -179,8 +179,8 @@ describe('partner export with deterministic noise', () => {
       headers: adminAuth,
       payload: { shareWithPartners: true },
     });
-    const [ledger] = await h.db.rows<{ n: string }>(
-      "SELECT count() AS n FROM privacy_budget_ledger WHERE partner_id = 'acme'",
+    const [ledger] = await h.control.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM privacy_budget_ledger WHERE partner_id = 'acme'",
     );
     expect(ledger!.n).toBe('1');
   });
@@ -221,8 +221,8 @@ describe('privacy budget', () => {
     expect((await get('2024-03')).body).toBe(mar.body);
     // another data year has its own budget
     expect((await get('2023-12')).statusCode).toBe(200);
-    const rows = await h.db.rows<{ year: number; spent: string }>(
-      "SELECT year, toString(sum(epsilon_micro)) AS spent FROM privacy_budget_ledger WHERE partner_id = 'acme' GROUP BY year ORDER BY year",
+    const rows = await h.control.query<{ year: number; spent: string }>(
+      "SELECT year, sum(epsilon_micro)::text AS spent FROM privacy_budget_ledger WHERE partner_id = 'acme' GROUP BY year ORDER BY year",
     );
     expect(rows).toEqual([
       { year: 2023, spent: '750000' },
