@@ -16,5 +16,6 @@ export function visitorKey(salt: Buffer, parts: readonly string[]): string {
     message.writeUInt32BE(length, at);
     at += 4 + length;
   }
-  return createHmac('sha256', salt).update(message).digest('hex').slice(0, 32);
+  // The first 16 bytes as hex: the key's own 32 characters, not a slice that keeps the whole digest's text alive.
+  return createHmac('sha256', salt).update(message).digest().toString('hex', 0, 16);
 }
