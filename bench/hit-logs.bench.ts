@@ -12,6 +12,8 @@
  * ClickHouse rollups. The clock runs from spawning the import until the reporter's API shows every
  * page view it produced; the child's peak RSS is sampled meanwhile. One warm-up, then 3 timed
  * repetitions (smoke: 1), each for its own practice so the import ledger does not skip the file.
+ * Each run also prints the CPU seconds the import, collector, processor, Kafka and ClickHouse used
+ * (the engines' include whatever else uses them), to show where a slow run's time went.
  *
  * Every run checks its totals: the reporter's page views must equal the import summary's page views
  * + not-found pages, and both must equal what the generator counted as it wrote the file. A
@@ -40,7 +42,7 @@ import { cpuSeconds, findProcess } from './support/cpu-time.ts';
 import { openNamespace } from './support/namespace.ts';
 import { textTable } from './support/report.ts';
 import type { Row } from './support/result.ts';
-import { watchPeakRss } from './support/rss.ts';
+import { watchRssAndCpu } from './support/rss.ts';
 import { ROOT, spawnService, type Service } from './support/services.ts';
 import { median, sleep } from './support/stats.ts';
 
@@ -307,7 +309,7 @@ async function importRun(
   ];
   const t = performance.now();
   const child = spawn(process.execPath, [...profiling, ...cli], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const rss = watchPeakRss(child.pid!);
+  const watch = watchRssAndCpu(child.pid!);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -318,7 +320,7 @@ async function importRun(
     // 'close', not 'exit': the summary may still be in the pipe when the process has exited.
     [code] = (await once(child, 'close')) as [number | null];
   } finally {
-    watched = rss.stop();
+    watched = watch.stop();
   }
   const { peakRssBytes, cpuSeconds: importCpuSeconds } = watched;
   const importMs = performance.now() - t;

@@ -7,7 +7,7 @@ import { cpuSeconds } from './cpu-time.ts';
  * two samples still counts; only the last interval before the process exits goes unseen (by the CPU
  * time too).
  */
-export function watchPeakRss(pid: number, everyMs = 100): { stop(): { peakRssBytes: number; cpuSeconds: number } } {
+export function watchRssAndCpu(pid: number, everyMs = 100): { stop(): { peakRssBytes: number; cpuSeconds: number } } {
   let peak = 0;
   let cpu = 0;
   const sample = () => {
