@@ -12,6 +12,8 @@
  * ClickHouse rollups. The clock runs from spawning the import until the reporter's API shows every
  * page view it produced; the child's peak RSS is sampled meanwhile. One warm-up, then 3 timed
  * repetitions (smoke: 1), each for its own practice so the import ledger does not skip the file.
+ * Each run also prints the CPU seconds the import, collector, processor, Kafka and ClickHouse used
+ * (the engines' include whatever else uses them), to show where a slow run's time went.
  *
  * Every run checks its totals: the reporter's page views must equal the import summary's page views
  * + not-found pages, and both must equal what the generator counted as it wrote the file. A
@@ -36,10 +38,11 @@ import { dirname, join } from 'node:path';
 import { PracticeStore } from '@confidant/shared';
 import { prng } from './support/envelopes.ts';
 import { summarizeProfile } from './support/cpu-profile.ts';
+import { cpuSeconds, findProcess } from './support/cpu-time.ts';
 import { openNamespace } from './support/namespace.ts';
 import { textTable } from './support/report.ts';
 import type { Row } from './support/result.ts';
-import { watchPeakRss } from './support/rss.ts';
+import { watchRssAndCpu } from './support/rss.ts';
 import { ROOT, spawnService, type Service } from './support/services.ts';
 import { median, sleep } from './support/stats.ts';
 
@@ -272,6 +275,7 @@ type ImportRun = {
   ms: number;
   importMs: number;
   peakRssBytes: number;
+  importCpuSeconds: number;
   pageviews: number;
   notFound: number;
   reported: number;
@@ -307,19 +311,20 @@ async function importRun(
   ];
   const t = performance.now();
   const child = spawn(process.execPath, [...profiling, ...cli], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const rss = watchPeakRss(child.pid!);
+  const watch = watchRssAndCpu(child.pid!);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-5000)));
   let code: number | null;
-  let peakRssBytes: number;
+  let watched: { peakRssBytes: number; cpuSeconds: number };
   try {
     // 'close', not 'exit': the summary may still be in the pipe when the process has exited.
     [code] = (await once(child, 'close')) as [number | null];
   } finally {
-    peakRssBytes = rss.stop();
+    watched = watch.stop();
   }
+  const { peakRssBytes, cpuSeconds: importCpuSeconds } = watched;
   const importMs = performance.now() - t;
   const summary = SUMMARY_RE.exec(stdout);
   if (code !== 0 || !summary) throw new Error(`import exited ${code}:\n${stdout}${stderr}`);
@@ -329,7 +334,15 @@ async function importRun(
   for (;;) {
     const seen = await reported();
     if (seen === produced)
-      return { ms: performance.now() - t, importMs, peakRssBytes, pageviews, notFound, reported: seen };
+      return {
+        ms: performance.now() - t,
+        importMs,
+        peakRssBytes,
+        importCpuSeconds,
+        pageviews,
+        notFound,
+        reported: seen,
+      };
     if (seen > produced)
       throw new Error(
         `the reporter shows ${seen} page views for ${practiceId}, more than the ${produced} the import produced`,
@@ -399,8 +412,16 @@ async function main(): Promise<void> {
     });
     services.push(reporter);
 
+    // Where the run's CPU went: the processes of the pipeline (the engines run outside the bench).
+    const busy: Array<[string, number | null]> = [
+      ['collector', services[0]!.child.pid ?? null],
+      ['processor', processor.child.pid ?? null],
+      ['Kafka', findProcess('kafka.Kafka')],
+      ['ClickHouse', findProcess('clickhouse-server')],
+    ];
     for (const [i, practiceId] of runs.entries()) {
       const importProfile = profile && i === REPS ? `${PROFILE_DIR}/import` : null;
+      const cpuBefore = busy.map(([, pid]) => (pid === null ? null : cpuSeconds(pid)));
       const r = await importRun(
         file,
         practiceId,
@@ -414,6 +435,13 @@ async function main(): Promise<void> {
         `${i === 0 ? 'warm-up' : `run ${i}`}: ${Math.round(rate)} lines/s end to end (full stack as npm start, import spawned → reporter shows every page view); ` +
           `import process ${Math.round((LINES / r.importMs) * 1000)} lines/s, peak RSS ${Math.round(r.peakRssBytes / 1e6)} MB; ` +
           `page views ${r.pageviews} + not-found ${r.notFound} = reporter ${r.reported}, generator ${expected.pageviews} + ${expected.notFound}\n`,
+      );
+      const cpu = busy.map(([name, pid], k) => {
+        const [before, after] = [cpuBefore[k], pid === null ? null : cpuSeconds(pid)];
+        return `${name} ${before == null || after == null ? '?' : (after - before).toFixed(1)}`;
+      });
+      process.stdout.write(
+        `  CPU seconds in ${(r.ms / 1000).toFixed(1)} s wall: import ${r.importCpuSeconds.toFixed(1)} (${(r.importMs / 1000).toFixed(1)} s to exit), ${cpu.join(', ')}\n`,
       );
       if (r.pageviews !== expected.pageviews || r.notFound !== expected.notFound) {
         throw new Error(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createClientIpResolver } from './client-ip.ts';
+import ipaddr from 'ipaddr.js';
+import { canonicalIp, createClientIpResolver, isDottedQuad } from './client-ip.ts';
 
 describe('client IP', () => {
   it('uses the socket address and ignores X-Forwarded-For without trusted proxies', () => {
@@ -25,5 +26,35 @@ describe('client IP', () => {
 
   it('normalises IPv4-mapped IPv6 socket addresses', () => {
     expect(createClientIpResolver([])('::ffff:203.0.113.7', undefined)).toBe('203.0.113.7');
+  });
+
+  it('keys a dotted quad as ipaddr.js writes it, and anything else through ipaddr.js', () => {
+    const viaIpaddr = (ip: string) => {
+      if (!ipaddr.isValid(ip)) return null;
+      const addr = ipaddr.parse(ip);
+      return (
+        addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()
+          ? (addr as ipaddr.IPv6).toIPv4Address()
+          : addr
+      ).toString();
+    };
+    let seed = 12;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pieces = ['0', '1', '9', '00', '01', '10', '99', '255', '256', '300', '999', '0x1f', '', '.', ':', 'a', ' '];
+    let quads = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const n = random() < 0.6 ? 4 : 1 + Math.floor(random() * 5);
+      const ip = Array.from({ length: n }, () => pieces[Math.floor(random() * pieces.length)]).join(
+        random() < 0.9 ? '.' : ':',
+      );
+      if (isDottedQuad(ip)) {
+        quads++;
+        expect(viaIpaddr(ip)).toBe(ip);
+      }
+      expect(canonicalIp(ip)).toBe(viaIpaddr(ip));
+    }
+    expect(quads).toBeGreaterThan(100);
+    expect(canonicalIp('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(canonicalIp('2001:0db8:0000::0001')).toBe('2001:db8::1');
   });
 });

@@ -21,7 +21,31 @@ function normalize(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
 
 /** An address as the collector keys it: IPv4-mapped IPv6 as IPv4, IPv6 in its canonical compact form; null if not an address. */
 export function canonicalIp(ip: string): string | null {
-  return normalize(ip)?.toString() ?? null;
+  return isDottedQuad(ip) ? ip : (normalize(ip)?.toString() ?? null);
+}
+
+/**
+ * Four decimal parts of 0-255 without leading zeros: the form nearly every access-log line has, and
+ * already canonical, so an import need not parse it (ipaddr.js also reads octal, hex and short forms).
+ */
+export function isDottedQuad(ip: string): boolean {
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255) return false;
+      parts++;
+      digits = 0;
+      value = 0;
+    } else {
+      if (c < 48 || c > 57 || (digits === 1 && value === 0) || digits === 3) return false;
+      value = value * 10 + c - 48;
+      digits++;
+    }
+  }
+  return parts === 4;
 }
 
 function inRanges(addr: ipaddr.IPv4 | ipaddr.IPv6, ranges: Range[]): boolean {

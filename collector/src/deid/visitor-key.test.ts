@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemorySaltStore, periodOf } from './salt-store.ts';
 import { visitorKey } from './visitor-key.ts';
@@ -18,6 +18,29 @@ describe('visitor key', () => {
     expect(visitorKey(salt, ['p2', '203.0.113.7', 'UA'])).not.toBe(a);
     expect(visitorKey(salt, ['p1', '203.0.113.8', 'UA'])).not.toBe(a);
     expect(visitorKey(salt, ['p1', '203.0.113.7', 'UB'])).not.toBe(a);
+  });
+
+  it('is the HMAC-SHA256 of the parts, each after its UTF-8 length as 4 bytes big-endian', () => {
+    const reference = (key: Buffer, parts: string[]) => {
+      const mac = createHmac('sha256', key);
+      for (const part of parts) {
+        const bytes = Buffer.from(part, 'utf8');
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(bytes.length);
+        mac.update(length).update(bytes);
+      }
+      return mac.digest('hex').slice(0, 32);
+    };
+    const alphabet = ['a', 'Z', '0', '.', ':', ' ', '\u0000', 'é', 'ü', '🩺', '中'];
+    for (let i = 0; i < 500; i++) {
+      const parts = Array.from({ length: 1 + (i % 4) }, (_, j) =>
+        Array.from({ length: (i * 7 + j * 13) % 150 }, (_, k) => alphabet[(i + j * 3 + k * 5) % alphabet.length]).join(
+          '',
+        ),
+      );
+      const key = randomBytes(32);
+      expect(visitorKey(key, parts)).toBe(reference(key, parts));
+    }
   });
 
   it('does not collide when parts shift boundaries', () => {

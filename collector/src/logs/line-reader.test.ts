@@ -25,6 +25,28 @@ describe('readLines', () => {
     for (const pieces of cuts(Buffer.from(text))) expect((await all(pieces)).lines).toEqual(want);
   });
 
+  it('reads the same lines however the bytes are cut into many pieces', async () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const words = ['GET /a', 'ü', '🩺', '"x"', '\r\n', '\n', '\n', ' ', '-', '203.0.113.9'];
+    for (let round = 0; round < 200; round++) {
+      const body =
+        (round % 3 === 0 ? '\uFEFF' : '') +
+        Array.from({ length: 60 }, () => words[Math.floor(random() * words.length)]).join('');
+      const bytes = Buffer.from(body);
+      const at = Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * bytes.length)).sort(
+        (a, b) => a - b,
+      );
+      const pieces = [0, ...at].map((from, i) => bytes.subarray(from, [...at, bytes.length][i]));
+      const want = body
+        .replace(/^\uFEFF/, '')
+        .split('\n')
+        .map((l) => l.replace(/\r$/, ''));
+      if (want.at(-1) === '') want.pop();
+      expect((await all(pieces)).lines).toEqual(want);
+    }
+  });
+
   it('reads gzip like plain text and marks an unterminated last line', async () => {
     const read = await all([gzipSync(text)]);
     expect(read).toEqual({ lines: want, tooLong: 0, unterminated: true });

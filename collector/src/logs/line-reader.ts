@@ -76,14 +76,28 @@ export async function* readLines(
   let carry: Buffer = Buffer.alloc(0);
   let skipping = false;
   let first = true;
+  /** Pushes the lines of `buf` that end in a newline from `start` on; returns where the rest begins. */
+  const split = (buf: Buffer, start: number, lines: string[], tooLong: number[]): number => {
+    for (let nl = buf.indexOf(NEWLINE, start); nl >= 0; nl = buf.indexOf(NEWLINE, start)) {
+      if (skipping) skipping = false;
+      else pushLine(lines, tooLong, buf, start, nl);
+      start = nl + 1;
+    }
+    return start;
+  };
   for await (const chunk of source as AsyncIterable<Buffer>) {
     decoded += chunk.length;
     if (decoded > max) {
       source.destroy();
       throw new InputTooLargeError(`input expands beyond ${max} bytes`);
     }
-    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    const lines: string[] = [];
+    const tooLong: number[] = [];
+    let buf = chunk;
     let start = 0;
+    // Only the carried rest of a line is joined with this chunk's bytes up to its first newline, not the whole chunk.
+    const nl = carry.length > 0 ? chunk.indexOf(NEWLINE) : -1;
+    if (carry.length > 0) buf = Buffer.concat([carry, nl < 0 ? chunk : chunk.subarray(0, nl + 1)]);
     if (first) {
       // A byte-order mark (logs saved by Windows tools) is not part of the first line.
       if (buf.length < BOM.length && BOM.subarray(0, buf.length).equals(buf)) {
@@ -93,13 +107,12 @@ export async function* readLines(
       if (buf.subarray(0, BOM.length).equals(BOM)) start = BOM.length;
       first = false;
     }
-    const lines: string[] = [];
-    const tooLong: number[] = [];
-    for (let nl = buf.indexOf(NEWLINE, start); nl >= 0; nl = buf.indexOf(NEWLINE, start)) {
-      if (skipping) skipping = false;
-      else pushLine(lines, tooLong, buf, start, nl);
+    if (buf !== chunk && nl >= 0) {
+      split(buf, start, lines, tooLong);
+      buf = chunk;
       start = nl + 1;
     }
+    start = split(buf, start, lines, tooLong);
     // A copy: the rest of a line must not hold on to the chunk it came in.
     carry = Buffer.from(buf.subarray(start));
     if (carry.length > MAX_LINE_BYTES) {

@@ -125,6 +125,8 @@ class ImportSession {
   /** Content-derived imports hash every line's shape, so a resume can check it continues the same file. */
   private readonly prefix: PrefixHash | null;
   private readonly batches = new BatchAssembler();
+  /** The Kafka key of each bucket, written once per import rather than once per event. */
+  private readonly batchKeys: string[] = [];
   private readonly window: { min: number; max: number };
   private importId: string;
   private lineNo: number;
@@ -283,7 +285,7 @@ class ImportSession {
     const r = deid.deidentify(hit, verdict.type, lineEventId(this.importId, this.lineNo));
     if (r.kind === 'skip') return tally.skip(r.reason);
     tally.produced(r.event.type === 'notfound' ? 'notfound' : 'pageview');
-    const key = batchKey(this.options.practice.id, r.bucket);
+    const key = (this.batchKeys[r.bucket] ??= batchKey(this.options.practice.id, r.bucket));
     const full = this.batches.add(key, r.event);
     if (full) {
       committer.submit(key, full);
