@@ -4,6 +4,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import {
   connectClickHouse,
   connectControlDb,
+  dropControlDatabase,
   connectKafka,
   createLogger,
   ensureTopics,
@@ -64,7 +65,7 @@ export async function openNamespace(label: string): Promise<Namespace> {
     async cleanup() {
       await Promise.all([db.close(), control.close()]);
       if (!keepBenchData) {
-        await dropDatabase(config.controlPlane);
+        await dropControlDatabase(config.controlPlane);
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
         await server.close();
@@ -101,17 +102,4 @@ export async function processorLag(ns: Namespace, group: string): Promise<number
   let lag = 0n;
   for (const [p, high] of end) lag += high - (done.get(p) ?? 0n);
   return Number(lag);
-}
-
-/** Drops a namespace's control-plane database (through the server's maintenance database). */
-async function dropDatabase(config: CommonConfig['controlPlane']): Promise<void> {
-  const server = new URL(config.url);
-  const database = server.pathname.slice(1);
-  server.pathname = '/postgres';
-  const db = connectControlDb({ ...config, url: server.toString(), poolMax: 1 });
-  try {
-    await db.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } finally {
-    await db.close();
-  }
 }

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTROL_MIGRATIONS_DIR, connectControlDb, migrateControlPlane, type ControlDbConfig } from '@confidant/shared';
-import { isolatedControlDb, dropControlDatabase } from '../support/control-db.ts';
+import { isolatedControlDb, dropTestControlDatabase } from '../support/control-db.ts';
 
 const created: ControlDbConfig[] = [];
 const fresh = () => {
@@ -14,7 +14,7 @@ const fresh = () => {
   return config;
 };
 afterAll(async () => {
-  for (const config of created) await dropControlDatabase(config);
+  for (const config of created) await dropTestControlDatabase(config);
 });
 
 describe('control-plane migrations', () => {

@@ -14,13 +14,13 @@ import {
   sqlv,
   type CommonConfig,
 } from '@confidant/shared';
-import { dropControlDatabase } from '../support/control-db.ts';
+import { dropTestControlDatabase } from '../support/control-db.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 const configs: CommonConfig[] = [];
 afterAll(async () => {
   for (const config of configs) {
-    await dropControlDatabase(config.controlPlane);
+    await dropTestControlDatabase(config.controlPlane);
     const server = connectClickHouse(config.clickhouse, { database: null });
     await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
     await server.close();

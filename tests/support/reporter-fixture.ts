@@ -13,7 +13,7 @@ import {
 } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ReporterAppDeps, loadReporterConfig, type ReporterConfig } from '@confidant/reporter';
-import { dropControlDatabase } from './control-db.ts';
+import { dropTestControlDatabase } from './control-db.ts';
 import { isolatedConfig } from './test-env.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -58,7 +58,7 @@ export async function startReporter(
     async cleanup() {
       await app.close();
       await Promise.all([db.close(), control.close()]);
-      await dropControlDatabase(config.controlPlane);
+      await dropTestControlDatabase(config.controlPlane);
       if (process.env.KEEP_TEST_DATA !== '1') {
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);

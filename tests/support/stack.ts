@@ -10,7 +10,7 @@ import {
   type ControlDb,
   type Db,
 } from '@confidant/shared';
-import { dropControlDatabase } from './control-db.ts';
+import { dropTestControlDatabase } from './control-db.ts';
 
 /** Prepares an isolated namespace: both databases migrated, topics created. Returns their clients and a cleanup. */
 export async function prepareNamespace(
@@ -28,7 +28,7 @@ export async function prepareNamespace(
     control,
     async cleanup() {
       await Promise.all([db.close(), control.close()]);
-      await dropControlDatabase(config.controlPlane);
+      await dropTestControlDatabase(config.controlPlane);
       if (process.env.KEEP_TEST_DATA !== '1') {
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);

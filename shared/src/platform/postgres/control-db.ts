@@ -128,24 +128,41 @@ export function connectControlDb(config: ControlDbConfig): ControlDb {
   return new ControlDb(config);
 }
 
-/** The database named by `url`, created when missing (as the server's maintenance database `postgres` allows). */
-export async function ensureControlDatabase(config: ControlDbConfig): Promise<void> {
-  const target = new URL(config.url);
-  const database = decodeURIComponent(target.pathname.slice(1));
+/** The database `config.url` names (checked: it is quoted into CREATE and DROP, which take no parameters). */
+function databaseOf(config: ControlDbConfig): string {
+  const database = decodeURIComponent(new URL(config.url).pathname.slice(1));
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database))
     throw new Error('the control-plane database name must be letters, digits and _ (at most 63)');
+  return database;
+}
+
+/** Runs `fn` on the server's maintenance database `postgres`, where databases are created and dropped. */
+async function onServer<T>(config: ControlDbConfig, fn: (server: ControlDb) => Promise<T>): Promise<T> {
   const maintenance = new URL(config.url);
   maintenance.pathname = '/postgres';
   const server = new ControlDb({ ...config, url: maintenance.toString(), poolMax: 1 });
   try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+/** The database named by `url`, created when missing. */
+export async function ensureControlDatabase(config: ControlDbConfig): Promise<void> {
+  const database = databaseOf(config);
+  await onServer(config, async (server) => {
     const [found] = await server.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found) return;
-    // The name is checked above and quoted; CREATE DATABASE takes no parameters.
     await server.query(`CREATE DATABASE "${database}"`).catch((error: unknown) => {
       // Created meanwhile by another process: 42P04, or 23505 when both passed the catalog check at once.
       if (sqlstate(error) !== '42P04' && sqlstate(error) !== '23505') throw error;
     });
-  } finally {
-    await server.close();
-  }
+  });
+}
+
+/** Drops the database named by `url` (test and bench namespaces), closing its other connections. */
+export async function dropControlDatabase(config: ControlDbConfig): Promise<void> {
+  const database = databaseOf(config);
+  await onServer(config, (server) => server.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
 }
