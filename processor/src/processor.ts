@@ -43,8 +43,13 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   const { config, db, kafka, logger } = deps;
   const metrics = deps.metrics ?? createProcessorMetrics();
   const topics = topicsFor(config.kafka.topicPrefix);
-  const practices = new PracticeCache(() => new PracticeStore(deps.control).list());
-  await practices.refresh();
+  const practices = new PracticeCache(() => new PracticeStore(deps.control).list(), {
+    onStale: (error) => logger.warn({ err: error }, 'practices not refreshed; going on with the last known list'),
+  });
+  // Without PostgreSQL at start the first batch waits for it (the consumer pauses and retries).
+  await practices
+    .refresh()
+    .catch((error: unknown) => logger.warn({ err: error }, 'practices not loaded yet; the first batch waits for them'));
 
   const consumer = kafka.consumer({
     groupId: config.groupId,

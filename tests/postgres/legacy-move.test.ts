@@ -9,7 +9,9 @@ import {
   connectControlDb,
   LEGACY_CONTROL_TABLES,
   migrate,
+  migrateControlPlane,
   migrateStores,
+  moveLegacyControlPlane,
   MIGRATIONS_DIR,
   sqlv,
   type CommonConfig,
@@ -146,5 +148,46 @@ describe('moving the control plane out of ClickHouse', () => {
 
     const again = await migrateStores(config);
     expect(again).toEqual({ controlPlane: [], clickhouse: [], legacy: { moved: {}, skipped: {} } });
+  });
+
+  it('a move run again before the tables are dropped carries a revocation made meanwhile; a site-key clash stops it', async () => {
+    const config = isolatedConfig('legacy2');
+    configs.push(config);
+    await migrateToBeforeTheMove(config);
+    await migrateControlPlane(config.controlPlane);
+    const ch = connectClickHouse(config.clickhouse);
+    const pg = connectControlDb(config.controlPlane);
+    const at = "toDateTime('2026-03-01 10:00:00', 'UTC')";
+    const move = () => moveLegacyControlPlane(ch, config.clickhouse.database, pg);
+    try {
+      await ch.command(
+        `INSERT INTO practices VALUES ('north', 'site-north', 'North', ['north.example'], 'UTC', 0, '[]', [], [], 0, 0, 1, 0, 1, ${at})`,
+      );
+      await ch.command(
+        `INSERT INTO api_keys VALUES ('0000000000000001', 'hash-1', 'practice', 'north', '', ${at}, 0, toDate('1970-01-01'), 1)`,
+      );
+      await ch.command(`INSERT INTO ingest_keys VALUES ('ingest-hash', 'north', ${at}, 0, 1)`);
+      expect((await move()).moved).toMatchObject({ practices: 1, api_keys: 1, ingest_keys: 1 });
+
+      // An old service still running revokes both keys in ClickHouse after the first copy.
+      await ch.command(
+        `INSERT INTO api_keys VALUES ('0000000000000001', 'hash-1', 'practice', 'north', '', ${at}, 1, toDate('1970-01-01'), 9223372036854775809)`,
+      );
+      await ch.command(`INSERT INTO ingest_keys VALUES ('ingest-hash', 'north', ${at}, 1, 2)`);
+      expect((await move()).moved).toMatchObject({ practices: 0, api_keys: 1, ingest_keys: 1 });
+      expect(await pg.query('SELECT revoked_at IS NOT NULL AS revoked FROM api_keys')).toEqual([{ revoked: true }]);
+      expect(await pg.query('SELECT revoked_at IS NOT NULL AS revoked FROM ingest_keys')).toEqual([{ revoked: true }]);
+      // Run once more: nothing left to change.
+      expect((await move()).moved).toMatchObject({ practices: 0, api_keys: 0, ingest_keys: 0 });
+
+      // ClickHouse never enforced unique site keys: a clash refuses the whole move rather than dropping a practice.
+      await ch.command(
+        `INSERT INTO practices VALUES ('south', 'site-north', 'South', ['south.example'], 'UTC', 0, '[]', [], [], 0, 0, 1, 0, 1, ${at})`,
+      );
+      await expect(move()).rejects.toMatchObject({ code: '23505' });
+      expect(await pg.query('SELECT practice_id FROM practices')).toEqual([{ practice_id: 'north' }]);
+    } finally {
+      await Promise.all([ch.close(), pg.close()]);
+    }
   });
 });

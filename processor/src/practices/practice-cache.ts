@@ -4,18 +4,34 @@ import type { PracticeInfo } from '../pipeline/resolve-practice.step.ts';
 /**
  * The practice registry as the processor needs it, held in memory. Refreshed on a timer and
  * on demand when a batch names a practice it does not know (at most every `missRefreshMs`).
+ * While the control plane is away a stale list still serves every practice it holds; only a batch
+ * naming a practice it does not hold waits (rather than dead-lettering events of a new practice).
  */
 export class PracticeCache {
   private practices = new Map<string, PracticeInfo>();
-  private loadedAt = 0;
+  private loadedAt: number | null = null;
   private loading: Promise<void> | null = null;
+
+  private readonly maxAgeMs: number;
+  private readonly missRefreshMs: number;
+  private readonly now: () => number;
+  private readonly onStale: (error: unknown) => void;
 
   constructor(
     private readonly list: () => Promise<Practice[]>,
-    private readonly maxAgeMs = 60_000,
-    private readonly missRefreshMs = 5_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: {
+      maxAgeMs?: number;
+      missRefreshMs?: number;
+      now?: () => number;
+      /** A refresh failed and the last list serves on. */
+      onStale?: (error: unknown) => void;
+    } = {},
+  ) {
+    this.maxAgeMs = options.maxAgeMs ?? 60_000;
+    this.missRefreshMs = options.missRefreshMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+    this.onStale = options.onStale ?? (() => {});
+  }
 
   get(id: string): PracticeInfo | undefined {
     return this.practices.get(id);
@@ -23,9 +39,15 @@ export class PracticeCache {
 
   /** Makes sure the cache is fresh enough for a batch naming these practices. */
   async prepare(ids: Iterable<string>): Promise<void> {
-    const age = this.now() - this.loadedAt;
+    const age = this.loadedAt === null ? Infinity : this.now() - this.loadedAt;
     const missing = [...ids].some((id) => !this.practices.has(id));
-    if (age > this.maxAgeMs || (missing && age > this.missRefreshMs)) await this.refresh();
+    if (!(age > this.maxAgeMs || (missing && age > this.missRefreshMs))) return;
+    try {
+      await this.refresh();
+    } catch (error) {
+      if (this.loadedAt === null || missing) throw error;
+      this.onStale(error);
+    }
   }
 
   refresh(): Promise<void> {

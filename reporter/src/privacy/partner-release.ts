@@ -3,7 +3,7 @@ import { csvField, DomainError, ErrorCode, PracticeStore, type ControlDb, type D
 import { partnerExportSql } from '../queries/partner-export.query.ts';
 import { toCount } from '../queries/rollup-metrics.ts';
 import { monthRange } from '../report/month.ts';
-import { ReleaseStore, type ExportFormat } from './release-store.ts';
+import { ReleaseStore, type ExportFormat, type StoredRelease } from './release-store.ts';
 import { cryptoUniform, discreteLaplace, type UniformSource } from './discrete-laplace.ts';
 import { microToString, rationalToString, toMicro, type Rational } from './rational.ts';
 import { suppressCells } from './suppression.ts';
@@ -72,16 +72,19 @@ export function partnerRelease(
   }
   return deps.control.transaction(async (tx) => {
     const store = new ReleaseStore(tx);
+    const served = (r: StoredRelease): Release => ({
+      body: r.body,
+      manifest: JSON.parse(r.manifest) as Record<string, unknown>,
+      created: false,
+    });
+    // A stored release is served without waiting for anyone.
+    const stored = await store.find(partnerId, month, format);
+    if (stored) return served(stored);
     // Held until commit: a second request for this partner, in any process, waits here and then finds
     // the release this one stored (or the budget it spent).
     if (!(await store.lockPartner(partnerId))) throw new DomainError('not-found', `no partner ${partnerId}`);
     const existing = await store.find(partnerId, month, format);
-    if (existing)
-      return {
-        body: existing.body,
-        manifest: JSON.parse(existing.manifest) as Record<string, unknown>,
-        created: false,
-      };
+    if (existing) return served(existing);
 
     const range = monthRange(month);
     const cost = toMicro(deps.epsilon);

@@ -14,10 +14,14 @@ export class ReleaseStore {
 
   /**
    * Holds the partner's row until the transaction ends: every release of one partner, in any
-   * process, runs after the one before it committed (or rolled back). False: no such partner.
+   * process, runs after the one before it committed (or rolled back). A request waits at most 10 s
+   * for it (then 503, retry). NO KEY: creating the partner's API keys is not blocked. False: no such partner.
    */
   async lockPartner(partnerId: string): Promise<boolean> {
-    const rows = await this.db.query('SELECT 1 AS x FROM partners WHERE partner_id = $1 FOR UPDATE', [partnerId]);
+    await this.db.query("SET LOCAL lock_timeout = '10s'");
+    const rows = await this.db.query('SELECT 1 AS x FROM partners WHERE partner_id = $1 FOR NO KEY UPDATE', [
+      partnerId,
+    ]);
     return rows.length > 0;
   }
 

@@ -8,7 +8,13 @@ const config = loadCommonConfig('confidant-migrate');
 const logger = createLogger('migrate', config.logLevel);
 const { controlPlane, legacy, clickhouse } = await migrateStores(config);
 logger.info(
-  { controlPlane, clickhouse, legacyRowsMoved: legacy.moved, database: config.clickhouse.database },
+  {
+    controlPlane,
+    clickhouse,
+    legacyRowsMoved: legacy.moved,
+    legacyKeysSkipped: legacy.skipped,
+    database: config.clickhouse.database,
+  },
   controlPlane.length || clickhouse.length ? 'migrations applied' : 'schema up to date',
 );
 const admin = connectKafka(config.kafka, logger).admin();

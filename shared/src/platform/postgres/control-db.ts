@@ -25,8 +25,30 @@ export class ControlPlaneUnavailableError extends Error {
 }
 
 // Connection-level failures: the server is away, not the statement wrong.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+// Shutdown, restart, connection failures, too many connections, and the two waits a request may
+// not sit out: a statement over its timeout (57014) and a lock over `lock_timeout` (55P03).
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '53300',
+  '57014',
+  '55P03',
+]);
 // Transactions PostgreSQL aborted to keep them serializable: safe to run again from the start.
 const RETRY_SQLSTATES = new Set(['40001', '40P01']);
 const TRANSACTION_ATTEMPTS = 8;
@@ -39,7 +61,7 @@ export function isUnavailable(error: unknown): boolean {
   const code = sqlstate(error);
   if (code && (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/.test(
     message,
   );
 }
@@ -61,6 +83,9 @@ export class ControlDb implements ControlQueries {
       statement_timeout: config.statementTimeoutMs,
       connectionTimeoutMillis: config.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
+      // A half-open connection (a partition, a crashed host) must not hold a request until TCP gives up.
+      keepAlive: true,
+      query_timeout: config.statementTimeoutMs + 5_000,
     });
     // An idle connection the server closed (restart, outage) must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
@@ -86,24 +111,35 @@ export class ControlDb implements ControlQueries {
       } catch (error) {
         return unavailable(error);
       }
-      const tx: ControlQueries = {
-        query: async <R extends object>(text: string, values: readonly unknown[] = []) =>
-          (await client.query<R>(text, values as unknown[])).rows,
+      // The pool listens for errors of idle clients only: a connection lost while this one is checked
+      // out (a restart in the middle of a release) must not become an uncaught 'error' event.
+      const onLost = () => {};
+      client.on('error', onLost);
+      // Only this client's statements are classified: an error `fn` raises elsewhere (ClickHouse) stays as it is.
+      const run = async <R extends object>(text: string, values: readonly unknown[] = []): Promise<R[]> => {
+        try {
+          return (await client.query<R>(text, values as unknown[])).rows;
+        } catch (error) {
+          return unavailable(error);
+        }
       };
       let broken = false;
       try {
-        await client.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`);
-        const result = await fn(tx);
-        await client.query('COMMIT');
+        await run(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`);
+        const result = await fn({ query: run });
+        await run('COMMIT');
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => (broken = true));
-        if (RETRY_SQLSTATES.has(sqlstate(error) ?? '') && attempt < TRANSACTION_ATTEMPTS) {
+        const cause = error instanceof ControlPlaneUnavailableError ? error.cause : error;
+        if (RETRY_SQLSTATES.has(sqlstate(cause) ?? '') && attempt < TRANSACTION_ATTEMPTS) {
           await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
           continue;
         }
-        return unavailable(error);
+        throw error;
       } finally {
+        // A destroyed client keeps its listener: it may still report the lost connection.
+        if (!broken) client.off('error', onLost);
         client.release(broken);
       }
     }

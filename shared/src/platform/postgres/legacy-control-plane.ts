@@ -21,8 +21,10 @@ type Rows = Record<string, unknown>[];
 
 /**
  * Copies the control-plane rows still held by ClickHouse into PostgreSQL, in one transaction and
- * idempotently (rows already present win), so an interrupted upgrade can simply run again. A key
- * whose practice or partner no longer exists is skipped (its foreign key would refuse it).
+ * idempotently, so an interrupted upgrade can simply run again: rows already present win, except that
+ * a revocation recorded in ClickHouse meanwhile is carried over (a revoked key never comes back). A key
+ * whose practice or partner no longer exists is skipped (its foreign key would refuse it); a practice
+ * whose site key another practice holds stops the move (and so the migration that would drop its rows).
  */
 export async function moveLegacyControlPlane(ch: Db, database: string, control: ControlDb): Promise<LegacyMove> {
   const present = new Set(
@@ -41,7 +43,7 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
   const [practices, partners, apiKeys, ingestKeys, releases, ledger] = await Promise.all([
     read(
       'practices',
-      'SELECT practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist, props_allowlist, share_with_partners, share_identity, mark_not_found, toUInt32(updated_at) AS updated_s FROM {practices} FINAL WHERE deleted = 0',
+      'SELECT practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist, props_allowlist, share_with_partners, share_identity, mark_not_found, toUInt32(updated_at) AS updated_s FROM {practices} FINAL WHERE deleted = 0 ORDER BY practice_id',
     ),
     read('partners', 'SELECT partner_id, name, toUInt32(created_at) AS created_s FROM {partners} FINAL'),
     read(
@@ -72,8 +74,7 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
       values: (r: Record<string, unknown>) => unknown[],
     ) => {
       let moved = 0;
-      for (const row of rows)
-        moved += (await tx.query(`${statement} ON CONFLICT DO NOTHING RETURNING 1 AS x`, values(row))).length;
+      for (const row of rows) moved += (await tx.query(`${statement} RETURNING 1 AS x`, values(row))).length;
       result.moved[table] = moved;
     };
     await insert(
@@ -81,27 +82,28 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
       practices,
       `INSERT INTO practices (practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
          props_allowlist, share_with_partners, share_identity, mark_not_found, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (practice_id) DO NOTHING`,
       (r) => [
         r.practice_id,
         r.site_key,
         r.name,
         r.domains,
         r.timezone,
-        r.cookie_mode === 1,
+        Number(r.cookie_mode) === 1,
         r.page_classes,
         r.exit_allowlist,
         r.props_allowlist,
-        r.share_with_partners === 1,
-        r.share_identity === 1,
-        r.mark_not_found === 1,
+        Number(r.share_with_partners) === 1,
+        Number(r.share_identity) === 1,
+        Number(r.mark_not_found) === 1,
         at(r, 'updated_s'),
       ],
     );
     await insert(
       'partners',
       partners,
-      'INSERT INTO partners (partner_id, name, created_at) VALUES ($1, $2, $3)',
+      'INSERT INTO partners (partner_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
       (r) => [r.partner_id, r.name, at(r, 'created_s')],
     );
     const scoped = await scopeExists(tx);
@@ -111,7 +113,9 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
       'api_keys',
       keys,
       `INSERT INTO api_keys (key_id, hash, role, practice_id, partner_id, label, created_at, revoked_at, last_used_day)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (key_id) DO UPDATE SET revoked_at = excluded.revoked_at
+       WHERE api_keys.revoked_at IS NULL AND excluded.revoked_at IS NOT NULL`,
       (r) => [
         r.key_id,
         r.hash,
@@ -120,7 +124,7 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
         r.role === 'partner' ? r.scope_id : null,
         r.label,
         at(r, 'created_s'),
-        r.revoked === 1 ? new Date() : null,
+        Number(r.revoked) !== 0 ? new Date() : null,
         r.last_used || null,
       ],
     );
@@ -129,22 +133,26 @@ export async function moveLegacyControlPlane(ch: Db, database: string, control: 
     await insert(
       'ingest_keys',
       ingest,
-      'INSERT INTO ingest_keys (key_hash, practice_id, created_at, revoked_at) VALUES ($1, $2, $3, $4)',
-      (r) => [r.key_hash, r.practice_id, at(r, 'created_s'), r.revoked === 1 ? new Date() : null],
+      `INSERT INTO ingest_keys (key_hash, practice_id, created_at, revoked_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (key_hash) DO UPDATE SET revoked_at = excluded.revoked_at
+       WHERE ingest_keys.revoked_at IS NULL AND excluded.revoked_at IS NOT NULL`,
+      (r) => [r.key_hash, r.practice_id, at(r, 'created_s'), Number(r.revoked) !== 0 ? new Date() : null],
     );
     // The earliest release per partner, month and format is the one that was served: it wins.
     await insert(
       'partner_releases',
       releases.filter((r) => scoped('partner', String(r.partner_id))),
       `INSERT INTO partner_releases (partner_id, month, format, release_id, body, manifest, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT DO NOTHING`,
       (r) => [r.partner_id, r.month, r.format, r.release_id, r.body, r.manifest, at(r, 'created_s')],
     );
     await insert(
       'privacy_budget_ledger',
       ledger.filter((r) => scoped('partner', String(r.partner_id))),
       `INSERT INTO privacy_budget_ledger (release_id, partner_id, year, month, epsilon_micro, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT DO NOTHING`,
       (r) => [r.release_id, r.partner_id, r.year, r.month, r.epsilon_micro, at(r, 'created_s')],
     );
   });
