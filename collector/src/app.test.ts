@@ -154,6 +154,40 @@ describe('POST /e', () => {
     expect([outside.statusCode, outside.json().error.code]).toEqual([404, 'url_outside_site']);
   });
 
+  it('answers 503 + Retry-After, not 404, while the registry has never loaded (control plane away at start)', async () => {
+    const cold = await buildApp({
+      config,
+      logger: createLogger('t', 'silent'),
+      registry: new PracticeRegistry(
+        {
+          list: async () => {
+            throw new Error('control plane unavailable');
+          },
+          revision: async () => {
+            throw new Error('control plane unavailable');
+          },
+        },
+        createLogger('t', 'silent'),
+      ),
+      salts: new MemorySaltStore(),
+      sink,
+      metrics: createMetrics(),
+      country: () => 'DE',
+    });
+    try {
+      const res = await cold.inject({
+        method: 'POST',
+        url: '/e',
+        headers: BROWSER,
+        body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url: 'https://clinic.example/' }),
+        remoteAddress: '198.51.100.251',
+      });
+      expect([res.statusCode, res.json().error.code, res.headers['retry-after']]).toEqual([503, 'unavailable', '5']);
+    } finally {
+      await cold.close();
+    }
+  });
+
   it('answers 413 above 4 KiB and 415 for other content types', async () => {
     const big = await beacon({
       site: 'site-riverside',

@@ -47,6 +47,11 @@ export class PracticeRegistry {
     this.timer = null;
   }
 
+  /** False until the first load succeeded (e.g. a start while PostgreSQL is away). */
+  loaded(): boolean {
+    return this.revision !== null;
+  }
+
   bySite(siteKey: string): Practice | null {
     return this.bySiteKey.get(siteKey) ?? null;
   }

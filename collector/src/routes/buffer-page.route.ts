@@ -1,10 +1,10 @@
-import { ApiError, ErrorCode, invalidInput, parseInput, toApiError } from '@confidant/shared';
+import { invalidInput, parseInput, toApiError } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { hostInDomains } from '../deid/referrer.ts';
 import { acceptHit } from './hit-handler.ts';
 import { escapeHtml, sendHtml } from './html.ts';
-import type { RouteDeps } from './route-deps.ts';
+import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 const query = z.object({ site: z.string().min(1).max(64), to: z.string().min(1).max(2048) });
 
@@ -18,7 +18,7 @@ export const bufferPageRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) 
   app.get('/out', async (request, reply) => {
     const q = parseInput(query, request.query, 'query');
     const practice = deps.registry.bySite(q.site);
-    if (!practice) throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
+    if (!practice) throw unknownSite(deps.registry, 'no practice is registered for this site key');
     let dest: URL;
     try {
       dest = new URL(q.to);

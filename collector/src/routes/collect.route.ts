@@ -1,8 +1,8 @@
-import { ApiError, ErrorCode, parseInput, parseJsonBody } from '@confidant/shared';
+import { parseInput, parseJsonBody } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { beaconSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
-import type { RouteDeps } from './route-deps.ts';
+import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 /** `POST /e`: the snippet's beacon. */
 export const collectRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
@@ -18,7 +18,7 @@ export const collectRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
     const practice = deps.registry.bySite(beacon.site);
     if (!practice) {
       deps.metrics.dropped.inc({ reason: 'unknown-site' });
-      throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
+      throw unknownSite(deps.registry, 'no practice is registered for this site key');
     }
     applyCors(request, reply, practice);
     await acceptHit(request, reply, practice, beacon, deps.hits);

@@ -1,8 +1,8 @@
-import { ApiError, ErrorCode, invalidInput, parseInput } from '@confidant/shared';
+import { invalidInput, parseInput } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptHit } from './hit-handler.ts';
-import type { RouteDeps } from './route-deps.ts';
+import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 /** A transparent 1×1 GIF. */
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -23,7 +23,7 @@ export const pixelRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const practice = deps.registry.bySite(q.site);
     if (!practice) {
       deps.metrics.dropped.inc({ reason: 'unknown-site' });
-      throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
+      throw unknownSite(deps.registry, 'no practice is registered for this site key');
     }
     const referer = request.headers.referer;
     const url = q.u ?? referer;

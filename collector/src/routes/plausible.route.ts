@@ -1,9 +1,9 @@
-import { ApiError, ErrorCode, parseInput, parseJsonBody, type EventType } from '@confidant/shared';
+import { parseInput, parseJsonBody, type EventType } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import type { BeaconHit } from '../deid/deidentify.ts';
 import { plausibleEventSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
-import type { RouteDeps } from './route-deps.ts';
+import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 /** Plausible's special event names and what they mean here. */
 const SPECIAL: Record<string, EventType> = {
@@ -45,7 +45,7 @@ export const plausibleRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) =
     const practice = deps.registry.forDomain(body.d.split(',')[0]!.trim());
     if (!practice) {
       deps.metrics.dropped.inc({ reason: 'unknown-site' });
-      throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this domain');
+      throw unknownSite(deps.registry, 'no practice is registered for this domain');
     }
     applyCors(request, reply, practice);
     const type = SPECIAL[body.n] ?? 'event';

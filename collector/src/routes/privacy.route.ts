@@ -1,10 +1,10 @@
-import { ApiError, ErrorCode, HOUR_MS, parseInput, topicsFor, type Practice } from '@confidant/shared';
+import { HOUR_MS, parseInput, topicsFor, type Practice } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SALT_GRACE_MS } from '../deid/salt-store.ts';
 import { ALLOWED_QUERY_KEYS } from '../deid/url-scrubber.ts';
 import { escapeHtml, sendHtml } from './html.ts';
-import type { RouteDeps } from './route-deps.ts';
+import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 /** When the collection rules in this code last changed; the document's date is the later of this and the practice's configuration. */
 export const RULES_REVISED_AT = Date.UTC(2026, 10, 25);
@@ -104,8 +104,7 @@ export const privacyRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
   app.get('/privacy', async (request, reply) => {
     const q = parseInput(query, request.query, 'query');
     const practice = q.site ? deps.registry.bySite(q.site) : null;
-    if (q.site && !practice)
-      throw new ApiError(404, ErrorCode.unknownSite, 'no practice is registered for this site key');
+    if (q.site && !practice) throw unknownSite(deps.registry, 'no practice is registered for this site key');
     const doc = privacyDocument(deps, practice);
     const wantsJson =
       q.format === 'json' || (q.format !== 'html' && /application\/json/.test(request.headers.accept ?? ''));
