@@ -138,7 +138,8 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   });
   const audit =
     deps.audit ??
-    (() => runPrivacyAudit({ db, topicPrefix: config.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
+    (() =>
+      runPrivacyAudit({ db, control, topicPrefix: config.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
   // Each route module is its own scope: the admin routes' admin-only hook applies to them alone.
   await app.register(adminRoutes, { practices, partners, keys, audit });
   await app.register(practiceRoutes, { db, practices });

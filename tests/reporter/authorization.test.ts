@@ -331,4 +331,28 @@ describe('privacy audit endpoint', () => {
       await h.db.command('DROP TABLE audit_plant');
     }
   });
+
+  test('scans the control plane too: an email typed into a key label is a finding', async () => {
+    const clean = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
+    expect(clean.json().tables.map((t: { table: string }) => t.table)).toEqual(
+      expect.arrayContaining(['control.api_keys', 'control.practices']),
+    );
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/keys',
+      headers: adminAuth,
+      payload: { role: 'practice', scopeId: 'alpha', label: 'for jane.doe@example.org' },
+    });
+    expect(created.statusCode).toBe(201);
+    try {
+      const dirty = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
+      expect(dirty.statusCode).toBe(409);
+      expect(dirty.json().findings).toEqual([
+        expect.objectContaining({ kind: 'value-pattern', table: 'control.api_keys', column: 'label' }),
+      ]);
+      expect(dirty.body).not.toContain('jane.doe');
+    } finally {
+      await h.control.query('DELETE FROM api_keys WHERE key_id = $1', [created.json().keyId]);
+    }
+  });
 });

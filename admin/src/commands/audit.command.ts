@@ -1,4 +1,4 @@
-import { connectClickHouse, connectKafka, createLogger, runPrivacyAudit } from '@confidant/shared';
+import { connectClickHouse, connectControlDb, connectKafka, createLogger, runPrivacyAudit } from '@confidant/shared';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
 import { AlreadyReported } from '../exit-codes.ts';
@@ -11,11 +11,13 @@ export function addAuditCommand(program: Command, ctx: CommandContext): void {
     .action(async () => {
       const { config } = ctx;
       const db = connectClickHouse(config.clickhouse);
+      const control = connectControlDb(config.controlPlane);
       const admin = connectKafka(config.kafka, createLogger('audit', config.logLevel)).admin();
       try {
         await admin.connect();
         const report = await runPrivacyAudit({
           db,
+          control,
           admin,
           topicPrefix: config.kafka.topicPrefix,
           retentionMonths: config.retentionMonths,
@@ -25,7 +27,7 @@ export function addAuditCommand(program: Command, ctx: CommandContext): void {
         if (report.findings.length > 0) throw new AlreadyReported(`${report.findings.length} audit finding(s)`);
       } finally {
         await admin.disconnect();
-        await db.close();
+        await Promise.all([db.close(), control.close()]);
       }
     });
 }

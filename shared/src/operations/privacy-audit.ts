@@ -2,6 +2,7 @@ import type { Admin } from 'kafkajs';
 import type { Db } from '../platform/clickhouse/clickhouse-client.ts';
 import * as sqlv from '../platform/clickhouse/sql-values.ts';
 import { topicsFor } from '../contracts/names.ts';
+import type { ControlQueries } from '../platform/postgres/control-db.ts';
 import { RETAINED_TABLES, oldestKeptMonth } from './partition-retention.ts';
 
 /**
@@ -28,6 +29,8 @@ export type AuditReport = {
 
 export type AuditOptions = {
   db: Db;
+  /** When given, the control plane's tables are listed and their text scanned too (as `control.<table>`). */
+  control?: ControlQueries;
   /** When given, topic retention is checked too. */
   admin?: Admin;
   topicPrefix: string;
@@ -122,6 +125,8 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
     }
   }
 
+  if (options.control) await auditControlPlane(options.control, report);
+
   // The collector keeps one Memory table per salt period (collector_salt_dYYYYMMDD / _mYYYYMM); a period's
   // salt must be gone within 48 h after the period ends. Any other table named like a salt is a finding.
   const maxSaltAgeHours = options.maxSaltAgeHours ?? 48;
@@ -198,4 +203,43 @@ export function saltPeriodEnd(table: string): number | null {
   const month = /_m(\d{4})(\d{2})$/.exec(table);
   if (month) return Date.UTC(Number(month[1]), Number(month[2]), 1);
   return null;
+}
+
+/**
+ * The control plane holds names, domains, labels and keys' hashes: it is listed like the rollups,
+ * and its text columns are scanned with the same patterns (PostgreSQL regular expressions accept them).
+ */
+async function auditControlPlane(control: ControlQueries, report: AuditReport): Promise<void> {
+  const columns = await control.query<{ table: string; name: string; type: string }>(
+    `SELECT table_name AS table, column_name AS name, data_type AS type FROM information_schema.columns
+     WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`,
+  );
+  for (const table of [...new Set(columns.map((c) => c.table))]) {
+    const own = columns.filter((c) => c.table === table);
+    const name = `control.${table}`;
+    report.tables.push({ table: name, engine: 'PostgreSQL', columns: own.map(({ name, type }) => ({ name, type })) });
+    for (const column of own) {
+      if (column.type !== 'text' && column.type !== 'ARRAY') continue;
+      // Names come from the catalog and are checked before they are quoted; patterns are parameters.
+      if (!/^[a-z_][a-z0-9_]*$/.test(table) || !/^[a-z_][a-z0-9_]*$/.test(column.name)) continue;
+      const condition =
+        column.type === 'text'
+          ? `"${column.name}" ~ $1`
+          : `EXISTS (SELECT 1 FROM unnest("${column.name}") v WHERE v ~ $1)`;
+      for (const [pattern, re] of Object.entries(VALUE_PATTERNS)) {
+        const [hit] = await control.query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM "${table}" WHERE ${condition}`,
+          [re],
+        );
+        const n = Number(hit?.n ?? 0);
+        if (n > 0)
+          report.findings.push({
+            kind: 'value-pattern',
+            table: name,
+            column: column.name,
+            detail: `${n} value(s) look like ${pattern}`,
+          });
+      }
+    }
+  }
 }
