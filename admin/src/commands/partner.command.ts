@@ -13,8 +13,9 @@ export function addPartnerCommands(program: Command, ctx: CommandContext): void 
     .action((o) =>
       ctx.withDb(async (db, control) => {
         const store = new PartnerStore(control);
-        if (await store.get(o.id)) throw new Error(`partner ${o.id} exists`);
-        ctx.print(await store.save({ id: o.id, name: o.name }));
+        const created = await store.create({ id: o.id, name: o.name });
+        if (!created) throw new Error(`partner ${o.id} exists`);
+        ctx.print(created);
       }),
     );
   partner

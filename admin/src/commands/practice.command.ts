@@ -36,8 +36,9 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
           propsAllowlist: o.prop ?? [],
           ...(o.pageClasses ? { pageClasses: parseJson(o.pageClasses) } : {}),
         });
-        if (await store.get(input.id)) throw new Error(`practice ${input.id} exists; use practice update`);
-        ctx.print(await store.save(input));
+        const created = await store.create(input);
+        if (!created) throw new Error(`practice ${input.id} exists; use practice update`);
+        ctx.print(created);
       }),
     );
   practice

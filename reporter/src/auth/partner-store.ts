@@ -21,6 +21,16 @@ export class PartnerStore {
     return p;
   }
 
+  /** Inserts a new partner; null when one with this id exists (checked and written in one statement). */
+  async create(input: Partner): Promise<Partner | null> {
+    const p = partnerSchema.parse(input);
+    const rows = await this.db.query(
+      'INSERT INTO partners (partner_id, name) VALUES ($1, $2) ON CONFLICT (partner_id) DO NOTHING RETURNING 1 AS x',
+      [p.id, p.name],
+    );
+    return rows.length ? p : null;
+  }
+
   async get(id: string): Promise<Partner | null> {
     const [row] = await this.db.query<Partner>('SELECT partner_id AS id, name FROM partners WHERE partner_id = $1', [
       id,

@@ -46,9 +46,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
     { schema: { tags, security, summary: 'Register a practice', body: openApi(practiceSchema) } },
     async (req, reply) => {
       const input = parseInput(practiceSchema.omit({ updatedAt: true }).strict(), req.body, 'body');
-      if (await stores.practices.get(input.id))
-        throw new ApiError(409, ErrorCode.conflict, `practice ${input.id} exists; use PATCH to change it`);
-      return reply.code(201).send(await stores.practices.save(input));
+      const created = await stores.practices.create(input);
+      if (!created) throw new ApiError(409, ErrorCode.conflict, `practice ${input.id} exists; use PATCH to change it`);
+      return reply.code(201).send(created);
     },
   );
 
@@ -78,9 +78,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
     { schema: { tags, security, summary: 'Register a partner', body: openApi(partnerSchema) } },
     async (req, reply) => {
       const input = parseInput(partnerSchema.strict(), req.body, 'body');
-      if (await stores.partners.get(input.id))
-        throw new ApiError(409, ErrorCode.conflict, `partner ${input.id} exists`);
-      return reply.code(201).send(await stores.partners.save(input));
+      const created = await stores.partners.create(input);
+      if (!created) throw new ApiError(409, ErrorCode.conflict, `partner ${input.id} exists`);
+      return reply.code(201).send(created);
     },
   );
 

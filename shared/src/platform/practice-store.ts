@@ -21,6 +21,13 @@ type PracticeRow = {
 const COLUMNS = `practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
   props_allowlist, share_with_partners, share_identity, mark_not_found, updated_at`;
 
+const REPLACE = `DO UPDATE SET
+  site_key = excluded.site_key, name = excluded.name, domains = excluded.domains, timezone = excluded.timezone,
+  cookie_mode = excluded.cookie_mode, page_classes = excluded.page_classes,
+  exit_allowlist = excluded.exit_allowlist, props_allowlist = excluded.props_allowlist,
+  share_with_partners = excluded.share_with_partners, share_identity = excluded.share_identity,
+  mark_not_found = excluded.mark_not_found, revision = nextval('practice_revision'), updated_at = now()`;
+
 /** The practice registry in the control plane. */
 export class PracticeStore {
   constructor(private readonly db: ControlQueries) {}
@@ -48,18 +55,22 @@ export class PracticeStore {
 
   /** Inserts or replaces a practice; returns the stored value. A site key another practice has is a conflict. */
   async save(input: PracticeInput): Promise<Practice> {
+    return (await this.write(input, REPLACE))!;
+  }
+
+  /** Inserts a new practice; null when one with this id exists (checked and written in one statement). */
+  create(input: PracticeInput): Promise<Practice | null> {
+    return this.write(input, 'DO NOTHING');
+  }
+
+  private async write(input: PracticeInput, onConflict: string): Promise<Practice | null> {
     const p = practiceSchema.parse(input);
     try {
       const [row] = await this.db.query<PracticeRow>(
         `INSERT INTO practices (practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
            props_allowlist, share_with_partners, share_identity, mark_not_found)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (practice_id) DO UPDATE SET
-           site_key = excluded.site_key, name = excluded.name, domains = excluded.domains, timezone = excluded.timezone,
-           cookie_mode = excluded.cookie_mode, page_classes = excluded.page_classes,
-           exit_allowlist = excluded.exit_allowlist, props_allowlist = excluded.props_allowlist,
-           share_with_partners = excluded.share_with_partners, share_identity = excluded.share_identity,
-           mark_not_found = excluded.mark_not_found, revision = nextval('practice_revision'), updated_at = now()
+         ON CONFLICT (practice_id) ${onConflict}
          RETURNING ${COLUMNS}`,
         [
           p.id,
@@ -76,7 +87,7 @@ export class PracticeStore {
           p.markNotFound,
         ],
       );
-      return fromRow(row!);
+      return row ? fromRow(row) : null;
     } catch (error) {
       if ((error as { code?: string }).code === '23505')
         throw new DomainError('conflict', `site key ${p.siteKey} belongs to another practice`);
