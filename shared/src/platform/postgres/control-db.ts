@@ -184,9 +184,21 @@ async function onServer<T>(config: ControlDbConfig, fn: (server: ControlDb) => P
   }
 }
 
-/** The database named by `url`, created when missing. */
+/**
+ * The database named by `url`, created when missing. An existing database is used as it is, so a
+ * user without access to `postgres` or without CREATEDB (a managed server) can run with one made for it.
+ */
 export async function ensureControlDatabase(config: ControlDbConfig): Promise<void> {
   const database = databaseOf(config);
+  const target = new ControlDb({ ...config, poolMax: 1 });
+  try {
+    await target.query('SELECT 1 AS ok');
+    return;
+  } catch (error) {
+    if (sqlstate(error) !== '3D000') throw error; // 3D000: no such database
+  } finally {
+    await target.close();
+  }
   await onServer(config, async (server) => {
     const [found] = await server.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found) return;
