@@ -48,6 +48,7 @@ function emptyDb(statements: string[]): Db {
       statements.push(query);
       return [];
     },
+    insert: async (table) => void statements.push(`INSERT INTO ${table}`),
     close: async () => undefined,
   };
 }

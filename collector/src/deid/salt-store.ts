@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { sqlv, type Db } from '@confidant/shared';
+import {
+  dropExpiredSalts,
+  SALT_GRACE_MS,
+  SALT_TABLE_PREFIX,
+  saltPeriodIdEnd,
+  sqlv,
+  storedSaltPeriods,
+  type Db,
+} from '@confidant/shared';
 
 export type SaltKind = 'daily' | 'monthly';
 
@@ -7,9 +15,6 @@ export type SaltKind = 'daily' | 'monthly';
 export interface SaltSource {
   saltFor(kind: SaltKind, ts: number): Promise<Buffer>;
 }
-
-/** Salts are deleted this long after their period ends (the policy allows up to 48 h). */
-export const SALT_GRACE_MS = 3_600_000;
 
 export type Period = { id: string; endsAt: number };
 
@@ -24,15 +29,6 @@ export function periodOf(kind: SaltKind, ts: number): Period {
   }
   return { id: `m${y}${pad(m + 1)}`, endsAt: Date.UTC(y, m + 1, 1) };
 }
-
-function periodEnd(id: string): number {
-  const y = Number(id.slice(1, 5));
-  const m = Number(id.slice(5, 7)) - 1;
-  return id[0] === 'd' ? Date.UTC(y, m, Number(id.slice(7, 9)) + 1) : Date.UTC(y, m + 1, 1);
-}
-
-const TABLE_PREFIX = 'collector_salt_';
-const PERIOD_RE = /^(d\d{8}|m\d{6})$/;
 
 /**
  * Salts live in ClickHouse `Memory` tables, one per period: never written to disk (so
@@ -67,7 +63,7 @@ export class ClickHouseSaltStore implements SaltSource {
   /** Re-publishes live salts (after a ClickHouse restart), converges on the earliest, drops expired ones. */
   async maintain(): Promise<void> {
     for (const [id, salt] of this.cache) {
-      if (periodEnd(id) + SALT_GRACE_MS <= this.now()) {
+      if (saltPeriodIdEnd(id) + SALT_GRACE_MS <= this.now()) {
         this.cache.delete(id);
         continue;
       }
@@ -87,21 +83,13 @@ export class ClickHouseSaltStore implements SaltSource {
   }
 
   /** Periods whose salt table currently exists (for tests and the privacy page). */
-  async storedPeriods(): Promise<string[]> {
-    const rows = await this.db.rows<{ name: string }>(
-      `SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE ${sqlv.likePrefix(TABLE_PREFIX)} ORDER BY name`,
-    );
-    return rows.map((r) => r.name.slice(TABLE_PREFIX.length)).filter((p) => PERIOD_RE.test(p));
+  storedPeriods(): Promise<string[]> {
+    return storedSaltPeriods(this.db);
   }
 
   async purgeExpired(): Promise<string[]> {
-    const dropped: string[] = [];
-    for (const id of await this.storedPeriods()) {
-      if (periodEnd(id) + SALT_GRACE_MS > this.now()) continue;
-      await this.db.command(`DROP TABLE IF EXISTS ${sqlv.ident(TABLE_PREFIX + id)}`);
-      this.cache.delete(id);
-      dropped.push(id);
-    }
+    const dropped = await dropExpiredSalts(this.db, this.now());
+    for (const id of dropped) this.cache.delete(id);
     return dropped;
   }
 
@@ -113,15 +101,14 @@ export class ClickHouseSaltStore implements SaltSource {
 
   /** Inserts `candidate` unless the table already has a salt; returns the earliest one stored. */
   private async publish(id: string, candidate: Buffer): Promise<Buffer> {
-    const table = sqlv.ident(TABLE_PREFIX + id);
+    const name = SALT_TABLE_PREFIX + id;
+    const table = sqlv.ident(name);
     await this.db.command(`CREATE TABLE IF NOT EXISTS ${table} (salt String, created_at UInt64) ENGINE = Memory`);
     const earliest = async () =>
       (await this.db.rows<{ salt: string }>(`SELECT salt FROM ${table} ORDER BY created_at, salt LIMIT 1`))[0]?.salt;
     let stored = await earliest();
     if (!stored) {
-      await this.db.command(
-        `INSERT INTO ${table} (salt, created_at) VALUES (${sqlv.str(candidate.toString('hex'))}, ${sqlv.int(this.now())})`,
-      );
+      await this.db.insert(name, [{ salt: candidate.toString('hex'), created_at: this.now() }]);
       stored = await earliest();
     }
     return stored ? Buffer.from(stored, 'hex') : candidate;

@@ -1,7 +1,6 @@
-import { HOUR_MS, parseInput, topicsFor, type Practice } from '@confidant/shared';
+import { HOUR_MS, parseInput, SALT_GRACE_MS, topicsFor, type Practice } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { SALT_GRACE_MS } from '../deid/salt-store.ts';
 import { ALLOWED_QUERY_KEYS } from '../deid/url-scrubber.ts';
 import { escapeHtml, sendHtml } from './html.ts';
 import { unknownSite, type RouteDeps } from './route-deps.ts';

@@ -4,6 +4,7 @@ import * as sqlv from '../platform/clickhouse/sql-values.ts';
 import { topicsFor } from '../contracts/names.ts';
 import type { ControlQueries } from '../platform/postgres/control-db.ts';
 import { RETAINED_TABLES, oldestKeptMonth } from './partition-retention.ts';
+import { saltPeriodIdEnd } from './salt-expiry.ts';
 
 /**
  * `confidant audit`: evidence that storage holds aggregates only. Lists every table and column,
@@ -198,11 +199,8 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
 
 /** End (epoch ms, UTC) of the period a collector salt table is for, or null when the name is not one. */
 export function saltPeriodEnd(table: string): number | null {
-  const day = /_d(\d{4})(\d{2})(\d{2})$/.exec(table);
-  if (day) return Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]) + 1);
-  const month = /_m(\d{4})(\d{2})$/.exec(table);
-  if (month) return Date.UTC(Number(month[1]), Number(month[2]), 1);
-  return null;
+  const id = /_(d\d{8}|m\d{6})$/.exec(table)?.[1];
+  return id ? saltPeriodIdEnd(id) : null;
 }
 
 /**

@@ -19,6 +19,8 @@ export type Db = {
   command(query: string): Promise<void>;
   /** Run a SELECT and return its rows (64-bit integers come back as strings). */
   rows<T>(query: string): Promise<T[]>;
+  /** Insert rows as a JSON body: the values never become SQL text (nor a failed statement's log line). */
+  insert(table: string, rows: Record<string, unknown>[]): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -43,6 +45,9 @@ export function connectClickHouse(config: CommonConfig['clickhouse'], options: {
     async rows<T>(query: string) {
       const result = await client.query({ query, format: 'JSONEachRow' });
       return (await result.json()) as T[];
+    },
+    async insert(table, rows) {
+      await client.insert({ table, values: rows, format: 'JSONEachRow' });
     },
     close: () => client.close(),
   };
