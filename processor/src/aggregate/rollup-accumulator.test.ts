@@ -1,21 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { dailyRowIdentity, hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
 import { D, M, NO_METRIC, RollupAccumulator } from './rollup-accumulator.ts';
 
 const key = { practiceId: 'p', day: 19737, source: 'snippet' as const };
 
 describe('RollupAccumulator', () => {
-  it('sums signed deltas per row and unions visitor hashes', () => {
+  it('sums signed deltas per row and unions its visitors, keyed by the row', () => {
     const acc = new RollupAccumulator();
     const rows = acc.day('p', 'snippet', 19737);
     rows.add(D.exit, '/a', M.visits, 1, null);
-    rows.add(D.total, '', M.pageviews, 1, 5);
-    acc.day('p', 'snippet', 19737).add(D.total, '', M.visits, 1, 5);
-    rows.add(D.total, '', M.pageviews, 1, 5);
+    rows.add(D.total, '', M.pageviews, 1, 'v5');
+    acc.day('p', 'snippet', 19737).add(D.total, '', M.visits, 1, 'v5');
+    rows.add(D.total, '', M.pageviews, 1, 'v5');
     rows.add(D.total, '', M.engagedMs, 300, null);
-    rows.add(D.total, '', M.pageviews, 1, 4_000_000_000);
+    rows.add(D.total, '', M.pageviews, 1, 'v4');
     rows.add(D.exit, '/a', M.visits, -1, null);
-    rows.addHour(3, M.pageviews, 2, 6);
-    rows.addHour(4, NO_METRIC, 0, 7);
+    rows.addHour(3, M.pageviews, 2, 'v6');
+    rows.addHour(4, NO_METRIC, 0, 'v7');
     rows.addHour(5, M.bounces, 0, null);
     expect(acc.rowCount).toBe(5);
     expect(acc.dailyRows()).toEqual([
@@ -28,12 +29,28 @@ describe('RollupAccumulator', () => {
         bounces: 0,
         engagedMs: 300,
         events: 0,
-        visitorHashes: [5, 4_000_000_000],
+        visitorHashes: ['v5', 'v4'].map((v) => rowVisitorValue(v, dailyRowIdentity('p', 'snippet', 'total', ''))),
       },
     ]);
     expect(acc.hourlyRows()).toEqual([
-      { ...key, hour: 3, pageviews: 2, visits: 0, bounces: 0, engagedMs: 0, visitorHashes: [6] },
-      { ...key, hour: 4, pageviews: 0, visits: 0, bounces: 0, engagedMs: 0, visitorHashes: [7] },
+      {
+        ...key,
+        hour: 3,
+        pageviews: 2,
+        visits: 0,
+        bounces: 0,
+        engagedMs: 0,
+        visitorHashes: [rowVisitorValue('v6', hourlyRowIdentity('p', 'snippet', 19737, 3))],
+      },
+      {
+        ...key,
+        hour: 4,
+        pageviews: 0,
+        visits: 0,
+        bounces: 0,
+        engagedMs: 0,
+        visitorHashes: [rowVisitorValue('v7', hourlyRowIdentity('p', 'snippet', 19737, 4))],
+      },
     ]);
   });
 
@@ -48,6 +65,30 @@ describe('RollupAccumulator', () => {
     const rows = acc.dailyRows();
     expect(rows).toHaveLength(6);
     expect(new Set(rows.map((r) => `${r.practiceId} ${r.source} ${r.day} ${r.dim} ${r.value}`)).size).toBe(6);
+  });
+
+  it("gives one visitor unrelated values in different rows, and the same value in one row's days", () => {
+    const acc = new RollupAccumulator();
+    const visitor = 'ab'.repeat(16);
+    for (const day of [19737, 19738]) {
+      const rows = acc.day('p', 'snippet', day);
+      rows.add(D.total, '', M.pageviews, 1, visitor);
+      rows.add(D.page, '/a', M.pageviews, 1, visitor);
+      rows.add(D.country, 'DE', M.pageviews, 1, visitor);
+      rows.addHour(10, M.pageviews, 1, visitor);
+    }
+    acc.day('q', 'snippet', 19737).add(D.total, '', M.pageviews, 1, visitor);
+    const daily = acc.dailyRows();
+    const valueOf = (practice: string, day: number, dim: string) =>
+      daily.find((r) => r.practiceId === practice && r.day === day && r.dim === dim)!.visitorHashes;
+    const values = [
+      ...['total', 'page', 'country'].map((dim) => valueOf('p', 19737, dim)[0]),
+      valueOf('q', 19737, 'total')[0],
+      ...acc.hourlyRows().map((r) => r.visitorHashes[0]),
+    ];
+    expect(new Set(values).size).toBe(values.length);
+    expect(valueOf('p', 19738, 'page')).toEqual(valueOf('p', 19737, 'page'));
+    expect(values.every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32)).toBe(true);
   });
 
   it('numbers every dimension and metric once', () => {

@@ -1,4 +1,5 @@
 import { ROLLUP_DIMENSIONS, type EventSource, type RollupDimension } from '@confidant/shared';
+import { dailyRowIdentity, hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
 
 /**
  * The summed metrics of a rollup row: the rollup schema's counts, camel-cased (a row's visitors are
@@ -27,21 +28,31 @@ export type DailyRollupKey = {
 };
 export type HourlyRollupKey = { practiceId: string; day: number; hour: number; source: EventSource };
 
-/** Visitor hashes are unsigned 32-bit numbers (written as UInt64). rollup_hourly keeps no events. */
+/**
+ * A row's visitor values: unsigned 32-bit numbers (written as UInt64), keyed by the row's identity so
+ * that one visitor's values in two rows are unrelated. rollup_hourly keeps no events.
+ */
 export type DailyRollupRow = DailyRollupKey & RollupCounts & { visitorHashes: number[] };
 export type HourlyRollupRow = HourlyRollupKey & Omit<RollupCounts, 'events'> & { visitorHashes: number[] };
 
 class Cell {
   readonly sums = [0, 0, 0, 0, 0];
-  hashes: Set<number> | null = null;
+  /** Visitor keys; a row's values are derived from them only when the row is written, once per key. */
+  visitors: Set<string> | null = null;
 
-  add(metric: number, amount: number, visitor: number | null): void {
+  add(metric: number, amount: number, visitor: string | null): void {
     if (metric !== NO_METRIC) this.sums[metric]! += amount;
-    if (visitor !== null) (this.hashes ??= new Set()).add(visitor);
+    if (visitor !== null) (this.visitors ??= new Set()).add(visitor);
   }
 
   isEmpty(): boolean {
-    return this.hashes === null && this.sums.every((s) => s === 0);
+    return this.visitors === null && this.sums.every((s) => s === 0);
+  }
+
+  visitorValues(rowIdentity: string): number[] {
+    const out: number[] = [];
+    for (const visitor of this.visitors ?? []) out.push(rowVisitorValue(visitor, rowIdentity));
+    return out;
   }
 
   counts(): RollupCounts {
@@ -64,8 +75,8 @@ export class DayRollup {
     readonly day: number,
   ) {}
 
-  /** Adds `amount` to `metric` (NO_METRIC: none) of the row `dim`=`value`, and `visitor` (when not null) to its visitors. */
-  add(dim: number, value: string, metric: number, amount: number, visitor: number | null): void {
+  /** Adds `amount` to `metric` (NO_METRIC: none) of the row `dim`=`value`, and `visitor` (a visitor key, when not null) to its visitors. */
+  add(dim: number, value: string, metric: number, amount: number, visitor: string | null): void {
     let values = this.byDim[dim];
     if (values === undefined) this.byDim[dim] = values = new Map();
     let cell = values.get(value);
@@ -76,7 +87,7 @@ export class DayRollup {
     cell.add(metric, amount, visitor);
   }
 
-  addHour(hour: number, metric: number, amount: number, visitor: number | null): void {
+  addHour(hour: number, metric: number, amount: number, visitor: string | null): void {
     let cell = this.hours[hour];
     if (cell === undefined) {
       this.hours[hour] = cell = new Cell();
@@ -89,14 +100,15 @@ export class DayRollup {
     this.byDim.forEach((values, dim) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
+        const dimName = ROLLUP_DIMENSIONS[dim]!;
         out.push({
           practiceId: this.practiceId,
           day: this.day,
           source: this.source,
-          dim: ROLLUP_DIMENSIONS[dim]!,
+          dim: dimName,
           value,
           ...cell.counts(),
-          visitorHashes: [...(cell.hashes ?? [])],
+          visitorHashes: cell.visitorValues(dailyRowIdentity(this.practiceId, this.source, dimName, value)),
         });
       }
     });
@@ -112,7 +124,7 @@ export class DayRollup {
         hour,
         source: this.source,
         ...counts,
-        visitorHashes: [...(cell.hashes ?? [])],
+        visitorHashes: cell.visitorValues(hourlyRowIdentity(this.practiceId, this.source, this.day, hour)),
       });
     });
   }

@@ -1,6 +1,5 @@
 import { ok, type EventEnvelope, type StepResult } from '@confidant/shared';
 import { D, M, NO_METRIC, type DayRollup, type RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
-import { visitorHash } from '../session/visitor-hash.ts';
 import type { Sessionized } from './sessionize.step.ts';
 
 export const DIRECT = '(direct)';
@@ -12,7 +11,7 @@ export function isInternalReferrer(referrer: string, domains: readonly string[])
 }
 
 /** Country, browser, OS and device rows of one event. */
-function technology(rows: DayRollup, event: EventEnvelope, metric: number, visitor: number | null): void {
+function technology(rows: DayRollup, event: EventEnvelope, metric: number, visitor: string | null): void {
   rows.add(D.country, event.country, metric, 1, visitor);
   rows.add(D.browser, event.browser, metric, 1, visitor);
   rows.add(D.os, event.os, metric, 1, visitor);
@@ -27,8 +26,8 @@ function technology(rows: DayRollup, event: EventEnvelope, metric: number, visit
 export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepResult<null> {
   const { event, practice, slot, effect } = item;
   const linked = !event.countOnly;
-  // The visitor to add to a row's uniq state; null for rows that count no visitors.
-  const visitor = linked ? visitorHash(event.visitor) : null;
+  // The visitor key whose row-keyed values go into a row's uniq state; null for rows that count no visitors.
+  const visitor = linked ? event.visitor : null;
   const rows = acc.day(event.practiceId, event.source, slot.day);
 
   switch (event.type) {

@@ -3,7 +3,7 @@ import { encodeEvent, encodeEventBatch, type EventEnvelope } from '@confidant/sh
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { BoundedMap, Overlay } from '../session/bounded-map.ts';
 import { VISIT_IDLE_MS, type Visit } from '../session/sessionizer.ts';
-import { visitorHash } from '../session/visitor-hash.ts';
+import { hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
 import { aggregateStep, isInternalReferrer } from './aggregate.step.ts';
 import { decodeBatchMessage, decodeEventMessage, decodeStep } from './decode.step.ts';
 import { dedupeStep, type SeenId } from './dedupe.step.ts';
@@ -161,7 +161,7 @@ describe('sessionize + aggregate', () => {
         visits: 1,
         bounces: 0,
         engagedMs: 4000,
-        visitorHashes: [visitorHash('ab'.repeat(16))],
+        visitorHashes: [rowVisitorValue('ab'.repeat(16), hourlyRowIdentity('p', 'snippet', 19737, 14))],
       },
     ]);
   });
