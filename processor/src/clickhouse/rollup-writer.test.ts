@@ -17,8 +17,8 @@ describe('rollup rows and the ingest block follow the rollup schema', () => {
   it('gives daily and hourly rows exactly the fields their tables fill', () => {
     const acc = new RollupAccumulator();
     const day = acc.day('p', 'logs', 19737);
-    day.add(D.page, '/', M.pageviews, 1, 7);
-    day.addHour(3, NO_METRIC, 0, 7);
+    day.add(D.page, '/', M.pageviews, 1, 'v7');
+    day.addHour(3, NO_METRIC, 0, 'v7');
     expect(Object.keys(acc.dailyRows()[0]!).map(snake).sort()).toEqual(filled(ROLLUP_TABLES.daily));
     expect(Object.keys(acc.hourlyRows()[0]!).map(snake).sort()).toEqual(filled(ROLLUP_TABLES.hourly));
   });
