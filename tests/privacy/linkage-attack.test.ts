@@ -52,7 +52,8 @@ const [PAGE_A, PAGE_B, PAGE_C, PAGE_D] = ['/services', '/team', '/contact', '/in
 /** One planted visitor-day: what an attacker who links rows would rebuild. */
 type Visitor = {
   key: string;
-  hour: number;
+  /** The hour of the visit, then the hours the visitor comes back to PAGE_C. */
+  hours: number[];
   minute: number;
   pages: string[];
   country: string;
@@ -64,13 +65,13 @@ type Visitor = {
 
 /**
  * 600 visitors today. The planted overlaps: S = 0..199 views both A and B (|S| = 200); 0..149 come at
- * hour 9 (hour 9 ∩ A = 150); 0..249 from DE (total ∩ DE = 250); Chrome 100..349 (DE ∩ Chrome = 150);
+ * hour 9 (hour 9 ∩ A = 150) and 0..59 come back at 10 (hour 9 ∩ hour 10 = 60); 0..249 from DE (total ∩ DE = 250); Chrome 100..349 (DE ∩ Chrome = 150);
  * 0..99 book (book-click ∩ B = 100). Controls with no shared visitor: C (0..299) and D (300..599),
  * hour 9 and D, CA (450..599) and Chrome.
  */
 const today: Visitor[] = Array.from({ length: 600 }, (_, i) => ({
   key: (0x1000 + i).toString(16).padStart(32, 'a'),
-  hour: i < 150 ? 9 : 10 + (i % 8),
+  hours: i < 60 ? [9, 10] : i < 150 ? [9] : [10 + (i % 8)],
   minute: i % 50,
   pages: [i < 300 ? PAGE_C : PAGE_D, ...(i < 400 ? [PAGE_A] : []), ...(i < 200 || i >= 400 ? [PAGE_B] : [])],
   country: i < 250 ? 'DE' : i < 450 ? 'US' : 'CA',
@@ -83,7 +84,7 @@ const today: Visitor[] = Array.from({ length: 600 }, (_, i) => ({
 /** 300 other visitors on a past day: 0..99 view A and B, 100..199 only A, 200..299 only B. */
 const old: Visitor[] = Array.from({ length: 300 }, (_, i) => ({
   key: (0x9000 + i).toString(16).padStart(32, 'b'),
-  hour: 9,
+  hours: [9],
   minute: i % 50,
   pages: [...(i < 200 ? [PAGE_A] : []), ...(i < 100 || i >= 200 ? [PAGE_B] : [])],
   country: 'US',
@@ -94,10 +95,12 @@ const old: Visitor[] = Array.from({ length: 300 }, (_, i) => ({
 }));
 
 function eventsOf(v: Visitor, dayMs: number): EventEnvelope[] {
-  const at = (n: number) => dayMs + v.hour * HOUR_MS + (v.minute + n) * 60_000;
+  const [hour, ...returns] = v.hours as [number, ...number[]];
+  const at = (n: number) => dayMs + hour * HOUR_MS + (v.minute + n) * 60_000;
   const common = { practiceId: P, visitor: v.key, country: v.country, browser: v.browser, os: v.os, device: v.device };
   return [
     ...v.pages.map((page, n) => envelope({ ...common, ts: at(n), page })),
+    ...returns.map((h) => envelope({ ...common, ts: dayMs + h * HOUR_MS + v.minute * 60_000, page: PAGE_C })),
     ...(v.booked
       ? [envelope({ ...common, ts: at(v.pages.length), type: 'event', page: v.pages.at(-1)!, name: 'book-click' })]
       : []),
@@ -131,7 +134,7 @@ function hourly(day: string, population: Visitor[], hour: number): PlantedRow {
   return {
     label: `${day} hour ${hour}`,
     where: { practice_id: sqlv.str(P), day: sqlv.date(day), source: sqlv.str('snippet'), hour: sqlv.int(hour) },
-    visitors: new Set(population.filter((v) => v.hour === hour).map((v) => v.key)),
+    visitors: new Set(population.filter((v) => v.hours.includes(hour)).map((v) => v.key)),
   };
 }
 
@@ -166,6 +169,7 @@ const PAIRS: Array<[keyof typeof rows, keyof typeof rows]> = [
   ['c', 'd'],
   ['hour9', 'a'],
   ['hour9', 'd'],
+  ['hour9', 'hour10'],
   ['total', 'de'],
   ['de', 'chrome'],
   ['ca', 'chrome'],
