@@ -118,7 +118,11 @@ async function rowBinary(db: Db, query: string): Promise<Buffer> {
 }
 
 /** Parses a RowBinary body of rows holding `columns` uniq states each, failing on leftover bytes. */
-function parseStates(bytes: Buffer, columns: number, keyed: boolean): Array<{ key: string; states: number[][] }> {
+export function parseStates(
+  bytes: Buffer,
+  columns: number,
+  keyed: boolean,
+): Array<{ key: string; states: number[][] }> {
   const reader = new RowBinaryReader(bytes);
   const rows: Array<{ key: string; states: number[][] }> = [];
   while (!reader.done) {
