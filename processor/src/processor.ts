@@ -5,7 +5,7 @@ import {
   isClickHouseReady,
   PracticeStore,
   topicsFor,
-  type ControlQueries,
+  type ControlDb,
   type Db,
   type Logger,
 } from '@confidant/shared';
@@ -13,12 +13,13 @@ import { BatchAbandoned, BatchProcessor } from './consumer/batch-processor.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { PracticeCache } from './practices/practice-cache.ts';
 import type { ProcessorConfig } from './processor.config.ts';
+import { sealClosedVisitorStates } from './storage/visitor-sealer.ts';
 
 export type ProcessorDeps = {
   config: ProcessorConfig;
   db: Db;
   /** Practices, read through a cache that keeps the last known list while PostgreSQL is away. */
-  control: ControlQueries;
+  control: ControlDb;
   kafka: Kafka;
   logger: Logger;
   metrics?: ProcessorMetrics;
@@ -38,10 +39,12 @@ export type RunningProcessor = {
 };
 
 const RETENTION_EVERY_MS = 24 * 3_600_000;
+/** Closed visitor states are sealed within this of their close plus the margin (the audit allows 3 h). */
+const SEAL_EVERY_MS = 10 * 60_000;
 /** Salts are dropped by the collectors; the processor does it too, so none outlives its grace without one. */
 const SALT_EXPIRY_EVERY_MS = 10 * 60_000;
 
-/** Starts the consumer group member that turns events into rollups, plus the daily retention job. */
+/** Starts the consumer group member that turns events into rollups, plus the sealing and retention jobs. */
 export async function startProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
   const { config, db, kafka, logger } = deps;
   const metrics = deps.metrics ?? createProcessorMetrics();
@@ -118,6 +121,19 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   void retention();
   const retentionTimer = setInterval(retention, RETENTION_EVERY_MS);
   retentionTimer.unref();
+  // Every processor may seal, one at a time across processes: two sealing one practice at once would both count it.
+  let sealing: Promise<void> | null = null;
+  const seal = () =>
+    (sealing ??= deps.control
+      .exclusively('confidant.visitor-sealer', () => sealClosedVisitorStates({ db, clickhouse: config.clickhouse }))
+      .then((units) => {
+        if (units?.length) logger.info({ units: units.length }, 'sealed closed visitor states into counts');
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'sealing visitor states failed; retrying'))
+      .finally(() => (sealing = null)));
+  void seal();
+  const sealTimer = setInterval(seal, SEAL_EVERY_MS);
+  sealTimer.unref();
   const saltExpiry = async () => {
     try {
       const dropped = await dropExpiredSalts(db);
@@ -137,6 +153,8 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     },
     async stop() {
       clearInterval(retentionTimer);
+      clearInterval(sealTimer);
+      await sealing;
       clearInterval(saltTimer);
       await consumer.disconnect();
       await producer.disconnect();

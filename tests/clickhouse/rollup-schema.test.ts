@@ -39,10 +39,19 @@ describe('rollup schema module vs the migrated database', () => {
     expect(actual.map(({ name, type }) => ({ name, type }))).toEqual(rollupTableColumns(table));
   });
 
-  it.each(Object.values(ROLLUP_TABLES))('$name is sorted by exactly its key columns', async (table) => {
-    const sorting = (await columns(table.name)).filter((c) => Number(c.is_in_sorting_key) === 1).map((c) => c.name);
-    expect(sorting.sort()).toEqual(table.keyColumns.map((c) => c.name).sort());
-  });
+  // `states` and `written_hour` are not sorted by: they pick the row's partition, so counts and states never merge.
+  it.each(Object.values(ROLLUP_TABLES))(
+    '$name is sorted by exactly its key columns but the partition ones',
+    async (table) => {
+      const sorting = (await columns(table.name)).filter((c) => Number(c.is_in_sorting_key) === 1).map((c) => c.name);
+      expect(sorting.sort()).toEqual(
+        table.keyColumns
+          .map((c) => c.name)
+          .filter((c) => c !== 'states' && c !== 'written_hour')
+          .sort(),
+      );
+    },
+  );
 
   it(`${INGEST_TABLE.name}, the processor's entry point, has the columns and types of the schema, in order`, async () => {
     const actual = await columns(INGEST_TABLE.name);

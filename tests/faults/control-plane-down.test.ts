@@ -1,4 +1,4 @@
-import { PracticeStore, sqlv, type CommonConfig, type ControlDb, type Db } from '@confidant/shared';
+import { TABLES, PracticeStore, sqlv, type CommonConfig, type ControlDb, type Db } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/processor-harness.ts';
@@ -44,7 +44,7 @@ const storedPageviews = async () =>
   Number(
     (
       await db.rows<{ n: string }>(
-        `SELECT toString(sumMerge(pageviews)) AS n FROM rollup_daily WHERE practice_id = ${sqlv.str('pg-down')} AND dim = 'total'`,
+        `SELECT toString(sumMerge(pageviews)) AS n FROM ${TABLES.rollupDaily} WHERE practice_id = ${sqlv.str('pg-down')} AND dim = 'total'`,
       )
     )[0]?.n ?? 0,
   );

@@ -5,7 +5,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createIngestKey } from '@confidant/collector/components';
-import { PracticeStore, sqlv, topicsFor, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
+import { TABLES, PracticeStore, sqlv, topicsFor, type CommonConfig, type Db, type ControlDb } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, kafkaFor, ledgerCaughtUp } from '../support/processor-harness.ts';
@@ -416,7 +416,7 @@ it('leaves no planted identifier in ClickHouse, its files, Kafka, the spool or t
 
   const tables = await clickhouseText();
   expect(Object.keys(tables)).toEqual(
-    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'import_line_ledger']),
+    expect.arrayContaining([TABLES.rollupDaily, TABLES.rollupHourly, 'processor_ledger', 'import_line_ledger']),
   );
   const diskDir = join(faults.clickhouseDataDir, config.clickhouse.database);
   const disk = await filesUnder(diskDir);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, runPrivacyAudit, topicsFor, type Db, type ControlDb } from '@confidant/shared';
+import { TABLES, PracticeStore, runPrivacyAudit, topicsFor, type Db, type ControlDb } from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { generateStream, prng } from '../support/event-stream.ts';
@@ -65,16 +65,16 @@ it('passes on the data of a pipeline run', async () => {
   const report = await audit();
   expect(report.findings).toEqual([]);
   expect(report.tables.map((t) => t.table)).toEqual(
-    expect.arrayContaining(['rollup_daily', 'rollup_hourly', 'processor_ledger', 'import_line_ledger']),
+    expect.arrayContaining([TABLES.rollupDaily, TABLES.rollupHourly, 'processor_ledger', 'import_line_ledger']),
   );
-  expect(report.tables.find((t) => t.table === 'rollup_daily')!.columns.map((c) => c.name)).toContain('visitors');
+  expect(report.tables.find((t) => t.table === TABLES.rollupDaily)!.columns.map((c) => c.name)).toContain('visitors');
   const { events, eventBatches, deadLetter } = topicsFor(config.kafka.topicPrefix);
   expect(Object.fromEntries(report.topics.map((t) => [t.topic, t.retentionMs]))).toEqual({
     [events.name]: 48 * 3_600_000,
     [eventBatches.name]: 48 * 3_600_000,
     [deadLetter.name]: 14 * 24 * 3_600_000,
   });
-  expect(report.tableRetention.find((t) => t.table === 'rollup_daily')!.oldestPartition).not.toBeNull();
+  expect(report.tableRetention.find((t) => t.table === TABLES.rollupDaily)!.oldestPartition).not.toBeNull();
   const run = cli();
   expect(run.status).toBe(0);
   expect(JSON.parse(run.stdout).findings).toEqual([]);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, topicsFor, type Db, type ControlDb } from '@confidant/shared';
+import { TABLES, metricMergeExpression, PracticeStore, topicsFor, type Db, type ControlDb } from '@confidant/shared';
 import type { RunningProcessor } from '@confidant/processor';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
@@ -186,7 +186,7 @@ describe('rollups', () => {
   it('stores hourly site totals in local hours', async () => {
     const rows = await db.rows<Record<string, string>>(
       `SELECT toString(day) AS d, hour, toString(source) AS s, sumMerge(pageviews) AS pv, sumMerge(visits) AS v, sumMerge(bounces) AS b,
-         sumMerge(engaged_ms) AS e, uniqArrayMerge(visitors) AS u FROM rollup_hourly WHERE practice_id = '${P}' GROUP BY d, hour, s ORDER BY d, hour, s`,
+         sumMerge(engaged_ms) AS e, ${metricMergeExpression('visitors')} AS u FROM ${TABLES.rollupHourly} WHERE practice_id = '${P}' GROUP BY d, hour, s ORDER BY d, hour, s`,
     );
     expect(rows.map((r) => `${r.d} ${r.hour} ${r.s}: ${r.pv} ${r.v} ${r.b} ${r.e} ${r.u}`)).toEqual([
       '2024-01-15 9 logs: 1 1 1 0 1',

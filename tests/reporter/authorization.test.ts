@@ -1,3 +1,4 @@
+import { TABLES } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   adminAuth,
@@ -316,7 +317,7 @@ describe('privacy audit endpoint', () => {
     const clean = await h.app.inject({ url: '/v1/admin/audit', headers: adminAuth });
     expect(clean.statusCode, clean.body).toBe(200);
     expect(clean.json().tables.map((t: { table: string }) => t.table)).toEqual(
-      expect.arrayContaining(['rollup_daily', 'processor_ledger']),
+      expect.arrayContaining([TABLES.rollupDaily, 'processor_ledger']),
     );
     await h.db.command('CREATE TABLE audit_plant (note String) ENGINE = MergeTree() ORDER BY tuple()');
     await h.db.command("INSERT INTO audit_plant VALUES ('visitor from 198.51.100.23')");

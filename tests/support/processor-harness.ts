@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Producer } from 'kafkajs';
 import {
+  TABLES,
+  metricMergeExpression,
   batchKey,
   visitorBucket,
   connectKafka,
@@ -13,7 +15,7 @@ import {
   EVENT_BATCH_MAX_EVENTS,
   topicsFor,
   type CommonConfig,
-  type ControlQueries,
+  type ControlDb,
   type Db,
   type EventEnvelope,
 } from '@confidant/shared';
@@ -46,7 +48,7 @@ export function processorEnv(config: CommonConfig, extra: Record<string, string>
 export async function startInProcess(
   env: Record<string, string>,
   db: Db,
-  control: ControlQueries,
+  control: ControlDb,
 ): Promise<RunningProcessor> {
   const config = loadProcessorConfig(env);
   const logger = createLogger('processor-test', config.logLevel);
@@ -166,8 +168,8 @@ export type DailyTotals = {
 export async function dailyRollup(db: Db, practiceId: string, where = '1'): Promise<Record<string, DailyTotals>> {
   const rows = await db.rows<Record<string, string>>(
     `SELECT toString(day) AS d, toString(source) AS s, dim, value, sumMerge(pageviews) AS pageviews, sumMerge(visits) AS visits, sumMerge(bounces) AS bounces,
-       sumMerge(engaged_ms) AS engaged_ms, sumMerge(events) AS events, uniqArrayMerge(visitors) AS visitors
-     FROM rollup_daily WHERE practice_id = '${practiceId}' AND ${where} GROUP BY d, s, dim, value`,
+       sumMerge(engaged_ms) AS engaged_ms, sumMerge(events) AS events, ${metricMergeExpression('visitors')} AS visitors
+     FROM ${TABLES.rollupDaily} WHERE practice_id = '${practiceId}' AND ${where} GROUP BY d, s, dim, value`,
   );
   const out: Record<string, DailyTotals> = {};
   for (const r of rows) {
@@ -195,7 +197,7 @@ export async function totalsByPracticeDay(
 ): Promise<Record<string, { pageviews: number; events: number; engaged_ms: number }>> {
   const rows = await db.rows<Record<string, string>>(
     `SELECT practice_id, toString(day) AS d, sumMerge(pageviews) AS pv, sumMerge(events) AS ev, sumMerge(engaged_ms) AS e
-     FROM rollup_daily WHERE dim = 'total' GROUP BY practice_id, d`,
+     FROM ${TABLES.rollupDaily} WHERE dim = 'total' GROUP BY practice_id, d`,
   );
   return Object.fromEntries(
     rows.map((r) => [
@@ -212,7 +214,7 @@ export async function visitConsistency(
   const [row] = await db.rows<Record<string, string>>(
     `SELECT sumIf(v, dim = 'total') AS visits, sumIf(v, dim = 'entry') AS entries, sumIf(v, dim = 'exit') AS exits, sumIf(b, dim = 'total') AS bounces,
        countIf(v < 0 OR b < 0) AS negativeRows
-     FROM (SELECT practice_id, day, source, dim, value, sumMerge(visits) AS v, sumMerge(bounces) AS b FROM rollup_daily GROUP BY practice_id, day, source, dim, value) AS merged`,
+     FROM (SELECT practice_id, day, source, dim, value, sumMerge(visits) AS v, sumMerge(bounces) AS b FROM ${TABLES.rollupDaily} GROUP BY practice_id, day, source, dim, value) AS merged`,
   );
   return {
     visits: Number(row!.visits),

@@ -5,6 +5,7 @@ import {
   migrateStores,
   PracticeStore,
   sqlv,
+  ROLLUP_STATES,
   TABLES,
   type ControlDb,
   type ControlQueries,
@@ -88,7 +89,13 @@ type Counts = {
   bounces?: number;
   engagedMs?: number;
   events?: number;
+  /** Visitor values of open states (a daily salt's, or a monthly salt's with `monthlySalt`). */
   visitors?: number[];
+  monthlySalt?: boolean;
+  /** Late states: their visitors came after their period closed, written in this hour (since 1970). */
+  lateHour?: number;
+  /** Visitors already sealed into a count. */
+  sealedVisitors?: number;
 };
 type DailyRow = Counts & { practiceId: string; day: string; dim: string; value?: string; source?: 'snippet' | 'logs' };
 type HourlyRow = Counts & { practiceId: string; day: string; hour: number; source?: 'snippet' | 'logs' };
@@ -110,7 +117,7 @@ export class RollupFixture {
   async flush(db: Db): Promise<void> {
     if (!this.rows.length) return;
     await db.command(
-      `INSERT INTO ${TABLES.rollupIngest} (kind, practice_id, day, hour, source, dim, value, pageviews, visits, bounces, engaged_ms, events, visitor_hashes, consumer_group, topic, partition, next_offset, batch_id) VALUES ${this.rows.join(', ')}`,
+      `INSERT INTO ${TABLES.rollupIngest} (kind, practice_id, day, hour, source, dim, value, states, written_hour, pageviews, visits, bounces, engaged_ms, events, visitor_hashes, visitor_count, consumer_group, topic, partition, next_offset, batch_id) VALUES ${this.rows.join(', ')}`,
     );
     this.rows.length = 0;
   }
@@ -126,6 +133,9 @@ export class RollupFixture {
     c: Counts,
   ): string {
     const visitors = `CAST([${(c.visitors ?? []).map((v) => sqlv.int(v)).join(', ')}] AS Array(UInt64))`;
+    const open = c.monthlySalt ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
+    const late = c.monthlySalt ? ROLLUP_STATES.lateMonthly : ROLLUP_STATES.lateDaily;
+    const states = c.visitors?.length ? (c.lateHour === undefined ? open : late) : 0;
     return `(${[
       sqlv.str(kind),
       sqlv.str(practiceId),
@@ -134,12 +144,15 @@ export class RollupFixture {
       sqlv.str(source),
       sqlv.str(dim),
       sqlv.str(value),
+      sqlv.int(states),
+      sqlv.int(states === late ? c.lateHour! : 0),
       sqlv.int(c.pageviews ?? 0),
       sqlv.int(c.visits ?? 0),
       sqlv.int(c.bounces ?? 0),
       sqlv.int(c.engagedMs ?? 0),
       sqlv.int(c.events ?? 0),
       visitors,
+      sqlv.int(c.sealedVisitors ?? 0),
       "''",
       "''",
       '0',

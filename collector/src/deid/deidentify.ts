@@ -97,9 +97,11 @@ export async function deidentify(
   const countOnly = rule?.mode === 'count-only';
 
   let visitor: string;
+  let monthlyVisitor = false;
   let issueCookieId: string | null = null;
   if (practice.cookieMode && facts.cookieId && COOKIE_ID_RE.test(facts.cookieId)) {
     visitor = visitorKey(await deps.salts.saltFor('monthly', facts.receivedAt), [practice.id, facts.cookieId]);
+    monthlyVisitor = true;
   } else {
     // No usable cookie (cookieless practice, first visit, or cookies disabled): the daily key still counts the visit.
     visitor = visitorKey(await deps.salts.saltFor('daily', facts.receivedAt), [
@@ -121,6 +123,7 @@ export async function deidentify(
     type: hit.type === 'notfound' && !practice.markNotFound ? 'pageview' : hit.type,
     ts: facts.receivedAt,
     visitor,
+    ...(monthlyVisitor ? { visitorPeriod: 'month' as const } : {}),
     page: countOnly ? rule!.name : page.path,
     countOnly,
     referrerDomain: countOnly ? null : referrerDomain(hit.referrer, practice.domains),

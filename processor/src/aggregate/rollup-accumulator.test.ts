@@ -3,6 +3,9 @@ import { dailyRowIdentity, hourlyRowIdentity, rowVisitorValue } from '../session
 import { D, M, NO_METRIC, RollupAccumulator } from './rollup-accumulator.ts';
 
 const key = { practiceId: 'p', day: 19737, source: 'snippet' as const };
+/** A moment while day 19737's visitor states are open. */
+const OPEN = 19737 * 86_400_000;
+const open = { states: 1, writtenHour: 0, visitorCount: 0 };
 
 describe('RollupAccumulator', () => {
   it('sums signed deltas per row and unions its visitors, keyed by the row', () => {
@@ -19,7 +22,7 @@ describe('RollupAccumulator', () => {
     rows.addHour(4, NO_METRIC, 0, 'v7');
     rows.addHour(5, M.bounces, 0, null);
     expect(acc.rowCount).toBe(5);
-    expect(acc.dailyRows()).toEqual([
+    expect(acc.dailyRows(OPEN)).toEqual([
       {
         ...key,
         dim: 'total',
@@ -29,10 +32,11 @@ describe('RollupAccumulator', () => {
         bounces: 0,
         engagedMs: 300,
         events: 0,
+        ...open,
         visitorHashes: ['v5', 'v4'].map((v) => rowVisitorValue(v, dailyRowIdentity('p', 'snippet', 'total', ''))),
       },
     ]);
-    expect(acc.hourlyRows()).toEqual([
+    expect(acc.hourlyRows(OPEN)).toEqual([
       {
         ...key,
         hour: 3,
@@ -40,6 +44,7 @@ describe('RollupAccumulator', () => {
         visits: 0,
         bounces: 0,
         engagedMs: 0,
+        ...open,
         visitorHashes: [rowVisitorValue('v6', hourlyRowIdentity('p', 'snippet', 19737, 3))],
       },
       {
@@ -49,6 +54,7 @@ describe('RollupAccumulator', () => {
         visits: 0,
         bounces: 0,
         engagedMs: 0,
+        ...open,
         visitorHashes: [rowVisitorValue('v7', hourlyRowIdentity('p', 'snippet', 19737, 4))],
       },
     ]);
@@ -62,7 +68,7 @@ describe('RollupAccumulator', () => {
     acc.day('p', 'snippet', 19738).add(D.page, '/a', M.pageviews, 1, null);
     acc.day('p', 'snippet', 19737).add(D.referrer, '/a', M.visits, 1, null);
     acc.day('q', 'snippet', 19737).add(D.page, '/a', M.pageviews, 1, null);
-    const rows = acc.dailyRows();
+    const rows = acc.dailyRows(OPEN);
     expect(rows).toHaveLength(6);
     expect(new Set(rows.map((r) => `${r.practiceId} ${r.source} ${r.day} ${r.dim} ${r.value}`)).size).toBe(6);
   });
@@ -78,17 +84,40 @@ describe('RollupAccumulator', () => {
       rows.addHour(10, M.pageviews, 1, visitor);
     }
     acc.day('q', 'snippet', 19737).add(D.total, '', M.pageviews, 1, visitor);
-    const daily = acc.dailyRows();
+    const daily = acc.dailyRows(OPEN);
     const valueOf = (practice: string, day: number, dim: string) =>
       daily.find((r) => r.practiceId === practice && r.day === day && r.dim === dim)!.visitorHashes;
     const values = [
       ...['total', 'page', 'country'].map((dim) => valueOf('p', 19737, dim)[0]),
       valueOf('q', 19737, 'total')[0],
-      ...acc.hourlyRows().map((r) => r.visitorHashes[0]),
+      ...acc.hourlyRows(OPEN).map((r) => r.visitorHashes[0]),
     ];
     expect(new Set(values).size).toBe(values.length);
     expect(valueOf('p', 19738, 'page')).toEqual(valueOf('p', 19737, 'page'));
     expect(values.every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32)).toBe(true);
+  });
+
+  it('writes the visitors of a day whose states closed as late states of the hour written', () => {
+    const acc = new RollupAccumulator();
+    acc.day('p', 'snippet', 19737, 2).add(D.page, '/a', M.pageviews, 1, 'v1');
+    acc.day('p', 'snippet', 19737, 1).add(D.page, '/a', M.pageviews, 1, 'v2');
+    const closeOfDay = (19737 + 2) * 86_400_000;
+    const closeOfMonth = Date.UTC(2024, 1, 2);
+    const at = (now: number) => acc.dailyRows(now).map((r) => [r.states, r.writtenHour, r.visitorHashes.length]);
+    expect(at(closeOfDay - 1)).toEqual([
+      [2, 0, 1],
+      [1, 0, 1],
+    ]);
+    // The daily salt's states closed, the monthly salt's not yet.
+    expect(at(closeOfDay)).toEqual([
+      [2, 0, 1],
+      [3, closeOfDay / 3_600_000, 1],
+    ]);
+    expect(at(closeOfMonth + 5_400_000)).toEqual([
+      [4, closeOfMonth / 3_600_000 + 1, 1],
+      [3, closeOfMonth / 3_600_000 + 1, 1],
+    ]);
+    expect(acc.hourlyRows(closeOfDay)).toEqual([]);
   });
 
   it('numbers every dimension and metric once', () => {

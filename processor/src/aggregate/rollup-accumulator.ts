@@ -1,4 +1,11 @@
-import { ROLLUP_DIMENSIONS, type EventSource, type RollupDimension } from '@confidant/shared';
+import {
+  ROLLUP_DIMENSIONS,
+  ROLLUP_STATES,
+  visitorStatesCloseAt,
+  type EventSource,
+  type RollupDimension,
+  type VisitorStates,
+} from '@confidant/shared';
 import { dailyRowIdentity, hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
 
 /**
@@ -27,13 +34,26 @@ export type DailyRollupKey = {
   value: string;
 };
 export type HourlyRollupKey = { practiceId: string; day: number; hour: number; source: EventSource };
-
+/** The salt period of a row's visitor keys, as the `states` its values go to while it is open. */
+export type SaltStates = typeof ROLLUP_STATES.daily | typeof ROLLUP_STATES.monthly;
 /**
- * A row's visitor values: unsigned 32-bit numbers (written as UInt64), keyed by the row's identity so
- * that one visitor's values in two rows are unrelated. rollup_hourly keeps no events.
+ * A row's visitors: values for the uniq state of `states`, its salt period's (1, 2) while that is
+ * open, or once it has closed (late events) the late one's (3, 4) with the hour they were written.
+ * Only the sealer writes counts (`visitorCount`, `states` 0).
  */
-export type DailyRollupRow = DailyRollupKey & RollupCounts & { visitorHashes: number[] };
-export type HourlyRollupRow = HourlyRollupKey & Omit<RollupCounts, 'events'> & { visitorHashes: number[] };
+export type RowVisitors = { states: VisitorStates; writtenHour: number; visitorHashes: number[]; visitorCount: number };
+
+export type DailyRollupRow = DailyRollupKey & RollupCounts & RowVisitors;
+export type HourlyRollupRow = HourlyRollupKey & Omit<RollupCounts, 'events'> & RowVisitors;
+
+const HOUR_MS = 3_600_000;
+
+/** Where the visitor values of a day's rows go when written at `now`. */
+function statesAt(day: number, states: SaltStates, now: number): Pick<RowVisitors, 'states' | 'writtenHour'> {
+  if (now < visitorStatesCloseAt(day, states)) return { states, writtenHour: 0 };
+  const late = states === ROLLUP_STATES.daily ? ROLLUP_STATES.lateDaily : ROLLUP_STATES.lateMonthly;
+  return { states: late, writtenHour: Math.floor(now / HOUR_MS) };
+}
 
 class Cell {
   readonly sums = [0, 0, 0, 0, 0];
@@ -61,7 +81,10 @@ class Cell {
   }
 }
 
-/** The rows of one practice, source and local day: a map per dimension, and the day's 24 hours. */
+/**
+ * The rows of one practice, source, local day and visitor salt period: a map per dimension, and the
+ * day's 24 hours. Counts do not depend on the salt period; any of a day's rollups may carry them.
+ */
 export class DayRollup {
   private readonly byDim: Array<Map<string, Cell> | undefined> = new Array<Map<string, Cell> | undefined>(
     ROLLUP_DIMENSIONS.length,
@@ -73,6 +96,7 @@ export class DayRollup {
     readonly practiceId: string,
     readonly source: EventSource,
     readonly day: number,
+    readonly states: SaltStates,
   ) {}
 
   /** Adds `amount` to `metric` (NO_METRIC: none) of the row `dim`=`value`, and `visitor` (a visitor key, when not null) to its visitors. */
@@ -96,7 +120,8 @@ export class DayRollup {
     cell.add(metric, amount, visitor);
   }
 
-  dailyRows(out: DailyRollupRow[]): void {
+  dailyRows(out: DailyRollupRow[], now: number): void {
+    const at = statesAt(this.day, this.states, now);
     this.byDim.forEach((values, dim) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
@@ -108,13 +133,16 @@ export class DayRollup {
           dim: dimName,
           value,
           ...cell.counts(),
+          ...at,
           visitorHashes: cell.visitorValues(dailyRowIdentity(this.practiceId, this.source, dimName, value)),
+          visitorCount: 0,
         });
       }
     });
   }
 
-  hourlyRows(out: HourlyRollupRow[]): void {
+  hourlyRows(out: HourlyRollupRow[], now: number): void {
+    const at = statesAt(this.day, this.states, now);
     this.hours.forEach((cell, hour) => {
       if (cell === undefined || cell.isEmpty()) return;
       const { events: _events, ...counts } = cell.counts();
@@ -124,7 +152,9 @@ export class DayRollup {
         hour,
         source: this.source,
         ...counts,
+        ...at,
         visitorHashes: cell.visitorValues(hourlyRowIdentity(this.practiceId, this.source, this.day, hour)),
+        visitorCount: 0,
       });
     });
   }
@@ -144,23 +174,24 @@ export class RollupAccumulator {
     return n;
   }
 
-  /** The rows of a practice, source and local day. */
-  day(practiceId: string, source: EventSource, day: number): DayRollup {
-    const id = `${practiceId}\u0000${source}\u0000${day}`;
+  /** The rows of a practice, source and local day whose visitors are keyed under `states`' salt period. */
+  day(practiceId: string, source: EventSource, day: number, states: SaltStates = ROLLUP_STATES.daily): DayRollup {
+    const id = `${practiceId}\u0000${source}\u0000${day}\u0000${states}`;
     let rows = this.days.get(id);
-    if (rows === undefined) this.days.set(id, (rows = new DayRollup(practiceId, source, day)));
+    if (rows === undefined) this.days.set(id, (rows = new DayRollup(practiceId, source, day, states)));
     return rows;
   }
 
-  dailyRows(): DailyRollupRow[] {
+  /** `now`: whether a day's visitor states have closed is decided when its rows are written (statesAt). */
+  dailyRows(now: number): DailyRollupRow[] {
     const out: DailyRollupRow[] = [];
-    for (const day of this.days.values()) day.dailyRows(out);
+    for (const day of this.days.values()) day.dailyRows(out, now);
     return out;
   }
 
-  hourlyRows(): HourlyRollupRow[] {
+  hourlyRows(now: number): HourlyRollupRow[] {
     const out: HourlyRollupRow[] = [];
-    for (const day of this.days.values()) day.hourlyRows(out);
+    for (const day of this.days.values()) day.hourlyRows(out, now);
     return out;
   }
 }

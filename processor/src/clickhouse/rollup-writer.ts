@@ -10,7 +10,7 @@ import {
   type Db,
   type IngestColumn,
 } from '@confidant/shared';
-import type { DailyRollupRow, HourlyRollupRow } from '../aggregate/rollup-accumulator.ts';
+import type { DailyRollupKey, DailyRollupRow, HourlyRollupRow } from '../aggregate/rollup-accumulator.ts';
 import type { LineWord } from '../imports/import-line-ledger.ts';
 import { BlockEncodeError, clickHouseErrorCode, InsertError } from './insert-error.ts';
 import { encodeNativeBlock, nativeColumn as col, type NativeColumn } from './native-block.ts';
@@ -32,14 +32,32 @@ export type IngestRow = {
   source: number;
   dim: string;
   value: string;
+  states: number;
+  writtenHour: number;
   pageviews: number;
   visits: number;
   bounces: number;
   engagedMs: number;
   events: number;
   visitorHashes: number[];
+  visitorCount: number;
   ledger: LedgerEntry | null;
   line: LineWord | null;
+};
+
+/** A cookie-mode month's unique visitors of one row, as the sealer counted them (`month`: its first day). */
+export type MonthlyVisitorsRow = Omit<DailyRollupKey, 'day'> & { month: number; visitorCount: number };
+
+/** The rows of a batch or of a sealing, all written in one block. */
+export type IngestRows = {
+  daily: readonly DailyRollupRow[];
+  hourly: readonly HourlyRollupRow[];
+  monthly?: readonly MonthlyVisitorsRow[];
+  /** A sealing's `seal` rows: which practice's states of which partition it sealed. */
+  seals?: ReadonlyArray<{ practiceId: string; day: number; states: number; writtenHour: number }>;
+  lines?: readonly LineWord[];
+  /** Exactly one per processor batch; a sealing has none. */
+  ledger: LedgerEntry | null;
 };
 
 const blank = {
@@ -49,40 +67,33 @@ const blank = {
   source: ROLLUP_SOURCE_CODES.snippet,
   dim: '',
   value: '',
+  states: 0,
+  writtenHour: 0,
   pageviews: 0,
   visits: 0,
   bounces: 0,
   engagedMs: 0,
   events: 0,
   visitorHashes: [],
+  visitorCount: 0,
   ledger: null,
   line: null,
 };
 
 /**
- * One Native block for `rollup_ingest_v2`: the daily rows, the hourly rows, the import lines they
- * apply (`lines`) and exactly one ledger row, so all of them commit or none. Throws BlockEncodeError
- * for a value the columns cannot hold.
+ * One Native block for `rollup_ingest_v3`: the daily, hourly and monthly rows, the import lines they
+ * apply (`lines`) and the ledger row or the seal rows, so all of them commit or none. Throws
+ * BlockEncodeError for a value the columns cannot hold.
  */
-export function buildIngestBlock(
-  daily: readonly DailyRollupRow[],
-  hourly: readonly HourlyRollupRow[],
-  ledger: LedgerEntry,
-  lines: readonly LineWord[] = [],
-): Buffer {
+export function buildIngestBlock(rows: IngestRows): Buffer {
   try {
-    return encodeIngestRows(daily, hourly, ledger, lines);
+    return encodeIngestRows(rows);
   } catch (error) {
     throw new BlockEncodeError(error instanceof Error ? error.message : String(error));
   }
 }
 
-function encodeIngestRows(
-  daily: readonly DailyRollupRow[],
-  hourly: readonly HourlyRollupRow[],
-  ledger: LedgerEntry,
-  lines: readonly LineWord[],
-): Buffer {
+function encodeIngestRows({ daily, hourly, monthly = [], seals = [], lines = [], ledger }: IngestRows): Buffer {
   const rows: IngestRow[] = [
     ...daily.map((r) => ({
       ...r,
@@ -102,13 +113,24 @@ function encodeIngestRows(
       ledger: null,
       line: null,
     })),
+    ...monthly.map((r) => ({
+      ...blank,
+      kind: INGEST_KIND_CODES.monthly,
+      practiceId: r.practiceId,
+      day: r.month,
+      source: ROLLUP_SOURCE_CODES[r.source],
+      dim: r.dim,
+      value: r.value,
+      visitorCount: r.visitorCount,
+    })),
+    ...seals.map((seal) => ({ ...blank, kind: INGEST_KIND_CODES.seal, ...seal })),
     ...lines.map((line) => ({
       ...blank,
       kind: INGEST_KIND_CODES.lines,
-      ledger: { ...ledger, topic: '', partition: 0, nextOffset: 0n, batchId: '' },
+      ledger: { consumerGroup: ledger?.consumerGroup ?? '', topic: '', partition: 0, nextOffset: 0n, batchId: '' },
       line,
     })),
-    { ...blank, kind: INGEST_KIND_CODES.ledger, ledger },
+    ...(ledger ? [{ ...blank, kind: INGEST_KIND_CODES.ledger, ledger }] : []),
   ];
   return encodeNativeBlock(ingestColumns(rows));
 }
@@ -133,12 +155,15 @@ const INGEST_WRITERS: Record<IngestColumn, ColumnWriter> = {
   source: codes((r) => r.source),
   dim: values(col.string, (r) => r.dim),
   value: values(col.string, (r) => r.value),
+  states: values(col.uint8, (r) => r.states),
+  written_hour: values(col.uint32, (r) => r.writtenHour),
   pageviews: values(col.int64, (r) => BigInt(r.pageviews)),
   visits: values(col.int64, (r) => BigInt(r.visits)),
   bounces: values(col.int64, (r) => BigInt(r.bounces)),
   engaged_ms: values(col.int64, (r) => BigInt(r.engagedMs)),
   events: values(col.int64, (r) => BigInt(r.events)),
   visitor_hashes: values(col.arrayUInt64, (r) => r.visitorHashes),
+  visitor_count: values(col.uint64, (r) => BigInt(r.visitorCount)),
   consumer_group: values(col.string, (r) => r.ledger?.consumerGroup ?? ''),
   topic: values(col.string, (r) => r.ledger?.topic ?? ''),
   partition: values(col.uint32, (r) => r.ledger?.partition ?? 0),
@@ -167,7 +192,7 @@ export async function insertIngestBlock(
 ): Promise<void> {
   const url = new URL(config.url);
   url.searchParams.set('database', config.database);
-  url.searchParams.set('query', `INSERT INTO ${sqlv.ident(TABLES.rollupIngestV2)} FORMAT Native`);
+  url.searchParams.set('query', `INSERT INTO ${sqlv.ident(TABLES.rollupIngest)} FORMAT Native`);
   url.searchParams.set('query_id', queryId);
   for (const [name, value] of Object.entries(PORTABLE_SETTINGS)) url.searchParams.set(name, String(value));
   const response = await fetch(url, {

@@ -90,17 +90,20 @@ export type BatchProcessorDeps = {
   sleep?: (ms: number) => Promise<void>;
   /** Sends one Native block (tests inject refusals); default `insertIngestBlock`. */
   insert?: typeof insertIngestBlock;
+  /** The clock that decides whether a day's visitor states have closed; default Date.now. */
+  now?: () => number;
 };
 
 /**
  * Applies Kafka batches to ClickHouse exactly once. Each batch (or slice of a huge one) is one
- * insert into `rollup_ingest` carrying its rollups and its ledger row; messages below the
+ * insert into the ingest table carrying its rollups and its ledger row; messages below the
  * ledger offset are skipped; the Kafka offset is committed afterwards, as a hint only.
  */
 export class BatchProcessor {
   private partitions = new Map<string, PartitionState>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly insert: typeof insertIngestBlock;
+  private readonly now: () => number;
   /** Events as old as the retention keeps are accepted, at least as old as producers may send (plus the consume slack). */
   private readonly window: EnvelopeWindowOptions;
   /** The import lines this group applied: a resumed import's repeated lines are dropped at any later time. */
@@ -110,6 +113,7 @@ export class BatchProcessor {
     this.lines = new ImportLineLedger(deps.db, deps.config.groupId);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.insert = deps.insert ?? insertIngestBlock;
+    this.now = deps.now ?? Date.now;
     this.window = { maxAgeMs: Math.max(ENVELOPE_MAX_AGE_MS, deps.config.retentionMonths * 31 * DAY_MS) };
   }
 
@@ -356,14 +360,20 @@ export class BatchProcessor {
       nextOffset: last + 1n,
       batchId,
     };
+    // Built again for every attempt: a day whose visitor states closed while ClickHouse was away
+    // must go in as late states, never into a partition the sealer has already passed.
+    const build = () => {
+      const now = this.now();
+      return buildIngestBlock({
+        daily: sub?.acc.dailyRows(now) ?? [],
+        hourly: sub?.acc.hourlyRows(now) ?? [],
+        lines: sub?.lines.rows() ?? [],
+        ledger,
+      });
+    };
     let block: Buffer;
     try {
-      block = buildIngestBlock(
-        sub?.acc.dailyRows() ?? [],
-        sub?.acc.hourlyRows() ?? [],
-        ledger,
-        sub?.lines.rows() ?? [],
-      );
+      block = build();
     } catch (error) {
       return classifyInsertError(error).reason;
     }
@@ -372,8 +382,10 @@ export class BatchProcessor {
     let attempt = 0;
     return this.retrying(payload, 'insert rollups', async () => {
       // A failed attempt may still have been applied (the response was lost): the ledger says.
-      if (attempt++ > 0 && (await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last)
-        return null;
+      if (attempt++ > 0) {
+        if ((await readLedgerOffset(this.deps.db, config.groupId, batch.topic, batch.partition)) > last) return null;
+        block = build();
+      }
       const stop = metrics.insertSeconds.startTimer();
       try {
         await this.insert(config.clickhouse, block, batchId);

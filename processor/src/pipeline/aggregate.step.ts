@@ -1,4 +1,4 @@
-import { ok, type EventEnvelope, type StepResult } from '@confidant/shared';
+import { ok, ROLLUP_STATES, type EventEnvelope, type StepResult } from '@confidant/shared';
 import { D, M, NO_METRIC, type DayRollup, type RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import type { Sessionized } from './sessionize.step.ts';
 
@@ -28,7 +28,8 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
   const linked = !event.countOnly;
   // The visitor key whose row-keyed values go into a row's uniq state; null for rows that count no visitors.
   const visitor = linked ? event.visitor : null;
-  const rows = acc.day(event.practiceId, event.source, slot.day);
+  const states = event.visitorPeriod === 'month' ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
+  const rows = acc.day(event.practiceId, event.source, slot.day, states);
 
   switch (event.type) {
     case 'pageview':

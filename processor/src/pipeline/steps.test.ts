@@ -127,13 +127,13 @@ function runAll(events: EventEnvelope[]) {
   }
   const rows = Object.fromEntries(
     acc
-      .dailyRows()
+      .dailyRows(T)
       .map((r) => [
         `${r.dim}=${r.value}`,
         [r.pageviews, r.visits, r.bounces, r.engagedMs, r.events, r.visitorHashes.length],
       ]),
   );
-  return { rows, hourly: acc.hourlyRows() };
+  return { rows, hourly: acc.hourlyRows(T) };
 }
 
 describe('sessionize + aggregate', () => {
@@ -161,6 +161,9 @@ describe('sessionize + aggregate', () => {
         visits: 1,
         bounces: 0,
         engagedMs: 4000,
+        states: 1,
+        writtenHour: 0,
+        visitorCount: 0,
         visitorHashes: [rowVisitorValue('ab'.repeat(16), hourlyRowIdentity('p', 'snippet', 19737, 14))],
       },
     ]);

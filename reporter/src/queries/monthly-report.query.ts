@@ -1,4 +1,4 @@
-import { sqlv } from '@confidant/shared';
+import { MONTHLY_VISITORS_TABLE, sqlv, type RollupDimension } from '@confidant/shared';
 import { DAILY, METRICS, metricSelect, type RangeFilter } from './rollup-metrics.ts';
 
 /** Page views per source over a range: picks which source a report shows. */
@@ -19,10 +19,19 @@ export function dailyTotalsSql(p: RangeFilter): string {
   );
 }
 
-/** Unique visitor keys over the whole range: unique browsers in cookie mode (monthly salt). */
-export function rangeUniqueVisitorsSql(p: RangeFilter): string {
+/**
+ * A month's unique visitors per row of `dims` (`m_visitors`): unique browsers in cookie mode, whose
+ * visitor key lasts the month. The open states' unique count over the month's days, plus what the
+ * seals of the month added (rollup_monthly_visitors): a sealed day's daily count never is, since
+ * a monthly key's seal counts it across the days. `from` must be the month's first day.
+ */
+export function monthVisitorsSql(p: RangeFilter & { dims: readonly RollupDimension[] }): string {
+  const where = (day: string) =>
+    `practice_id = ${sqlv.str(p.practiceId)} AND source = ${sqlv.str(p.source)} AND ${sqlv.inList('dim', p.dims, sqlv.str)} AND ${day}`;
   return (
-    `SELECT ${metricSelect(['visitors'])} FROM ${DAILY} WHERE practice_id = ${sqlv.str(p.practiceId)}` +
-    ` AND source = ${sqlv.str(p.source)} AND dim = 'total' AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}`
+    `SELECT dim AS d, value AS v, sum(n) AS m_visitors FROM (` +
+    `SELECT dim, value, toUInt64(uniqArrayMerge(visitors)) AS n FROM ${DAILY} WHERE ${where(`states != 0 AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}`)} GROUP BY dim, value` +
+    ` UNION ALL SELECT dim, value, ${MONTHLY_VISITORS_TABLE.visitorsMerge} AS n FROM ${sqlv.ident(MONTHLY_VISITORS_TABLE.name)} WHERE ${where(`month = ${sqlv.date(p.from)}`)} GROUP BY dim, value` +
+    `) AS month_parts GROUP BY d, v`
   );
 }

@@ -1,6 +1,6 @@
 import { REPORT_SECTIONS } from '../report/monthly-report.ts';
 import { breakdownSql, sectionsSql } from './breakdown.query.ts';
-import { dailyTotalsSql, rangeUniqueVisitorsSql, sourceTotalsSql } from './monthly-report.query.ts';
+import { dailyTotalsSql, monthVisitorsSql, sourceTotalsSql } from './monthly-report.query.ts';
 import { partnerExportSql } from './partner-export.query.ts';
 import { timeseriesSql } from './timeseries.query.ts';
 
@@ -14,7 +14,7 @@ export function portabilitySamples(): Array<{ name: string; sql: string }> {
   return [
     { name: 'reporter.sourceTotals', sql: sourceTotalsSql(range) },
     { name: 'reporter.dailyTotals', sql: dailyTotalsSql(range) },
-    { name: 'reporter.rangeUniqueVisitors', sql: rangeUniqueVisitorsSql(range) },
+    { name: 'reporter.monthVisitors', sql: monthVisitorsSql({ ...range, dims: ['total', 'page'] }) },
     {
       name: 'reporter.breakdown',
       sql: breakdownSql({

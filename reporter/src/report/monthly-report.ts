@@ -1,6 +1,6 @@
 import type { Db, EventSource, Practice, RollupMetric } from '@confidant/shared';
 import { sectionsSql } from '../queries/breakdown.query.ts';
-import { dailyTotalsSql, rangeUniqueVisitorsSql, sourceTotalsSql } from '../queries/monthly-report.query.ts';
+import { dailyTotalsSql, monthVisitorsSql, sourceTotalsSql } from '../queries/monthly-report.query.ts';
 import { metricAlias, toCount, type BreakdownDimension } from '../queries/rollup-metrics.ts';
 import { monthRange, previousMonth } from './month.ts';
 
@@ -118,8 +118,8 @@ export async function buildMonthlyReport(
   // A handful of queries, not one per section: on a busy server each query has a fixed cost.
   const [bothMonths, unique, prevUnique, topRows] = await Promise.all([
     readDaily(db, { ...filter, from: prevRange.from }),
-    practice.cookieMode ? readUnique(db, filter) : Promise.resolve(0),
-    practice.cookieMode ? readUnique(db, prevFilter) : Promise.resolve(0),
+    practice.cookieMode ? readMonthVisitors(db, filter) : Promise.resolve(null),
+    practice.cookieMode ? readMonthVisitors(db, prevFilter) : Promise.resolve(null),
     db.rows<Record<string, string>>(sectionsSql({ ...filter, sections: REPORT_SECTIONS, limit: options.limit })),
   ]);
   const daily = bothMonths.filter((d) => d.day >= range.from);
@@ -137,8 +137,8 @@ export async function buildMonthlyReport(
     bounces: rows.reduce((a, r) => a + r.bounces, 0),
     engagedMs: rows.reduce((a, r) => a + r.engagedMs, 0),
   });
-  const cur = figures(sum(filled, practice.cookieMode ? unique : null));
-  const prev = figures(sum(prevDaily, practice.cookieMode ? prevUnique : null));
+  const cur = figures(sum(filled, unique?.get(MONTH_TOTAL) ?? (unique ? 0 : null)));
+  const prev = figures(sum(prevDaily, prevUnique?.get(MONTH_TOTAL) ?? (prevUnique ? 0 : null)));
   const totals = Object.fromEntries(
     (Object.keys(TOTAL_LABELS) as TotalKey[]).map((k) => [
       k,
@@ -152,6 +152,8 @@ export async function buildMonthlyReport(
       sectionRows[i]!.map((r) => {
         const row: SectionRow = { value: r.v ?? '' };
         for (const m of s.metrics) row[m] = toCount(r[metricAlias(m)]);
+        // Cookie mode: a row's visitors over the month are unique browsers, not a sum of days.
+        if (unique && 'visitors' in row) row.visitors = unique.get(monthKey(s.dim, row.value)) ?? 0;
         return row;
       }),
     ]),
@@ -211,10 +213,23 @@ async function readDaily(
   }));
 }
 
-async function readUnique(
+const monthKey = (dim: string, value: string) => `${dim}\u0000${value}`;
+const MONTH_TOTAL = monthKey('total', '');
+/** The rows whose visitors a cookie-mode month counts as unique browsers: the total and the sections that show visitors. */
+const MONTH_VISITOR_DIMS = [
+  'total',
+  ...new Set(
+    REPORT_SECTIONS.filter((s) => (s.metrics as readonly RollupMetric[]).includes('visitors')).map((s) => s.dim),
+  ),
+] as const;
+
+/** A cookie-mode month's unique visitors by `dim\0value`. */
+async function readMonthVisitors(
   db: Db,
   f: { practiceId: string; source: EventSource; from: string; to: string },
-): Promise<number> {
-  const [row] = await db.rows<{ m_visitors: string }>(rangeUniqueVisitorsSql(f));
-  return toCount(row?.m_visitors);
+): Promise<Map<string, number>> {
+  const rows = await db.rows<{ d: string; v: string; m_visitors: string }>(
+    monthVisitorsSql({ ...f, dims: MONTH_VISITOR_DIMS }),
+  );
+  return new Map(rows.map((r) => [monthKey(r.d, r.v), toCount(r.m_visitors)]));
 }

@@ -75,6 +75,11 @@ export const eventEnvelopeSchema = z.object({
   ts: z.number().int().min(ENVELOPE_TS_FLOOR_MS).max(ENVELOPE_TS_CEILING_MS),
   /** Keyed visitor hash (hex); meaningless once its salt is deleted. */
   visitor: z.string().regex(/^[0-9a-f]{16,64}$/),
+  /**
+   * The period of the salt `visitor` was keyed with: `month` for a cookie-mode visitor with a cookie,
+   * else `day` (also when absent). Its states are sealed into counts when that period closes.
+   */
+  visitorPeriod: z.enum(['day', 'month']).optional(),
   /** Scrubbed path, or the page class name for count-only pages. */
   page: label,
   /** Set when the page matched a count-only class: no referrer, no per-visitor linkage. */

@@ -21,11 +21,15 @@ export function topicsFor(prefix: string): { events: TopicSpec; eventBatches: To
 
 export const TABLES = {
   migrations: 'schema_migrations',
-  rollupDaily: 'rollup_daily',
-  rollupHourly: 'rollup_hourly',
-  rollupIngest: 'rollup_ingest',
-  /** The processor's entry point since migration 0023 (adds the import line ledger). */
-  rollupIngestV2: 'rollup_ingest_v2',
+  /** Counts and, apart from them, visitor states until their salt period closes (migration 0026). */
+  rollupDaily: 'rollup_daily_v3',
+  rollupHourly: 'rollup_hourly_v3',
+  /** Unique visitors of a cookie-mode month, counted when its states were sealed. */
+  rollupMonthlyVisitors: 'rollup_monthly_visitors',
+  /** Which practices' visitor states of a day or month were sealed into counts. */
+  visitorSealLedger: 'visitor_seal_ledger',
+  /** The processor's and sealer's one entry point since migration 0026. */
+  rollupIngest: 'rollup_ingest_v3',
   importLineLedger: 'import_line_ledger',
   processorLedger: 'processor_ledger',
   logImportProgress: 'log_import_progress',

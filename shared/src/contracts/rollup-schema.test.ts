@@ -9,25 +9,25 @@ import {
   ROLLUP_SOURCE_CODES,
   ROLLUP_TABLES,
   rollupTableColumns,
-  type RollupMetric,
+  type RollupStateColumn,
 } from './rollup-schema.ts';
 
 // The schema against the database: tests/clickhouse/rollup-schema.test.ts. Here: that it agrees with itself.
 describe('rollup schema', () => {
   const ingest = new Map(INGEST_TABLE.columns.map((c) => [c.name as string, c.type as string]));
-  const metrics = Object.keys(ROLLUP_METRICS) as RollupMetric[];
+  const stateColumns = Object.keys(ROLLUP_METRICS) as RollupStateColumn[];
 
   it('spells aggregate states and their merges as ClickHouse does', () => {
     expect(metricStateType('pageviews')).toBe('AggregateFunction(sum, Int64)');
     expect(metricStateType('visitors')).toBe('AggregateFunction(uniqArray, Array(UInt64))');
     expect(metricMergeExpression('engaged_ms')).toBe('sumMerge(engaged_ms)');
-    expect(metricMergeExpression('visitors')).toBe('uniqArrayMerge(visitors)');
+    expect(metricMergeExpression('visitors')).toBe('(uniqArrayMerge(visitors) + sumMerge(visitors_closed))');
     expect(ROLLUP_TABLES.hourly.keyColumns.find((c) => c.name === 'source')?.type).toBe(
       "Enum8('snippet' = 1, 'logs' = 2)",
     );
     expect(INGEST_TABLE.columns[0]).toEqual({
       name: 'kind',
-      type: "Enum8('daily' = 1, 'hourly' = 2, 'ledger' = 3, 'lines' = 4)",
+      type: "Enum8('daily' = 1, 'hourly' = 2, 'ledger' = 3, 'lines' = 4, 'monthly' = 5, 'seal' = 6)",
     });
   });
 
@@ -35,8 +35,8 @@ describe('rollup schema', () => {
     expect(Object.keys(ROLLUP_SOURCE_CODES)).toEqual([...EVENT_SOURCES]);
   });
 
-  it('feeds every metric from an ingest column of its input type', () => {
-    for (const m of metrics) expect(ingest.get(ROLLUP_METRICS[m].input), m).toBe(ROLLUP_METRICS[m].inputType);
+  it('feeds every state column from an ingest column of its input type', () => {
+    for (const m of stateColumns) expect(ingest.get(ROLLUP_METRICS[m].input), m).toBe(ROLLUP_METRICS[m].inputType);
   });
 
   it('has every key column of a rollup table in the ingest table, with the same type', () => {
@@ -45,14 +45,28 @@ describe('rollup schema', () => {
   });
 
   it('keeps every metric by the day, and by the hour all but events', () => {
-    expect([...ROLLUP_TABLES.daily.metrics].sort()).toEqual([...metrics].sort());
-    expect(metrics.filter((m) => !(ROLLUP_TABLES.hourly.metrics as readonly string[]).includes(m))).toEqual(['events']);
+    expect([...ROLLUP_TABLES.daily.stateColumns].sort()).toEqual([...stateColumns].sort());
+    expect(ROLLUP_TABLES.daily.metrics).toEqual(
+      ROLLUP_TABLES.daily.stateColumns.filter((c) => c !== 'visitors_closed'),
+    );
+    expect(stateColumns.filter((m) => !(ROLLUP_TABLES.hourly.stateColumns as readonly string[]).includes(m))).toEqual([
+      'events',
+    ]);
   });
 
   it("puts a table's metric columns after its key columns, with unique names", () => {
     const daily = rollupTableColumns(ROLLUP_TABLES.daily).map((c) => c.name);
-    expect(daily).toEqual(['practice_id', 'day', 'source', 'dim', 'value', ...ROLLUP_TABLES.daily.metrics]);
+    expect(daily).toEqual([
+      'practice_id',
+      'day',
+      'source',
+      'dim',
+      'value',
+      'states',
+      'written_hour',
+      ...ROLLUP_TABLES.daily.stateColumns,
+    ]);
     expect(new Set(INGEST_TABLE.columns.map((c) => c.name)).size).toBe(INGEST_TABLE.columns.length);
-    expect(Object.values(INGEST_KIND_CODES)).toEqual([1, 2, 3, 4]);
+    expect(Object.values(INGEST_KIND_CODES)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

@@ -2,7 +2,7 @@ import type { EventSource } from './event-envelope.ts';
 import { TABLES } from './names.ts';
 
 /**
- * The rollup tables as the migrations create them (0002, 0023): the one description the processor
+ * The rollup tables as the migrations create them (0026): the one description the processor
  * writes by and the reporter reads by. `tests/clickhouse/rollup-schema.test.ts` checks it against a
  * migrated database, so a migration that changes a rollup column must change this module too.
  * Type names are spelled as ClickHouse reports them in `system.columns`.
@@ -47,7 +47,8 @@ export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 /**
  * The metrics of a rollup row: each is an aggregate state column, filled from an input column of
  * the ingest table. Counts are signed sums, so a visit's exit page and bounce can be corrected as the
- * visit goes on; visitors are uniq states over keyed visitor hashes, never the keys themselves.
+ * visit goes on. Visitors are two columns: uniq states over row-keyed visitor values while their salt
+ * period is open (`states` 1 or 2), and plain counts once it is sealed (`visitors_closed`, `states` 0).
  */
 export const ROLLUP_METRICS = {
   pageviews: { aggregate: 'sum', input: 'pageviews', inputType: 'Int64' },
@@ -56,13 +57,37 @@ export const ROLLUP_METRICS = {
   engaged_ms: { aggregate: 'sum', input: 'engaged_ms', inputType: 'Int64' },
   events: { aggregate: 'sum', input: 'events', inputType: 'Int64' },
   visitors: { aggregate: 'uniqArray', input: 'visitor_hashes', inputType: 'Array(UInt64)' },
+  visitors_closed: { aggregate: 'sum', input: 'visitor_count', inputType: 'UInt64' },
 } as const;
-export type RollupMetric = keyof typeof ROLLUP_METRICS;
-/** The type of a metric's column in a rollup table, e.g. `AggregateFunction(sum, Int64)`. */
-export const metricStateType = (m: RollupMetric): string =>
+/** A column of a rollup table that holds a metric's state. */
+export type RollupStateColumn = keyof typeof ROLLUP_METRICS;
+/** What a reader asks for: the visitor columns read as one metric. */
+export type RollupMetric = Exclude<RollupStateColumn, 'visitors_closed'>;
+/** The type of a state column in a rollup table, e.g. `AggregateFunction(sum, Int64)`. */
+export const metricStateType = (m: RollupStateColumn): string =>
   `AggregateFunction(${ROLLUP_METRICS[m].aggregate}, ${ROLLUP_METRICS[m].inputType})`;
-/** The expression that merges a metric's states when reading, e.g. `sumMerge(pageviews)`. */
-export const metricMergeExpression = (m: RollupMetric): string => `${ROLLUP_METRICS[m].aggregate}Merge(${m})`;
+/**
+ * The expression that merges a metric's states when reading, e.g. `sumMerge(pageviews)`. Visitors
+ * are the open states' unique count plus the sealed counts: a row holds one or the other.
+ */
+export const metricMergeExpression = (m: RollupMetric): string =>
+  m === 'visitors'
+    ? '(uniqArrayMerge(visitors) + sumMerge(visitors_closed))'
+    : `${ROLLUP_METRICS[m].aggregate}Merge(${m})`;
+
+/** rollup_monthly_visitors: what seals added to each row's month; its `visitors` are sums of counts. */
+export const MONTHLY_VISITORS_TABLE = {
+  name: TABLES.rollupMonthlyVisitors,
+  visitorsMerge: 'sumMerge(visitors)',
+} as const;
+
+/**
+ * What a rollup row's `states` column says: 0 counts only, 1 visitor states keyed under a daily
+ * salt, 2 under a monthly salt (cookie mode), 3 and 4 the same for events that came after their
+ * period had closed, kept by the hour they were written. Partitions keep them apart (migration 0026).
+ */
+export const ROLLUP_STATES = { counts: 0, daily: 1, monthly: 2, lateDaily: 3, lateMonthly: 4 } as const;
+export type VisitorStates = (typeof ROLLUP_STATES)[keyof typeof ROLLUP_STATES];
 
 const PRACTICE_ID = { name: 'practice_id', type: 'String' } as const;
 /** The practice's local day (days since 1970-01-01) and hour: nothing finer is kept. */
@@ -71,45 +96,55 @@ const HOUR = { name: 'hour', type: 'UInt8' } as const;
 const SOURCE = { name: 'source', type: enum8(ROLLUP_SOURCE_CODES) } as const;
 const DIM = { name: 'dim', type: 'String' } as const;
 const VALUE = { name: 'value', type: 'String' } as const;
+const STATES = { name: 'states', type: 'UInt8' } as const;
+/** Hours since 1970-01-01 when late states (3, 4) were written; 0 on every other row. */
+const WRITTEN_HOUR = { name: 'written_hour', type: 'UInt32' } as const;
 
 export type RollupTable = {
   readonly name: string;
-  /** The columns that identify a row (the sorting key), in table order. */
+  /** The columns that identify a row (the sorting key, and `states`, which picks its partition), in table order. */
   readonly keyColumns: readonly ColumnSpec[];
-  /** The metric columns, in table order, after the key columns. */
+  /** The metrics a reader may ask for. */
   readonly metrics: readonly RollupMetric[];
+  /** The state columns, in table order, after the key columns. */
+  readonly stateColumns: readonly RollupStateColumn[];
 };
 
 export const ROLLUP_TABLES = {
   daily: {
     name: TABLES.rollupDaily,
-    keyColumns: [PRACTICE_ID, DAY, SOURCE, DIM, VALUE],
+    keyColumns: [PRACTICE_ID, DAY, SOURCE, DIM, VALUE, STATES, WRITTEN_HOUR],
     metrics: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'events', 'visitors'],
+    stateColumns: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'events', 'visitors', 'visitors_closed'],
   },
   /** No breakdowns and no events by the hour. */
   hourly: {
     name: TABLES.rollupHourly,
-    keyColumns: [PRACTICE_ID, DAY, HOUR, SOURCE],
+    keyColumns: [PRACTICE_ID, DAY, HOUR, SOURCE, STATES, WRITTEN_HOUR],
     metrics: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors'],
+    stateColumns: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors', 'visitors_closed'],
   },
 } as const satisfies Record<string, RollupTable>;
 
 /** All columns of a rollup table, in table order. */
 export const rollupTableColumns = (table: RollupTable): ColumnSpec[] => [
   ...table.keyColumns,
-  ...table.metrics.map((m) => ({ name: m, type: metricStateType(m) })),
+  ...table.stateColumns.map((m) => ({ name: m, type: metricStateType(m) })),
 ];
 
 /** What a row of the ingest table is: the views fan each kind out to its own table. */
-export const INGEST_KIND_CODES = { daily: 1, hourly: 2, ledger: 3, lines: 4 } as const;
+export const INGEST_KIND_CODES = { daily: 1, hourly: 2, ledger: 3, lines: 4, monthly: 5, seal: 6 } as const;
 
 /**
- * `rollup_ingest_v2` (Null engine), the processor's one entry point: each insert is one block of daily
- * rows, hourly rows, the import lines they apply and one ledger row (processor_ledger), so all of them
- * commit or none. A row fills the columns of its kind and leaves the others at their defaults.
+ * `rollup_ingest_v3` (Null engine), the one entry point of the processor and the sealer: each insert
+ * is one block of daily rows, hourly rows, the import lines they apply and one ledger row
+ * (processor_ledger); or, from the sealer, counts, a cookie-mode month's visitors (`monthly`) and
+ * one `seal` row per practice sealed; so all of them commit or none. A row fills the columns of its
+ * kind and leaves the others at their defaults. Daily and hourly rows carry either visitor values
+ * with `states` 1 or 2, or a sealed `visitor_count` with `states` 0.
  */
 export const INGEST_TABLE = {
-  name: TABLES.rollupIngestV2,
+  name: TABLES.rollupIngest,
   columns: [
     { name: 'kind', type: enum8(INGEST_KIND_CODES) },
     PRACTICE_ID,
@@ -118,12 +153,15 @@ export const INGEST_TABLE = {
     SOURCE,
     DIM,
     VALUE,
+    STATES,
+    WRITTEN_HOUR,
     { name: 'pageviews', type: ROLLUP_METRICS.pageviews.inputType },
     { name: 'visits', type: ROLLUP_METRICS.visits.inputType },
     { name: 'bounces', type: ROLLUP_METRICS.bounces.inputType },
     { name: 'engaged_ms', type: ROLLUP_METRICS.engaged_ms.inputType },
     { name: 'events', type: ROLLUP_METRICS.events.inputType },
     { name: 'visitor_hashes', type: ROLLUP_METRICS.visitors.inputType },
+    { name: 'visitor_count', type: ROLLUP_METRICS.visitors_closed.inputType },
     // The ledger row: where the batch ends in its partition.
     { name: 'consumer_group', type: 'String' },
     { name: 'topic', type: 'String' },

@@ -2,8 +2,18 @@ import type { Db } from '../platform/clickhouse/clickhouse-client.ts';
 import * as sqlv from '../platform/clickhouse/sql-values.ts';
 import { TABLES } from '../contracts/names.ts';
 
-/** Tables whose data ages out; both are partitioned by toYYYYMM(day). */
-export const RETAINED_TABLES = [TABLES.rollupDaily, TABLES.rollupHourly] as const;
+/**
+ * Tables whose data ages out. Each is partitioned by month first (toYYYYMM of its day, alone or as the
+ * tuple's first element), so a partition id starts with its YYYYMM month.
+ */
+export const RETAINED_TABLES = [
+  TABLES.rollupDaily,
+  TABLES.rollupHourly,
+  TABLES.rollupMonthlyVisitors,
+  TABLES.visitorSealLedger,
+] as const;
+/** SQL: the YYYYMM month of a `system.parts` row's partition. */
+export const PARTITION_MONTH_SQL = 'toUInt32(substring(partition_id, 1, 6))';
 
 /** The oldest YYYYMM month still kept when `months` months are retained (the current month counts). */
 export function oldestKeptMonth(months: number, now: Date): number {
@@ -12,8 +22,8 @@ export function oldestKeptMonth(months: number, now: Date): number {
 }
 
 /**
- * Drops whole month partitions older than the retention (TTL does not exist on 18.16; DROP
- * PARTITION with an unquoted number works on 18.16 and current ClickHouse alike).
+ * Drops every partition of a month older than the retention (TTL does not exist on 18.16; DROP
+ * PARTITION ID works on 18.16 and current ClickHouse alike).
  */
 export async function dropExpiredPartitions(
   db: Db,
@@ -21,15 +31,16 @@ export async function dropExpiredPartitions(
   now = new Date(),
 ): Promise<Array<{ table: string; partition: number }>> {
   const cutoff = oldestKeptMonth(months, now);
-  const rows = await db.rows<{ table: string; partition: string }>(
-    `SELECT DISTINCT table, partition FROM system.parts WHERE database = currentDatabase() AND active AND ${sqlv.inList('table', RETAINED_TABLES, sqlv.str)}`,
+  const rows = await db.rows<{ table: string; id: string; month: number }>(
+    `SELECT DISTINCT table, partition_id AS id, ${PARTITION_MONTH_SQL} AS month FROM system.parts WHERE database = currentDatabase() AND active AND ${sqlv.inList('table', RETAINED_TABLES, sqlv.str)}`,
   );
   const dropped: Array<{ table: string; partition: number }> = [];
   for (const row of rows) {
-    const partition = Number(row.partition);
-    if (!Number.isInteger(partition) || partition >= cutoff) continue;
-    await db.command(`ALTER TABLE ${sqlv.ident(row.table)} DROP PARTITION ${sqlv.int(partition)}`);
-    dropped.push({ table: row.table, partition });
+    const month = Number(row.month);
+    if (month >= cutoff) continue;
+    await db.command(`ALTER TABLE ${sqlv.ident(row.table)} DROP PARTITION ID ${sqlv.str(row.id)}`);
+    if (!dropped.some((d) => d.table === row.table && d.partition === month))
+      dropped.push({ table: row.table, partition: month });
   }
   return dropped;
 }

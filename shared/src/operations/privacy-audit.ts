@@ -3,8 +3,9 @@ import type { Db } from '../platform/clickhouse/clickhouse-client.ts';
 import * as sqlv from '../platform/clickhouse/sql-values.ts';
 import { topicsFor } from '../contracts/names.ts';
 import type { ControlQueries } from '../platform/postgres/control-db.ts';
-import { RETAINED_TABLES, oldestKeptMonth } from './partition-retention.ts';
+import { PARTITION_MONTH_SQL, RETAINED_TABLES, oldestKeptMonth } from './partition-retention.ts';
 import { saltPeriodIdEnd } from './salt-expiry.ts';
+import { findLingeringVisitorStates } from './visitor-states-audit.ts';
 
 /**
  * `confidant audit`: evidence that storage holds aggregates only. Lists every table and column,
@@ -13,7 +14,14 @@ import { saltPeriodIdEnd } from './salt-expiry.ts';
  * Any finding makes the audit fail.
  */
 export type AuditFinding = {
-  kind: 'column-name' | 'column-type' | 'value-pattern' | 'salt-age' | 'topic-retention' | 'table-retention';
+  kind:
+    | 'column-name'
+    | 'column-type'
+    | 'value-pattern'
+    | 'salt-age'
+    | 'visitor-states'
+    | 'topic-retention'
+    | 'table-retention';
   table?: string;
   column?: string;
   detail: string;
@@ -128,6 +136,14 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
 
   if (options.control) await auditControlPlane(options.control, report);
 
+  for (const lingering of await findLingeringVisitorStates(db, now))
+    findings.push({
+      kind: 'visitor-states',
+      table: lingering.table,
+      column: 'visitors',
+      detail: `visitor states of ${lingering.day} (states ${lingering.states}) are ${lingering.hoursLate} h past their seal deadline: their salt period is over, they must be counts`,
+    });
+
   // The collector keeps one Memory table per salt period (collector_salt_dYYYYMMDD / _mYYYYMM); a period's
   // salt must be gone within 48 h after the period ends. Any other table named like a salt is a finding.
   const maxSaltAgeHours = options.maxSaltAgeHours ?? 48;
@@ -157,7 +173,7 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
   const oldestAllowed = oldestKeptMonth(options.retentionMonths, now);
   for (const table of RETAINED_TABLES) {
     const [row] = await db.rows<{ p: string; n: string }>(
-      `SELECT toString(min(toUInt32(partition))) AS p, toString(count()) AS n FROM system.parts WHERE database = currentDatabase() AND active AND table = ${sqlv.str(table)}`,
+      `SELECT toString(min(${PARTITION_MONTH_SQL})) AS p, toString(count()) AS n FROM system.parts WHERE database = currentDatabase() AND active AND table = ${sqlv.str(table)}`,
     );
     const oldestPartition = row && Number(row.n) > 0 ? Number(row.p) : null;
     report.tableRetention.push({ table, oldestPartition, oldestAllowed });

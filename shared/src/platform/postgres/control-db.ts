@@ -145,6 +145,19 @@ export class ControlDb implements ControlQueries {
     }
   }
 
+  /**
+   * Runs `fn` while holding the transaction-scoped advisory lock `name` (one holder across every
+   * process that shares this database), or returns null at once when another holder has it.
+   */
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
+    return this.transaction(async (tx) => {
+      const [row] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
+        name,
+      ]);
+      return row?.locked ? fn() : null;
+    });
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -1,0 +1,206 @@
+import {
+  ROLLUP_STATES,
+  ROLLUP_TABLES,
+  SEAL_MARGIN_MS,
+  TABLES,
+  sqlv,
+  statesPartitionClosesAt,
+  type CommonConfig,
+  type Db,
+  type EventSource,
+  type RollupDimension,
+  type VisitorStates,
+} from '@confidant/shared';
+import type { DailyRollupRow, HourlyRollupRow } from '../aggregate/rollup-accumulator.ts';
+import { buildIngestBlock, insertIngestBlock, type MonthlyVisitorsRow } from '../clickhouse/rollup-writer.ts';
+
+const DAY_MS = 86_400_000;
+const DAILY = sqlv.ident(ROLLUP_TABLES.daily.name);
+const HOURLY = sqlv.ident(ROLLUP_TABLES.hourly.name);
+
+/**
+ * The states of one partition: a day's (daily salt), a month's (monthly salt; `day` is its first), or
+ * the late ones of a month written in one hour (`writtenHour`).
+ */
+export type SealUnit = { states: OpenStates; day: number; lastDay: number; writtenHour: number };
+type OpenStates = Exclude<VisitorStates, 0>;
+const MONTHLY_SALT: ReadonlySet<number> = new Set([ROLLUP_STATES.monthly, ROLLUP_STATES.lateMonthly]);
+
+export type SealerDeps = {
+  db: Db;
+  clickhouse: CommonConfig['clickhouse'];
+  now?: () => number;
+  insert?: typeof insertIngestBlock;
+};
+
+const monthOf = (day: number) => {
+  const d = new Date(day * DAY_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / DAY_MS;
+};
+const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+const dayOf = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
+
+function unitOf(states: OpenStates, day: number, writtenHour: number): SealUnit {
+  if (states === ROLLUP_STATES.daily) return { states, day, lastDay: day, writtenHour };
+  const d = new Date(day * DAY_MS);
+  const first = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / DAY_MS;
+  return { states, day: first, lastDay: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0) / DAY_MS, writtenHour };
+}
+
+/** The partitions of visitor states still stored, closed or not. */
+export async function storedStateUnits(db: Db): Promise<SealUnit[]> {
+  const distinct = (table: string) => `SELECT DISTINCT states, day, written_hour FROM ${table} WHERE states != 0`;
+  const rows = await db.rows<{ states: number; d: string; wh: number }>(
+    `SELECT states, toString(day) AS d, written_hour AS wh FROM (${distinct(DAILY)} UNION ALL ${distinct(HOURLY)}) AS stored GROUP BY states, d, wh`,
+  );
+  const units = new Map<string, SealUnit>();
+  for (const r of rows) {
+    const unit = unitOf(Number(r.states) as OpenStates, dayOf(r.d), Number(r.wh));
+    units.set(`${unit.states}:${unit.day}:${unit.writtenHour}`, unit);
+  }
+  return [...units.values()].sort((a, b) => a.day - b.day || a.states - b.states || a.writtenHour - b.writtenHour);
+}
+
+const unitWhere = (unit: SealUnit) =>
+  `states = ${sqlv.int(unit.states)} AND written_hour = ${sqlv.int(unit.writtenHour)}` +
+  ` AND day BETWEEN ${sqlv.date(isoDay(unit.day))} AND ${sqlv.date(isoDay(unit.lastDay))}`;
+
+type CountRow = { d: string; src: EventSource; n: string };
+
+/** Daily-salt counts summed per row and month: a daily key never comes back on another day. */
+function daysByMonth(rows: readonly DailyRollupRow[]): MonthlyVisitorsRow[] {
+  const months = new Map<string, MonthlyVisitorsRow>();
+  for (const r of rows) {
+    const month = monthOf(r.day);
+    const id = `${r.source}\u0000${month}\u0000${r.dim}\u0000${r.value}`;
+    const row = months.get(id);
+    if (row) row.visitorCount += r.visitorCount;
+    else
+      months.set(id, {
+        practiceId: r.practiceId,
+        source: r.source,
+        month,
+        dim: r.dim,
+        value: r.value,
+        visitorCount: r.visitorCount,
+      });
+  }
+  return [...months.values()];
+}
+
+/**
+ * One practice's states of one unit as one block: the exact unique count of every row at this
+ * moment (sealed counts, `states` 0); what it adds to each row's month (for a monthly salt the
+ * unique count across the unit's days, else the sum of its days' counts: daily keys never repeat
+ * across days); and the seal row that says this practice's unit is done, so that a sealing stopped
+ * half way is not counted twice.
+ */
+async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string): Promise<void> {
+  const { db } = deps;
+  const where = `practice_id = ${sqlv.str(practiceId)} AND ${unitWhere(unit)}`;
+  const monthlySalt = MONTHLY_SALT.has(unit.states);
+  const [daily, hourly, acrossDays] = await Promise.all([
+    db.rows<CountRow & { dim: RollupDimension; value: string }>(
+      `SELECT toString(day) AS d, toString(source) AS src, dim, value, toString(uniqArrayMerge(visitors)) AS n FROM ${DAILY} WHERE ${where} GROUP BY d, src, dim, value`,
+    ),
+    db.rows<CountRow & { h: number }>(
+      `SELECT toString(day) AS d, hour AS h, toString(source) AS src, toString(uniqArrayMerge(visitors)) AS n FROM ${HOURLY} WHERE ${where} GROUP BY d, h, src`,
+    ),
+    monthlySalt
+      ? db.rows<Omit<CountRow, 'd'> & { dim: RollupDimension; value: string }>(
+          `SELECT toString(source) AS src, dim, value, toString(uniqArrayMerge(visitors)) AS n FROM ${DAILY} WHERE ${where} GROUP BY src, dim, value`,
+        )
+      : Promise.resolve(null),
+  ]);
+  const zero = {
+    pageviews: 0,
+    visits: 0,
+    bounces: 0,
+    engagedMs: 0,
+    states: ROLLUP_STATES.counts,
+    writtenHour: 0,
+    visitorHashes: [],
+  };
+  const dailyRows: DailyRollupRow[] = daily.map((r) => ({
+    ...zero,
+    practiceId,
+    day: dayOf(r.d),
+    source: r.src,
+    dim: r.dim,
+    value: r.value,
+    events: 0,
+    visitorCount: Number(r.n),
+  }));
+  const hourlyRows: HourlyRollupRow[] = hourly.map((r) => ({
+    ...zero,
+    practiceId,
+    day: dayOf(r.d),
+    hour: Number(r.h),
+    source: r.src,
+    visitorCount: Number(r.n),
+  }));
+  const monthly: MonthlyVisitorsRow[] = acrossDays
+    ? acrossDays.map((r) => ({
+        practiceId,
+        source: r.src,
+        month: unit.day,
+        dim: r.dim,
+        value: r.value,
+        visitorCount: Number(r.n),
+      }))
+    : daysByMonth(dailyRows);
+  const block = buildIngestBlock({
+    daily: dailyRows,
+    hourly: hourlyRows,
+    monthly,
+    seals: [{ practiceId, day: unit.day, states: unit.states, writtenHour: unit.writtenHour }],
+    ledger: null,
+  });
+  const queryId = `seal-${unit.states}-${unit.day}-${unit.writtenHour}-${practiceId}`;
+  await (deps.insert ?? insertIngestBlock)(deps.clickhouse, block, queryId);
+}
+
+/** Drops the unit's partitions of states (read from system.parts, so the same on every version). */
+async function dropStatePartitions(db: Db, unit: SealUnit): Promise<void> {
+  const d = new Date(unit.day * DAY_MS);
+  const month = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
+  const dayOfMonth = unit.states === ROLLUP_STATES.daily ? d.getUTCDate() : 0;
+  const wanted = `(${month},${unit.states},${dayOfMonth},${unit.writtenHour})`;
+  const parts = await db.rows<{ table: string; partition_id: string; partition: string }>(
+    `SELECT DISTINCT table, partition_id, partition FROM system.parts WHERE database = currentDatabase() AND active` +
+      ` AND ${sqlv.inList('table', [ROLLUP_TABLES.daily.name, ROLLUP_TABLES.hourly.name], sqlv.str)}`,
+  );
+  for (const part of parts)
+    if (part.partition.replaceAll(' ', '') === wanted)
+      await db.command(`ALTER TABLE ${sqlv.ident(part.table)} DROP PARTITION ID ${sqlv.str(part.partition_id)}`);
+}
+
+/**
+ * Seals every partition of states that closed at least SEAL_MARGIN_MS ago: each practice's states
+ * become counts (one block per practice, skipped when the ledger already has its seal row), then
+ * the partition is dropped. Nothing writes to a closed partition (the processor puts late visitors
+ * in the partition of the hour it writes them), so what is counted is what is dropped.
+ */
+export async function sealClosedVisitorStates(deps: SealerDeps): Promise<SealUnit[]> {
+  const { db } = deps;
+  const now = (deps.now ?? Date.now)();
+  const sealed: SealUnit[] = [];
+  for (const unit of await storedStateUnits(db)) {
+    if (now < statesPartitionClosesAt(unit) + SEAL_MARGIN_MS) continue;
+    const [practices, done] = await Promise.all([
+      db.rows<{ p: string }>(
+        `SELECT DISTINCT practice_id AS p FROM ${DAILY} WHERE ${unitWhere(unit)} UNION ALL SELECT DISTINCT practice_id AS p FROM ${HOURLY} WHERE ${unitWhere(unit)}`,
+      ),
+      db.rows<{ p: string }>(
+        `SELECT DISTINCT practice_id AS p FROM ${sqlv.ident(TABLES.visitorSealLedger)} WHERE states = ${sqlv.int(unit.states)}` +
+          ` AND written_hour = ${sqlv.int(unit.writtenHour)} AND day = ${sqlv.date(isoDay(unit.day))}`,
+      ),
+    ]);
+    const skip = new Set(done.map((r) => r.p));
+    for (const practiceId of new Set(practices.map((r) => r.p)))
+      if (!skip.has(practiceId)) await sealPractice(deps, unit, practiceId);
+    await dropStatePartitions(db, unit);
+    sealed.push(unit);
+  }
+  return sealed;
+}
