@@ -1,7 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import {
   dropExpiredPartitions,
-  dropExpiredSalts,
   isClickHouseReady,
   PracticeStore,
   topicsFor,
@@ -38,8 +37,6 @@ export type RunningProcessor = {
 };
 
 const RETENTION_EVERY_MS = 24 * 3_600_000;
-/** Salts are dropped by the collectors; the processor does it too, so none outlives its grace without one. */
-const SALT_EXPIRY_EVERY_MS = 10 * 60_000;
 
 /** Starts the consumer group member that turns events into rollups, plus the daily retention job. */
 export async function startProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
@@ -118,17 +115,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   void retention();
   const retentionTimer = setInterval(retention, RETENTION_EVERY_MS);
   retentionTimer.unref();
-  const saltExpiry = async () => {
-    try {
-      const dropped = await dropExpiredSalts(db);
-      if (dropped.length) logger.info({ dropped }, 'dropped expired salts');
-    } catch (error) {
-      logger.warn({ err: error }, 'salt expiry failed; retrying');
-    }
-  };
-  void saltExpiry();
-  const saltTimer = setInterval(saltExpiry, SALT_EXPIRY_EVERY_MS);
-  saltTimer.unref();
 
   return {
     metrics,
@@ -137,7 +123,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     },
     async stop() {
       clearInterval(retentionTimer);
-      clearInterval(saltTimer);
       await consumer.disconnect();
       await producer.disconnect();
     },
