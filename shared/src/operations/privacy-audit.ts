@@ -71,12 +71,13 @@ export const VALUE_PATTERNS: Record<string, string> = {
   ssn: '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)',
 };
 /**
- * Operator configuration that names hosts, where the address patterns do not apply: a practice may serve
- * its own site from an IP address (the demo's `127.0.0.1`). Visitor-derived values (pages, referrers,
- * exit targets in rollups) are scanned with every pattern; so is every other control-plane column.
+ * Operator configuration that names hosts, where the address pattern does not apply: a practice may serve
+ * its own site from an IPv4 address (the demo's `127.0.0.1`; the practice schema takes no IPv6 there).
+ * Visitor-derived values (pages, referrers, exit targets in rollups) are scanned with every pattern; so
+ * is every other control-plane column, and this one with the other patterns.
  */
 const OPERATOR_HOST_COLUMNS = new Set(['practices.domains']);
-const ADDRESS_PATTERNS = ['ipv4', 'ipv6'];
+const ADDRESS_PATTERNS = ['ipv4'];
 /** A salt table's name (its period is checked apart). */
 const SALT_LIKE = /salt/i;
 /** Engines that keep no rows of their own. */
