@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { PracticeStore, runPrivacyAudit, sqlv, topicsFor, type Db, type ControlDb } from '@confidant/shared';
+import {
+  connectClickHouse,
+  PracticeStore,
+  runPrivacyAudit,
+  sqlv,
+  topicsFor,
+  type Db,
+  type ControlDb,
+} from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { generateStream, prng } from '../support/event-stream.ts';
@@ -161,6 +169,21 @@ it('reports salt ages from the salt database and fails on a salt kept more than 
   // The report names the table but never shows a salt.
   expect(run.stdout).not.toContain('cd'.repeat(32));
   await salts.command('DROP TABLE collector_salt_d20240101');
+
+  // A salt database not created yet holds no salt.
+  const missing = connectClickHouse({ ...config.salts, database: `${config.salts.database}_none` });
+  try {
+    const none = await runPrivacyAudit({
+      db,
+      salts: missing,
+      topicPrefix: config.kafka.topicPrefix,
+      retentionMonths: 25,
+    });
+    expect(none.salts).toEqual([]);
+    expect(none.findings).toEqual([]);
+  } finally {
+    await missing.close();
+  }
 
   // The reporter's audit has no access to salts: it says so instead of claiming their absence.
   expect((await runPrivacyAudit({ db, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 })).saltDatabase).toBe(

@@ -229,7 +229,7 @@ async function auditSalts(salts: Db, maxAgeHours: number, now: Date, report: Aud
     if (periodEnd === null) {
       report.findings.push({
         kind: 'salt-age',
-        table: `${salts.database}.${table.name}`,
+        table: table.name,
         detail: 'a table in the salt database whose salt period cannot be read from its name',
       });
       continue;
