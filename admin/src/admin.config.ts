@@ -1,7 +1,13 @@
 // The one place the admin CLI reads its environment.
 import { loadCollectorConfig, type CollectorConfig } from '@confidant/collector';
 import { loadReporterConfig, type ReporterConfig } from '@confidant/reporter';
-import { loadCommonConfig, type CommonConfig, type Env } from '@confidant/shared';
+import {
+  loadCommonConfig,
+  loadSaltStoreConfig,
+  type ClickHouseConfig,
+  type CommonConfig,
+  type Env,
+} from '@confidant/shared';
 
 export type AdminConfig = CommonConfig & {
   /** Months of rollups kept (`RETENTION_MONTHS`): `retention` drops older partitions, `audit` flags them. */
@@ -10,6 +16,8 @@ export type AdminConfig = CommonConfig & {
   release: ReporterConfig['dp'] & { suppressionThreshold: number };
   /** `logs import` runs the collector's pipeline with the collector's settings (`SPOOL_*`, `PRODUCE*`, `LOG_*`). */
   logImport: CollectorConfig;
+  /** The salt database and its own user (`CLICKHOUSE_SALT_*`): `salts expire` and `audit` read it. */
+  salts: ClickHouseConfig;
 };
 
 /**
@@ -23,5 +31,6 @@ export function loadAdminConfig(env: Env = process.env): AdminConfig {
     retentionMonths: reporter.retentionMonths,
     release: { ...reporter.dp, suppressionThreshold: reporter.suppressionThreshold },
     logImport: loadCollectorConfig(env),
+    salts: loadSaltStoreConfig(env),
   };
 }

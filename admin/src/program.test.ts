@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { loadAdminConfig } from './admin.config.ts';
 import { createCommandContext } from './command-context.ts';
-import { ExitCode } from './exit-codes.ts';
+import { duration } from './commands/salts.command.ts';
+import { ExitCode, UsageError } from './exit-codes.ts';
 import { createProgram, runConfidant } from './program.ts';
 
-/** Every command `confidant` had before it moved to its own workspace, plus `retention`. */
+/** Every command `confidant` had before it moved to its own workspace, plus `retention` and `salts expire`. */
 const COMMANDS = [
   'practice add',
   'practice list',
@@ -23,6 +24,7 @@ const COMMANDS = [
   'logs key create',
   'audit',
   'retention',
+  'salts expire',
 ];
 
 /** A control plane with no rows that records the statements (with their values) it is sent. */
@@ -152,5 +154,12 @@ describe('logs key create', () => {
       expect(stderr).toBe('confidant: no practice smith-clinic\n');
       expect(sql).toEqual([expect.stringMatching(/WHERE practice_id = \$1 \["smith-clinic"\]$/)]);
     }
+  });
+});
+
+describe('salts expire --every', () => {
+  it('takes 30s, 10m or 1h and refuses anything else as a usage error', () => {
+    expect([duration('30s'), duration('10m'), duration('1h')]).toEqual([30_000, 600_000, 3_600_000]);
+    for (const bad of ['0s', '10', '1d', '25h', '-1m', ' 5m']) expect(() => duration(bad)).toThrow(UsageError);
   });
 });

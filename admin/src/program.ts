@@ -10,6 +10,7 @@ import { addPartnerCommands } from './commands/partner.command.ts';
 import { addPracticeCommands } from './commands/practice.command.ts';
 import { addReportCommand } from './commands/report.command.ts';
 import { addRetentionCommand } from './commands/retention.command.ts';
+import { addSaltsCommands } from './commands/salts.command.ts';
 import { errorReport, EXIT_CODE_MEANINGS, ExitCode, exitCodeFor } from './exit-codes.ts';
 
 const EXIT_CODES_HELP = [
@@ -21,7 +22,7 @@ const EXIT_CODES_HELP = [
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('confidant')
     .description(
-      'Confidant administration: practices, partners, API keys, reports, exports, log import, privacy audit and retention',
+      'Confidant administration: practices, partners, API keys, reports, exports, log import, privacy audit, retention and salt expiry',
     )
     // Settings the subcommands inherit: errors are thrown (not process.exit), output goes to `io`.
     .exitOverride()
@@ -36,6 +37,7 @@ export function createProgram(ctx: CommandContext): Command {
   addLogsCommands(program, ctx);
   addAuditCommand(program, ctx);
   addRetentionCommand(program, ctx);
+  addSaltsCommands(program, ctx);
   return program;
 }
 

@@ -9,6 +9,7 @@ import {
   createLogger,
   ensureTopics,
   loadCommonConfig,
+  loadSaltStoreConfig,
   migrateStores,
   PracticeStore,
   sqlv,
@@ -38,7 +39,9 @@ export const BENCH_DOMAIN = 'clinic.example';
 export async function openNamespace(label: string): Promise<Namespace> {
   const env = benchEnv(label);
   const config = loadCommonConfig(`bench-${label}`, env);
-  await migrateStores(config);
+  // The collectors it runs keep their salts in the salt database beside it.
+  const salts = loadSaltStoreConfig(env);
+  await migrateStores({ ...config, salts });
   const kafka = connectKafka(config.kafka, createLogger('bench', 'error'));
   const admin = kafka.admin();
   await admin.connect();
@@ -68,6 +71,7 @@ export async function openNamespace(label: string): Promise<Namespace> {
         await dropControlDatabase(config.controlPlane);
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
+        await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(salts.database)}`);
         await server.close();
         const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.kafka.topicPrefix}.`));
         if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);

@@ -1,9 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { envField, loadServiceConfig, type CommonConfig, type Env } from '@confidant/shared';
+import {
+  envField,
+  loadSaltStoreConfig,
+  loadServiceConfig,
+  saltStoreEnvShape,
+  type ClickHouseConfig,
+  type CommonConfig,
+  type Env,
+} from '@confidant/shared';
 
 const DEFAULT_SPOOL_DIR = fileURLToPath(new URL('../../.data/spool/collector', import.meta.url));
 
 const collectorEnvShape = {
+  ...saltStoreEnvShape,
   COLLECTOR_PORT: envField.port(8080),
   COLLECTOR_HOST: envField.string('127.0.0.1'),
   TRUSTED_PROXIES: envField.list(''),
@@ -34,6 +43,8 @@ export type CollectorConfig = CommonConfig & {
   logImport: { produceTimeoutMs: number; giveUpMs: number };
   registryRefreshMs: number;
   saltMaintenanceMs: number;
+  /** The salt database and its own user (CLICKHOUSE_SALT_*). */
+  salts: ClickHouseConfig;
   rateLimitPerMin: number;
   shed: { maxInFlight: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
 };
@@ -48,6 +59,7 @@ export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
     logImport: { produceTimeoutMs: e.LOG_PRODUCE_TIMEOUT_MS, giveUpMs: e.LOG_IMPORT_GIVE_UP_MS },
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
     saltMaintenanceMs: e.SALT_MAINTENANCE_MS,
+    salts: loadSaltStoreConfig(env),
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
     shed: {
       maxInFlight: e.SHED_MAX_IN_FLIGHT,

@@ -29,7 +29,8 @@ await registry
   );
 registry.start(config.registryRefreshMs);
 
-const salts = new ClickHouseSaltStore(db);
+const saltDb = connectClickHouse(config.salts);
+const salts = new ClickHouseSaltStore(saltDb);
 salts.start(config.saltMaintenanceMs, (error) => logger.warn({ err: error }, 'salt maintenance failed; retrying'));
 
 const kafka = connectKafka(config.kafka, logger);
@@ -75,7 +76,7 @@ stopOnSignals({
     { name: 'producers', stop: () => Promise.all([producer.close(), logProducer.close()]) },
     { name: 'registry', stop: () => registry.stop() },
     { name: 'salts', stop: () => salts.stop() },
-    { name: 'clickhouse', stop: () => db.close() },
+    { name: 'clickhouse', stop: () => Promise.all([db.close(), saltDb.close()]) },
     { name: 'control plane', stop: () => control.close() },
   ],
 });

@@ -34,8 +34,21 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 need curl "apt-get install -y curl"
 
+esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
+render() {
+  sed -e "s|@DATA@|$(esc "$STATE")|g" -e "s|@LOGS@|$(esc "$LOG_DIR")|g" \
+      -e "s|@ETC@|$(esc "$ETC")|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+      -e "s|@TCP_PORT@|$TCP_PORT|g" \
+      -e "s|<level>information</level>|<level>$(esc "$LEVEL")</level>|" "$1" >"$2"
+}
+
 # ---- already running? -------------------------------------------------------
 if pid=$(pid_of clickhouse "$MATCH") && ping_ok; then
+  # A running server re-reads users.xml within seconds when it changes (users and their databases);
+  # config.xml changes wait for a restart (infra/down clickhouse, then infra/up).
+  render "$HERE/users.xml" "$ETC/users.xml.new"
+  if cmp -s "$ETC/users.xml.new" "$ETC/users.xml"; then rm -f "$ETC/users.xml.new"
+  else mv "$ETC/users.xml.new" "$ETC/users.xml" && log "users.xml updated; the running server reloads it"; fi
   log "already running (pid $pid, http $HTTP_PORT)"
   exit 0
 fi
@@ -59,13 +72,6 @@ fi
 
 # ---- render config ----------------------------------------------------------
 mkdir -p "$ETC" "$STATE/data" "$STATE/tmp" "$STATE/user_files" "$STATE/format_schemas"
-esc() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
-render() {
-  sed -e "s|@DATA@|$(esc "$STATE")|g" -e "s|@LOGS@|$(esc "$LOG_DIR")|g" \
-      -e "s|@ETC@|$(esc "$ETC")|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
-      -e "s|@TCP_PORT@|$TCP_PORT|g" \
-      -e "s|<level>information</level>|<level>$(esc "$LEVEL")</level>|" "$1" >"$2"
-}
 render "$HERE/config.xml" "$ETC/config.xml"
 render "$HERE/users.xml" "$ETC/users.xml"
 

@@ -1,17 +1,14 @@
 /**
- * Demo data for `npm start`: two practices, an admin key kept under .data/demo, and
+ * Demo data for `npm start`: two practices, an admin key kept under <data dir>/demo, and
  * (once) synthetic traffic sent through the real collector so the printed report URLs
  * show a populated report.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { connectControlDb, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
 import { createIngestKey } from '@confidant/collector/components';
 import { sendDemoLogs, sendDemoTraffic } from './demo-traffic.ts';
 import type { loadStackConfig } from './stack.config.ts';
-
-const DEMO_DIR = fileURLToPath(new URL('../../.data/demo/', import.meta.url));
 
 export const DEMO_PRACTICES: PracticeInput[] = [
   {
@@ -35,8 +32,10 @@ export const DEMO_PRACTICES: PracticeInput[] = [
 ];
 
 export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
-  mkdirSync(DEMO_DIR, { recursive: true });
-  const keyFile = `${DEMO_DIR}admin-key`;
+  // Under the stack's data directory, so a private stack (CONFIDANT_DATA_DIR) has a demo of its own.
+  const { demoDir } = stack;
+  mkdirSync(demoDir, { recursive: true });
+  const keyFile = `${demoDir}admin-key`;
   if (!existsSync(keyFile)) writeFileSync(keyFile, `cf_demo_${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   const adminKey = stack.env.REPORTER_ADMIN_KEY ?? readFileSync(keyFile, 'utf8').trim();
 
@@ -46,7 +45,7 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
   for (const practice of DEMO_PRACTICES) {
     if (!(await practices.get(practice.id))) await practices.save(practice);
   }
-  const preloaded = existsSync(`${DEMO_DIR}preloaded`);
+  const preloaded = existsSync(`${demoDir}preloaded`);
   const ingestKeys = preloaded ? [] : await Promise.all(DEMO_PRACTICES.map((p) => createIngestKey(control, p.id)));
   await control.close();
 
@@ -64,7 +63,7 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
       for (const [i, key] of ingestKeys.entries())
         logs += await sendDemoLogs(stack.collectorUrl, key, DEMO_PRACTICES[i]!.domains.at(-1)!, 45, 7 + i);
       const beacons = await sendDemoTraffic(stack.collectorUrl, DEMO_PRACTICES.slice(0, 1));
-      writeFileSync(`${DEMO_DIR}preloaded`, `${new Date().toISOString()} ${logs} log page views, ${beacons} beacons\n`);
+      writeFileSync(`${demoDir}preloaded`, `${new Date().toISOString()} ${logs} log page views, ${beacons} beacons\n`);
       console.log(`[stack] preloaded ${logs} page views from access logs and ${beacons} beacons through the collector`);
     },
   };

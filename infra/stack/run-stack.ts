@@ -1,5 +1,6 @@
 /**
- * Runs collector, processor, reporter and the sample practice site under a supervisor: each
+ * Runs collector, processor, reporter, the sample practice site and the salt expiry job
+ * (`confidant salts expire --every 10m`, as the salts user) under a supervisor: each
  * is restarted on its own when it exits (exponential backoff, forever), so one crash-looping
  * service never stops the others. Serves their states on the stack status port, prepares the
  * demo, prints where to look, and on Ctrl-C, SIGTERM or SIGHUP stops every child. Engines are
@@ -18,12 +19,12 @@ const stack = loadStackConfig();
 mkdirSync(stack.logDir, { recursive: true });
 const demo = stack.demo ? await prepareDemo(stack) : null;
 
-const service = (name: string, entry: string, ready: string): ServiceSpec => ({
+const service = (name: string, entry: string, ready: string | undefined, args: string[] = []): ServiceSpec => ({
   name,
   command: process.execPath,
-  args: ['--import', 'tsx', entry],
+  args: ['--import', 'tsx', entry, ...args],
   cwd: stack.root,
-  env: { ...stack.env, ...demo?.env },
+  env: { ...stack.env, ...demo?.env, ...stack.serviceEnv[name] },
   logFile: `${stack.logDir}/${name}.log`,
   readyUrl: ready,
 });
@@ -33,6 +34,8 @@ const supervisor = new Supervisor(
     service('processor', 'processor/src/server.ts', `${stack.processorUrl}/readyz`),
     service('reporter', 'reporter/src/server.ts', `${stack.reporterUrl}/readyz`),
     service('sample-site', 'collector/src/sample-site.server.ts', `${stack.siteUrl}/`),
+    // Expiry that needs no collector; its first run is at start. Up as soon as it runs (no HTTP port).
+    service('salt-expiry', 'admin/src/confidant.ts', undefined, ['salts', 'expire', '--every', '10m']),
   ],
   (line) => console.error(line),
 );

@@ -19,8 +19,26 @@ export function loadStackConfig(env = process.env) {
     },
     env,
   );
+  // Each service as its own ClickHouse user (infra/clickhouse/users.xml): only the collector and the salt
+  // expiry job get the salts user; the processor and the reporter get no salt setting at all. Users
+  // named from outside (other engines) are used as they are.
+  const local = env.CLICKHOUSE_USER === undefined && env.CLICKHOUSE_SALT_USER === undefined;
+  const noSalts = { CLICKHOUSE_SALT_USER: undefined, CLICKHOUSE_SALT_PASSWORD: undefined };
+  const as = (user: string | undefined, salts: boolean) => ({
+    ...(salts ? {} : noSalts),
+    ...(local && user ? { CLICKHOUSE_USER: user } : {}),
+    ...(local && salts ? { CLICKHOUSE_SALT_USER: 'confidant_salts' } : {}),
+  });
   return {
     root: ROOT,
+    demoDir: `${e.CONFIDANT_DATA_DIR}/demo/`,
+    serviceEnv: {
+      collector: as('confidant_collector', true),
+      processor: as('confidant_processor', false),
+      reporter: as('confidant_reporter', false),
+      'sample-site': as(undefined, false),
+      'salt-expiry': as(undefined, true),
+    } as Record<string, Record<string, string | undefined>>,
     collectorUrl: `http://127.0.0.1:${e.COLLECTOR_PORT}`,
     reporterUrl: `http://127.0.0.1:${e.REPORTER_PORT}`,
     processorUrl: `http://127.0.0.1:${e.PROCESSOR_METRICS_PORT}`,

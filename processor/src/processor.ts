@@ -1,7 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import {
   dropExpiredPartitions,
-  dropExpiredSalts,
   isClickHouseReady,
   PracticeStore,
   topicsFor,
@@ -41,8 +40,6 @@ export type RunningProcessor = {
 const RETENTION_EVERY_MS = 24 * 3_600_000;
 /** Closed visitor states are sealed within this of their close plus the margin (the audit allows 3 h). */
 const SEAL_EVERY_MS = 10 * 60_000;
-/** Salts are dropped by the collectors; the processor does it too, so none outlives its grace without one. */
-const SALT_EXPIRY_EVERY_MS = 10 * 60_000;
 
 /** Starts the consumer group member that turns events into rollups, plus the sealing and retention jobs. */
 export async function startProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
@@ -134,17 +131,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   void seal();
   const sealTimer = setInterval(seal, SEAL_EVERY_MS);
   sealTimer.unref();
-  const saltExpiry = async () => {
-    try {
-      const dropped = await dropExpiredSalts(db);
-      if (dropped.length) logger.info({ dropped }, 'dropped expired salts');
-    } catch (error) {
-      logger.warn({ err: error }, 'salt expiry failed; retrying');
-    }
-  };
-  void saltExpiry();
-  const saltTimer = setInterval(saltExpiry, SALT_EXPIRY_EVERY_MS);
-  saltTimer.unref();
 
   return {
     metrics,
@@ -155,7 +141,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
       clearInterval(retentionTimer);
       clearInterval(sealTimer);
       await sealing;
-      clearInterval(saltTimer);
       await consumer.disconnect();
       await producer.disconnect();
     },

@@ -19,6 +19,7 @@ export * from './platform/postgres/control-migrate.ts';
 export * from './operations/privacy-audit.ts';
 export * from './operations/partition-retention.ts';
 export * from './operations/salt-expiry.ts';
+export * from './operations/salt-database.ts';
 export * from './service/error-handling.ts';
 export * from './service/graceful-shutdown.ts';
 export * from './service/ops.route.ts';

@@ -80,7 +80,7 @@ beforeAll(async () => {
     config,
     logger,
     registry,
-    salts: new ClickHouseSaltStore(ns.db),
+    salts: new ClickHouseSaltStore(ns.salts),
     sink: producer,
     metrics,
   });

@@ -61,7 +61,7 @@ const logs = new Writable({
 const logger = createLogger('collector', 'debug', logs);
 
 let common: CommonConfig;
-let db: Db;
+let saltDb: Db;
 let control: ControlDb;
 let cleanup: () => Promise<void>;
 let consumer: Consumer;
@@ -92,7 +92,14 @@ async function startCollector(
     BEACON_EVENTS,
   );
   await producer.start();
-  const app = await buildApp({ config, logger, registry, salts: new ClickHouseSaltStore(db), sink: producer, metrics });
+  const app = await buildApp({
+    config,
+    logger,
+    registry,
+    salts: new ClickHouseSaltStore(saltDb),
+    sink: producer,
+    metrics,
+  });
   return { app, producer, config };
 }
 
@@ -145,7 +152,7 @@ function canaryBeacons(tag: string) {
 
 beforeAll(async () => {
   common = isolatedConfig('collector');
-  ({ db, control, cleanup } = await prepareNamespace(common));
+  ({ salts: saltDb, control, cleanup } = await prepareNamespace(common));
   await new PracticeStore(control).save({
     id: 'canary-clinic',
     siteKey: 'site-canary',

@@ -5,11 +5,13 @@ import { prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 const DAY = Date.UTC(2025, 2, 10, 15);
+// The salt database (the store's connection); `main` is the rollups' one, which must never hold a salt.
 let db: Db;
+let main: Db;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ db, cleanup } = await prepareNamespace(isolatedConfig('salts')));
+  ({ salts: db, db: main, cleanup } = await prepareNamespace(isolatedConfig('salts')));
 });
 afterAll(() => cleanup());
 
@@ -25,6 +27,25 @@ describe('ClickHouse salt store', () => {
     const restarted = new ClickHouseSaltStore(db, () => DAY);
     expect(await restarted.saltFor('daily', DAY + 3_600_000)).toEqual(salt);
     expect(await tables()).toEqual([{ name: 'collector_salt_d20250310', engine: 'Memory' }]);
+    expect(db.database).toBe(`${main.database}_salts`);
+    expect(
+      await main.rows(`SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE '%salt%'`),
+    ).toEqual([]);
+  });
+
+  it('never stores nor keeps a salt for a period already past its grace (an old day’s log)', async () => {
+    const store = new ClickHouseSaltStore(db, () => DAY);
+    const before = await tables();
+    const oldDay = Date.UTC(2025, 0, 20, 12);
+    const first = await store.saltFor('daily', oldDay);
+    const second = await store.saltFor('daily', oldDay);
+    // Each call draws anew: the caller (one import) holds its salt; nobody can recompute the keys later.
+    expect(first).toHaveLength(32);
+    expect(second).not.toEqual(first);
+    expect(await tables()).toEqual(before);
+    // Within the grace (the hour after its day) a day's salt is still the stored, shared one.
+    const inGrace = new ClickHouseSaltStore(db, () => Date.UTC(2025, 2, 11, 0, 30));
+    expect(await inGrace.saltFor('daily', DAY)).toEqual(await store.saltFor('daily', DAY));
   });
 
   it('converges when several collectors create the same period at once', async () => {

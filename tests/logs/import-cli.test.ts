@@ -34,7 +34,7 @@ const LOG = Array.from({ length: 300 }, (_, n) => {
 }).join('\n');
 
 let common: CommonConfig;
-let db: Db;
+let saltDb: Db;
 let control: ControlDb;
 let cleanup: () => Promise<void>;
 let dir: string;
@@ -71,7 +71,7 @@ async function confidant(
 
 beforeAll(async () => {
   common = isolatedConfig('logcli');
-  ({ db, control, cleanup } = await prepareNamespace(common));
+  ({ salts: saltDb, control, cleanup } = await prepareNamespace(common));
   await new PracticeStore(control).save({
     id: 'cli-clinic',
     siteKey: 'site-cli',
@@ -108,8 +108,8 @@ describe('confidant logs import', () => {
     const bounded = first.stderr.split('\n').filter((l) => l.includes('Limiting retries'));
     expect(bounded.map((l) => (JSON.parse(l) as { level: number }).level)).toEqual([20]);
 
-    // The hits are from March 2026: that day's salt was drawn for this import and is gone with it.
-    const salts = await db.rows<{ name: string }>(
+    // The hits are from March 2026: that day's salt was drawn for this import only and never stored.
+    const salts = await saltDb.rows<{ name: string }>(
       `SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'collector_salt_%'`,
     );
     expect(salts.map((t) => t.name)).not.toContain('collector_salt_d20260310');

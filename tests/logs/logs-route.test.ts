@@ -20,6 +20,7 @@ const body = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => line(from + i)).join('\n') + '\n';
 
 let db: Db;
+let saltDb: Db;
 
 let control: ControlDb;
 let cleanup: () => Promise<void>;
@@ -31,7 +32,7 @@ const metrics = createMetrics();
 
 beforeAll(async () => {
   const config = isolatedConfig('logsroute');
-  ({ db, control, cleanup } = await prepareNamespace(config));
+  ({ db, salts: saltDb, control, cleanup } = await prepareNamespace(config));
   const practices = new PracticeStore(control);
   await practices.save({
     id: 'north-clinic',
@@ -55,7 +56,7 @@ beforeAll(async () => {
     control,
     practices,
     sink: { submit: async (_k, batch) => void events.push(...batch) },
-    salts: new ClickHouseSaltStore(db),
+    salts: new ClickHouseSaltStore(saltDb),
     country: () => 'DE',
     metrics,
     bodyLimit: 64 * 1024,

@@ -2,7 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
-import { TABLES, PracticeStore, runPrivacyAudit, topicsFor, type Db, type ControlDb } from '@confidant/shared';
+import {
+  connectClickHouse,
+  PracticeStore,
+  TABLES,
+  runPrivacyAudit,
+  sqlv,
+  topicsFor,
+  type Db,
+  type ControlDb,
+} from '@confidant/shared';
 import { isolatedConfig } from '../support/test-env.ts';
 import { eventually, prepareNamespace } from '../support/stack.ts';
 import { generateStream, prng } from '../support/event-stream.ts';
@@ -12,12 +21,14 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const config = isolatedConfig('proc-audit');
 const env = processorEnv(config, { RETENTION_MONTHS: '25' });
 let db: Db;
+let salts: Db;
 let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 let admin: Admin;
 
-const audit = () => runPrivacyAudit({ db, admin, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 });
+const audit = () =>
+  runPrivacyAudit({ db, salts, control, admin, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 });
 const cli = () =>
   spawnSync(process.execPath, ['--import', 'tsx', 'admin/src/confidant.ts', 'audit'], {
     cwd: ROOT,
@@ -27,12 +38,13 @@ const cli = () =>
   });
 
 beforeAll(async () => {
-  ({ db, control, cleanup } = await prepareNamespace(config));
+  ({ db, salts, control, cleanup } = await prepareNamespace(config));
   await new PracticeStore(control).save({
     id: 'audit-clinic',
     siteKey: 'site-audit',
     name: 'Audit Clinic',
-    domains: ['audit.example'],
+    // A practice may serve its site from an address (as the demo's 127.0.0.1): its own configuration.
+    domains: ['audit.example', '192.0.2.10'],
     timezone: 'Europe/Paris',
   });
   const kafka = kafkaFor(config);
@@ -64,6 +76,10 @@ afterAll(async () => {
 it('passes on the data of a pipeline run', async () => {
   const report = await audit();
   expect(report.findings).toEqual([]);
+  expect(report.saltDatabase).toBe(config.salts.database);
+  expect(report.exemptions).toEqual([
+    expect.objectContaining({ table: 'control.practices', column: 'domains', patterns: ['ipv4'] }),
+  ]);
   expect(report.tables.map((t) => t.table)).toEqual(
     expect.arrayContaining([TABLES.rollupDaily, TABLES.rollupHourly, 'processor_ledger', 'import_line_ledger']),
   );
@@ -105,18 +121,82 @@ it('fails when identifiers are planted in stored strings or identifier columns e
   await db.command('DROP TABLE planted');
 });
 
-it('reports salt ages and fails on a salt kept more than 48 h after its period', async () => {
+it('flags an address in a rollup value and in any control-plane text but the practice’s own domains', async () => {
+  // A rollup table keyed by a dimension value (page path, referrer, exit target…), as the pipeline fills it.
+  const rollup = (await audit()).tables.find(
+    (t) =>
+      t.table.startsWith('rollup_') && t.engine !== 'MaterializedView' && t.columns.some((c) => c.name === 'value'),
+  )!.table;
+  const table = sqlv.ident(rollup);
+  await db.command(
+    `INSERT INTO ${table} (practice_id, day, value) SELECT practice_id, day, ${sqlv.str('/visit/from/203.0.113.9')} FROM ${table} LIMIT 1`,
+  );
+  await control.query(`UPDATE practices SET name = 'Audit Clinic 198.51.100.4' WHERE practice_id = 'audit-clinic'`);
+  try {
+    const findings = (await audit()).findings.map((f) => `${f.kind} ${f.table} ${f.column} ${f.detail}`);
+    expect(findings.sort()).toEqual(
+      [
+        `value-pattern ${rollup} value 1 value(s) look like ipv4`,
+        'value-pattern control.practices name 1 value(s) look like ipv4',
+      ].sort(),
+    );
+  } finally {
+    await control.query(`UPDATE practices SET name = 'Audit Clinic' WHERE practice_id = 'audit-clinic'`);
+    await db.command(`ALTER TABLE ${table} DELETE WHERE value LIKE '%203.0.113.9%'`);
+  }
+  await eventually(
+    async () => (await audit()).findings,
+    (f) => f.length === 0,
+    30_000,
+    'the planted rollup value deleted',
+  );
+});
+
+it('reports salt ages from the salt database and fails on a salt kept more than 48 h after its period', async () => {
   const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
-  await db.command(`CREATE TABLE collector_salt_d${today} (salt String, created_at UInt64) ENGINE = Memory`);
-  await db.command(`INSERT INTO collector_salt_d${today} VALUES ('${'ab'.repeat(32)}', 1)`);
+  await salts.command(`CREATE TABLE collector_salt_d${today} (salt String, created_at UInt64) ENGINE = Memory`);
+  await salts.insert(`collector_salt_d${today}`, [{ salt: 'ab'.repeat(32), created_at: 1 }]);
   let report = await audit();
-  expect(report.salts.map((s) => s.table)).toContain(`collector_salt_d${today}`);
+  expect(report.salts.map((s) => s.table)).toEqual([`collector_salt_d${today}`]);
   expect(report.findings).toEqual([]);
 
-  await db.command('CREATE TABLE collector_salt_d20240101 (salt String, created_at UInt64) ENGINE = Memory');
-  await db.command(`INSERT INTO collector_salt_d20240101 VALUES ('${'cd'.repeat(32)}', 1)`);
+  await salts.command('CREATE TABLE collector_salt_d20240101 (salt String, created_at UInt64) ENGINE = Memory');
+  await salts.insert('collector_salt_d20240101', [{ salt: 'cd'.repeat(32), created_at: 1 }]);
   report = await audit();
   expect(report.findings.map((f) => `${f.kind} ${f.table}`)).toEqual(['salt-age collector_salt_d20240101']);
-  await db.command('DROP TABLE collector_salt_d20240101');
+  let run = cli();
+  expect(run.status).toBe(1);
+  expect(JSON.parse(run.stdout).findings).toHaveLength(1);
+  // The report names the table but never shows a salt.
+  expect(run.stdout).not.toContain('cd'.repeat(32));
+  await salts.command('DROP TABLE collector_salt_d20240101');
+
+  // A salt database not created yet holds no salt.
+  const missing = connectClickHouse({ ...config.salts, database: `${config.salts.database}_none` });
+  try {
+    const none = await runPrivacyAudit({
+      db,
+      salts: missing,
+      topicPrefix: config.kafka.topicPrefix,
+      retentionMonths: 25,
+    });
+    expect(none.salts).toEqual([]);
+    expect(none.findings).toEqual([]);
+  } finally {
+    await missing.close();
+  }
+
+  // The reporter's audit has no access to salts: it says so instead of claiming their absence.
+  expect((await runPrivacyAudit({ db, topicPrefix: config.kafka.topicPrefix, retentionMonths: 25 })).saltDatabase).toBe(
+    null,
+  );
+
+  // A salt in the main database, where every service can read it, is a finding at any age.
+  await db.command(`CREATE TABLE collector_salt_d${today} (salt String, created_at UInt64) ENGINE = Memory`);
+  report = await audit();
+  expect(report.findings.map((f) => `${f.kind} ${f.table}`)).toEqual([`salt-location collector_salt_d${today}`]);
+  run = cli();
+  expect(run.status).toBe(1);
   await db.command(`DROP TABLE collector_salt_d${today}`);
+  await salts.command(`DROP TABLE collector_salt_d${today}`);
 });

@@ -6,32 +6,39 @@ import {
   ensureTopics,
   migrateStores,
   sqlv,
+  type ClickHouseConfig,
   type CommonConfig,
   type ControlDb,
   type Db,
 } from '@confidant/shared';
 import { dropTestControlDatabase } from './control-db.ts';
 
-/** Prepares an isolated namespace: both databases migrated, topics created. Returns their clients and a cleanup. */
+/**
+ * Prepares an isolated namespace: both databases migrated (and the salt database created when `config`
+ * names one), topics created. Returns their clients (`salts`: the salt database) and a cleanup.
+ */
 export async function prepareNamespace(
-  config: CommonConfig,
-): Promise<{ db: Db; control: ControlDb; cleanup: () => Promise<void> }> {
+  config: CommonConfig & { salts?: ClickHouseConfig },
+): Promise<{ db: Db; salts: Db; control: ControlDb; cleanup: () => Promise<void> }> {
   await migrateStores(config);
   const logger = createLogger('test', 'silent');
   const admin = connectKafka(config.kafka, logger).admin();
   await admin.connect();
   await ensureTopics(admin, config.kafka.topicPrefix);
   const db = connectClickHouse(config.clickhouse);
+  const salts = connectClickHouse(config.salts ?? config.clickhouse);
   const control = connectControlDb(config.controlPlane);
   return {
     db,
+    salts,
     control,
     async cleanup() {
-      await Promise.all([db.close(), control.close()]);
+      await Promise.all([db.close(), salts.close(), control.close()]);
       await dropTestControlDatabase(config.controlPlane);
       if (process.env.KEEP_TEST_DATA !== '1') {
         const server = connectClickHouse(config.clickhouse, { database: null });
         await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
+        if (config.salts) await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.salts.database)}`);
         await server.close();
         const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.kafka.topicPrefix}.`));
         if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);

@@ -11,12 +11,15 @@ export function addAuditCommand(program: Command, ctx: CommandContext): void {
     .action(async () => {
       const { config } = ctx;
       const db = connectClickHouse(config.clickhouse);
+      // The salts are read as the salts user, in their own database.
+      const salts = connectClickHouse(config.salts);
       const control = connectControlDb(config.controlPlane);
       const admin = connectKafka(config.kafka, createLogger('audit', config.logLevel)).admin();
       try {
         await admin.connect();
         const report = await runPrivacyAudit({
           db,
+          salts,
           control,
           admin,
           topicPrefix: config.kafka.topicPrefix,
@@ -27,7 +30,7 @@ export function addAuditCommand(program: Command, ctx: CommandContext): void {
         if (report.findings.length > 0) throw new AlreadyReported(`${report.findings.length} audit finding(s)`);
       } finally {
         await admin.disconnect();
-        await Promise.all([db.close(), control.close()]);
+        await Promise.all([db.close(), salts.close(), control.close()]);
       }
     });
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import {
   dropExpiredSalts,
-  SALT_GRACE_MS,
   SALT_TABLE_PREFIX,
-  saltPeriodIdEnd,
+  saltPeriodExpired,
   sqlv,
   storedSaltPeriods,
   type Db,
@@ -31,12 +30,15 @@ export function periodOf(kind: SaltKind, ts: number): Period {
 }
 
 /**
- * Salts live in ClickHouse `Memory` tables, one per period: never written to disk (so
- * never in a backup), shared by every collector, and kept across collector restarts.
- * Each collector also holds the live salts in memory and re-creates a table that a
- * ClickHouse restart emptied. When several collectors create a salt at once, everyone
- * adopts the earliest-created one. A period's table is dropped SALT_GRACE_MS after the
- * period ends, which destroys the salt: DROP of a Memory table frees the only copy.
+ * Salts live in ClickHouse `Memory` tables, one per period, in the salt database (`db` is
+ * connected to it as the salts user): never written to disk (so never in a backup), shared
+ * by every collector, and kept across collector restarts. Each collector also holds the live
+ * salts in memory and re-creates a table that a ClickHouse restart emptied. When several
+ * collectors create a salt at once, everyone adopts the earliest-created one. A period's
+ * table is dropped SALT_GRACE_MS after the period ends, which destroys the salt: DROP of a
+ * Memory table frees the only copy. A period already past that point (an import of an old
+ * day's log) gets a fresh salt that is never stored nor cached: the caller holds it for as
+ * long as it uses it (one import), and no other can recompute its keys.
  */
 export class ClickHouseSaltStore implements SaltSource {
   private readonly cache = new Map<string, Buffer>();
@@ -50,6 +52,7 @@ export class ClickHouseSaltStore implements SaltSource {
 
   async saltFor(kind: SaltKind, ts: number): Promise<Buffer> {
     const { id } = periodOf(kind, ts);
+    if (saltPeriodExpired(id, this.now())) return randomBytes(32);
     const cached = this.cache.get(id);
     if (cached) return cached;
     let pending = this.inflight.get(id);
@@ -63,7 +66,7 @@ export class ClickHouseSaltStore implements SaltSource {
   /** Re-publishes live salts (after a ClickHouse restart), converges on the earliest, drops expired ones. */
   async maintain(): Promise<void> {
     for (const [id, salt] of this.cache) {
-      if (saltPeriodIdEnd(id) + SALT_GRACE_MS <= this.now()) {
+      if (saltPeriodExpired(id, this.now())) {
         this.cache.delete(id);
         continue;
       }
@@ -82,7 +85,7 @@ export class ClickHouseSaltStore implements SaltSource {
     this.timer = null;
   }
 
-  /** Periods whose salt table currently exists (for tests and the privacy page). */
+  /** Periods whose salt table currently exists in the salt database (for tests and the privacy page). */
   storedPeriods(): Promise<string[]> {
     return storedSaltPeriods(this.db);
   }

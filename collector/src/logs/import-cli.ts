@@ -107,7 +107,8 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     },
     Presets.shades_classic,
   );
-  const salts = new ClickHouseSaltStore(db);
+  const saltDb = connectClickHouse(config.salts);
+  const salts = new ClickHouseSaltStore(saltDb);
   let started = false;
   let producerOpen = false;
   try {
@@ -173,9 +174,9 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
     if (started) bar.stop();
     if (producerOpen)
       await producer.close().catch((error: unknown) => logger.warn({ err: error }, 'producer close failed'));
-    // An old log needs the salts of days long past; they must not outlive the import (no collector may run to drop them).
+    // Days long past get salts that are never stored; a day that expired during the import must not outlive it.
     await salts.purgeExpired().catch((error: unknown) => logger.error({ err: error }, 'could not drop expired salts'));
-    await Promise.all([db.close(), control.close()]);
+    await Promise.all([db.close(), saltDb.close(), control.close()]);
   }
 }
 

@@ -110,7 +110,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteDeps> = async (app, deps)
         tags,
         security,
         summary:
-          'Privacy audit: every table and column, identifier-like values, salt ages, retention; 200 when clean, 409 with the findings otherwise',
+          'Privacy audit: every table and column, identifier-like values, retention (salt ages are `confidant audit`’s: the reporter has no access to salts); 200 when clean, 409 with the findings otherwise',
       },
     },
     async (_req, reply) => {

@@ -1,12 +1,12 @@
 // Applies the control-plane (PostgreSQL) and ClickHouse migrations and creates Kafka topics: `npm run db:migrate`.
-import { loadCommonConfig } from '../platform/config/env-config.ts';
+import { loadCommonConfig, loadSaltStoreConfig } from '../platform/config/env-config.ts';
 import { migrateStores } from '../platform/migrate-stores.ts';
 import { connectKafka, ensureTopics } from '../platform/kafka/kafka-client.ts';
 import { createLogger } from '../platform/logger.ts';
 
-const config = loadCommonConfig('confidant-migrate');
+const config = { ...loadCommonConfig('confidant-migrate'), salts: loadSaltStoreConfig() };
 const logger = createLogger('migrate', config.logLevel);
-const { controlPlane, legacy, clickhouse } = await migrateStores(config);
+const { controlPlane, legacy, clickhouse, saltTablesMoved } = await migrateStores(config);
 logger.info(
   {
     controlPlane,
@@ -14,6 +14,8 @@ logger.info(
     legacyRowsMoved: legacy.moved,
     legacyKeysSkipped: legacy.skipped,
     database: config.clickhouse.database,
+    saltDatabase: config.salts.database,
+    saltTablesMoved,
   },
   controlPlane.length || clickhouse.length ? 'migrations applied' : 'schema up to date',
 );

@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import type { Db } from '../platform/clickhouse/clickhouse-client.ts';
+import { clickHouseErrorCode, type Db } from '../platform/clickhouse/clickhouse-client.ts';
 import * as sqlv from '../platform/clickhouse/sql-values.ts';
 import { topicsFor } from '../contracts/names.ts';
 import type { ControlQueries } from '../platform/postgres/control-db.ts';
@@ -20,6 +20,7 @@ export type AuditFinding = {
     | 'value-pattern'
     | 'salt-age'
     | 'visitor-states'
+    | 'salt-location'
     | 'topic-retention'
     | 'table-retention';
   table?: string;
@@ -30,7 +31,11 @@ export type AuditFinding = {
 export type AuditReport = {
   database: string;
   tables: Array<{ table: string; engine: string; columns: Array<{ name: string; type: string }> }>;
+  /** The salt database audited, or null when the caller has no access to it (the reporter's audit). */
+  saltDatabase: string | null;
   salts: Array<{ table: string; column: string; oldestAgeHours: number }>;
+  /** Columns not scanned for some patterns, and why: nothing is left out without saying so. */
+  exemptions: Array<{ table: string; column: string; patterns: string[]; reason: string }>;
   topics: Array<{ topic: string; retentionMs: number }>;
   tableRetention: Array<{ table: string; oldestPartition: number | null; oldestAllowed: number }>;
   findings: AuditFinding[];
@@ -38,6 +43,11 @@ export type AuditReport = {
 
 export type AuditOptions = {
   db: Db;
+  /**
+   * Connected to the salt database as the salts user: salt ages are checked there. Without it (the
+   * reporter, which has no grant on salts) `saltDatabase` is null and only the main database is checked.
+   */
+  salts?: Db;
   /** When given, the control plane's tables are listed and their text scanned too (as `control.<table>`). */
   control?: ControlQueries;
   /** When given, topic retention is checked too. */
@@ -62,6 +72,16 @@ export const VALUE_PATTERNS: Record<string, string> = {
   phone: '(^|[^0-9])(\\+?1[ .-]?)?\\(?[0-9]{3}\\)?[ .-][0-9]{3}[ .-][0-9]{4}([^0-9]|$)',
   ssn: '(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9]|$)',
 };
+/**
+ * Operator configuration that names hosts, where the address pattern does not apply: a practice may serve
+ * its own site from an IPv4 address (the demo's `127.0.0.1`; the practice schema takes no IPv6 there).
+ * Visitor-derived values (pages, referrers, exit targets in rollups) are scanned with every pattern; so
+ * is every other control-plane column, and this one with the other patterns.
+ */
+const OPERATOR_HOST_COLUMNS = new Set(['practices.domains']);
+const ADDRESS_PATTERNS = ['ipv4'];
+/** A salt table's name (its period is checked apart). */
+const SALT_LIKE = /salt/i;
 /** Engines that keep no rows of their own. */
 const STORES_NOTHING = new Set(['Null', 'MaterializedView', 'View']);
 const STRING_TYPE = /^(Nullable\(|LowCardinality\()*String\)*$/;
@@ -88,7 +108,9 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
       engine: t.engine,
       columns: columns.filter((c) => c.table === t.name).map(({ name, type }) => ({ name, type })),
     })),
+    saltDatabase: options.salts?.database ?? null,
     salts: [],
+    exemptions: [],
     topics: [],
     tableRetention: [],
     findings,
@@ -144,31 +166,15 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
       detail: `visitor states of ${lingering.day} (states ${lingering.states}) are ${lingering.hoursLate} h past their seal deadline: their salt period is over, they must be counts`,
     });
 
-  // The collector keeps one Memory table per salt period (collector_salt_dYYYYMMDD / _mYYYYMM); a period's
-  // salt must be gone within 48 h after the period ends. Any other table named like a salt is a finding.
-  const maxSaltAgeHours = options.maxSaltAgeHours ?? 48;
-  for (const table of report.tables.filter((t) => /salt/i.test(t.table) && !STORES_NOTHING.has(t.engine))) {
-    const periodEnd = saltPeriodEnd(table.table);
-    if (periodEnd === null) {
-      findings.push({
-        kind: 'salt-age',
-        table: table.table,
-        detail: 'a salt table whose period cannot be read from its name',
-      });
-      continue;
-    }
-    const [row] = await db.rows<{ n: string }>(`SELECT toString(count()) AS n FROM ${sqlv.ident(table.table)}`);
-    if (!row || Number(row.n) === 0) continue;
-    const hoursPastPeriod = Math.max(0, Math.round((now.getTime() - periodEnd) / 3_600_000));
-    report.salts.push({ table: table.table, column: 'salt', oldestAgeHours: hoursPastPeriod });
-    if (hoursPastPeriod > maxSaltAgeHours) {
-      findings.push({
-        kind: 'salt-age',
-        table: table.table,
-        detail: `a salt still exists ${hoursPastPeriod} h after its period ended (limit ${maxSaltAgeHours} h)`,
-      });
-    }
-  }
+  // Salts belong in the salt database, which only the salts user reaches: one in the main database is
+  // readable by every service, whatever its age.
+  for (const table of report.tables.filter((t) => SALT_LIKE.test(t.table) && !STORES_NOTHING.has(t.engine)))
+    findings.push({
+      kind: 'salt-location',
+      table: table.table,
+      detail: `a salt table in the main database ${report.database}, which every service can read`,
+    });
+  if (options.salts) await auditSalts(options.salts, options.maxSaltAgeHours ?? 48, now, report);
 
   const oldestAllowed = oldestKeptMonth(options.retentionMonths, now);
   for (const table of RETAINED_TABLES) {
@@ -213,6 +219,48 @@ export async function runPrivacyAudit(options: AuditOptions): Promise<AuditRepor
   return report;
 }
 
+/**
+ * The collector keeps one Memory table per salt period (collector_salt_dYYYYMMDD / _mYYYYMM) in the salt
+ * database; a period's salt must be gone within `maxAgeHours` after the period ends. Any other table
+ * there is a finding. A salt database that does not exist yet holds no salt.
+ */
+async function auditSalts(salts: Db, maxAgeHours: number, now: Date, report: AuditReport): Promise<void> {
+  let tables: Array<{ name: string; engine: string }>;
+  try {
+    tables = await salts.rows(
+      'SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name',
+    );
+  } catch (error) {
+    if (clickHouseErrorCode(error) === UNKNOWN_DATABASE) return;
+    throw error;
+  }
+  for (const table of tables.filter((t) => !STORES_NOTHING.has(t.engine))) {
+    const periodEnd = saltPeriodEnd(table.name);
+    if (periodEnd === null) {
+      report.findings.push({
+        kind: 'salt-age',
+        table: table.name,
+        detail: 'a table in the salt database whose salt period cannot be read from its name',
+      });
+      continue;
+    }
+    const [row] = await salts.rows<{ n: string }>(`SELECT toString(count()) AS n FROM ${sqlv.ident(table.name)}`);
+    if (!row || Number(row.n) === 0) continue;
+    const hoursPastPeriod = Math.max(0, Math.round((now.getTime() - periodEnd) / 3_600_000));
+    report.salts.push({ table: table.name, column: 'salt', oldestAgeHours: hoursPastPeriod });
+    if (hoursPastPeriod > maxAgeHours) {
+      report.findings.push({
+        kind: 'salt-age',
+        table: table.name,
+        detail: `a salt still exists ${hoursPastPeriod} h after its period ended (limit ${maxAgeHours} h)`,
+      });
+    }
+  }
+}
+
+/** ClickHouse's code for a database that does not exist. */
+const UNKNOWN_DATABASE = 81;
+
 /** End (epoch ms, UTC) of the period a collector salt table is for, or null when the name is not one. */
 export function saltPeriodEnd(table: string): number | null {
   const id = /_(d\d{8}|m\d{6})$/.exec(table)?.[1];
@@ -240,7 +288,16 @@ async function auditControlPlane(control: ControlQueries, report: AuditReport): 
         column.type === 'text'
           ? `"${column.name}" ~ $1`
           : `EXISTS (SELECT 1 FROM unnest("${column.name}") v WHERE v ~ $1)`;
+      const hosts = OPERATOR_HOST_COLUMNS.has(`${table}.${column.name}`);
+      if (hosts)
+        report.exemptions.push({
+          table: name,
+          column: column.name,
+          patterns: ADDRESS_PATTERNS,
+          reason: "the practice's own configured hosts (operator configuration, not a visitor's data)",
+        });
       for (const [pattern, re] of Object.entries(VALUE_PATTERNS)) {
+        if (hosts && ADDRESS_PATTERNS.includes(pattern)) continue;
         const [hit] = await control.query<{ n: string }>(
           `SELECT count(*)::text AS n FROM "${table}" WHERE ${condition}`,
           [re],

@@ -1,4 +1,5 @@
-import type { CommonConfig } from './config/env-config.ts';
+import { prepareSaltDatabase } from '../operations/salt-database.ts';
+import type { ClickHouseConfig, CommonConfig } from './config/env-config.ts';
 import { connectClickHouse } from './clickhouse/clickhouse-client.ts';
 import { migrate } from './clickhouse/migrate.ts';
 import type { ControlDbConfig } from './postgres/control-db.ts';
@@ -9,12 +10,15 @@ import { moveLegacyControlPlane, type LegacyMove } from './postgres/legacy-contr
 /**
  * The one way to bring both stores to the current schema: the control plane first, then the rows
  * ClickHouse still holds from before the move, then ClickHouse's migrations (one of which drops
- * those tables, so the copy must come first).
+ * those tables, so the copy must come first). Given the salt store's settings (migrations and the admin
+ * CLI have them; the processor and the reporter do not), it also creates the salt database and moves
+ * into it any salt table still in the main database.
  */
 export async function migrateStores(config: {
   clickhouse: CommonConfig['clickhouse'];
   controlPlane: ControlDbConfig;
-}): Promise<{ controlPlane: string[]; legacy: LegacyMove; clickhouse: string[] }> {
+  salts?: ClickHouseConfig;
+}): Promise<{ controlPlane: string[]; legacy: LegacyMove; clickhouse: string[]; saltTablesMoved: string[] }> {
   const controlPlane = (await migrateControlPlane(config.controlPlane)).applied;
   const ch = connectClickHouse(config.clickhouse, { database: null });
   const control = connectControlDb(config.controlPlane);
@@ -25,5 +29,14 @@ export async function migrateStores(config: {
     await Promise.all([ch.close(), control.close()]);
   }
   const clickhouse = (await migrate(config.clickhouse)).applied;
-  return { controlPlane, legacy, clickhouse };
+  let saltTablesMoved: string[] = [];
+  if (config.salts) {
+    const server = connectClickHouse(config.clickhouse, { database: null });
+    try {
+      saltTablesMoved = await prepareSaltDatabase(server, config.clickhouse.database, config.salts.database);
+    } finally {
+      await server.close();
+    }
+  }
+  return { controlPlane, legacy, clickhouse, saltTablesMoved };
 }

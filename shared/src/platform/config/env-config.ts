@@ -79,10 +79,27 @@ export const commonEnvShape = {
   SHUTDOWN_GRACE_MS: envField.int(10_000, 100, 600_000),
 };
 
+/**
+ * Where the visitor-key salts live: a database of their own, reached with a user of its own, so that
+ * a service without these settings (processor, reporter) holds no way to a salt. Read only by the
+ * collector and the admin CLI. The database defaults to `<CLICKHOUSE_DATABASE>_salts` (an isolated
+ * main database gets an isolated salt database); the user defaults to CLICKHOUSE_USER and its password.
+ */
+export const saltStoreEnvShape = {
+  CLICKHOUSE_SALT_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only')
+    .optional(),
+  CLICKHOUSE_SALT_USER: z.string().min(1).optional(),
+  CLICKHOUSE_SALT_PASSWORD: z.string().optional(),
+};
+
 /** The settings of `commonEnvShape`; every service's config is this plus its own fields, side by side. */
+export type ClickHouseConfig = { url: string; user: string; password: string; database: string };
+
 export type CommonConfig = {
   kafka: { brokers: string[]; topicPrefix: string; clientId: string };
-  clickhouse: { url: string; user: string; password: string; database: string };
+  clickhouse: ClickHouseConfig;
   controlPlane: ControlDbConfig;
   logLevel: string;
   shutdownGraceMs: number;
@@ -112,6 +129,23 @@ export function loadCommonConfig(clientId: string, env: Env = process.env): Comm
     },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}
+
+/** The salt store's connection (`saltStoreEnvShape`); its database is never the main one. */
+export function loadSaltStoreConfig(env: Env = process.env): ClickHouseConfig {
+  const e = parseEnv({ ...commonEnvShape, ...saltStoreEnvShape }, env);
+  const database = e.CLICKHOUSE_SALT_DATABASE ?? `${e.CLICKHOUSE_DATABASE}_salts`;
+  if (database === e.CLICKHOUSE_DATABASE)
+    throw new ConfigError(
+      `invalid configuration:\n  CLICKHOUSE_SALT_DATABASE=${JSON.stringify(database)}: must differ from CLICKHOUSE_DATABASE (every service can read that one)`,
+    );
+  const ownUser = e.CLICKHOUSE_SALT_USER !== undefined;
+  return {
+    url: e.CLICKHOUSE_URL,
+    user: e.CLICKHOUSE_SALT_USER ?? e.CLICKHOUSE_USER,
+    password: e.CLICKHOUSE_SALT_PASSWORD ?? (ownUser ? '' : e.CLICKHOUSE_PASSWORD),
+    database,
   };
 }
 
