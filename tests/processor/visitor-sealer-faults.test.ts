@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricMergeExpression, sqlv, TABLES, type Db } from '@confidant/shared';
 import { sealClosedVisitorStates } from '@confidant/processor';
 import {
+  adminAuth,
   practice,
   RollupFixture,
   savePractices,
@@ -20,7 +21,14 @@ const HOUR_MS = 3_600_000;
 let h: ReporterHarness;
 beforeAll(async () => {
   h = await startReporter('sealer-faults');
-  await savePractices(h.control, practice('half-a'), practice('half-b'), practice('import-p'), practice('lone-p'));
+  await savePractices(
+    h.control,
+    practice('half-a'),
+    practice('half-b'),
+    practice('import-p'),
+    practice('lone-p'),
+    practice('cookie-range', { cookieMode: true }),
+  );
 });
 afterAll(async () => h?.cleanup());
 
@@ -85,6 +93,52 @@ describe('visitor sealer under faults', () => {
     await seal((h2 + 2) * HOUR_MS);
     expect(await visitorsOf(h.db, 'import-p', '2024-02-10')).toBe(3);
   });
+});
+
+describe('reports across sealing', () => {
+  // Defect: the stats API merges visitors over a day range with metricMergeExpression('visitors'):
+  // while a cookie-mode month is open its states give the range's unique browsers, once sealed each
+  // day is a count and the range is the sum of its days' (visitor-days), so the same request's
+  // visitors jump when the month is sealed (the monthly report is spared: it reads
+  // rollup_monthly_visitors). Exact unique browsers over an arbitrary range cannot survive sealing;
+  // the API has to define range visitors one way (e.g. always the sum of days, or months through
+  // rollup_monthly_visitors) and say so.
+  it.fails(
+    "gives a cookie-mode breakdown over a range the same visitors before and after its month's seal",
+    async () => {
+      await new RollupFixture()
+        .daily({
+          practiceId: 'cookie-range',
+          day: '2024-07-01',
+          dim: 'page',
+          value: '/a',
+          pageviews: 2,
+          visitors: [1, 2],
+          monthlySalt: true,
+        })
+        .daily({
+          practiceId: 'cookie-range',
+          day: '2024-07-02',
+          dim: 'page',
+          value: '/a',
+          pageviews: 2,
+          visitors: [2, 3],
+          monthlySalt: true,
+        })
+        .flush(h.db);
+      const pageVisitors = async () =>
+        (
+          await h.app.inject({
+            url: '/v1/practices/cookie-range/stats/breakdown?from=2024-07-01&to=2024-07-31&dimension=page&metrics=visitors',
+            headers: adminAuth,
+          })
+        ).json();
+      // Three unique browsers, one of them on both days.
+      expect((await pageVisitors()).rows).toEqual([{ value: '/a', visitors: 3 }]);
+      await seal(dayMs('2024-08-02') + 2 * HOUR_MS);
+      expect((await pageVisitors()).rows).toEqual([{ value: '/a', visitors: 3 }]);
+    },
+  );
 });
 
 describe('an attacker reading late states', () => {
