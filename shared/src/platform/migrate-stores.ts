@@ -7,6 +7,15 @@ import { migrateControlPlane } from './postgres/control-migrate.ts';
 import { moveLegacyControlPlane, type LegacyMove } from './postgres/legacy-control-plane.ts';
 
 /**
+ * ClickHouse has no lock of its own, and every service start and admin command migrates: two at once
+ * would both apply a pending migration, and a copy guarded by "the new table is still empty" (0026)
+ * would copy twice. They take turns on this PostgreSQL advisory lock; the later one finds the
+ * ledger up to date.
+ */
+const CLICKHOUSE_MIGRATIONS_LOCK = 'confidant.clickhouse-migrations';
+const LOCK_POLL_MS = 250;
+
+/**
  * The one way to bring both stores to the current schema: the control plane first, then the rows
  * ClickHouse still holds from before the move, then ClickHouse's migrations (one of which drops
  * those tables, so the copy must come first).
@@ -18,12 +27,17 @@ export async function migrateStores(config: {
   const controlPlane = (await migrateControlPlane(config.controlPlane)).applied;
   const ch = connectClickHouse(config.clickhouse, { database: null });
   const control = connectControlDb(config.controlPlane);
-  let legacy: LegacyMove;
   try {
-    legacy = await moveLegacyControlPlane(ch, config.clickhouse.database, control);
+    const legacy = await moveLegacyControlPlane(ch, config.clickhouse.database, control);
+    for (;;) {
+      const clickhouse = await control.exclusively(
+        CLICKHOUSE_MIGRATIONS_LOCK,
+        async () => (await migrate(config.clickhouse)).applied,
+      );
+      if (clickhouse) return { controlPlane, legacy, clickhouse };
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
   } finally {
     await Promise.all([ch.close(), control.close()]);
   }
-  const clickhouse = (await migrate(config.clickhouse)).applied;
-  return { controlPlane, legacy, clickhouse };
 }
