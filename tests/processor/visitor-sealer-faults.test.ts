@@ -27,6 +27,8 @@ beforeAll(async () => {
     practice('half-b'),
     practice('import-p'),
     practice('lone-p'),
+    practice('stuck-p'),
+    practice('next-p'),
     practice('first-hit', { cookieMode: true }),
     practice('cookie-range', { cookieMode: true }),
   );
@@ -93,6 +95,34 @@ describe('visitor sealer under faults', () => {
       .flush(h.db);
     await seal((h2 + 2) * HOUR_MS);
     expect(await visitorsOf(h.db, 'import-p', '2024-02-10')).toBe(3);
+  });
+
+  it('seals every other closed unit when the sealing of one keeps failing', async () => {
+    // A block refused every time (memory, too many parts, a bug) must not keep every later day's
+    // states past their deadline.
+    await new RollupFixture()
+      .daily({ practiceId: 'stuck-p', day: '2024-10-01', dim: 'total', pageviews: 1, visitors: [1] })
+      .daily({ practiceId: 'next-p', day: '2024-10-05', dim: 'total', pageviews: 1, visitors: [2] })
+      .flush(h.db);
+    const refusingStuck: Db = {
+      ...h.db,
+      rows: async <T>(sql: string) => {
+        if (sql.includes("practice_id = 'stuck-p'")) throw new Error('refused');
+        return h.db.rows<T>(sql);
+      },
+    };
+    const run = sealClosedVisitorStates({
+      db: refusingStuck,
+      clickhouse: h.config.clickhouse,
+      now: () => dayMs('2024-10-08'),
+    });
+    await expect(run).rejects.toThrow('refused');
+    const [open] = await h.db.rows<{ stuck: string; next: string }>(
+      `SELECT toString(countIf(practice_id = 'stuck-p')) AS stuck, toString(countIf(practice_id = 'next-p')) AS next
+       FROM ${TABLES.rollupDaily} WHERE states != 0`,
+    );
+    expect(open).toEqual({ stuck: '1', next: '0' });
+    expect(await visitorsOf(h.db, 'next-p', '2024-10-05')).toBe(1);
   });
 
   // Defect: the processor decides by its own clock whether a day's states are still open, the sealer
