@@ -29,6 +29,7 @@ beforeAll(async () => {
     practice('lone-p'),
     practice('stuck-p'),
     practice('next-p'),
+    practice('lock-p'),
     practice('first-hit', { cookieMode: true }),
     practice('cookie-range', { cookieMode: true }),
   );
@@ -123,6 +124,32 @@ describe('visitor sealer under faults', () => {
     );
     expect(open).toEqual({ stuck: '1', next: '0' });
     expect(await visitorsOf(h.db, 'next-p', '2024-10-05')).toBe(1);
+  });
+
+  it('stops sealing once its PostgreSQL lock is gone', async () => {
+    // The advisory lock lives as long as its connection: after a PostgreSQL restart another processor
+    // takes it and seals too, and what both seal counts twice. The holder checks before each block.
+    await new RollupFixture()
+      .daily({ practiceId: 'lock-p', day: '2024-11-01', dim: 'total', pageviews: 2, visitors: [1, 2] })
+      .flush(h.db);
+    const run = h.control.exclusively('confidant.visitor-sealer', async (stillHeld) => {
+      await h.control.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      return sealClosedVisitorStates({
+        db: h.db,
+        clickhouse: h.config.clickhouse,
+        now: () => dayMs('2024-11-04'),
+        stillExclusive: stillHeld,
+      });
+    });
+    await expect(run).rejects.toThrow();
+    const [sealedRows] = await h.db.rows<{ n: string }>(
+      `SELECT toString(count()) AS n FROM ${TABLES.visitorSealLedger} WHERE practice_id = 'lock-p'`,
+    );
+    expect(sealedRows!.n).toBe('0');
+    expect(await visitorsOf(h.db, 'lock-p', '2024-11-01')).toBe(2);
   });
 
   // Defect: the processor decides by its own clock whether a day's states are still open, the sealer

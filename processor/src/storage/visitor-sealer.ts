@@ -31,6 +31,8 @@ export type SealerDeps = {
   clickhouse: CommonConfig['clickhouse'];
   now?: () => number;
   insert?: typeof insertIngestBlock;
+  /** Throws once this process may no longer be the only sealer (its lock is gone): checked before each block. */
+  stillExclusive?: () => Promise<void>;
 };
 
 const monthOf = (day: number) => {
@@ -157,6 +159,7 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
     ledger: null,
   });
   const queryId = `seal-${unit.states}-${unit.day}-${unit.writtenHour}-${practiceId}`;
+  await deps.stillExclusive?.();
   await (deps.insert ?? insertIngestBlock)(deps.clickhouse, block, queryId);
 }
 
@@ -190,6 +193,8 @@ export async function sealClosedVisitorStates(deps: SealerDeps): Promise<SealUni
   const failures: unknown[] = [];
   for (const unit of await storedStateUnits(db)) {
     if (now < statesPartitionClosesAt(unit) + SEAL_MARGIN_MS) continue;
+    // Without the lock nothing more is sealed (checked again before each block).
+    await deps.stillExclusive?.();
     try {
       await sealUnit(deps, unit);
       sealed.push(unit);
