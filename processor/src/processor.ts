@@ -122,7 +122,9 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   let sealing: Promise<void> | null = null;
   const seal = () =>
     (sealing ??= deps.control
-      .exclusively('confidant.visitor-sealer', () => sealClosedVisitorStates({ db, clickhouse: config.clickhouse }))
+      .exclusively('confidant.visitor-sealer', (stillHeld) =>
+        sealClosedVisitorStates({ db, clickhouse: config.clickhouse, stillExclusive: stillHeld }),
+      )
       .then((units) => {
         if (units?.length) logger.info({ units: units.length }, 'sealed closed visitor states into counts');
       })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLLUP_STATES } from '@confidant/shared';
 import { dailyRowIdentity, hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
 import { D, M, NO_METRIC, RollupAccumulator } from './rollup-accumulator.ts';
 
@@ -33,7 +34,9 @@ describe('RollupAccumulator', () => {
         engagedMs: 300,
         events: 0,
         ...open,
-        visitorHashes: ['v5', 'v4'].map((v) => rowVisitorValue(v, dailyRowIdentity('p', 'snippet', 'total', ''))),
+        visitorHashes: ['v5', 'v4'].map((v) =>
+          rowVisitorValue(v, dailyRowIdentity('p', 'snippet', 'total', '', 19737)),
+        ),
       },
     ]);
     expect(acc.hourlyRows(OPEN)).toEqual([
@@ -73,7 +76,7 @@ describe('RollupAccumulator', () => {
     expect(new Set(rows.map((r) => `${r.practiceId} ${r.source} ${r.day} ${r.dim} ${r.value}`)).size).toBe(6);
   });
 
-  it("gives one visitor unrelated values in different rows, and the same value in one row's days", () => {
+  it('gives one daily-salt visitor unrelated values in different rows and on different days', () => {
     const acc = new RollupAccumulator();
     const visitor = 'ab'.repeat(16);
     for (const day of [19737, 19738]) {
@@ -93,8 +96,35 @@ describe('RollupAccumulator', () => {
       ...acc.hourlyRows(OPEN).map((r) => r.visitorHashes[0]),
     ];
     expect(new Set(values).size).toBe(values.length);
-    expect(valueOf('p', 19738, 'page')).toEqual(valueOf('p', 19737, 'page'));
+    expect(valueOf('p', 19738, 'page')).not.toEqual(valueOf('p', 19737, 'page'));
     expect(values.every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32)).toBe(true);
+  });
+
+  it("gives a daily-salt visitor unrelated values on a row's days, a monthly-salt one the same", () => {
+    // Outside UTC one salt day covers parts of two local days (UTC−5: 19:00–24:00 of one, 00:00–19:00 of
+    // the next), so a cookieless key can come back on the next local day; nothing merges a daily-salt
+    // row's days (a cookieless month is the sum of its days), so its values must not link them.
+    // A cookie-mode month counts a row's unique browsers across its days: there the day is left out.
+    const acc = new RollupAccumulator();
+    const visitor = 'cd'.repeat(16);
+    for (const day of [19737, 19738])
+      for (const states of [ROLLUP_STATES.daily, ROLLUP_STATES.monthly])
+        acc.day('p', 'snippet', day, states).add(D.page, '/a', M.pageviews, 1, visitor);
+    const valueOf = (day: number, states: number) =>
+      acc.dailyRows(OPEN).find((r) => r.day === day && r.states === states)!.visitorHashes;
+    expect(valueOf(19738, ROLLUP_STATES.daily)).not.toEqual(valueOf(19737, ROLLUP_STATES.daily));
+    expect(valueOf(19738, ROLLUP_STATES.monthly)).toEqual(valueOf(19737, ROLLUP_STATES.monthly));
+    expect(valueOf(19737, ROLLUP_STATES.daily)).not.toEqual(valueOf(19737, ROLLUP_STATES.monthly));
+  });
+
+  it("gives a late day's visitors the values of their salt period's states", () => {
+    // Late daily-salt states of a day and its open ones are merged by readers until both are sealed.
+    const acc = new RollupAccumulator();
+    acc.day('p', 'snippet', 19737).add(D.page, '/a', M.pageviews, 1, 'v1');
+    const [open] = acc.dailyRows(OPEN);
+    const [late] = acc.dailyRows((19737 + 2) * 86_400_000);
+    expect([open!.states, late!.states]).toEqual([ROLLUP_STATES.daily, ROLLUP_STATES.lateDaily]);
+    expect(late!.visitorHashes).toEqual(open!.visitorHashes);
   });
 
   it('writes the visitors of a day whose states closed as late states of the hour written', () => {

@@ -122,6 +122,7 @@ export class DayRollup {
 
   dailyRows(out: DailyRollupRow[], now: number): void {
     const at = statesAt(this.day, this.states, now);
+    const saltDay = this.states === ROLLUP_STATES.daily ? this.day : null;
     this.byDim.forEach((values, dim) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
@@ -134,7 +135,7 @@ export class DayRollup {
           value,
           ...cell.counts(),
           ...at,
-          visitorHashes: cell.visitorValues(dailyRowIdentity(this.practiceId, this.source, dimName, value)),
+          visitorHashes: cell.visitorValues(dailyRowIdentity(this.practiceId, this.source, dimName, value, saltDay)),
           visitorCount: 0,
         });
       }

@@ -31,6 +31,8 @@ export type SealerDeps = {
   clickhouse: CommonConfig['clickhouse'];
   now?: () => number;
   insert?: typeof insertIngestBlock;
+  /** Throws once this process may no longer be the only sealer (its lock is gone): checked before each block. */
+  stillExclusive?: () => Promise<void>;
 };
 
 const monthOf = (day: number) => {
@@ -157,6 +159,7 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
     ledger: null,
   });
   const queryId = `seal-${unit.states}-${unit.day}-${unit.writtenHour}-${practiceId}`;
+  await deps.stillExclusive?.();
   await (deps.insert ?? insertIngestBlock)(deps.clickhouse, block, queryId);
 }
 
@@ -179,28 +182,44 @@ async function dropStatePartitions(db: Db, unit: SealUnit): Promise<void> {
  * Seals every partition of states that closed at least SEAL_MARGIN_MS ago: each practice's states
  * become counts (one block per practice, skipped when the ledger already has its seal row), then
  * the partition is dropped. Nothing writes to a closed partition (the processor puts late visitors
- * in the partition of the hour it writes them), so what is counted is what is dropped.
+ * in the partition of the hour it writes them), so what is counted is what is dropped. A unit that
+ * fails is left for the next run, after the others are sealed; then the run throws.
  */
 export async function sealClosedVisitorStates(deps: SealerDeps): Promise<SealUnit[]> {
   const { db } = deps;
   const now = (deps.now ?? Date.now)();
   const sealed: SealUnit[] = [];
+  // A unit that cannot be sealed (a block refused every time) must not hold back the units after it.
+  const failures: unknown[] = [];
   for (const unit of await storedStateUnits(db)) {
     if (now < statesPartitionClosesAt(unit) + SEAL_MARGIN_MS) continue;
-    const [practices, done] = await Promise.all([
-      db.rows<{ p: string }>(
-        `SELECT DISTINCT practice_id AS p FROM ${DAILY} WHERE ${unitWhere(unit)} UNION ALL SELECT DISTINCT practice_id AS p FROM ${HOURLY} WHERE ${unitWhere(unit)}`,
-      ),
-      db.rows<{ p: string }>(
-        `SELECT DISTINCT practice_id AS p FROM ${sqlv.ident(TABLES.visitorSealLedger)} WHERE states = ${sqlv.int(unit.states)}` +
-          ` AND written_hour = ${sqlv.int(unit.writtenHour)} AND day = ${sqlv.date(isoDay(unit.day))}`,
-      ),
-    ]);
-    const skip = new Set(done.map((r) => r.p));
-    for (const practiceId of new Set(practices.map((r) => r.p)))
-      if (!skip.has(practiceId)) await sealPractice(deps, unit, practiceId);
-    await dropStatePartitions(db, unit);
-    sealed.push(unit);
+    // Without the lock nothing more is sealed (checked again before each block).
+    await deps.stillExclusive?.();
+    try {
+      await sealUnit(deps, unit);
+      sealed.push(unit);
+    } catch (error) {
+      failures.push(error);
+    }
   }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `sealing failed for ${failures.length} units`);
   return sealed;
+}
+
+async function sealUnit(deps: SealerDeps, unit: SealUnit): Promise<void> {
+  const { db } = deps;
+  const [practices, done] = await Promise.all([
+    db.rows<{ p: string }>(
+      `SELECT DISTINCT practice_id AS p FROM ${DAILY} WHERE ${unitWhere(unit)} UNION ALL SELECT DISTINCT practice_id AS p FROM ${HOURLY} WHERE ${unitWhere(unit)}`,
+    ),
+    db.rows<{ p: string }>(
+      `SELECT DISTINCT practice_id AS p FROM ${sqlv.ident(TABLES.visitorSealLedger)} WHERE states = ${sqlv.int(unit.states)}` +
+        ` AND written_hour = ${sqlv.int(unit.writtenHour)} AND day = ${sqlv.date(isoDay(unit.day))}`,
+    ),
+  ]);
+  const skip = new Set(done.map((r) => r.p));
+  for (const practiceId of new Set(practices.map((r) => r.p)))
+    if (!skip.has(practiceId)) await sealPractice(deps, unit, practiceId);
+  await dropStatePartitions(db, unit);
 }

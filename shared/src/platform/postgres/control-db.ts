@@ -147,14 +147,18 @@ export class ControlDb implements ControlQueries {
 
   /**
    * Runs `fn` while holding the transaction-scoped advisory lock `name` (one holder across every
-   * process that shares this database), or returns null at once when another holder has it.
+   * process that shares this database), or returns null at once when another holder has it. The lock
+   * goes with its connection (a PostgreSQL restart, a network failure), and then another process
+   * may take it: `stillHeld` throws once it is gone, for `fn` to check before each step it must
+   * not share.
    */
-  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
+  async exclusively<T>(name: string, fn: (stillHeld: () => Promise<void>) => Promise<T>): Promise<T | null> {
     return this.transaction(async (tx) => {
       const [row] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
         name,
       ]);
-      return row?.locked ? fn() : null;
+      const stillHeld = async () => void (await tx.query('SELECT 1'));
+      return row?.locked ? fn(stillHeld) : null;
     });
   }
 

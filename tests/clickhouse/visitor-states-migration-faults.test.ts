@@ -1,0 +1,90 @@
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  connectClickHouse,
+  migrate,
+  migrateStores,
+  MIGRATIONS_DIR,
+  readMigrations,
+  sqlv,
+  TABLES,
+  type CommonConfig,
+  type Db,
+} from '@confidant/shared';
+import { dropTestControlDatabase } from '../support/control-db.ts';
+import { isolatedConfig } from '../support/test-env.ts';
+
+/**
+ * Migration 0026 copies the old rollups once, guarded by "the new table is still empty": what that
+ * guard does when the migration runs twice at once (every reporter start and admin command migrates),
+ * and when something writes the new tables before the copy (a new processor started while the
+ * migration was under way or had failed half way).
+ */
+const iso = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+let cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups) await cleanup();
+  cleanups = [];
+});
+
+/** A database at the schema before 0026 with 100 days of old rollups (3 page views each). */
+async function beforeVisitorStates(label: string): Promise<{ config: CommonConfig; db: Db }> {
+  const config = isolatedConfig(label);
+  const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < '0026'))
+    await copyFile(join(MIGRATIONS_DIR, file), join(dir, file));
+  await writeFile(join(dir, 'released.json'), JSON.stringify({ released: {}, superseded: {} }));
+  await migrate(config.clickhouse, dir);
+  const db = connectClickHouse(config.clickhouse);
+  cleanups.push(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+    const server = connectClickHouse(config.clickhouse, { database: null });
+    await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
+    await server.close();
+    await dropTestControlDatabase(config.controlPlane);
+  });
+  const rows = Array.from(
+    { length: 100 },
+    (_, i) =>
+      `('daily', 'p1', ${sqlv.date(iso(40 + i))}, 0, 'snippet', 'total', '', 3, 1, 0, 5, 0, [${i + 1}], '', '', 0, 0, '', '', 0, 0)`,
+  );
+  await db.command(
+    `INSERT INTO rollup_ingest_v2 (kind, practice_id, day, hour, source, dim, value, pageviews, visits, bounces, engaged_ms, events, visitor_hashes, consumer_group, topic, partition, next_offset, batch_id, import_key, word, bits) VALUES ${rows.join(', ')}`,
+  );
+  return { config, db };
+}
+
+const pageviews = async (db: Db) =>
+  Number(
+    (await db.rows<{ pv: string }>(`SELECT toString(sumMerge(pageviews)) AS pv FROM ${TABLES.rollupDaily}`))[0]!.pv,
+  );
+
+describe('migration 0026 copying the old rollups', () => {
+  it('copies them once when two services migrate at the same time', async () => {
+    const { config, db } = await beforeVisitorStates('mig0026race');
+    await Promise.all([migrateStores(config), migrateStores(config)]);
+    expect(await pageviews(db)).toBe(300);
+  });
+
+  // Defect: 0026 creates rollup_ingest_v3 and its views before it copies, and skips the copy when
+  // rollup_daily_v3 (rollup_hourly_v3, rollup_monthly_visitors) already has a row. A new processor
+  // running while 0026 is under way (or after it failed half way, until it is run again) writes
+  // there first; the copy is then skipped for good and 0028 drops the old tables: every count from
+  // before the migration is gone. Not fixable here (0026 and 0028 are released): the processor could
+  // refuse to write until the migrations are applied, or an operator must stop processors first.
+  it.fails('copies them even when a processor wrote to the new tables before the copy ran', async () => {
+    const { config, db } = await beforeVisitorStates('mig0026early');
+    // 0026 up to its first copy (it failed there, or the processor was quicker).
+    const { statements } = (await readMigrations()).find((m) => m.version === 26)!;
+    for (const statement of statements.filter((s) => !s.startsWith('INSERT'))) await db.command(statement);
+    await db.command(
+      `INSERT INTO ${TABLES.rollupIngest} (kind, practice_id, day, source, dim, value, pageviews) VALUES ('daily', 'p1', ${sqlv.date(iso(0))}, 'snippet', 'total', '', 1)`,
+    );
+    await migrate(config.clickhouse);
+    expect(await pageviews(db)).toBe(301);
+  });
+});
