@@ -32,7 +32,7 @@ export async function migrateStores(config: {
   const ch = connectClickHouse(config.clickhouse, { database: null });
   const control = connectControlDb(config.controlPlane);
   let legacy: LegacyMove;
-  let clickhouse: string[] | null = null;
+  let clickhouse: string[] | null;
   try {
     legacy = await moveLegacyControlPlane(ch, config.clickhouse.database, control);
     for (;;) {
