@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import {
   dropExpiredPartitions,
   isClickHouseReady,
+  pendingMigrations,
   PracticeStore,
   topicsFor,
   type ControlDb,
@@ -40,6 +41,7 @@ export type RunningProcessor = {
 const RETENTION_EVERY_MS = 24 * 3_600_000;
 /** Closed visitor states are sealed within this of their close plus the margin (the audit allows 3 h). */
 const SEAL_EVERY_MS = 10 * 60_000;
+const SCHEMA_POLL_MS = 2_000;
 
 /** Starts the consumer group member that turns events into rollups, plus the sealing and retention jobs. */
 export async function startProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
@@ -53,6 +55,13 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   await practices
     .refresh()
     .catch((error: unknown) => logger.warn({ err: error }, 'practices not loaded yet; the first batch waits for them'));
+
+  // The schema is migrated by the reporter, the admin CLI or `npm run db:migrate`: wait for it, so
+  // that nothing is written into new tables before a migration has copied what the old ones held.
+  for (let pending = await pendingMigrations(db); pending.length; pending = await pendingMigrations(db)) {
+    logger.warn({ pending }, 'waiting for the ClickHouse schema to be migrated');
+    await new Promise((r) => setTimeout(r, SCHEMA_POLL_MS));
+  }
 
   const consumer = kafka.consumer({
     groupId: config.groupId,

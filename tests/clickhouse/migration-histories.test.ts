@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   migrate,
   migrationChecksum,
   MIGRATIONS_DIR,
+  pendingMigrations,
   readReleasedMigrations,
   sqlv,
   type CommonConfig,
@@ -156,5 +157,21 @@ describe('migrations from every history main has shipped', () => {
     });
     dirs.push(dir);
     await expect(migrate(config.clickhouse, dir)).rejects.toThrow(/was changed after it was applied/);
+  });
+
+  it('tells a writer which migrations of this release a database still lacks', async () => {
+    const config = fresh();
+    const all = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+    const before = await historyDir(all.slice(0, -1));
+    dirs.push(before);
+    await migrate(config.clickhouse, before);
+    const db = connectClickHouse(config.clickhouse);
+    try {
+      expect(await pendingMigrations(db)).toEqual([all.at(-1)!.replace(/\.sql$/, '')]);
+      await migrate(config.clickhouse);
+      expect(await pendingMigrations(db)).toEqual([]);
+    } finally {
+      await db.close();
+    }
   });
 });

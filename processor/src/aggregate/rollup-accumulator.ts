@@ -97,6 +97,8 @@ export class DayRollup {
     readonly source: EventSource,
     readonly day: number,
     readonly states: SaltStates,
+    /** The visitor keys are daily-salt ones (in cookie mode, visitors without a cookie). */
+    readonly dailyKeys: boolean,
   ) {}
 
   /** Adds `amount` to `metric` (NO_METRIC: none) of the row `dim`=`value`, and `visitor` (a visitor key, when not null) to its visitors. */
@@ -122,7 +124,7 @@ export class DayRollup {
 
   dailyRows(out: DailyRollupRow[], now: number): void {
     const at = statesAt(this.day, this.states, now);
-    const saltDay = this.states === ROLLUP_STATES.daily ? this.day : null;
+    const saltDay = this.dailyKeys ? this.day : null;
     this.byDim.forEach((values, dim) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
@@ -175,11 +177,21 @@ export class RollupAccumulator {
     return n;
   }
 
-  /** The rows of a practice, source and local day whose visitors are keyed under `states`' salt period. */
-  day(practiceId: string, source: EventSource, day: number, states: SaltStates = ROLLUP_STATES.daily): DayRollup {
-    const id = `${practiceId}\u0000${source}\u0000${day}\u0000${states}`;
+  /**
+   * The rows of a practice, source and local day whose visitor states go to the partitions of
+   * `states` (the practice's period: its day, or its month in cookie mode), from visitor keys of a
+   * daily salt or not (`dailyKeys`, which keys a row's values by its day too).
+   */
+  day(
+    practiceId: string,
+    source: EventSource,
+    day: number,
+    states: SaltStates = ROLLUP_STATES.daily,
+    dailyKeys = states === ROLLUP_STATES.daily,
+  ): DayRollup {
+    const id = `${practiceId}\u0000${source}\u0000${day}\u0000${states}\u0000${dailyKeys}`;
     let rows = this.days.get(id);
-    if (rows === undefined) this.days.set(id, (rows = new DayRollup(practiceId, source, day, states)));
+    if (rows === undefined) this.days.set(id, (rows = new DayRollup(practiceId, source, day, states, dailyKeys)));
     return rows;
   }
 

@@ -28,8 +28,10 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
   const linked = !event.countOnly;
   // The visitor key whose row-keyed values go into a row's uniq state; null for rows that count no visitors.
   const visitor = linked ? event.visitor : null;
-  const states = event.visitorPeriod === 'month' ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
-  const rows = acc.day(event.practiceId, event.source, slot.day, states);
+  // A cookie-mode practice's period is the month: all its states, with or without a cookie, share the
+  // month's partition, so that no partition is the few visitors who came without one.
+  const states = practice.cookieMode ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
+  const rows = acc.day(event.practiceId, event.source, slot.day, states, event.visitorPeriod !== 'month');
 
   switch (event.type) {
     case 'pageview':

@@ -2,7 +2,7 @@ import { dlq, ok, type EventEnvelope, type StepResult } from '@confidant/shared'
 import { localSlot, type LocalSlot } from '../session/local-time.ts';
 
 /** What the processor needs from the practice registry. */
-export type PracticeInfo = { id: string; timeZone: string; domains: readonly string[] };
+export type PracticeInfo = { id: string; timeZone: string; domains: readonly string[]; cookieMode: boolean };
 
 export type Located = { event: EventEnvelope; practice: PracticeInfo; slot: LocalSlot };
 

@@ -11,7 +11,12 @@ import { resolvePracticeStep, type PracticeInfo } from './resolve-practice.step.
 import { sessionizeStep } from './sessionize.step.ts';
 import { testEnvelope } from '@confidant/shared/testing';
 
-const practice: PracticeInfo = { id: 'p', timeZone: 'America/New_York', domains: ['clinic.example'] };
+const practice: PracticeInfo = {
+  id: 'p',
+  timeZone: 'America/New_York',
+  domains: ['clinic.example'],
+  cookieMode: false,
+};
 // 2024-01-15 14:00 in New York.
 const T = Date.UTC(2024, 0, 15, 19, 0);
 // The envelope's ts window is relative to the checking clock: these events are checked as if now were T.
@@ -115,11 +120,11 @@ describe('resolvePracticeStep', () => {
   });
 });
 
-function runAll(events: EventEnvelope[]) {
+function runAll(events: EventEnvelope[], at: PracticeInfo = practice) {
   const acc = new RollupAccumulator();
   const visits = new Overlay(new BoundedMap<Visit>(100, 2 * VISIT_IDLE_MS));
   for (const e of events) {
-    const located = resolvePracticeStep(() => practice, e);
+    const located = resolvePracticeStep(() => at, e);
     if (located.kind !== 'ok') throw new Error('unresolved');
     const sessionized = sessionizeStep(visits, located.value);
     if (sessionized.kind !== 'ok') throw new Error('unsessionized');
@@ -133,10 +138,30 @@ function runAll(events: EventEnvelope[]) {
         [r.pageviews, r.visits, r.bounces, r.engagedMs, r.events, r.visitorHashes.length],
       ]),
   );
-  return { rows, hourly: acc.hourlyRows(T) };
+  return { rows, hourly: acc.hourlyRows(T), daily: acc.dailyRows(T) };
 }
 
 describe('sessionize + aggregate', () => {
+  it("puts a cookie-mode practice's visitors, with a cookie or without, in the states of its month", () => {
+    const { daily, hourly } = runAll(
+      [
+        ev({ visitorPeriod: 'month' }),
+        ev({ id: 'b'.repeat(32), visitor: 'cd'.repeat(16), ts: T + 60_000 }),
+        ev({ id: 'c'.repeat(32), visitor: 'cd'.repeat(16), ts: T + 86_400_000 }),
+      ],
+      { ...practice, cookieMode: true },
+    );
+    expect(new Set([...daily, ...hourly].map((r) => r.states))).toEqual(new Set([2]));
+    // The visitor without a cookie has a daily key: their values differ from one day to the next.
+    const valuesOn = (day: number) =>
+      daily.filter((r) => r.dim === 'page' && r.value === '/' && r.day === day).flatMap((r) => r.visitorHashes);
+    expect(valuesOn(19737)).toHaveLength(2);
+    expect(valuesOn(19738)).toHaveLength(1);
+    expect(valuesOn(19737)).not.toContain(valuesOn(19738)[0]);
+    // Cookieless practices keep their states by the day.
+    expect(new Set(runAll([ev()]).daily.map((r) => r.states))).toEqual(new Set([1]));
+  });
+
   it('counts a visit once and corrects exit and bounce with signed deltas', () => {
     const { rows, hourly } = runAll([
       ev({ referrerDomain: 'google.com', utmSource: 'news' }),

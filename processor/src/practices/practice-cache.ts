@@ -53,7 +53,9 @@ export class PracticeCache {
   refresh(): Promise<void> {
     this.loading ??= this.list()
       .then((list) => {
-        this.practices = new Map(list.map((p) => [p.id, { id: p.id, timeZone: p.timezone, domains: p.domains }]));
+        this.practices = new Map(
+          list.map((p) => [p.id, { id: p.id, timeZone: p.timezone, domains: p.domains, cookieMode: p.cookieMode }]),
+        );
         this.loadedAt = this.now();
       })
       .finally(() => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TABLES } from '../../contracts/names.ts';
 import type { CommonConfig } from '../config/env-config.ts';
-import { connectClickHouse } from './clickhouse-client.ts';
+import { connectClickHouse, type Db } from './clickhouse-client.ts';
 import { ident, int, str } from './sql-values.ts';
 
 /** Numbered, forward-only DDL files: `NNNN-name.sql`, statements separated by `;` at line end. */
@@ -101,4 +101,16 @@ export async function migrate(
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The migrations of this release that `db`'s ledger does not list yet. A writer must not start on an
+ * older schema: a copy that a migration guards by "the new table is still empty" would be skipped.
+ */
+export async function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const ledger = await db
+    .rows<{ version: number }>(`SELECT version FROM ${ident(TABLES.migrations)}`)
+    .catch(() => [] as Array<{ version: number }>);
+  const done = new Set(ledger.map((r) => Number(r.version)));
+  return (await readMigrations(dir)).filter((m) => !done.has(m.version)).map((m) => m.name);
 }
