@@ -17,7 +17,7 @@ import {
   type ReleaseCell,
   type TrueCounts,
 } from './release-cells.ts';
-import { ReleaseStore, type ExportFormat, type StoredRelease } from './release-store.ts';
+import { ReleaseStore, type ExportFormat, type FrozenPractice, type StoredRelease } from './release-store.ts';
 
 export const EXPORT_SCHEMA_VERSION = 2;
 
@@ -111,16 +111,7 @@ export async function partnerRelease(
       );
     }
     const countryPractices = practices.filter((p) => !p.cookieMode);
-    const rows = await deps.db.rows<{ k: string; v: string; m_visitor_days: string }>(
-      partnerExportSql({
-        totalPracticeIds: practices.map((p) => p.id),
-        countryPracticeIds: countryPractices.map((p) => p.id),
-        from: range.from,
-        to: range.to,
-        cap: PER_PRACTICE_DAY_CELL_CAP,
-      }),
-    );
-    const cells = releaseCells(trueCounts(rows), deps);
+    const cells = releaseCells(await monthCounts(deps.db, practices, month), deps);
     const releaseId = `rel_${randomBytes(8).toString('hex')}`;
     const manifest = releaseManifest({
       releaseId,
@@ -150,8 +141,21 @@ export async function partnerRelease(
   });
 }
 
-/** Query rows → the true counts of the domain's cells (codes outside the ISO list count as ZZ). */
-export function trueCounts(rows: Array<{ k: string; v: string; m_visitor_days: string }>): TrueCounts {
+/**
+ * The true visitor-day counts of a month's cells over its frozen practices: all of them in the total,
+ * those never in cookie mode during the month by country (codes outside the ISO list count as ZZ).
+ */
+export async function monthCounts(db: Db, practices: FrozenPractice[], month: string): Promise<TrueCounts> {
+  const range = monthRange(month);
+  const rows = await db.rows<{ k: string; v: string; m_visitor_days: string }>(
+    partnerExportSql({
+      totalPracticeIds: practices.map((p) => p.id),
+      countryPracticeIds: practices.filter((p) => !p.cookieMode).map((p) => p.id),
+      from: range.from,
+      to: range.to,
+      cap: PER_PRACTICE_DAY_CELL_CAP,
+    }),
+  );
   let total = 0;
   const countries = new Map<string, number>();
   for (const r of rows) {
