@@ -259,3 +259,46 @@ describe('privacy budget', () => {
     }
   });
 });
+
+describe('the practice set as it was when the month ended', () => {
+  let h: ReporterHarness;
+  beforeAll(async () => {
+    h = await startReporter('frozen', {}, { uniform: maxUniform });
+    await seed(h);
+    await partner(h, 'acme');
+  });
+  afterAll(async () => h?.cleanup());
+
+  test('sharing and cookie mode are read from the settings history, not from today', async () => {
+    const at = (practiceId: string, share: boolean, cookie: boolean, when: string) =>
+      h.control.query(
+        'INSERT INTO practice_settings_history (practice_id, share_with_partners, cookie_mode, changed_at) VALUES ($1, $2, $3, $4)',
+        [practiceId, share, cookie, when],
+      );
+    // p2 had cookie mode on for a week of March: its visitor-days count in the total only.
+    await at('p2', true, true, '2024-03-10T00:00:00Z');
+    await at('p2', true, false, '2024-03-17T00:00:00Z');
+    // p5 left cookie mode before March began: by country again.
+    await at('p5', true, false, '2024-02-01T00:00:00Z');
+    // p6 shared already in February (today's row says it joined now).
+    await at('p6', true, false, '2024-02-01T00:00:00Z');
+    // p3 stopped sharing late in March and resumed in May: out of March.
+    await at('p3', false, false, '2024-03-30T00:00:00Z');
+    await at('p3', true, false, '2024-05-01T00:00:00Z');
+    const res = await h.app.inject({
+      url: '/v1/partners/acme/exports?month=2024-03&format=ndjson',
+      headers: adminAuth,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const [first, ...lines] = ndjsonLines(res.body);
+    // p1, p2, p5, p6; by country p1, p5, p6
+    expect(first.manifest).toMatchObject({ practices_included: 4, practices_in_country_cells: 3 });
+    const cells = Object.fromEntries(lines.map((c) => [c.country, c.status === 'published' ? c.value : 'S']));
+    expect(cells).toMatchObject({
+      // p1 40 + 50000, p2 30, p5 7, p6 6666: 56743, + 3
+      all: 56746,
+      US: 38, // p1 35 (p2 is out of the country cells), + 3
+      FR: 'S', // p3 is out: 0 + 3
+    });
+  });
+});
