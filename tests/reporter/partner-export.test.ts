@@ -182,6 +182,11 @@ describe('partner export with deterministic noise', () => {
         headers: adminAuth,
         payload: { shareWithPartners: false },
       });
+    // the database recorded the change itself, for the months that end from now on
+    const history = await h.control.query<{ share_with_partners: boolean }>(
+      "SELECT share_with_partners FROM practice_settings_history WHERE practice_id = 'p3' ORDER BY seq",
+    );
+    expect(history.map((r) => r.share_with_partners)).toEqual([true, false]);
     const few = await h.app.inject({ url: '/v1/partners/acme/exports?month=2024-02', headers: adminAuth });
     expect(few.statusCode).toBe(409);
     expect(few.json().error.code).toBe('conflict');
