@@ -200,7 +200,7 @@ export function releaseManifest(r: {
         'not released: page-class counts come from count-only events, which carry no visitor value, so what one visitor adds to them cannot be bounded',
     },
     unit_of_privacy:
-      'a visitor-day: one visitor key (a browser and IP address at one practice under one daily salt) on one UTC day',
+      'a visitor-day: one visitor key on one UTC day (a browser and IP address at one practice under one daily salt, or in cookie mode one cookie)',
     practices_included: r.practices,
     practices_in_country_cells: r.countryPractices,
     practice_set:
