@@ -31,10 +31,13 @@ describe('control-plane migrations', () => {
       expect(tables.map((t) => t.tablename)).toEqual([
         'api_keys',
         'ingest_keys',
+        'monthly_releases',
         'partner_releases',
         'partners',
+        'practice_settings_history',
         'practices',
         'privacy_budget_ledger',
+        'release_deliveries',
         'schema_migrations',
       ]);
     } finally {

@@ -1,5 +1,6 @@
-// Two reporter processes and the CLI race for one partner release and for the last of a budget:
-// the control plane's row lock lets exactly one of them make each, across processes.
+// Two reporter processes and the CLI race, for different partners, for one month's release and for
+// the last of the yearly budget: the control plane's claim lets exactly one of them make each, across
+// processes, and every other one serves the winner's release.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,11 @@ const env = {
 let control: ControlDb;
 let cleanup: () => Promise<void>;
 const reporters: Array<{ service: ServiceProcess; url: string }> = [];
+const PARTNERS = [
+  ['acme', 'Acme Research'],
+  ['beta', 'Beta Institute'],
+  ['gamma', 'Gamma Health'],
+] as const;
 
 beforeAll(async () => {
   ({ control, cleanup } = await prepareNamespace(config));
@@ -40,7 +46,9 @@ beforeAll(async () => {
       timezone: 'UTC',
       shareWithPartners: true,
     });
-  await new PartnerStore(control).save({ id: 'acme', name: 'Acme Research' });
+  // In force long before the test's months ended, when their practice sets froze.
+  await control.query("UPDATE practice_settings_history SET changed_at = '-infinity'");
+  for (const [id, name] of PARTNERS) await new PartnerStore(control).save({ id, name });
   for (const name of ['reporter-a', 'reporter-b']) {
     const port = await freePort();
     const service = spawnService(name, 'reporter/src/server.ts', { ...env, REPORTER_PORT: String(port) });
@@ -55,17 +63,17 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const fromReporter = async (url: string, month: string) => {
-  const res = await fetch(`${url}/v1/partners/acme/exports?month=${month}&format=csv`, {
+const fromReporter = async (url: string, month: string, partner = 'acme') => {
+  const res = await fetch(`${url}/v1/partners/${partner}/exports?month=${month}&format=csv`, {
     headers: { authorization: `Bearer ${ADMIN_KEY}` },
   });
   return { status: res.status, release: res.headers.get('x-confidant-release'), body: await res.text() };
 };
-const fromCli = async (month: string) => {
+const fromCli = async (month: string, partner = 'acme') => {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       join(ROOT, 'node_modules/.bin/tsx'),
-      ['admin/src/confidant.ts', 'export', '--partner', 'acme', '--month', month],
+      ['admin/src/confidant.ts', 'export', '--partner', partner, '--month', month],
       { cwd: ROOT, env: { ...process.env, ...env } },
     );
     return { status: 0, release: /release (rel_\w+)/.exec(stderr)?.[1] ?? null, body: stdout };
@@ -75,16 +83,17 @@ const fromCli = async (month: string) => {
   }
 };
 const ledger = () =>
-  control.query<{ month: string; release_id: string }>(
-    'SELECT month, release_id FROM privacy_budget_ledger ORDER BY month',
-  );
+  control.query<{ month: string; release_id: string }>('SELECT month, release_id FROM monthly_releases ORDER BY month');
 
 describe('partner releases across processes', () => {
-  it('one release per partner and month, however many processes ask at once', async () => {
+  it('one release per month for every partner, however many processes ask at once', async () => {
     const month = '2024-05';
+    const partnerOf = (i: number) => PARTNERS[i % PARTNERS.length]![0];
     const [http, cli] = await Promise.all([
-      Promise.all(reporters.flatMap((r) => Array.from({ length: 4 }, () => fromReporter(r.url, month)))),
-      Promise.all([fromCli(month), fromCli(month)]),
+      Promise.all(
+        reporters.flatMap((r) => Array.from({ length: 4 }, (_, i) => fromReporter(r.url, month, partnerOf(i)))),
+      ),
+      Promise.all([fromCli(month, 'beta'), fromCli(month, 'gamma')]),
     ]);
     for (const a of http) expect(a.status, a.body).toBe(200);
     for (const a of cli) expect(a.status, a.body).toBe(0);
@@ -94,14 +103,19 @@ describe('partner releases across processes', () => {
     // Every answer is the one stored body: no independently noised copies to average.
     expect(new Set(answers.map((a) => a.body.trim())).size).toBe(1);
     expect(await ledger()).toEqual([{ month, release_id: [...releases][0] }]);
+    const delivered = await control.query<{ partner_id: string }>(
+      'SELECT partner_id FROM release_deliveries WHERE month = $1 ORDER BY partner_id',
+      [month],
+    );
+    expect(delivered.map((d) => d.partner_id)).toEqual(['acme', 'beta', 'gamma']);
   }, 120_000);
 
-  it('the last of a year budget is spent once: one month gets it, the others are refused', async () => {
+  it('the last of a year budget is spent once, whichever partners ask: one month gets it, the others are refused', async () => {
     const months = ['2025-01', '2025-02', '2025-03'];
     const answers = await Promise.all([
-      fromReporter(reporters[0]!.url, months[0]!),
-      fromReporter(reporters[1]!.url, months[1]!),
-      fromCli(months[2]!),
+      fromReporter(reporters[0]!.url, months[0]!, 'acme'),
+      fromReporter(reporters[1]!.url, months[1]!, 'beta'),
+      fromCli(months[2]!, 'gamma'),
     ]);
     const made = answers.filter((a) => a.status === 200 || a.status === 0);
     expect(made, JSON.stringify(answers)).toHaveLength(1);

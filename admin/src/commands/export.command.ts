@@ -4,11 +4,11 @@ import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
 import { month } from '../option-parsers.ts';
 
-/** `confidant export`: a partner's release for a month, made once and charged to the privacy budget. */
+/** `confidant export`: a month's partner release, made once for every partner and charged to the yearly budget. */
 export function addExportCommand(program: Command, ctx: CommandContext): void {
   program
     .command('export')
-    .description('partner export (made once per partner and month, charged to the privacy budget)')
+    .description('partner export (made once per month for every partner, charged to the yearly privacy budget)')
     .requiredOption('--partner <id>')
     .requiredOption('--month <YYYY-MM>', 'month', month)
     .addOption(new Option('--format <format>').choices([...EXPORT_FORMATS]).default('csv'))

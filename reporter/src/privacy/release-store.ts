@@ -3,65 +3,113 @@ import type { ControlQueries } from '@confidant/shared';
 export type ExportFormat = 'csv' | 'ndjson';
 export const EXPORT_FORMATS: ExportFormat[] = ['csv', 'ndjson'];
 
-export type StoredRelease = { releaseId: string; body: string; manifest: string };
+export type StoredRelease = { releaseId: string; manifest: string; bodies: Record<ExportFormat, string> };
+
+/** A practice of a month's frozen set; `cookieMode`: cookie mode was on at some time during the month. */
+export type FrozenPractice = { id: string; cookieMode: boolean };
+
+// One holder at a time across every process that shares the control plane (pg_advisory_xact_lock key).
+const RELEASE_LOCK = 'confidant.monthly-release';
 
 /**
- * Stored partner releases and the privacy-budget ledger they are charged to, in the control plane.
- * Run inside one transaction that holds `lockPartner`, a claim is made once across processes.
+ * The month's release (one for every partner) and the yearly budget it is charged to, in the control
+ * plane. Made inside one transaction that holds `lockReleases`: claim and charge commit together.
  */
 export class ReleaseStore {
   constructor(private readonly db: ControlQueries) {}
 
   /**
-   * Holds the partner's row until the transaction ends: every release of one partner, in any
-   * process, runs after the one before it committed (or rolled back). A request waits at most 10 s
-   * for it (then 503, retry). NO KEY: creating the partner's API keys is not blocked. False: no such partner.
+   * Held until the transaction ends: every release, of any month and in any process, is made after the
+   * one before it committed or rolled back, so a month is claimed once and the budget read is the one
+   * charged. A request waits at most 10 s for it (then 503, retry).
    */
-  async lockPartner(partnerId: string): Promise<boolean> {
+  async lockReleases(): Promise<void> {
     await this.db.query("SET LOCAL lock_timeout = '10s'");
-    const rows = await this.db.query('SELECT 1 AS x FROM partners WHERE partner_id = $1 FOR NO KEY UPDATE', [
-      partnerId,
-    ]);
-    return rows.length > 0;
+    await this.db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [RELEASE_LOCK]);
   }
 
-  /** The release made for this partner, month and format, if any. */
-  async find(partnerId: string, month: string, format: ExportFormat): Promise<StoredRelease | null> {
-    const [row] = await this.db.query<StoredRelease>(
-      `SELECT release_id AS "releaseId", body, manifest FROM partner_releases
-       WHERE partner_id = $1 AND month = $2 AND format = $3`,
-      [partnerId, month, format],
+  async find(month: string): Promise<StoredRelease | null> {
+    const [row] = await this.db.query<{ releaseId: string; manifest: string; csv: string; ndjson: string }>(
+      `SELECT release_id AS "releaseId", manifest, body_csv AS csv, body_ndjson AS ndjson FROM monthly_releases WHERE month = $1`,
+      [month],
     );
-    return row ?? null;
+    return row
+      ? { releaseId: row.releaseId, manifest: row.manifest, bodies: { csv: row.csv, ndjson: row.ndjson } }
+      : null;
   }
 
-  /** Epsilon spent by a partner on one data year, in millionths. */
-  async spentMicro(partnerId: string, year: number): Promise<bigint> {
+  async partnerExists(partnerId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 AS x FROM partners WHERE partner_id = $1', [partnerId])).length > 0;
+  }
+
+  /**
+   * Epsilon spent on one data year, in millionths: the shared releases, plus the per-partner releases
+   * made before them (migration 0001's ledger), which were all about the same people.
+   */
+  async spentMicro(year: number): Promise<bigint> {
     const [row] = await this.db.query<{ spent: string }>(
-      'SELECT coalesce(sum(epsilon_micro), 0)::text AS spent FROM privacy_budget_ledger WHERE partner_id = $1 AND year = $2',
-      [partnerId, year],
+      `SELECT ((SELECT coalesce(sum(epsilon_micro), 0) FROM monthly_releases WHERE year = $1)
+             + (SELECT coalesce(sum(epsilon_micro), 0) FROM privacy_budget_ledger WHERE year = $1))::text AS spent`,
+      [year],
     );
     return BigInt(row?.spent ?? '0');
   }
 
-  /** Charges the ledger and stores the bodies; in the caller's transaction, both or neither. */
+  /**
+   * Practices that shared with partners when the month ended (`frozenAt`) and still do now (a withdrawal
+   * is honoured), each with whether cookie mode was on at any time from `startsAt` to `frozenAt`.
+   */
+  async frozenPractices(startsAt: Date, frozenAt: Date): Promise<FrozenPractice[]> {
+    return this.db.query<FrozenPractice>(
+      `WITH at_end AS (
+         SELECT DISTINCT ON (practice_id) practice_id, share_with_partners FROM practice_settings_history
+         WHERE changed_at <= $2 ORDER BY practice_id, changed_at DESC, seq DESC
+       ), at_start AS (
+         SELECT DISTINCT ON (practice_id) practice_id, cookie_mode FROM practice_settings_history
+         WHERE changed_at <= $1 ORDER BY practice_id, changed_at DESC, seq DESC
+       ), cookie AS (
+         SELECT practice_id, cookie_mode FROM at_start
+         UNION ALL SELECT practice_id, cookie_mode FROM practice_settings_history WHERE changed_at > $1 AND changed_at <= $2
+       )
+       SELECT p.practice_id AS id, coalesce(bool_or(c.cookie_mode), false) AS "cookieMode"
+       FROM practices p JOIN at_end e ON e.practice_id = p.practice_id LEFT JOIN cookie c ON c.practice_id = p.practice_id
+       WHERE e.share_with_partners AND p.share_with_partners
+       GROUP BY p.practice_id ORDER BY p.practice_id`,
+      [startsAt.toISOString(), frozenAt.toISOString()],
+    );
+  }
+
+  /** Claims the month and charges the budget in one row; in the caller's transaction. */
   async record(r: {
     releaseId: string;
-    partnerId: string;
     month: string;
     year: number;
     epsilonMicro: bigint;
+    practiceIds: string[];
     manifest: string;
     bodies: Record<ExportFormat, string>;
   }): Promise<void> {
     await this.db.query(
-      'INSERT INTO privacy_budget_ledger (release_id, partner_id, year, month, epsilon_micro) VALUES ($1, $2, $3, $4, $5)',
-      [r.releaseId, r.partnerId, r.year, r.month, r.epsilonMicro.toString()],
+      `INSERT INTO monthly_releases (month, release_id, year, epsilon_micro, practice_ids, manifest, body_csv, body_ndjson)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        r.month,
+        r.releaseId,
+        r.year,
+        r.epsilonMicro.toString(),
+        r.practiceIds,
+        r.manifest,
+        r.bodies.csv,
+        r.bodies.ndjson,
+      ],
     );
-    for (const format of EXPORT_FORMATS)
-      await this.db.query(
-        'INSERT INTO partner_releases (partner_id, month, format, release_id, body, manifest) VALUES ($1, $2, $3, $4, $5, $6)',
-        [r.partnerId, r.month, format, r.releaseId, r.bodies[format], r.manifest],
-      );
+  }
+
+  /** Notes that a partner was served the month's release (first time only). */
+  async delivered(month: string, partnerId: string): Promise<void> {
+    await this.db.query(
+      'INSERT INTO release_deliveries (month, partner_id) VALUES ($1, $2) ON CONFLICT (month, partner_id) DO NOTHING',
+      [month, partnerId],
+    );
   }
 }

@@ -37,21 +37,21 @@ export function portabilitySamples(): Array<{ name: string; sql: string }> {
     {
       name: 'reporter.partnerExport',
       sql: partnerExportSql({
-        practiceIds: ['a', "b'c"],
+        totalPracticeIds: ['a', "b'c"],
+        countryPracticeIds: ['a'],
         from: '2024-02-01',
         to: '2024-02-29',
-        capPageviews: 5000,
-        capVisits: 2000,
+        cap: 50000,
       }),
     },
     {
       name: 'reporter.partnerExport.none',
       sql: partnerExportSql({
-        practiceIds: [],
+        totalPracticeIds: [],
+        countryPracticeIds: [],
         from: '2024-02-01',
         to: '2024-02-29',
-        capPageviews: 5000,
-        capVisits: 2000,
+        cap: 50000,
       }),
     },
   ];

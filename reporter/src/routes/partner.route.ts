@@ -31,7 +31,7 @@ export const partnerRoutes: FastifyPluginAsync<PartnerRouteDeps> = async (app, d
         tags: ['partner'],
         security: [{ bearerAuth: [] }],
         summary:
-          'Monthly cross-practice export with suppression and differential privacy; made once, then served unchanged',
+          'Monthly cross-practice export (visitor-days by country, differentially private); made once per month for every partner, then served unchanged',
         params: openApi(idParam),
         querystring: openApi(exportQuery),
       },
