@@ -1,5 +1,12 @@
 // The one place the processor reads its environment.
-import { envField, loadServiceConfig, retentionEnvShape, type CommonConfig, type Env } from '@confidant/shared';
+import {
+  envField,
+  loadServiceConfig,
+  rareValueEnvShape,
+  retentionEnvShape,
+  type CommonConfig,
+  type Env,
+} from '@confidant/shared';
 
 export type ProcessorConfig = CommonConfig & {
   groupId: string;
@@ -9,12 +16,15 @@ export type ProcessorConfig = CommonConfig & {
   /** Messages re-read before the ledger offset after an assignment, to rebuild the duplicate filter. */
   warmupMessages: number;
   retentionMonths: number;
+  /** k of the rare-value rule, applied when a day's visitor states are sealed. */
+  rareValueMinVisitors: number;
   sessionTimeoutMs: number;
   maxWaitMs: number;
 };
 
 const processorEnvShape = {
   ...retentionEnvShape,
+  ...rareValueEnvShape,
   PROCESSOR_GROUP_ID: envField.string('confidant-processor'),
   PROCESSOR_METRICS_PORT: envField.port(8082),
   SESSION_MAX_ENTRIES: envField.int(200_000, 1),
@@ -33,6 +43,7 @@ export function loadProcessorConfig(env: Env = process.env): ProcessorConfig {
     dedupMaxIds: e.DEDUP_MAX_IDS,
     warmupMessages: e.WARMUP_MESSAGES,
     retentionMonths: e.RETENTION_MONTHS,
+    rareValueMinVisitors: e.RARE_VALUE_MIN_VISITORS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     maxWaitMs: e.KAFKA_MAX_WAIT_MS,
   }));

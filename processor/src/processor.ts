@@ -132,7 +132,12 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   const seal = () =>
     (sealing ??= deps.control
       .exclusively('confidant.visitor-sealer', (stillHeld) =>
-        sealClosedVisitorStates({ db, clickhouse: config.clickhouse, stillExclusive: stillHeld }),
+        sealClosedVisitorStates({
+          db,
+          clickhouse: config.clickhouse,
+          rareValueMinVisitors: config.rareValueMinVisitors,
+          stillExclusive: stillHeld,
+        }),
       )
       .then((units) => {
         if (units?.length) logger.info({ units: units.length }, 'sealed closed visitor states into counts');

@@ -179,6 +179,46 @@ describe('visitor sealer', () => {
     expect(await openStates(h.db)).toBe(0);
   });
 
+  it('stores a free-text value seen from fewer than k visitors in its day only as (rare)', async () => {
+    const c = (value: string, visitors: number[]) => ({
+      practiceId: 'rare-p',
+      day: '2024-06-01',
+      dim: 'utm_campaign',
+      value,
+      visits: visitors.length,
+      visitors,
+    });
+    await new RollupFixture()
+      .daily(c('jane-doe', [1]))
+      .daily(c('olena-kovalenko', [2, 3]))
+      .daily(c('spring-sale', [4, 5, 6]))
+      .daily({
+        practiceId: 'rare-p',
+        day: '2024-06-01',
+        dim: 'total',
+        pageviews: 6,
+        visits: 6,
+        visitors: [1, 2, 3, 4, 5, 6],
+      })
+      .flush(h.db);
+    const campaigns = async () =>
+      Object.fromEntries(
+        (
+          await h.db.rows<{ v: string; visits: string; n: string }>(
+            `SELECT value AS v, toString(sumMerge(visits)) AS visits, toString(${metricMergeExpression('visitors')}) AS n
+             FROM ${TABLES.rollupDaily} WHERE practice_id = 'rare-p' AND dim = 'utm_campaign' GROUP BY v`,
+          )
+        ).map((r) => [r.v, `${r.visits}/${r.n}`]),
+      );
+    expect(await campaigns()).toEqual({ 'jane-doe': '1/1', 'olena-kovalenko': '2/2', 'spring-sale': '3/3' });
+    await sealClosedVisitorStates({ db: h.db, clickhouse: h.config.clickhouse, now: () => dayMs('2024-06-04') });
+    expect(await campaigns()).toEqual({ '(rare)': '3/3', 'spring-sale': '3/3' });
+    const [left] = await h.db.rows<{ n: string }>(
+      `SELECT toString(count()) AS n FROM (SELECT value FROM ${TABLES.rollupDaily} UNION ALL SELECT value FROM ${TABLES.rollupMonthlyVisitors}) AS everything WHERE value IN ('jane-doe', 'olena-kovalenko')`,
+    );
+    expect(left!.n).toBe('0');
+  });
+
   it('lets one process seal at a time', async () => {
     let release!: () => void;
     const held = h.control.exclusively(

@@ -73,10 +73,11 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
       event.referrerDomain && !isInternalReferrer(event.referrerDomain, practice.domains)
         ? event.referrerDomain
         : DIRECT;
-    rows.add(D.referrer, referrer, M.visits, 1, null);
-    if (event.utmSource) rows.add(D.utm_source, event.utmSource, M.visits, 1, null);
-    if (event.utmMedium) rows.add(D.utm_medium, event.utmMedium, M.visits, 1, null);
-    if (event.utmCampaign) rows.add(D.utm_campaign, event.utmCampaign, M.visits, 1, null);
+    // Free-text values carry their visitors: the sealer stores those seen by fewer than k as (rare).
+    rows.add(D.referrer, referrer, M.visits, 1, visitor);
+    if (event.utmSource) rows.add(D.utm_source, event.utmSource, M.visits, 1, visitor);
+    if (event.utmMedium) rows.add(D.utm_medium, event.utmMedium, M.visits, 1, visitor);
+    if (event.utmCampaign) rows.add(D.utm_campaign, event.utmCampaign, M.visits, 1, visitor);
     technology(rows, event, M.visits, null);
     rows.addHour(slot.hour, M.visits, 1, null);
     rows.addHour(slot.hour, M.bounces, 1, null);

@@ -173,8 +173,8 @@ describe('sessionize + aggregate', () => {
     expect(rows['exit=/team']).toEqual([0, 1, 0, 0, 0, 0]);
     // exit=/ netted to zero inside the batch and is left out.
     expect(rows['exit=/']).toBeUndefined();
-    expect(rows['referrer=google.com']).toEqual([0, 1, 0, 0, 0, 0]);
-    expect(rows['utm_source=news']).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(rows['referrer=google.com']).toEqual([0, 1, 0, 0, 0, 1]);
+    expect(rows['utm_source=news']).toEqual([0, 1, 0, 0, 0, 1]);
     expect(rows['page=/team']).toEqual([1, 0, 0, 4000, 0, 1]);
     expect(hourly).toEqual([
       {
@@ -201,7 +201,7 @@ describe('sessionize + aggregate', () => {
       ev({ id: 'c'.repeat(32), type: 'download', target: '/form.pdf' }),
       ev({ id: 'd'.repeat(32), type: 'event', name: 'call' }),
     ]);
-    expect(rows['referrer=(direct)']).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(rows['referrer=(direct)']).toEqual([0, 1, 0, 0, 0, 1]);
     expect(rows['exit_domain=maps.example.org']).toEqual([0, 0, 0, 0, 1, 0]);
     expect(rows['download=/form.pdf']).toEqual([0, 0, 0, 0, 1, 0]);
     expect(rows['event=call']).toEqual([0, 0, 0, 0, 1, 1]);

@@ -1,4 +1,6 @@
 import {
+  FREE_TEXT_DIMENSIONS,
+  RARE_VALUE,
   ROLLUP_STATES,
   ROLLUP_TABLES,
   SEAL_MARGIN_MS,
@@ -29,6 +31,8 @@ const MONTHLY_SALT: ReadonlySet<number> = new Set([ROLLUP_STATES.monthly, ROLLUP
 export type SealerDeps = {
   db: Db;
   clickhouse: CommonConfig['clickhouse'];
+  /** k of the rare-value rule: a free-text value seen from fewer visitors in a day is stored as RARE_VALUE. */
+  rareValueMinVisitors?: number;
   now?: () => number;
   insert?: typeof insertIngestBlock;
   /** Throws once this process may no longer be the only sealer (its lock is gone): checked before each block. */
@@ -69,6 +73,28 @@ const unitWhere = (unit: SealUnit) =>
 
 type CountRow = { d: string; src: EventSource; n: string };
 
+const DEFAULT_RARE_VALUE_MIN_VISITORS = 3;
+const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
+
+/**
+ * The rare-value rule: a free-text row seen from fewer than `k` visitors is counted under RARE_VALUE
+ * (with the other rare ones of its day, source and dimension); its value is stored nowhere else.
+ */
+function foldRare(rows: DailyRollupRow[], k: number): DailyRollupRow[] {
+  const out = new Map<string, DailyRollupRow>();
+  for (const row of rows) {
+    const rare = FREE_TEXT.has(row.dim) && row.visitorCount < k;
+    const value = rare ? RARE_VALUE : row.value;
+    const id = `${row.day}\u0000${row.source}\u0000${row.dim}\u0000${value}`;
+    const into = out.get(id);
+    if (!into) out.set(id, { ...row, value });
+    else
+      for (const m of ['pageviews', 'visits', 'bounces', 'engagedMs', 'events', 'visitorCount'] as const)
+        into[m] += row[m];
+  }
+  return [...out.values()];
+}
+
 /** Daily-salt counts summed per row and month: a daily key never comes back on another day. */
 function daysByMonth(rows: readonly DailyRollupRow[]): MonthlyVisitorsRow[] {
   const months = new Map<string, MonthlyVisitorsRow>();
@@ -102,8 +128,12 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
   const where = `practice_id = ${sqlv.str(practiceId)} AND ${unitWhere(unit)}`;
   const monthlySalt = MONTHLY_SALT.has(unit.states);
   const [daily, hourly, acrossDays] = await Promise.all([
-    db.rows<CountRow & { dim: RollupDimension; value: string }>(
-      `SELECT toString(day) AS d, toString(source) AS src, dim, value, toString(uniqArrayMerge(visitors)) AS n FROM ${DAILY} WHERE ${where} GROUP BY d, src, dim, value`,
+    // Free-text rows keep their counts beside their states (0029): they move to the counts here.
+    db.rows<CountRow & { dim: RollupDimension; value: string } & Record<'pv' | 'vi' | 'bo' | 'en' | 'ev', string>>(
+      `SELECT toString(day) AS d, toString(source) AS src, dim, value, toString(uniqArrayMerge(visitors)) AS n,` +
+        ` toString(sumMerge(pageviews)) AS pv, toString(sumMerge(visits)) AS vi, toString(sumMerge(bounces)) AS bo,` +
+        ` toString(sumMerge(engaged_ms)) AS en, toString(sumMerge(events)) AS ev` +
+        ` FROM ${DAILY} WHERE ${where} GROUP BY d, src, dim, value`,
     ),
     db.rows<CountRow & { h: number }>(
       `SELECT toString(day) AS d, hour AS h, toString(source) AS src, toString(uniqArrayMerge(visitors)) AS n FROM ${HOURLY} WHERE ${where} GROUP BY d, h, src`,
@@ -123,16 +153,24 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
     writtenHour: 0,
     visitorHashes: [],
   };
-  const dailyRows: DailyRollupRow[] = daily.map((r) => ({
-    ...zero,
-    practiceId,
-    day: dayOf(r.d),
-    source: r.src,
-    dim: r.dim,
-    value: r.value,
-    events: 0,
-    visitorCount: Number(r.n),
-  }));
+  const k = deps.rareValueMinVisitors ?? DEFAULT_RARE_VALUE_MIN_VISITORS;
+  const dailyRows = foldRare(
+    daily.map((r) => ({
+      ...zero,
+      practiceId,
+      day: dayOf(r.d),
+      source: r.src,
+      dim: r.dim,
+      value: r.value,
+      pageviews: Number(r.pv),
+      visits: Number(r.vi),
+      bounces: Number(r.bo),
+      engagedMs: Number(r.en),
+      events: Number(r.ev),
+      visitorCount: Number(r.n),
+    })),
+    k,
+  );
   const hourlyRows: HourlyRollupRow[] = hourly.map((r) => ({
     ...zero,
     practiceId,
@@ -142,14 +180,21 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
     visitorCount: Number(r.n),
   }));
   const monthly: MonthlyVisitorsRow[] = acrossDays
-    ? acrossDays.map((r) => ({
-        practiceId,
-        source: r.src,
-        month: unit.day,
-        dim: r.dim,
-        value: r.value,
-        visitorCount: Number(r.n),
-      }))
+    ? daysByMonth(
+        foldRare(
+          acrossDays.map((r) => ({
+            ...zero,
+            practiceId,
+            day: unit.day,
+            source: r.src,
+            dim: r.dim,
+            value: r.value,
+            events: 0,
+            visitorCount: Number(r.n),
+          })),
+          k,
+        ),
+      )
     : daysByMonth(dailyRows);
   const block = buildIngestBlock({
     daily: dailyRows,

@@ -45,6 +45,20 @@ export const ROLLUP_DIMENSIONS = [
 export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 
 /**
+ * Dimensions whose values are free text from outside (a referring site, campaign parameters). Their
+ * counts stay beside their visitor states until the day is sealed (migration 0029); a value seen from
+ * fewer than k distinct visitors is then stored as RARE_VALUE, and the value itself is dropped with
+ * the states' partition.
+ */
+export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
+  'referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+];
+export const RARE_VALUE = '(rare)';
+
+/**
  * The metrics of a rollup row: each is an aggregate state column, filled from an input column of
  * the ingest table. Counts are signed sums, so a visit's exit page and bounce can be corrected as the
  * visit goes on. Visitors are two columns: uniq states over row-keyed visitor values while their salt

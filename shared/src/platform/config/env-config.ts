@@ -111,6 +111,12 @@ export type CommonConfig = {
  */
 export const retentionEnvShape = { RETENTION_MONTHS: envField.int(25, 1, 1200) };
 
+/**
+ * k of the rare-value rule: a free-text value (FREE_TEXT_DIMENSIONS) seen from fewer distinct
+ * visitors in a day is stored as `(rare)` once the day is sealed.
+ */
+export const rareValueEnvShape = { RARE_VALUE_MIN_VISITORS: envField.int(3, 1, 1000) };
+
 export function loadCommonConfig(clientId: string, env: Env = process.env): CommonConfig {
   const e = parseEnv(commonEnvShape, env);
   return {
