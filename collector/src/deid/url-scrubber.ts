@@ -115,7 +115,8 @@ function hasDate(text: string): boolean {
 function hasIp(text: string): boolean {
   for (const m of text.matchAll(IPV4_CANDIDATE)) if (ipaddr.IPv4.isValidFourPartDecimal(m[1]!)) return true;
   if (text.includes(':'))
-    for (const m of text.matchAll(IPV6_CANDIDATE)) if (m[0].includes(':') && ipaddr.IPv6.isValid(m[0])) return true;
+    for (const m of text.matchAll(IPV6_CANDIDATE))
+      if (m[0].length > 2 && /[0-9a-f]/i.test(m[0]) && ipaddr.IPv6.isValid(m[0])) return true;
   return false;
 }
 
