@@ -11,6 +11,8 @@ import { freeTextValue } from './free-text.ts';
 
 export type CustomEvent = { name: string | null; props: Record<string, string> | null };
 
+// Shared by every event that is not a custom event (a log import has millions).
+const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null })));
 const INVISIBLE = /[\p{Cf}\p{Cc}]/gu;
 const plain = (text: string): string => text.replace(INVISIBLE, '').normalize('NFKC').trim();
 
@@ -27,7 +29,7 @@ export function customEventStep(
   rawProps: Record<string, unknown> | null | undefined,
   practice: Practice,
 ): EdgeResult<CustomEvent, never, 'invalid-name'> {
-  if (type !== 'event') return ok({ name: null, props: null });
+  if (type !== 'event') return NOT_CUSTOM;
   const name = rawName ? plain(rawName) : '';
   if (!name) return invalid('invalid-name');
   const declaration = practice.events.find((e) => e.name === name);

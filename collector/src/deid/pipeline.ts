@@ -99,15 +99,17 @@ export type DeidResult = Step<Deidentified>;
 
 export const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
 const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null } as const;
+// Shared results of the steps with nothing to say (a log import runs them for millions of lines).
+const PASS = Object.freeze(ok(null));
 
 /** The visitor's choice comes first: an opted-out hit is not looked at further. */
 export function consentStep(client: ClientFacts): Step<null> {
-  return client.optedOut ? drop('opted-out') : ok(null);
+  return client.optedOut ? drop('opted-out') : PASS;
 }
 
 /** Snippet hits from crawlers and automation. (Log lines are bot-filtered by `logs/hit-rules.ts`, by rules that fit logs.) */
 export function botStep(hit: RawHit): Step<null> {
-  return hit.source === 'snippet' && isBot(hit.client.userAgent, hit.client.acceptLanguage) ? drop('bot') : ok(null);
+  return hit.source === 'snippet' && isBot(hit.client.userAgent, hit.client.acceptLanguage) ? drop('bot') : PASS;
 }
 
 /**
@@ -146,7 +148,7 @@ function firstValue(...raws: Array<string | undefined>): string | null {
 
 /** Outbound: the destination's site (registrable domain, `(ip)`); download: the scrubbed path on the practice's own host. */
 export function targetStep(hit: RawHit, practice: Practice): Step<string | null> {
-  if (hit.type !== 'outbound' && hit.type !== 'download') return ok(null);
+  if (hit.type !== 'outbound' && hit.type !== 'download') return PASS;
   const dest = hit.target ? parseWebUrl(hit.target) : null;
   if (!dest) return invalid('invalid-target');
   const host = urlHost(dest);

@@ -291,3 +291,64 @@ describe('scrubbing cost', () => {
     expect(() => scrubPath(`/${text}`)).not.toThrow();
   });
 });
+
+const MONTHS = ['Jan', 'February', 'mar', 'April', 'May', 'JUNE', 'Jul', 'August', 'Sept', 'oct', 'Nov', 'December'];
+const dateOfBirth = fc
+  .tuple(
+    fc.integer({ min: 1930, max: 2024 }),
+    fc.integer({ min: 1, max: 12 }),
+    fc.integer({ min: 1, max: 28 }),
+    fc.constantFrom('-', '.', '/', '_', ' ', ''),
+    fc.integer({ min: 0, max: 6 }),
+    fc.boolean(),
+  )
+  .map(([y, m, d, sep, shape, pad]) => {
+    const p = (n: number) => (pad ? String(n).padStart(2, '0') : String(n));
+    const yy = String(y % 100).padStart(2, '0');
+    const s = sep === '' ? '-' : sep;
+    return [
+      `${y}${sep}${String(m).padStart(2, '0')}${sep}${String(d).padStart(2, '0')}`,
+      `${p(m)}${s}${p(d)}${s}${yy}`,
+      `${p(d)}${s}${p(m)}${s}${y}`,
+      `${MONTHS[m - 1]}${s}${d}${s}${y}`,
+      `${d}${s}${MONTHS[m - 1]}${s}${yy}`,
+      `${MONTHS[m - 1]} ${d}, ${y}`,
+      `${y}${s}${MONTHS[m - 1]}${s}${p(d)}`,
+    ][shape]!;
+  });
+const ipLiteral = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6().filter((ip) => /[0-9a-f]/i.test(ip) && ip.length > 2),
+);
+const prefixedId = fc
+  .tuple(
+    fc.stringMatching(/^[A-Za-z]{1,6}$/),
+    fc.constantFrom('', ':', '-', '#', '_'),
+    fc.integer({ min: 10000, max: 999999999 }),
+  )
+  .map(([letters, sep, n]) => `${letters}${sep}${n}`);
+const nonAsciiDigits = (zero: number) => (s: string) => s.replace(/\d/g, (d) => String.fromCodePoint(zero + Number(d)));
+
+describe('pattern properties', () => {
+  it('removes every generated date of birth, IP literal and record number, in a path or a campaign value', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(dateOfBirth, ipLiteral, prefixedId),
+        fc.constantFrom(0x30, 0x660, 0x966, 0xe50),
+        fc.boolean(),
+        (secret, zero, inQuery) => {
+          const written = secret.includes(':') ? secret : nonAsciiDigits(zero)(secret);
+          const url = inQuery
+            ? `https://clinic.example/p?utm_campaign=${encodeURIComponent(written)}`
+            : `https://clinic.example/p/${encodeURIComponent(written)}/x`;
+          const page = scrubbedPage(url);
+          expect(page).not.toBeNull();
+          const out = [page!.page, page!.utmCampaign].join(' ');
+          expect(out).toMatch(/:(date|ip|id|phone|token)|\(other\)/);
+          expect(out.replace(/:[a-z]+/g, '')).not.toMatch(/\p{Nd}{2}/u);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});

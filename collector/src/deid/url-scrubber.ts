@@ -171,15 +171,14 @@ export function scrubSegments(path: CanonicalPath): string {
   const out: string[] = [];
   const { segments } = path;
   for (let i = 0; i < segments.length; i++) {
-    const [a, b, c] = [segments[i]!, segments[i + 1], segments[i + 2]];
-    if (c !== undefined && /^\d{1,4}$/.test(a) && /^\d{1,2}$/.test(b!) && /^\d{1,4}$/.test(c)) {
-      if (isDateTriple(a, b!, c)) {
-        out.push(PLACEHOLDERS.date);
-        i += 2;
-        continue;
-      }
+    const segment = segments[i]!;
+    const span = dateSpan(segments, i);
+    if (span > 0) {
+      out.push(PLACEHOLDERS.date);
+      i += span - 1;
+      continue;
     }
-    out.push(classifyText(a) ?? a);
+    out.push(classifyText(segment) ?? segment);
   }
   let text = pathText({ segments: out, trailingSlash: path.trailingSlash });
   if (text.length > MAX_PATH_CHARS) {
@@ -187,6 +186,23 @@ export function scrubSegments(path: CanonicalPath): string {
     text = cut.slice(0, Math.max(1, cut.lastIndexOf('/'))) + '/:truncated';
   }
   return text;
+}
+
+const DATE_PART = /^[\p{L}\p{Nd},]{1,9}$/u;
+
+/** How many segments from `i` (3 or 2, 0 for none) spell a date together: `/03/12/1984`, `/Jan/1/1930`, `/12-mar/84`. */
+function dateSpan(segments: readonly string[], i: number): number {
+  for (const span of [3, 2]) {
+    if (i + span > segments.length) continue;
+    const parts = segments.slice(i, i + span);
+    // Every date has digits: most spans are ruled out here.
+    if (!/\p{Nd}/u.test(parts[0]!) && !/\p{Nd}/u.test(parts[1]!)) return 0;
+    if (!parts.every((p) => DATE_PART.test(p) || /^[\p{L}\p{Nd}-]{1,12}$/u.test(p))) continue;
+    const date = (list: string[]) => hasDate(asciiDigits(list.join('/')));
+    // Only when the date needs every segment of the span: `/dob/3-12-84` is a date in one segment.
+    if (date(parts) && !date(parts.slice(1)) && !date(parts.slice(0, -1))) return span;
+  }
+  return 0;
 }
 
 /** Canonicalises and scrubs a raw URL path; `/:invalid` when it does not canonicalise. */
