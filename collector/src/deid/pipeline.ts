@@ -97,7 +97,7 @@ export type Deidentified = {
 };
 export type DeidResult = Step<Deidentified>;
 
-export const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
+const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
 const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null } as const;
 // Shared results of the steps with nothing to say (a log import runs them for millions of lines).
 const PASS = Object.freeze(ok(null));

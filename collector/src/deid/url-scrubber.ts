@@ -30,7 +30,7 @@ export const PLACEHOLDERS = {
 const MAX_PATH_CHARS = 200;
 
 /** Every decimal digit (`\p{Nd}`: Arabic-Indic, Devanagari, Thai, full-width…) as its ASCII digit. */
-export function asciiDigits(text: string): string {
+function asciiDigits(text: string): string {
   // eslint-disable-next-line no-control-regex
   if (!/[^\x00-\x7f]/.test(text)) return text;
   return text.replace(/\p{Nd}/gu, (d) => String(digitValue(d.codePointAt(0)!)));
@@ -93,7 +93,7 @@ const isMonth = (m: number) => m >= 1 && m <= 12;
 const isDay = (d: number) => d >= 1 && d <= 31;
 
 /** Whether three numbers, as written, can be a calendar date: Y-M-D, D-M-Y or M-D-Y, years of 2 or 4 digits. */
-export function isDateTriple(a: string, b: string, c: string): boolean {
+function isDateTriple(a: string, b: string, c: string): boolean {
   const [x, y, z] = [Number(a), Number(b), Number(c)];
   if (a.length === 4) return isMonth(y) && isDay(z);
   if (a.length > 2 || b.length > 2 || (c.length !== 2 && c.length !== 4)) return false;
@@ -188,7 +188,8 @@ export function scrubSegments(path: CanonicalPath): string {
   return text;
 }
 
-const DATE_PART = /^[\p{L}\p{Nd},]{1,9}$/u;
+// A segment that can be part of a date: a number, a month name, `3rd,`, `12-mar`.
+const DATE_PART = /^[\p{L}\p{Nd},-]{1,12}$/u;
 
 /** How many segments from `i` (3 or 2, 0 for none) spell a date together: `/03/12/1984`, `/Jan/1/1930`, `/12-mar/84`. */
 function dateSpan(segments: readonly string[], i: number): number {
@@ -197,7 +198,7 @@ function dateSpan(segments: readonly string[], i: number): number {
     const parts = segments.slice(i, i + span);
     // Every date has digits: most spans are ruled out here.
     if (!/\p{Nd}/u.test(parts[0]!) && !/\p{Nd}/u.test(parts[1]!)) return 0;
-    if (!parts.every((p) => DATE_PART.test(p) || /^[\p{L}\p{Nd}-]{1,12}$/u.test(p))) continue;
+    if (!parts.every((p) => DATE_PART.test(p))) continue;
     const date = (list: string[]) => hasDate(asciiDigits(list.join('/')));
     // Only when the date needs every segment of the span: `/dob/3-12-84` is a date in one segment.
     if (date(parts) && !date(parts.slice(1)) && !date(parts.slice(0, -1))) return span;
