@@ -55,20 +55,23 @@ export function clientFacts(request: FastifyRequest, practice: Practice, ctx: Hi
 /** What a request's hit says, before the request facts are added. */
 export type BeaconHit = Omit<RawHit, 'source' | 'client' | 'time'>;
 
-const REFUSALS: Record<InvalidReason, DomainError> = {
-  'invalid-url': new DomainError('invalid-input', 'url: must be an absolute http(s) URL', ErrorCode.invalidBody),
-  'url-outside-site': new DomainError(
-    'not-found',
-    'url is not on a domain registered for this site',
-    ErrorCode.urlOutsideSite,
-  ),
-  'invalid-target': new DomainError(
-    'invalid-input',
-    'target: must be an absolute http(s) URL for outbound and download events',
-    ErrorCode.invalidBody,
-  ),
-  'invalid-name': new DomainError('invalid-input', 'name: required for custom events', ErrorCode.invalidBody),
-};
+/** The answer to a refused hit: 404 for a page outside the practice's domains, else 400. */
+function refusal(reason: InvalidReason): DomainError {
+  switch (reason) {
+    case 'url-outside-site':
+      return new DomainError('not-found', 'url is not on a domain registered for this site', ErrorCode.urlOutsideSite);
+    case 'invalid-url':
+      return new DomainError('invalid-input', 'url: must be an absolute http(s) URL', ErrorCode.invalidBody);
+    case 'invalid-target':
+      return new DomainError(
+        'invalid-input',
+        'target: must be an absolute http(s) URL for outbound and download events',
+        ErrorCode.invalidBody,
+      );
+    case 'invalid-name':
+      return new DomainError('invalid-input', 'name: required for custom events', ErrorCode.invalidBody);
+  }
+}
 
 /**
  * CORS for beacons: any origin may send (the body carries no credentials), except in
@@ -103,7 +106,7 @@ export async function acceptHit(
   const client = clientFacts(request, practice, ctx);
   const time = ctx.now();
   const kind = visitorSaltKind(client, practice);
-  // The visitor step is synchronous: its salt is loaded first.
+  // The pipeline is synchronous: the salt its visitor step may need is loaded first (also for a hit it then drops).
   const salt = await ctx.salts.saltFor(kind, time).catch((error: unknown) => {
     // Without a salt no visitor key can be made.
     request.log.warn({ err: error }, 'salt store unavailable');
@@ -115,7 +118,7 @@ export async function acceptHit(
   const result = deidentifyHit({ ...hit, source: 'snippet', client, time }, practice, steps);
   if (result.kind === 'invalid') {
     ctx.metrics.dropped.inc({ reason: result.reason === 'url-outside-site' ? 'url-outside-site' : 'invalid' });
-    throw REFUSALS[result.reason];
+    throw refusal(result.reason);
   }
   if (result.kind === 'drop') {
     // Answered like an accepted event, so a visitor's choice or a bot verdict is not revealed.
