@@ -2,6 +2,7 @@ import { eventEnvelopeSchema, eventJson, practiceSchema, type Practice } from '@
 import { describe, expect, it } from 'vitest';
 import {
   deidentifyHit,
+  eventKey,
   directSteps,
   visitorSaltKind,
   type ClientFacts,
@@ -57,7 +58,7 @@ async function ok(h: Hit, f = facts(), p = practice) {
 
 describe('deidentifyHit (snippet)', () => {
   it('produces a valid envelope with derived fields only', async () => {
-    const { event, key } = await ok(hit());
+    const { event } = await ok(hit());
     expect(eventEnvelopeSchema.parse(event)).toEqual(event);
     expect(event).toMatchObject({
       practiceId: 'riverside',
@@ -70,7 +71,7 @@ describe('deidentifyHit (snippet)', () => {
       device: 'desktop',
       countOnly: false,
     });
-    expect(key).toBe(`riverside:${event.visitor}`);
+    expect(eventKey(event)).toBe(`riverside:${event.visitor}`);
     const text = JSON.stringify(event);
     expect(text).not.toContain('203.0.113.7');
     expect(text).not.toContain('Mozilla');
@@ -108,12 +109,12 @@ describe('deidentifyHit (snippet)', () => {
   });
 
   it('stores count-only pages as their class without referrer or campaign', async () => {
-    const { event, key } = await ok(hit({ url: 'https://clinic.example/appointments/new?utm_source=x' }));
+    const { event } = await ok(hit({ url: 'https://clinic.example/appointments/new?utm_source=x' }));
     expect(event).toMatchObject({ page: 'appointments', countOnly: true, referrerDomain: null, utmSource: null });
     // No visitor value at all, not even in the Kafka key, and the producer's own check agrees.
     expect(event).not.toHaveProperty('visitor');
     expect(event).not.toHaveProperty('visitorPeriod');
-    expect(key).toBe(`riverside:${event.id}`);
+    expect(eventKey(event)).toBe(`riverside:${event.id}`);
     expect(JSON.parse(eventJson(event))).not.toHaveProperty('visitor');
   });
 

@@ -90,8 +90,6 @@ export type SaltLookup = (kind: SaltKind, time: number) => Buffer;
 
 export type Deidentified = {
   event: EventEnvelope;
-  /** The Kafka key: the visitor's, so their events stay in order; a count-only event's own id. */
-  key: string;
   /** Cookie mode: a new cookie id to set, when the browser sent none. */
   issueCookieId: string | null;
 };
@@ -232,7 +230,7 @@ export function deidentifyHit(
     device: place.agent.device,
   };
   // A count-only event carries no visitor value at all, and sets no cookie.
-  if (countOnly) return ok({ event, key: `${practice.id}:${id}`, issueCookieId: null });
+  if (countOnly) return ok({ event, issueCookieId: null });
   const visitor = steps.visitor(hit.client, hit.time);
   event.visitor = visitor.visitor;
   if (visitor.period === 'month') event.visitorPeriod = 'month';
@@ -241,5 +239,10 @@ export function deidentifyHit(
     practice.cookieMode && hit.source === 'snippet' && visitor.period === 'day'
       ? randomBytes(16).toString('hex')
       : null;
-  return ok({ event, key: `${practice.id}:${visitor.visitor}`, issueCookieId });
+  return ok({ event, issueCookieId });
+}
+
+/** An event's Kafka key: its visitor's, so a visitor's events stay in order; a count-only event's own id. */
+export function eventKey(event: EventEnvelope): string {
+  return `${event.practiceId}:${event.visitor ?? event.id}`;
 }

@@ -4,6 +4,7 @@ import type { CountryLookup } from '../deid/country.ts';
 import {
   deidentifyHit,
   directSteps,
+  eventKey,
   visitorSaltKind,
   type ClientFacts,
   type InvalidReason,
@@ -125,9 +126,9 @@ export async function acceptHit(
     ctx.metrics.dropped.inc({ reason: result.reason });
     return;
   }
-  const { event, key, issueCookieId } = result.value;
+  const { event, issueCookieId } = result.value;
   try {
-    await ctx.sink.submit(key, event);
+    await ctx.sink.submit(eventKey(event), event);
   } catch (error) {
     ctx.metrics.dropped.inc({ reason: 'spool-full' });
     if (error instanceof SpoolFullError) {
