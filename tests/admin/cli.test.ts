@@ -72,11 +72,21 @@ describe('confidant CLI', () => {
       'on',
       '--exit-allow',
       'maps.example',
+      '--events',
+      '[{"name":"Booking: started","props":{"plan":["basic"]}}]',
+      '--path-templates',
+      '[{"pattern":"/providers/*","path":"/providers/:slug"}]',
     );
     expect(update.code, update.stderr).toBe(0);
     const list = JSON.parse((await confidant('practice', 'list')).stdout);
     expect(list).toEqual([
-      expect.objectContaining({ id: 'shell-clinic', cookieMode: true, exitAllowlist: ['maps.example'] }),
+      expect.objectContaining({
+        id: 'shell-clinic',
+        cookieMode: true,
+        exitAllowlist: ['maps.example'],
+        events: [{ name: 'Booking: started', props: { plan: ['basic'] } }],
+        pathTemplates: [{ pattern: '/providers/*', path: '/providers/:slug' }],
+      }),
     ]);
 
     const created = await confidant(

@@ -55,7 +55,8 @@ export function invalidVariants(e: EventEnvelope, sentAt: number): RawEvent[] {
     bad('wrong version', { v: 2 }),
     bad('country not a code', { country: 'Germany' }),
     bad('id not hex', { id: 'not-an-id' }),
-    { what: 'visitor missing', raw: withoutVisitor, valid: null },
+    // Only an event that is not count-only needs a visitor (a count-only one carries none).
+    { what: 'visitor missing', raw: { ...withoutVisitor, countOnly: false }, valid: null },
   ];
 }
 

@@ -25,9 +25,9 @@ function technology(rows: DayRollup, event: EventEnvelope, metric: number, visit
  */
 export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepResult<null> {
   const { event, practice, slot, effect } = item;
-  const linked = !event.countOnly;
-  // The visitor key whose row-keyed values go into a row's uniq state; null for rows that count no visitors.
-  const visitor = linked ? event.visitor : null;
+  // Only events with a visitor value are linked; a count-only event carries none (the envelope's rule).
+  const visitor = event.countOnly ? null : (event.visitor ?? null);
+  const linked = visitor !== null;
   // A cookie-mode practice's period is the month: all its states, with or without a cookie, share the
   // month's partition, so that no partition is the few visitors who came without one.
   const states = practice.cookieMode ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
