@@ -10,7 +10,16 @@
  * (`states` 1), which the real sealer then turns into counts.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { PracticeStore, ROLLUP_TABLES, TABLES, sqlv, type Db, type Practice } from '@confidant/shared';
+import { createClient } from '@clickhouse/client';
+import {
+  PORTABLE_SETTINGS,
+  PracticeStore,
+  ROLLUP_TABLES,
+  TABLES,
+  sqlv,
+  type Db,
+  type Practice,
+} from '@confidant/shared';
 import { sealClosedVisitorStates } from '@confidant/processor';
 import {
   breakdownSql,
@@ -507,10 +516,18 @@ async function generate(
   rows: PlanRow[],
 ): Promise<{ seconds: number; statements: number }> {
   const db = ns.db;
-  const slow = (query: string) => db.client.command({ query, clickhouse_settings: SLOW });
+  // Its own client: a month's statement can outlast the services' 60-second request timeout on a busy machine.
+  const long = createClient({
+    url: ns.config.clickhouse.url,
+    username: ns.config.clickhouse.user,
+    password: ns.config.clickhouse.password,
+    database: db.database,
+    request_timeout: SLOW.max_execution_time * 1000,
+    clickhouse_settings: { ...PORTABLE_SETTINGS, ...SLOW },
+  });
+  const slow = (query: string) => long.command({ query });
   // Few plan rows a block: each expands to up to PLAN_CHUNK events.
-  const expand = (query: string) =>
-    db.client.command({ query, clickhouse_settings: { ...SLOW, max_block_size: '16' } });
+  const expand = (query: string) => long.command({ query, clickhouse_settings: { max_block_size: '16' } });
   await db.command(CREATE_PLAN);
   await db.command(CREATE_RAW);
   await db.command(CREATE_SESSIONS);
@@ -547,6 +564,7 @@ async function generate(
     );
   }
   await db.command(`DROP TABLE ${SESSIONS}`);
+  await long.close();
   return { seconds: (Date.now() - t0) / 1000, statements };
 }
 
