@@ -15,9 +15,9 @@ import { collectorBench } from './collector.bench.ts';
 import { endToEndBench } from './end-to-end.bench.ts';
 import { freshnessBench } from './freshness.bench.ts';
 import { hitLogsBench } from './hit-logs.adapter.ts';
+import { multiTenantReadsBench } from './multi-tenant-reads.bench.ts';
 import { processorBench } from './processor.bench.ts';
 import { producerBench } from './producer.bench.ts';
-import { reportsBench } from './reports.bench.ts';
 import { snippetBench } from './snippet.bench.ts';
 import { describeMachine } from './support/machine.ts';
 import { markdown, textTable } from './support/report.ts';
@@ -30,7 +30,7 @@ const BENCHES: Bench[] = [
   processorBench,
   endToEndBench,
   freshnessBench,
-  reportsBench,
+  multiTenantReadsBench,
   hitLogsBench,
   snippetBench,
 ];

@@ -17,3 +17,4 @@ export { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from
 export { hashesMatch, hashSecret } from './auth/api-key.ts';
 export { breakdownSql } from './queries/breakdown.query.ts';
 export { dailyTotalsSql } from './queries/monthly-report.query.ts';
+export { timeseriesSql } from './queries/timeseries.query.ts';

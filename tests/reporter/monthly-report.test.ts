@@ -14,7 +14,13 @@ let h: ReporterHarness;
 
 beforeAll(async () => {
   h = await startReporter('monthly');
-  await savePractices(h.control, practice('alpha'), practice('beta'), practice('gamma', { cookieMode: true }));
+  await savePractices(
+    h.control,
+    practice('alpha'),
+    practice('beta'),
+    practice('gamma', { cookieMode: true }),
+    practice('delta'),
+  );
   const a = (day: string, dim: string, value: string, c: object) => ({ practiceId: 'alpha', day, dim, value, ...c });
   const f = new RollupFixture()
     .daily(
@@ -62,7 +68,26 @@ beforeAll(async () => {
     .hourly({ practiceId: 'alpha', day: '2024-03-01', hour: 9, pageviews: 6, visits: 2, visitors: [1, 2] })
     .hourly({ practiceId: 'alpha', day: '2024-03-01', hour: 14, pageviews: 4, visits: 2, visitors: [3] })
     .daily({ practiceId: 'gamma', day: '2024-03-01', dim: 'total', pageviews: 2, visits: 2, visitors: [1, 2] })
-    .daily({ practiceId: 'gamma', day: '2024-03-02', dim: 'total', pageviews: 2, visits: 2, visitors: [2, 3] });
+    .daily({ practiceId: 'gamma', day: '2024-03-02', dim: 'total', pageviews: 2, visits: 2, visitors: [2, 3] })
+    // server logs only: the report picks them without being asked
+    .daily({
+      practiceId: 'delta',
+      day: '2024-03-03',
+      dim: 'total',
+      pageviews: 7,
+      visits: 5,
+      visitors: [1, 2],
+      source: 'logs',
+    })
+    .daily({
+      practiceId: 'delta',
+      day: '2024-03-03',
+      dim: 'page',
+      value: '/',
+      pageviews: 7,
+      visitors: [1, 2],
+      source: 'logs',
+    });
   await f.flush(h.db);
 });
 
@@ -174,6 +199,16 @@ describe('monthly report (JSON)', () => {
     expect(r.totals.pageviews.value).toBe(100);
     const top = (await get('/v1/practices/alpha/reports/monthly?month=2024-03&limit=1')).json();
     expect(top.sections.pages).toEqual([{ value: '/', pageviews: 8, visitors: 2 }]);
+  });
+
+  test('a practice with server logs alone gets the logs report unasked', async () => {
+    const r = (await get('/v1/practices/delta/reports/monthly?month=2024-03')).json();
+    expect(r.source).toBe('logs');
+    expect(r.sources).toEqual({ snippet: { pageviews: 0, visits: 0 }, logs: { pageviews: 7, visits: 5 } });
+    expect(r.totals.pageviews.value).toBe(7);
+    expect(r.totals.visitors.value).toBe(2);
+    expect(r.daily.find((d: { day: string }) => d.day === '2024-03-03')).toMatchObject({ pageviews: 7, visits: 5 });
+    expect(r.sections.pages).toEqual([{ value: '/', pageviews: 7, visitors: 2 }]);
   });
 
   test('cookie mode reports monthly unique browsers', async () => {

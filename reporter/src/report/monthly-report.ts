@@ -110,18 +110,26 @@ export async function buildMonthlyReport(
 ): Promise<MonthlyReport> {
   const range = monthRange(month);
   const prevRange = monthRange(previousMonth(month));
-  const sources = await readSources(db, practice.id, range.from, range.to);
-  const source = options.source ?? pickSource(sources);
-  const filter = { practiceId: practice.id, source, from: range.from, to: range.to };
-  const prevFilter = { ...filter, from: prevRange.from, to: prevRange.to };
-
-  // A handful of queries, not one per section: on a busy server each query has a fixed cost.
-  const [bothMonths, unique, prevUnique, topRows] = await Promise.all([
-    readDaily(db, { ...filter, from: prevRange.from }),
-    practice.cookieMode ? readMonthVisitors(db, filter) : Promise.resolve(null),
-    practice.cookieMode ? readMonthVisitors(db, prevFilter) : Promise.resolve(null),
-    db.rows<Record<string, string>>(sectionsSql({ ...filter, sections: REPORT_SECTIONS, limit: options.limit })),
+  // A handful of queries, not one per section, all at once: on a busy server each query has a fixed
+  // cost. Which source the report shows is read alongside; unless the caller named it, the snippet's
+  // figures are read meanwhile and read again only when the practice turns out to have logs alone.
+  const readFigures = (source: EventSource) => {
+    const filter = { practiceId: practice.id, source, from: range.from, to: range.to };
+    const prevFilter = { ...filter, from: prevRange.from, to: prevRange.to };
+    return Promise.all([
+      readDaily(db, { ...filter, from: prevRange.from }),
+      practice.cookieMode ? readMonthVisitors(db, filter) : Promise.resolve(null),
+      practice.cookieMode ? readMonthVisitors(db, prevFilter) : Promise.resolve(null),
+      db.rows<Record<string, string>>(sectionsSql({ ...filter, sections: REPORT_SECTIONS, limit: options.limit })),
+    ]);
+  };
+  const likely: EventSource = options.source ?? 'snippet';
+  const [sources, likelyFigures] = await Promise.all([
+    readSources(db, practice.id, range.from, range.to),
+    readFigures(likely),
   ]);
+  const source = options.source ?? pickSource(sources);
+  const [bothMonths, unique, prevUnique, topRows] = source === likely ? likelyFigures : await readFigures(source);
   const daily = bothMonths.filter((d) => d.day >= range.from);
   const prevDaily = bothMonths.filter((d) => d.day <= prevRange.to);
   const sectionRows = REPORT_SECTIONS.map((s) => topRows.filter((r) => r.d === s.dim));
