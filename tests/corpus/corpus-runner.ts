@@ -1,0 +1,116 @@
+import {
+  buildApp,
+  createMetrics,
+  loadCollectorConfig,
+  MemorySaltStore,
+  PracticeRegistry,
+} from '@confidant/collector/components';
+import { createLogger, decodeEvent, encodeEvent, practiceSchema, type EventEnvelope } from '@confidant/shared';
+import type { FastifyInstance } from 'fastify';
+import { CORPUS_PRACTICE } from './corpus.ts';
+import { CORPUS_UA, PRACTICE_DOMAIN, type CorpusInput, type CorpusItem } from './corpus-item.ts';
+
+/** What became of one input: an envelope, nothing (dropped, answered like an accepted hit), or a refusal. */
+export type Outcome = { kind: 'ok'; event: EventEnvelope } | { kind: 'drop' } | { kind: 'invalid'; reason: string };
+
+export const CORPUS_PRACTICE_PARSED = practiceSchema.parse(CORPUS_PRACTICE);
+
+/** The HTTP request that delivers a hit input, as the snippet or the Plausible tracker would send it. */
+export function hitRequest(input: Extract<CorpusInput, { kind: 'hit' }>): { url: string; body: string } {
+  if (input.via === 'snippet')
+    return {
+      url: '/e',
+      body: JSON.stringify({
+        site: CORPUS_PRACTICE.siteKey,
+        type: input.type,
+        url: input.url,
+        referrer: input.referrer ?? null,
+        target: input.target ?? null,
+        name: input.name ?? null,
+        width: 1280,
+      }),
+    };
+  const special: Partial<Record<string, string>> = {
+    pageview: 'pageview',
+    outbound: 'Outbound Link: Click',
+    download: 'File Download',
+    notfound: '404',
+  };
+  const props = input.target ? { ...input.props, url: input.target } : input.props;
+  return {
+    url: '/api/event',
+    body: JSON.stringify({
+      n: input.type === 'event' ? input.name : special[input.type],
+      u: input.url,
+      d: PRACTICE_DOMAIN,
+      r: input.referrer ?? null,
+      w: 1280,
+      ...(props ? { p: props } : {}),
+    }),
+  };
+}
+
+export const HIT_HEADERS = {
+  'content-type': 'text/plain',
+  'user-agent': CORPUS_UA,
+  'accept-language': 'en-US,en;q=0.9',
+};
+
+/**
+ * The collector app in memory (its real routes and de-identification, salts in memory, no Kafka):
+ * every hit goes through the same HTTP adapter as in production, and the envelope it would produce
+ * is captured at the sink, checked as the producer checks it.
+ */
+export class CorpusCollector {
+  private readonly captured: EventEnvelope[] = [];
+
+  private constructor(private readonly app: FastifyInstance) {}
+
+  static async start(): Promise<CorpusCollector> {
+    const logger = createLogger('corpus', 'silent');
+    const registry = new PracticeRegistry(
+      { list: async () => [CORPUS_PRACTICE_PARSED], revision: async () => '1' },
+      logger,
+    );
+    await registry.refresh();
+    let collector: CorpusCollector | null = null;
+    const app = await buildApp({
+      config: { ...loadCollectorConfig({}), rateLimitPerMin: 1_000_000_000 },
+      logger,
+      registry,
+      salts: new MemorySaltStore(),
+      sink: {
+        ready: () => true,
+        submit: async (_key, event) => {
+          const decoded = decodeEvent(encodeEvent(event));
+          if (!decoded.ok) throw new Error(`the collector made an invalid envelope: ${decoded.reason}`);
+          collector!.captured.push(decoded.event);
+        },
+      },
+      metrics: createMetrics(),
+      country: () => 'US',
+    });
+    collector = new CorpusCollector(app);
+    return collector;
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+
+  async send(input: Extract<CorpusInput, { kind: 'hit' }>): Promise<Outcome> {
+    const { url, body } = hitRequest(input);
+    const before = this.captured.length;
+    const res = await this.app.inject({ method: 'POST', url, headers: HIT_HEADERS, body });
+    if (res.statusCode === 400 || res.statusCode === 404) return { kind: 'invalid', reason: res.body };
+    if (res.statusCode !== 202) throw new Error(`unexpected ${res.statusCode} for ${url}: ${res.body}`);
+    const made = this.captured.slice(before);
+    if (made.length > 1) throw new Error(`one hit made ${made.length} envelopes`);
+    return made.length ? { kind: 'ok', event: made[0]! } : { kind: 'drop' };
+  }
+
+  async run(item: CorpusItem): Promise<Outcome> {
+    if (item.input.kind === 'hit') return this.send(item.input);
+    throw new Error('log lines go through the log import');
+  }
+}
