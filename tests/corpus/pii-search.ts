@@ -40,16 +40,20 @@ function decodeAll(text: string): string {
   return current;
 }
 
-/** The needles of one planted value: its canonical form (values shorter than 4 canonical characters are never planted). */
+/**
+ * The needles of planted values: their canonical forms. A needle must be long enough not to turn up
+ * by chance: 4 Latin letters or digits, or 3 characters of a script like Han or Hangul.
+ */
 export function needlesOf(pii: readonly string[]): string[] {
   const needles = pii.map(canonicalPii);
   for (const [i, n] of needles.entries())
-    if (n.length < 4) throw new Error(`planted value ${JSON.stringify(pii[i])} is too short to search for`);
+    if (n.length < (/^[a-z0-9]*$/.test(n) ? 4 : 3))
+      throw new Error(`planted value ${JSON.stringify(pii[i])} is too short to search for`);
   return needles;
 }
 
-/** Fields of an envelope that hold keyed hashes or random ids (hex by schema), not text from the input. */
-const OPAQUE_FIELDS = new Set(['id', 'visitor']);
+/** Fields of an envelope that hold keyed hashes, random ids (hex by schema) or the receive time, not text from the input. */
+const OPAQUE_FIELDS = new Set(['id', 'visitor', 'ts']);
 
 /** Every text the envelope carries, by field (`props.plan` for a property), except the opaque hex fields. */
 export function envelopeTexts(event: Record<string, unknown>): Array<[string, string]> {
