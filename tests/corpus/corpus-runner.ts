@@ -50,6 +50,34 @@ export function hitRequest(input: Extract<CorpusInput, { kind: 'hit' }>): { url:
   };
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `[dd/Mon/yyyy:HH:MM:SS +0000]`, the combined log format's time. */
+export function logTime(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `[${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${d.toISOString().slice(11, 19)} +0000]`;
+}
+
+/** The log lines of `items` as one upload, at `timeMs`. */
+export function logBody(items: readonly CorpusItem[], timeMs: number): string {
+  const lines = items.flatMap((i) => (i.input.kind === 'log' ? [i.input.line.replace('{time}', logTime(timeMs))] : []));
+  return `${lines.join('\n')}\n`;
+}
+
+/** An envelope without what differs between two runs of the same input (ids, visitor keys, times, the country of the test address). */
+export function comparable(event: EventEnvelope): string {
+  const { id: _id, visitor, ts: _ts, country: _country, ...rest } = event as EventEnvelope & { visitor?: string };
+  const fields: Record<string, unknown> = { ...rest, hasVisitor: Boolean(visitor) };
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.keys(fields)
+        .sort()
+        .map((k) => [k, fields[k]]),
+    ),
+  );
+}
+
 export const HIT_HEADERS = {
   'content-type': 'text/plain',
   'user-agent': CORPUS_UA,
