@@ -565,6 +565,74 @@ function logLines(): CorpusItem[] {
   return items;
 }
 
+/**
+ * Addresses below state level: only the country of the client address is kept, query parameters
+ * other than the campaign ones are dropped, and a street address is not a safe value shape.
+ */
+function geographic(): CorpusItem[] {
+  const category = 'geographic';
+  const address = '742 Evergreen Terrace, Springfield';
+  const pii = ['742 Evergreen Terrace', 'Evergreen'];
+  return [
+    {
+      id: `${category}/directions-query`,
+      category,
+      input: pageview(`${ORIGIN}/directions?from=${encodeURIComponent(address)}&zip=62704`),
+      expect: { outcome: 'ok', page: '/directions', utmSource: null },
+      pii,
+    },
+    {
+      id: `${category}/ref-address`,
+      category,
+      input: pageview(`${ORIGIN}/?ref=${encodeURIComponent(address)}`),
+      expect: { outcome: 'ok', page: '/', utmSource: '(other)' },
+      pii,
+    },
+    {
+      id: `${category}/campaign-address`,
+      category,
+      input: pageview(`${ORIGIN}/?utm_campaign=${address.replace(/ /g, '+')}`),
+      expect: { outcome: 'ok', page: '/', utmCampaign: '(other)' },
+      pii,
+    },
+    {
+      id: `${category}/zip-plus-4-path`,
+      category,
+      input: pageview(`${ORIGIN}/service-area/62704-1234`),
+      expect: { outcome: 'ok', page: oneOf('/service-area/:id', '/service-area/:phone') },
+      pii: ['62704-1234'],
+    },
+    {
+      id: `${category}/zip-plus-4-campaign`,
+      category,
+      input: pageview(`${ORIGIN}/?utm_campaign=62704-1234`),
+      expect: { outcome: 'ok', page: '/', utmCampaign: oneOf('(other)', ':id', ':phone') },
+      pii: ['62704-1234'],
+    },
+    {
+      id: `${category}/prop-address`,
+      category,
+      input: {
+        kind: 'hit',
+        via: 'plausible',
+        type: 'event',
+        url: `${ORIGIN}/`,
+        name: DECLARED_EVENT,
+        props: { plan: address },
+      },
+      expect: { outcome: 'ok', props: { plan: '(other)' } },
+      pii,
+    },
+    {
+      id: `${category}/log-client-address`,
+      category,
+      input: logLine('/directions?from=742+Evergreen+Terrace', '-', '-', '81.2.69.142'),
+      expect: { outcome: 'ok', page: '/directions', utmSource: null },
+      pii: [...pii, '81.2.69.142'],
+    },
+  ];
+}
+
 /** The inputs issue 16 names, as written there. */
 function issueExamples(): CorpusItem[] {
   const category = 'issue-16';
@@ -679,4 +747,5 @@ export const ADVERSARIAL_ITEMS: CorpusItem[] = [
   ...childrenSections(),
   ...hosts(),
   ...logLines(),
+  ...geographic(),
 ];

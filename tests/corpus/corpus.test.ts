@@ -56,6 +56,7 @@ describe('the adversarial corpus', () => {
         'children',
         'hosts',
         'log-lines',
+        'geographic',
       ]),
     );
     expect(CORPUS.filter((i) => i.input.kind === 'log').length).toBeGreaterThanOrEqual(100);
