@@ -21,6 +21,11 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
     .option('--exit-allow <host>', 'allowlisted exit domain (repeatable)', collect)
     .option('--prop <name>', 'allowlisted custom event property (repeatable)', collect)
     .option('--page-classes <json>', 'page-class rules as JSON (default: the shipped rules)')
+    .option(
+      '--events <json>',
+      'declared custom events as JSON: [{"name":"Booking: started","props":{"plan":["basic"]}}]',
+    )
+    .option('--path-templates <json>', 'path templates as JSON: [{"pattern":"/providers/*","path":"/providers/:slug"}]')
     .action((o) =>
       ctx.withDb(async (db, control) => {
         const store = new PracticeStore(control);
@@ -35,6 +40,8 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
           exitAllowlist: o.exitAllow ?? [],
           propsAllowlist: o.prop ?? [],
           ...(o.pageClasses ? { pageClasses: parseJson(o.pageClasses) } : {}),
+          ...(o.events ? { events: parseJson(o.events) } : {}),
+          ...(o.pathTemplates ? { pathTemplates: parseJson(o.pathTemplates) } : {}),
         });
         const created = await store.create(input);
         if (!created) throw new Error(`practice ${input.id} exists; use practice update`);
@@ -56,6 +63,8 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
     .option('--exit-allow <host>', 'replaces the exit allowlist (repeatable)', collect)
     .option('--prop <name>', 'replaces the property allowlist (repeatable)', collect)
     .option('--page-classes <json>', 'replaces the page-class rules')
+    .option('--events <json>', 'replaces the declared custom events')
+    .option('--path-templates <json>', 'replaces the path templates')
     .action((id: string, o) =>
       ctx.withDb(async (db, control) => {
         const patch = practiceUpdateSchema.parse({
@@ -67,6 +76,8 @@ export function addPracticeCommands(program: Command, ctx: CommandContext): void
           ...(o.exitAllow ? { exitAllowlist: o.exitAllow } : {}),
           ...(o.prop ? { propsAllowlist: o.prop } : {}),
           ...(o.pageClasses ? { pageClasses: parseJson(o.pageClasses) } : {}),
+          ...(o.events ? { events: parseJson(o.events) } : {}),
+          ...(o.pathTemplates ? { pathTemplates: parseJson(o.pathTemplates) } : {}),
         });
         ctx.print(await updatePractice(new PracticeStore(control), id, patch));
       }),

@@ -1,27 +1,32 @@
-import type { PageClassRule } from '@confidant/shared';
+import type { PageClassRule, PathTemplate } from '@confidant/shared';
+import { compileGlob, matchGlob, type PathGlob } from './path-glob.ts';
 
-/** Compiles `/portal/**` style patterns: `*` is one segment, `**` is the rest (including nothing). */
-function compile(pattern: string): RegExp {
-  const parts = pattern.replace(/\/+$/, '').split('/').slice(1);
-  let source = '^';
-  for (const part of parts) {
-    if (part === '**') return new RegExp(`${source}(?:/.*)?$`, 'i');
-    source += '/' + (part === '*' ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*/g, '[^/]*'));
+const compiled = new Map<string, PathGlob>();
+
+function globOf(pattern: string): PathGlob {
+  let glob = compiled.get(pattern);
+  if (!glob) {
+    glob = compileGlob(pattern);
+    compiled.set(pattern, glob);
   }
-  return new RegExp(`${source}/?$`, 'i');
+  return glob;
 }
 
-const cache = new Map<string, RegExp>();
+/** The first rule whose pattern matches the canonical path's segments (lower-cased here), or null. */
+export function matchPageClass(segments: readonly string[], rules: readonly PageClassRule[]): PageClassRule | null {
+  if (rules.length === 0) return null;
+  const lower = segments.map((s) => s.toLowerCase());
+  for (const rule of rules) if (matchGlob(globOf(rule.pattern), lower)) return rule;
+  return null;
+}
 
-/** The first rule whose pattern matches the (scrubbed) path, or null. */
-export function matchPageClass(path: string, rules: readonly PageClassRule[]): PageClassRule | null {
-  for (const rule of rules) {
-    let re = cache.get(rule.pattern);
-    if (!re) {
-      re = compile(rule.pattern);
-      cache.set(rule.pattern, re);
-    }
-    if (re.test(path)) return rule;
-  }
+/** The first path template whose pattern matches the canonical path's segments, or null. */
+export function matchPathTemplate(
+  segments: readonly string[],
+  templates: readonly PathTemplate[],
+): PathTemplate | null {
+  if (templates.length === 0) return null;
+  const lower = segments.map((s) => s.toLowerCase());
+  for (const template of templates) if (matchGlob(globOf(template.pattern), lower)) return template;
   return null;
 }

@@ -1,5 +1,5 @@
 import type { SkipReason } from './hit-rules.ts';
-import type { LogDeidSkip } from './log-deid.ts';
+import type { LogDeidSkip } from './log-hit-pipeline.ts';
 import type { MalformedReason } from './log-parser.ts';
 
 /**

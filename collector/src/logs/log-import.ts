@@ -19,7 +19,7 @@ import { ChunkGapError, ImportMismatchError, lineShape, PrefixHash } from './imp
 import { ImportStalledError, persist, type Persistence } from './import-retry.ts';
 import { ImportTally, type ImportSummary } from './import-tally.ts';
 import { readLines, type LineBatch } from './line-reader.ts';
-import { LogDeidentifier } from './log-deid.ts';
+import { LogHitPipeline } from './log-hit-pipeline.ts';
 import { createLineParser, type LogFormat, type ParseResult } from './log-parser.ts';
 
 export type { EventBatchSink } from './import-batches.ts';
@@ -130,7 +130,7 @@ class ImportSession {
   private readonly window: { min: number; max: number };
   private importId: string;
   private lineNo: number;
-  private opened: { progress: ImportProgress; deid: LogDeidentifier; committer: ChunkCommitter } | null = null;
+  private opened: { progress: ImportProgress; deid: LogHitPipeline; committer: ChunkCommitter } | null = null;
   /** Lengths of the blank lines read before the first line with content (which names the import). */
   private heldBlank: number[] = [];
 
@@ -206,7 +206,7 @@ class ImportSession {
     });
     this.opened = {
       progress,
-      deid: new LogDeidentifier(practice, this.deps.salts, this.deps.country, progress.bucketSecret),
+      deid: new LogHitPipeline(practice, this.deps.salts, this.deps.country, progress.bucketSecret),
       committer,
     };
     return this.opened;

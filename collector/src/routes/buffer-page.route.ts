@@ -1,7 +1,7 @@
 import { invalidInput, parseInput, toApiError } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { hostInDomains } from '../deid/referrer.ts';
+import { hostInDomains } from '../deid/site-domain.ts';
 import { acceptHit } from './hit-handler.ts';
 import { escapeHtml, sendHtml } from './html.ts';
 import { unknownSite, type RouteDeps } from './route-deps.ts';

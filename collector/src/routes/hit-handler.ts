@@ -1,8 +1,15 @@
-import { ApiError, ErrorCode, header, type EventEnvelope, type Practice } from '@confidant/shared';
+import { ApiError, DomainError, ErrorCode, header, type EventEnvelope, type Practice } from '@confidant/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
-import { deidentify, type BeaconHit, type RequestFacts } from '../deid/deidentify.ts';
-import { hostInDomains } from '../deid/referrer.ts';
+import {
+  deidentifyHit,
+  directSteps,
+  visitorSaltKind,
+  type ClientFacts,
+  type InvalidReason,
+  type RawHit,
+} from '../deid/pipeline.ts';
+import { hostInDomains } from '../deid/site-domain.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
 import type { Metrics } from '../metrics.ts';
@@ -34,17 +41,34 @@ function readCookie(request: FastifyRequest, name: string): string | null {
   return null;
 }
 
-/** The request facts de-identification needs; they live only as long as this request. */
-export function requestFacts(request: FastifyRequest, practice: Practice, ctx: HitContext): RequestFacts {
+/** The client facts de-identification needs; they live only as long as this request. */
+export function clientFacts(request: FastifyRequest, practice: Practice, ctx: HitContext): ClientFacts {
   return {
     ip: ctx.clientIp(request.socket.remoteAddress ?? '', request.headers['x-forwarded-for']),
     userAgent: header(request, 'user-agent'),
     acceptLanguage: header(request, 'accept-language'),
     optedOut: header(request, 'sec-gpc') === '1' || header(request, 'dnt') === '1',
     cookieId: practice.cookieMode ? readCookie(request, COOKIE_NAME) : null,
-    receivedAt: ctx.now(),
   };
 }
+
+/** What a request's hit says, before the request facts are added. */
+export type BeaconHit = Omit<RawHit, 'source' | 'client' | 'time'>;
+
+const REFUSALS: Record<InvalidReason, DomainError> = {
+  'invalid-url': new DomainError('invalid-input', 'url: must be an absolute http(s) URL', ErrorCode.invalidBody),
+  'url-outside-site': new DomainError(
+    'not-found',
+    'url is not on a domain registered for this site',
+    ErrorCode.urlOutsideSite,
+  ),
+  'invalid-target': new DomainError(
+    'invalid-input',
+    'target: must be an absolute http(s) URL for outbound and download events',
+    ErrorCode.invalidBody,
+  ),
+  'invalid-name': new DomainError('invalid-input', 'name: required for custom events', ErrorCode.invalidBody),
+};
 
 /**
  * CORS for beacons: any origin may send (the body carries no credentials), except in
@@ -76,26 +100,31 @@ export async function acceptHit(
   hit: BeaconHit,
   ctx: HitContext,
 ): Promise<void> {
-  const result = await deidentify(hit, requestFacts(request, practice, ctx), practice, ctx).catch((error: unknown) => {
-    // Only the salt store can fail here; without a salt no visitor key can be made.
+  const client = clientFacts(request, practice, ctx);
+  const time = ctx.now();
+  const kind = visitorSaltKind(client, practice);
+  // The visitor step is synchronous: its salt is loaded first.
+  const salt = await ctx.salts.saltFor(kind, time).catch((error: unknown) => {
+    // Without a salt no visitor key can be made.
     request.log.warn({ err: error }, 'salt store unavailable');
     throw new ApiError(503, ErrorCode.unavailable, 'cannot accept events right now', {
       'retry-after': String(RETRY_AFTER_S),
     });
   });
-  if (result.kind === 'reject') {
-    ctx.metrics.dropped.inc({
-      reason: result.error.code === ErrorCode.urlOutsideSite ? 'url-outside-site' : 'invalid',
-    });
-    throw result.error;
+  const steps = directSteps(practice, { country: ctx.country, salt: () => salt });
+  const result = deidentifyHit({ ...hit, source: 'snippet', client, time }, practice, steps);
+  if (result.kind === 'invalid') {
+    ctx.metrics.dropped.inc({ reason: result.reason === 'url-outside-site' ? 'url-outside-site' : 'invalid' });
+    throw REFUSALS[result.reason];
   }
   if (result.kind === 'drop') {
     // Answered like an accepted event, so a visitor's choice or a bot verdict is not revealed.
     ctx.metrics.dropped.inc({ reason: result.reason });
     return;
   }
+  const { event, key, issueCookieId } = result.value;
   try {
-    await ctx.sink.submit(result.key, result.event);
+    await ctx.sink.submit(key, event);
   } catch (error) {
     ctx.metrics.dropped.inc({ reason: 'spool-full' });
     if (error instanceof SpoolFullError) {
@@ -105,11 +134,11 @@ export async function acceptHit(
     }
     throw error;
   }
-  ctx.metrics.accepted.inc({ type: result.event.type });
-  if (result.issueCookieId) {
+  ctx.metrics.accepted.inc({ type: event.type });
+  if (issueCookieId) {
     reply.header(
       'set-cookie',
-      `${COOKIE_NAME}=${result.issueCookieId}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; SameSite=None; Secure; HttpOnly`,
+      `${COOKIE_NAME}=${issueCookieId}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; SameSite=None; Secure; HttpOnly`,
     );
   }
 }

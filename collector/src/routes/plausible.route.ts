@@ -1,6 +1,6 @@
 import { parseInput, parseJsonBody, type EventType } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
-import type { BeaconHit } from '../deid/deidentify.ts';
+import type { BeaconHit } from './hit-handler.ts';
 import { plausibleEventSchema } from './beacon.schema.ts';
 import { acceptHit, applyCors } from './hit-handler.ts';
 import { unknownSite, type RouteDeps } from './route-deps.ts';

@@ -25,9 +25,10 @@ function technology(rows: DayRollup, event: EventEnvelope, metric: number, visit
  */
 export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepResult<null> {
   const { event, practice, slot, effect } = item;
-  const linked = !event.countOnly;
-  // The visitor key whose row-keyed values go into a row's uniq state; null for rows that count no visitors.
-  const visitor = linked ? event.visitor : null;
+  // Only events with a visitor value are linked; a count-only event carries none (the envelope's rule).
+  const visitor = event.countOnly ? null : (event.visitor ?? null);
+  const linked = visitor !== null;
+  // `visitor` is the key whose row-keyed values go into a row's uniq state; null for rows that count no visitors.
   const states = event.visitorPeriod === 'month' ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
   const rows = acc.day(event.practiceId, event.source, slot.day, states);
 

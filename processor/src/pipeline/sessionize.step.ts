@@ -5,10 +5,11 @@ import type { Located } from './resolve-practice.step.ts';
 
 export type Sessionized = Located & { effect: SessionEffect };
 
-/** Count-only pages are never linked to a visitor, so they bypass visits entirely. */
+/** Count-only pages carry no visitor value and are never linked to one, so they bypass visits entirely. */
 export function sessionizeStep(visits: Overlay<Visit>, located: Located): StepResult<Sessionized> {
-  const effect: SessionEffect = located.event.countOnly
-    ? { kind: 'none' }
-    : sessionize(visits, located.event, located.slot);
+  const effect: SessionEffect =
+    located.event.countOnly || located.event.visitor === undefined
+      ? { kind: 'none' }
+      : sessionize(visits, located.event, located.slot);
   return ok({ ...located, effect });
 }

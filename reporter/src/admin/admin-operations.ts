@@ -8,7 +8,27 @@ import type { PartnerStore } from '../auth/partner-store.ts';
 
 export type AdminStores = { practices: PracticeStore; partners: PartnerStore; keys: KeyStore };
 
-export const practiceUpdateSchema = practiceSchema.omit({ id: true, updatedAt: true }).partial().strict();
+const practiceFields = practiceSchema.omit({ id: true, updatedAt: true }).shape;
+/**
+ * A partial practice: only the fields given change. The practice schema's defaults are unwrapped, since
+ * a default filled into a patch would reset that field of the current practice (its page classes, declared
+ * events or path templates) whenever an update leaves it out.
+ */
+export const practiceUpdateSchema = z
+  .object({
+    ...practiceFields,
+    cookieMode: practiceFields.cookieMode.unwrap(),
+    pageClasses: practiceFields.pageClasses.unwrap(),
+    exitAllowlist: practiceFields.exitAllowlist.unwrap(),
+    propsAllowlist: practiceFields.propsAllowlist.unwrap(),
+    events: practiceFields.events.unwrap(),
+    pathTemplates: practiceFields.pathTemplates.unwrap(),
+    shareWithPartners: practiceFields.shareWithPartners.unwrap(),
+    shareIdentity: practiceFields.shareIdentity.unwrap(),
+    markNotFound: practiceFields.markNotFound.unwrap(),
+  })
+  .partial()
+  .strict();
 export const keyCreateSchema = z
   .object({ role: z.enum(ROLES), scopeId: z.string().optional(), label: z.string().max(200).default('') })
   .strict()

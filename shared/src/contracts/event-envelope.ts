@@ -73,8 +73,14 @@ export const eventEnvelopeSchema = z.object({
    * Besides these fixed bounds it must lie in `envelopeTsWindow` around the checking host's clock.
    */
   ts: z.number().int().min(ENVELOPE_TS_FLOOR_MS).max(ENVELOPE_TS_CEILING_MS),
-  /** Keyed visitor hash (hex); meaningless once its salt is deleted. */
-  visitor: z.string().regex(/^[0-9a-f]{16,64}$/),
+  /**
+   * Keyed visitor hash (hex); meaningless once its salt is deleted. Absent exactly when `countOnly`:
+   * a count-only event carries no visitor value at all (checked by `checkEnvelope`).
+   */
+  visitor: z
+    .string()
+    .regex(/^[0-9a-f]{16,64}$/)
+    .optional(),
   /**
    * The period of the salt `visitor` was keyed with: `month` for a cookie-mode visitor with a cookie,
    * else `day` (also when absent). Its states are sealed into counts when that period closes.
@@ -82,7 +88,7 @@ export const eventEnvelopeSchema = z.object({
   visitorPeriod: z.enum(['day', 'month']).optional(),
   /** Scrubbed path, or the page class name for count-only pages. */
   page: label,
-  /** Set when the page matched a count-only class: no referrer, no per-visitor linkage. */
+  /** Set when the page matched a count-only class: no referrer, no campaign, no visitor value. */
   countOnly: z.boolean(),
   referrerDomain: label.nullable(),
   utmSource: label.nullable(),
@@ -115,7 +121,7 @@ export function eventJson(event: EventEnvelope, window: EnvelopeWindowOptions = 
 
 /** The event as the schema outputs it, or an error naming what is wrong (`where`: its place in a batch). */
 function checkedForProduce(event: EventEnvelope, where: string, window: { min: number; max: number }): EventEnvelope {
-  const checked = checkEnvelope(event, window);
+  const checked = checkEnvelope(event, window, 'produce');
   if (!checked.ok) throw new Error(`refusing to produce an invalid envelope${where}: ${checked.reason}`);
   return checked.event;
 }
@@ -133,21 +139,33 @@ function parseMessage(value: Buffer | null): { ok: true; parsed: unknown } | { o
   }
 }
 
-/** Schema, then the time window (the reason names the window so a dead letter explains itself). */
+/**
+ * Schema, the visitor rule, then the time window (the reason names the window so a dead letter explains
+ * itself). A producer never writes a visitor on a count-only event; a consumer drops one that an older
+ * collector wrote (still in Kafka's retention), so that none is stored either.
+ */
 function checkEnvelope(
   raw: unknown,
   window: { min: number; max: number },
+  side: 'produce' | 'consume',
 ): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
   const checked = eventEnvelopeSchema.safeParse(raw);
   if (!checked.success) return { ok: false, reason: summarize(checked.error) };
-  const { ts } = checked.data;
+  const event = checked.data;
+  if (!event.countOnly && event.visitor === undefined) return { ok: false, reason: 'visitor: required' };
+  if (event.countOnly && (event.visitor !== undefined || event.visitorPeriod !== undefined)) {
+    if (side === 'produce') return { ok: false, reason: 'visitor: a count-only event carries none' };
+    delete event.visitor;
+    delete event.visitorPeriod;
+  }
+  const { ts } = event;
   if (ts < window.min || ts > window.max)
     return { ok: false, reason: `ts: ${ts} outside [${window.min}, ${window.max}]` };
-  return { ok: true, event: checked.data };
+  return { ok: true, event };
 }
 
 function checkEvent(raw: unknown, window: { min: number; max: number }): DecodeResult {
-  const checked = checkEnvelope(raw, window);
+  const checked = checkEnvelope(raw, window, 'consume');
   return checked.ok ? checked : { ok: false, reason: `invalid envelope: ${checked.reason}` };
 }
 

@@ -12,6 +12,8 @@ type PracticeRow = {
   page_classes: unknown;
   exit_allowlist: string[];
   props_allowlist: string[];
+  events: unknown;
+  path_templates: unknown;
   share_with_partners: boolean;
   share_identity: boolean;
   mark_not_found: boolean;
@@ -19,12 +21,13 @@ type PracticeRow = {
 };
 
 const COLUMNS = `practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
-  props_allowlist, share_with_partners, share_identity, mark_not_found, updated_at`;
+  props_allowlist, events, path_templates, share_with_partners, share_identity, mark_not_found, updated_at`;
 
 const REPLACE = `DO UPDATE SET
   site_key = excluded.site_key, name = excluded.name, domains = excluded.domains, timezone = excluded.timezone,
   cookie_mode = excluded.cookie_mode, page_classes = excluded.page_classes,
   exit_allowlist = excluded.exit_allowlist, props_allowlist = excluded.props_allowlist,
+  events = excluded.events, path_templates = excluded.path_templates,
   share_with_partners = excluded.share_with_partners, share_identity = excluded.share_identity,
   mark_not_found = excluded.mark_not_found, revision = nextval('practice_revision'), updated_at = now()`;
 
@@ -68,8 +71,8 @@ export class PracticeStore {
     try {
       const [row] = await this.db.query<PracticeRow>(
         `INSERT INTO practices (practice_id, site_key, name, domains, timezone, cookie_mode, page_classes, exit_allowlist,
-           props_allowlist, share_with_partners, share_identity, mark_not_found)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           props_allowlist, events, path_templates, share_with_partners, share_identity, mark_not_found)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (practice_id) ${onConflict}
          RETURNING ${COLUMNS}`,
         [
@@ -82,6 +85,8 @@ export class PracticeStore {
           JSON.stringify(p.pageClasses),
           p.exitAllowlist,
           p.propsAllowlist,
+          JSON.stringify(p.events),
+          JSON.stringify(p.pathTemplates),
           p.shareWithPartners,
           p.shareIdentity,
           p.markNotFound,
@@ -107,6 +112,8 @@ function fromRow(row: PracticeRow): Practice {
     pageClasses: row.page_classes,
     exitAllowlist: row.exit_allowlist,
     propsAllowlist: row.props_allowlist,
+    events: row.events,
+    pathTemplates: row.path_templates,
     shareWithPartners: row.share_with_partners,
     shareIdentity: row.share_identity,
     markNotFound: row.mark_not_found,

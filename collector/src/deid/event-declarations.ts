@@ -1,0 +1,60 @@
+import {
+  ENVELOPE_MAX_PROPS,
+  UNDECLARED_EVENT_NAME,
+  ok,
+  invalid,
+  type EdgeResult,
+  type EventDeclaration,
+  type Practice,
+} from '@confidant/shared';
+import { freeTextValue } from './free-text.ts';
+
+export type CustomEvent = { name: string | null; props: Record<string, string> | null };
+
+const INVISIBLE = /[\p{Cf}\p{Cc}]/gu;
+const plain = (text: string): string => text.replace(INVISIBLE, '').normalize('NFKC').trim();
+
+/**
+ * A custom event's name and properties as they may be stored. Only names the practice declared reach
+ * storage; any other name is counted under UNDECLARED_EVENT_NAME, with no properties (a refusal
+ * would lose the count, and a sender learns nothing from either). A declared event keeps the property
+ * keys declared for it (and those of the practice's `propsAllowlist`); a value is kept when it is one
+ * of its key's declared values, else only when it has a safe shape (`freeTextValue`).
+ */
+export function customEventStep(
+  type: string,
+  rawName: string | null | undefined,
+  rawProps: Record<string, unknown> | null | undefined,
+  practice: Practice,
+): EdgeResult<CustomEvent, never, 'invalid-name'> {
+  if (type !== 'event') return ok({ name: null, props: null });
+  const name = rawName ? plain(rawName) : '';
+  if (!name) return invalid('invalid-name');
+  const declaration = practice.events.find((e) => e.name === name);
+  if (!declaration) return ok({ name: UNDECLARED_EVENT_NAME, props: null });
+  return ok({ name: declaration.name, props: declaredProps(rawProps, declaration, practice.propsAllowlist) });
+}
+
+function declaredProps(
+  props: Record<string, unknown> | null | undefined,
+  declaration: EventDeclaration,
+  allowlist: readonly string[],
+): Record<string, string> | null {
+  if (!props) return null;
+  const out: Record<string, string> = {};
+  let kept = 0;
+  for (const key of new Set([...Object.keys(declaration.props), ...allowlist])) {
+    if (kept >= ENVELOPE_MAX_PROPS) break;
+    if (!Object.hasOwn(props, key)) continue;
+    const raw = props[key];
+    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') continue;
+    const text = plain(String(raw));
+    const declared = declaration.props[key]?.find((v) => v.toLowerCase() === text.toLowerCase());
+    const value = declared ?? freeTextValue(text);
+    if (value) {
+      out[key] = value;
+      kept++;
+    }
+  }
+  return kept > 0 ? out : null;
+}
