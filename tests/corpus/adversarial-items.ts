@@ -55,50 +55,46 @@ function embeddings(category: string, p: Planted, index: number): CorpusItem[] {
   const prefix = PATH_PREFIXES[index % PATH_PREFIXES.length]!;
   const [param, field] = PARAMS[index % PARAMS.length]!;
   const items: CorpusItem[] = [];
-  // A `/` inside the value would split it over path segments, where it is indistinguishable from
-  // /blog/2024/03/12 (see README, limits): such values are planted in query values, names and properties only.
-  if (!p.value.includes('/')) {
-    items.push(
-      {
-        id: id('path'),
-        category,
-        input: pageview(`${ORIGIN}${prefix}/${enc}`),
-        expect: { outcome: 'ok', page: pathWith(prefix, p), countOnly: false },
-        pii,
+  items.push(
+    {
+      id: id('path'),
+      category,
+      input: pageview(`${ORIGIN}${prefix}/${enc}`),
+      expect: { outcome: 'ok', page: pathWith(prefix, p), countOnly: false },
+      pii,
+    },
+    {
+      id: id('path-in-slug'),
+      category,
+      input: pageview(`${ORIGIN}/share/visit-${enc}-summary`),
+      expect: {
+        outcome: 'ok',
+        page: { pattern: `^/share/[a-z-]*(${placeholders(p).join('|')})[a-z-]*$` },
+        countOnly: false,
       },
-      {
-        id: id('path-in-slug'),
-        category,
-        input: pageview(`${ORIGIN}/share/visit-${enc}-summary`),
-        expect: {
-          outcome: 'ok',
-          page: { pattern: `^/share/[a-z-]*(${placeholders(p).join('|')})[a-z-]*$` },
-          countOnly: false,
-        },
-        pii,
+      pii,
+    },
+    {
+      id: id('log-path'),
+      category,
+      input: logLine(`${prefix}/${enc}`),
+      expect: { outcome: 'ok', page: pathWith(prefix, p), countOnly: false },
+      pii,
+    },
+    {
+      id: id('download'),
+      category,
+      input: {
+        kind: 'hit',
+        via: 'snippet',
+        type: 'download',
+        url: `${ORIGIN}/patient-resources`,
+        target: `${ORIGIN}/files/${enc}/intake.pdf`,
       },
-      {
-        id: id('log-path'),
-        category,
-        input: logLine(`${prefix}/${enc}`),
-        expect: { outcome: 'ok', page: pathWith(prefix, p), countOnly: false },
-        pii,
-      },
-      {
-        id: id('download'),
-        category,
-        input: {
-          kind: 'hit',
-          via: 'snippet',
-          type: 'download',
-          url: `${ORIGIN}/patient-resources`,
-          target: `${ORIGIN}/files/${enc}/intake.pdf`,
-        },
-        expect: { outcome: 'ok', target: pathWith('/files', p, '/intake.pdf') },
-        pii,
-      },
-    );
-  }
+      expect: { outcome: 'ok', target: pathWith('/files', p, '/intake.pdf') },
+      pii,
+    },
+  );
   items.push(
     {
       id: id(`param-${param}`),
@@ -205,6 +201,27 @@ function names(): CorpusItem[] {
         input: pageview(`${ORIGIN}/?ref=${n.dotted}`),
         expect: { outcome: 'ok', page: '/', utmSource: '(other)' },
         pii: n.pii.concat(n.dotted),
+      },
+      {
+        id: id('utm_campaign-slug'),
+        category,
+        input: pageview(`${ORIGIN}/newsletter?utm_campaign=${n.slug}`),
+        expect: { outcome: 'ok', page: '/newsletter', utmCampaign: '(other)' },
+        pii: n.pii.concat(n.slug),
+      },
+      {
+        id: id('prop-value-slug'),
+        category,
+        input: {
+          kind: 'hit',
+          via: 'plausible',
+          type: 'event',
+          url: `${ORIGIN}/services`,
+          name: DECLARED_EVENT,
+          props: { plan: n.slug },
+        },
+        expect: { outcome: 'ok', name: DECLARED_EVENT, props: { plan: '(other)' } },
+        pii: n.pii.concat(n.slug),
       },
       {
         id: id(`${param}-written`),

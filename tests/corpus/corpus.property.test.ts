@@ -1,10 +1,17 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTimes, ORIGIN, pageview } from './corpus.ts';
+import { encodeTimes, logLine, ORIGIN, pageview } from './corpus.ts';
 import { DECLARED_EVENT } from './adversarial-items.ts';
 import { countOnlyProblems } from './corpus-check.ts';
 import { CorpusCollector, type Outcome } from './corpus-runner.ts';
-import { anyPii, disguise, disguised, type Disguise, type GeneratedPii } from './pii-generators.ts';
+import {
+  disguise,
+  disguised,
+  PII_KINDS,
+  SEGMENT_SEPARATORS,
+  type Disguise,
+  type GeneratedPii,
+} from './pii-generators.ts';
 import { describeSurviving, survivingPii } from './pii-search.ts';
 
 /**
@@ -12,7 +19,7 @@ import { describeSurviving, survivingPii } from './pii-search.ts';
  * of six countries, record numbers, obfuscated emails, IPs, tokens) in other digit scripts, with
  * zero-width characters, percent-encoded up to three times, at random places of a hit.
  */
-const RUNS = { numRuns: 400 };
+const RUNS = { numRuns: 250 };
 let collector: CorpusCollector;
 
 beforeAll(async () => {
@@ -31,11 +38,13 @@ function leaked(outcome: Outcome, pii: GeneratedPii): string[] {
 const SEGMENTS = ['patients', 'visit', 'summary', 'services', 'cardiology', 'results', 'share', 'thank-you', 'lookup'];
 const placed = (pii: GeneratedPii, d: Disguise) => encodeTimes(disguised(pii, d), d.encodings);
 
-describe('generated PII never survives', () => {
+describe.each(Object.entries(PII_KINDS))('a generated %s never survives', (_kind, generate) => {
+  const inSegment = generate(SEGMENT_SEPARATORS);
+  const anywhere = generate([...SEGMENT_SEPARATORS, '/']);
   it('in a path segment at any position', async () => {
     await fc.assert(
       fc.asyncProperty(
-        anyPii(),
+        inSegment,
         disguise,
         fc.array(fc.constantFrom(...SEGMENTS), { maxLength: 3 }),
         fc.array(fc.constantFrom(...SEGMENTS), { maxLength: 2 }),
@@ -51,7 +60,7 @@ describe('generated PII never survives', () => {
   it('in a kept query parameter, with `/` separators too', async () => {
     await fc.assert(
       fc.asyncProperty(
-        anyPii(['-', '.', '_', ' ', '', '/']),
+        anywhere,
         disguise,
         fc.constantFrom('utm_source', 'utm_medium', 'utm_campaign', 'ref', 'source'),
         async (pii, d, param) => {
@@ -65,7 +74,7 @@ describe('generated PII never survives', () => {
 
   it('in an event name and a property value', async () => {
     await fc.assert(
-      fc.asyncProperty(anyPii(['-', '.', '_', ' ', '', '/']), disguise, fc.boolean(), async (pii, d, plausible) => {
+      fc.asyncProperty(anywhere, disguise, fc.boolean(), async (pii, d, plausible) => {
         const value = disguised(pii, d);
         const named = await collector.send({
           kind: 'hit',
@@ -91,7 +100,7 @@ describe('generated PII never survives', () => {
 
   it('in a download path on the practice host or an outbound target', async () => {
     await fc.assert(
-      fc.asyncProperty(anyPii(), disguise, async (pii, d) => {
+      fc.asyncProperty(inSegment, disguise, async (pii, d) => {
         const segment = encodeURIComponent(placed(pii, d));
         for (const [type, target] of [
           ['download', `${ORIGIN}/files/${segment}/report.pdf`],
@@ -102,6 +111,30 @@ describe('generated PII never survives', () => {
         }
       }),
       RUNS,
+    );
+  });
+
+  it('in a log line’s request target and referrer', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        inSegment,
+        disguise,
+        fc.array(fc.constantFrom(...SEGMENTS), { maxLength: 2 }),
+        async (pii, d, before) => {
+          const segment = encodeURIComponent(placed(pii, d));
+          const target = ['', ...before, segment].join('/') + `?utm_campaign=${segment}`;
+          const line = logLine(target, `https://search.example.com/${segment}`);
+          const outcome = await collector.run({
+            id: 'property',
+            category: 'property',
+            input: line,
+            expect: { outcome: 'ok' },
+            pii: pii.pii,
+          });
+          expect(leaked(outcome, pii)).toEqual([]);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });

@@ -164,8 +164,15 @@ export const secretToken: fc.Arbitrary<GeneratedPii> = fc
   )
   .map((value) => ({ kind: 'token', value, pii: [value.length > 40 ? value.slice(-30) : value] }));
 
-export const anyPii = (separators: readonly string[] = SEGMENT_SEPARATORS): fc.Arbitrary<GeneratedPii> =>
-  fc.oneof(dateOfBirth(separators), phoneNumber, recordNumber, emailAddress, ipAddress, secretToken);
+/** Generators by kind; `separators` are those a date may use (a path segment takes no `/`). */
+export const PII_KINDS = {
+  'date of birth': (separators: readonly string[]) => dateOfBirth(separators),
+  'phone number': () => phoneNumber,
+  'record number': () => recordNumber,
+  email: () => emailAddress,
+  'IP address': () => ipAddress,
+  token: () => secretToken,
+} satisfies Record<string, (separators: readonly string[]) => fc.Arbitrary<GeneratedPii>>;
 
 /** Zeros of decimal digit scripts other than ASCII (Arabic-Indic, Persian, Devanagari, Bengali, Thai, full-width). */
 const DIGIT_ZEROS = [0x660, 0x6f0, 0x966, 0x9e6, 0xe50, 0xff10];
@@ -187,7 +194,11 @@ const LOCAL_DIGITS = new Set(['date', 'phone', 'record', 'email']);
 /** The disguised text before percent-encoding (encoding is applied where the value is put in a URL). */
 export function disguised(pii: GeneratedPii, d: Disguise): string {
   const script = d.script !== null && (LOCAL_DIGITS.has(pii.kind) || d.script === 0xff10) ? d.script : null;
-  let out = script === null ? pii.value : pii.value.replace(/[0-9]/g, (c) => String.fromCodePoint(script + Number(c)));
+  // Digits of a percent-escape stay ASCII: they encode a character, they are not the value's digits.
+  let out =
+    script === null
+      ? pii.value
+      : pii.value.replace(/%[0-9a-f]{2}|[0-9]/gi, (c) => (c.length > 1 ? c : String.fromCodePoint(script + Number(c))));
   for (const [at, mark] of d.zeroWidth) {
     const i = at % (out.length + 1);
     out = out.slice(0, i) + mark + out.slice(i);

@@ -10,7 +10,10 @@ export type Planted = {
   /** A short label for item ids. */
   label: string;
   value: string;
-  /** The placeholder a path segment holding just this value becomes (several: either is right). */
+  /**
+   * The placeholder a path segment holding just this value becomes (several: either is right; a token
+   * with letters followed by four digits somewhere in it is also a letter-prefixed identifier, `:id`).
+   */
   placeholder: Placeholder | Placeholder[];
   pii?: string[];
 };
@@ -150,13 +153,13 @@ export const TOKENS: Planted[] = [
     label: 'jwt',
     value:
       'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
-    placeholder: ':token',
+    placeholder: [':token', ':id'],
     pii: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', 'dozjgNryP4J3jVmNHl0w5N'],
   },
-  { label: 'md5-hex', value: '5f4dcc3b5aa765d61d8327deb882cf99', placeholder: ':token' },
-  { label: 'sha1-hex', value: 'da39a3ee5e6b4b0d3255bfef95601890afd80709', placeholder: ':token' },
+  { label: 'md5-hex', value: '5f4dcc3b5aa765d61d8327deb882cf99', placeholder: [':token', ':id'] },
+  { label: 'sha1-hex', value: 'da39a3ee5e6b4b0d3255bfef95601890afd80709', placeholder: [':token', ':id'] },
   { label: 'base64url', value: 'dGhpcyBpcyBhIHNlY3JldCB0b2tlbg', placeholder: ':token' },
-  { label: 'session', value: 'sess_9f8e7d6c5b4a39281706', placeholder: ':token' },
+  { label: 'session', value: 'sess_9f8e7d6c5b4a39281706', placeholder: [':token', ':id'] },
   { label: 'uuid', value: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', placeholder: [':id', ':token'] },
   {
     label: 'api-key',
@@ -164,6 +167,8 @@ export const TOKENS: Planted[] = [
     placeholder: ':token',
     pii: ['51H8xYzAbCdEfGhIjKlMnOp'],
   },
+  { label: 'b64url-underscore', value: 'Qx7fK2pLm9Za_b3VnR8tYw4E', placeholder: ':token' },
+  { label: 'b64url-mixed', value: 'k3J9_xQ2mZ7-pL4vN8_wR5tY', placeholder: ':token' },
   {
     label: 'reset-code',
     value: 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA',
