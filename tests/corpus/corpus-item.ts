@@ -19,6 +19,8 @@ export type CorpusInput =
       line: string;
     };
 
+export type HitInput = Extract<CorpusInput, { kind: 'hit' }>;
+
 /**
  * An expected field value; `oneOf` where the pipeline's design leaves several PII-free spellings open,
  * `pattern` (a regular expression source) where a placeholder may stand for the whole segment or a part of it.
@@ -59,7 +61,7 @@ export const CORPUS_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 export const LOG_CLIENT_IP = '203.0.113.77';
 
-export const pageview = (url: string, extra: Partial<Extract<CorpusInput, { kind: 'hit' }>> = {}): CorpusInput => ({
+export const pageview = (url: string, extra: Partial<HitInput> = {}): HitInput => ({
   kind: 'hit',
   via: 'snippet',
   type: 'pageview',

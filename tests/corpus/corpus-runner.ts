@@ -11,7 +11,7 @@ import {
 import { createLogger, decodeEvent, encodeEvent, practiceSchema, type EventEnvelope } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
 import { CORPUS_PRACTICE } from './corpus.ts';
-import { CORPUS_UA, PRACTICE_DOMAIN, type CorpusInput, type CorpusItem } from './corpus-item.ts';
+import { CORPUS_UA, PRACTICE_DOMAIN, type CorpusItem, type HitInput } from './corpus-item.ts';
 
 /** What became of one input: an envelope, nothing (dropped, answered like an accepted hit), or a refusal. */
 export type Outcome = { kind: 'ok'; event: EventEnvelope } | { kind: 'drop' } | { kind: 'invalid'; reason: string };
@@ -19,7 +19,7 @@ export type Outcome = { kind: 'ok'; event: EventEnvelope } | { kind: 'drop' } | 
 export const CORPUS_PRACTICE_PARSED = practiceSchema.parse(CORPUS_PRACTICE);
 
 /** The HTTP request that delivers a hit input, as the snippet or the Plausible tracker would send it. */
-export function hitRequest(input: Extract<CorpusInput, { kind: 'hit' }>): { url: string; body: string } {
+export function hitRequest(input: HitInput): { url: string; body: string } {
   if (input.via === 'snippet')
     return {
       url: '/e',
@@ -134,7 +134,7 @@ export class CorpusCollector {
     await this.app.close();
   }
 
-  async send(input: Extract<CorpusInput, { kind: 'hit' }>): Promise<Outcome> {
+  async send(input: HitInput): Promise<Outcome> {
     const { url, body } = hitRequest(input);
     const before = this.captured.length;
     const res = await this.app.inject({ method: 'POST', url, headers: HIT_HEADERS, body });

@@ -10,7 +10,7 @@ export * from './corpus-item.ts';
  * forms, children's sections count-only; login and account dropped), one path template and
  * declared events, as a practice would register them.
  */
-export const CORPUS_PRACTICE = {
+export const CORPUS_PRACTICE: PracticeInput = {
   id: 'corpus-clinic',
   siteKey: 'site-corpus',
   name: 'Corpus Clinic',
@@ -22,7 +22,7 @@ export const CORPUS_PRACTICE = {
     { name: 'Call click', props: {} },
     { name: 'Newsletter signup', props: {} },
   ],
-} satisfies PracticeInput;
+};
 
 export const CORPUS: CorpusItem[] = ADVERSARIAL_ITEMS;
 
