@@ -501,6 +501,35 @@ function hosts(): CorpusItem[] {
   ]);
   items.push(
     {
+      id: `${category}/referrer-app-scheme`,
+      category,
+      input: pageview(`${ORIGIN}/services`, { referrer: 'android-app://com.google.android.gm/jane.doe@gmail.com' }),
+      // Whatever a non-web referrer becomes, nothing of its path may remain.
+      expect: { outcome: 'ok', page: '/services' },
+      pii: ['jane.doe'],
+    },
+    {
+      id: `${category}/outbound-mailto`,
+      category,
+      input: { kind: 'hit', via: 'snippet', type: 'outbound', url: `${ORIGIN}/`, target: 'mailto:jane.doe@gmail.com' },
+      expect: { outcome: 'invalid' },
+      pii: ['jane.doe'],
+    },
+    {
+      id: `${category}/notfound-page`,
+      category,
+      input: { kind: 'hit', via: 'snippet', type: 'notfound', url: `${ORIGIN}/patients/MRN12345/jane.doe@gmail.com` },
+      expect: { outcome: 'ok', page: '/patients/:id/:email' },
+      pii: ['MRN12345', 'jane.doe'],
+    },
+    {
+      id: `${category}/engagement-page`,
+      category,
+      input: { kind: 'hit', via: 'snippet', type: 'engagement', url: `${ORIGIN}/results/555-301-7788?ref=jane.doe` },
+      expect: { outcome: 'ok', page: '/results/:phone', utmSource: '(other)' },
+      pii: ['555-301-7788', 'jane.doe'],
+    },
+    {
       id: `${category}/download-foreign-host`,
       category,
       input: {
@@ -749,7 +778,29 @@ function issueExamples(): CorpusItem[] {
   ];
 }
 
-export const ADVERSARIAL_ITEMS: CorpusItem[] = [
+/**
+ * The other entry points, on the same inputs: each snippet page view again through the pixel, each
+ * snippet outbound click again through the buffer page (which refuses a destination with credentials).
+ */
+function otherEntryPoints(items: CorpusItem[]): CorpusItem[] {
+  return items.flatMap((item): CorpusItem[] => {
+    const { input } = item;
+    if (input.kind !== 'hit' || input.via !== 'snippet') return [];
+    if (input.type === 'pageview') return [{ ...item, id: `${item.id}/pixel`, input: { ...input, via: 'pixel' } }];
+    if (input.type !== 'outbound') return [];
+    const withCredentials = /^https?:\/\/[^/]*@/.test(input.target ?? '');
+    return [
+      {
+        ...item,
+        id: `${item.id}/buffer`,
+        input: { ...input, via: 'buffer' },
+        expect: withCredentials ? { outcome: 'invalid' } : item.expect,
+      },
+    ];
+  });
+}
+
+const SNIPPET_ITEMS: CorpusItem[] = [
   ...issueExamples(),
   ...names(),
   ...each('dates', DATES_OF_BIRTH),
@@ -766,3 +817,5 @@ export const ADVERSARIAL_ITEMS: CorpusItem[] = [
   ...logLines(),
   ...geographic(),
 ];
+
+export const ADVERSARIAL_ITEMS: CorpusItem[] = [...SNIPPET_ITEMS, ...otherEntryPoints(SNIPPET_ITEMS)];

@@ -4,8 +4,11 @@ import type { EventType } from '@confidant/shared';
 export type CorpusInput =
   | {
       kind: 'hit';
-      /** `snippet`: the beacon `POST /e`; `plausible`: `POST /api/event` (the only beacon with properties). */
-      via: 'snippet' | 'plausible';
+      /**
+       * `snippet`: the beacon `POST /e`; `plausible`: `POST /api/event` (the only beacon with properties);
+       * `pixel`: `GET /e.gif` (page views); `buffer`: the buffer page `GET /out` (outbound clicks).
+       */
+      via: 'snippet' | 'plausible' | 'pixel' | 'buffer';
       type: EventType;
       url: string;
       referrer?: string;

@@ -18,39 +18,73 @@ export type Outcome = { kind: 'ok'; event: EventEnvelope } | { kind: 'drop' } | 
 
 export const CORPUS_PRACTICE_PARSED = practiceSchema.parse(CORPUS_PRACTICE);
 
-/** The HTTP request that delivers a hit input, as the snippet or the Plausible tracker would send it. */
-export function hitRequest(input: HitInput): { url: string; body: string } {
-  if (input.via === 'snippet')
-    return {
-      url: '/e',
-      body: JSON.stringify({
-        site: CORPUS_PRACTICE.siteKey,
+export type HitRequest = { method: 'GET' | 'POST'; url: string; body?: string; headers: Record<string, string> };
+
+export const HIT_HEADERS = {
+  'user-agent': CORPUS_UA,
+  'accept-language': 'en-US,en;q=0.9',
+};
+
+/**
+ * The HTTP request that delivers a hit input, as each entry point receives it: the snippet's beacon,
+ * the Plausible tracker's event, the `<noscript>` pixel, or the buffer page (the page left is its Referer).
+ */
+export function hitRequest(input: HitInput): HitRequest {
+  const site = CORPUS_PRACTICE.siteKey;
+  const post = (url: string, body: unknown): HitRequest => ({
+    method: 'POST',
+    url,
+    body: JSON.stringify(body),
+    headers: { ...HIT_HEADERS, 'content-type': 'text/plain' },
+  });
+  switch (input.via) {
+    case 'snippet':
+      return post('/e', {
+        site,
         type: input.type,
         url: input.url,
         referrer: input.referrer ?? null,
         target: input.target ?? null,
         name: input.name ?? null,
         width: 1280,
-      }),
-    };
-  const special: Partial<Record<string, string>> = {
-    pageview: 'pageview',
-    outbound: 'Outbound Link: Click',
-    download: 'File Download',
-    notfound: '404',
-  };
-  const props = input.target ? { ...input.props, url: input.target } : input.props;
-  return {
-    url: '/api/event',
-    body: JSON.stringify({
-      n: input.type === 'event' ? input.name : special[input.type],
-      u: input.url,
-      d: PRACTICE_DOMAIN,
-      r: input.referrer ?? null,
-      w: 1280,
-      ...(props ? { p: props } : {}),
-    }),
-  };
+      });
+    case 'pixel': {
+      const q = new URLSearchParams({ site, u: input.url, ...(input.referrer ? { r: input.referrer } : {}) });
+      return { method: 'GET', url: `/e.gif?${q}`, headers: HIT_HEADERS };
+    }
+    case 'buffer': {
+      const q = new URLSearchParams({ site, to: input.target ?? '' });
+      return { method: 'GET', url: `/out?${q}`, headers: { ...HIT_HEADERS, referer: input.url } };
+    }
+    case 'plausible': {
+      const special: Partial<Record<string, string>> = {
+        pageview: 'pageview',
+        outbound: 'Outbound Link: Click',
+        download: 'File Download',
+        notfound: '404',
+      };
+      const props = input.target ? { ...input.props, url: input.target } : input.props;
+      return post('/api/event', {
+        n: input.type === 'event' ? input.name : special[input.type],
+        u: input.url,
+        d: PRACTICE_DOMAIN,
+        r: input.referrer ?? null,
+        w: 1280,
+        ...(props ? { p: props } : {}),
+      });
+    }
+  }
+}
+
+/** What the response says: accepted (an envelope may or may not have been made), or refused. */
+export function hitAccepted(input: HitInput, status: number, exitHeader: string | undefined): boolean {
+  if (input.via === 'buffer') {
+    if (status !== 200) return false;
+    return exitHeader === 'recorded';
+  }
+  if (status === 400 || status === 404) return false;
+  if (status !== 202) throw new Error(`unexpected ${status} from ${input.via}`);
+  return true;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -80,12 +114,6 @@ export function comparable(event: EventEnvelope): string {
     ),
   );
 }
-
-export const HIT_HEADERS = {
-  'content-type': 'text/plain',
-  'user-agent': CORPUS_UA,
-  'accept-language': 'en-US,en;q=0.9',
-};
 
 /**
  * The collector in memory (its real routes, log import and de-identification pipeline, salts in memory,
@@ -135,11 +163,12 @@ export class CorpusCollector {
   }
 
   async send(input: HitInput): Promise<Outcome> {
-    const { url, body } = hitRequest(input);
+    const request = hitRequest(input);
     const before = this.captured.length;
-    const res = await this.app.inject({ method: 'POST', url, headers: HIT_HEADERS, body });
-    if (res.statusCode === 400 || res.statusCode === 404) return { kind: 'invalid', reason: res.body };
-    if (res.statusCode !== 202) throw new Error(`unexpected ${res.statusCode} for ${url}: ${res.body}`);
+    const res = await this.app.inject(request);
+    const exit = res.headers['x-exit'];
+    if (!hitAccepted(input, res.statusCode, typeof exit === 'string' ? exit : undefined))
+      return { kind: 'invalid', reason: `${res.statusCode} ${res.body.slice(0, 200)}` };
     const made = this.captured.slice(before);
     if (made.length > 1) throw new Error(`one hit made ${made.length} envelopes`);
     return made.length ? { kind: 'ok', event: made[0]! } : { kind: 'drop' };

@@ -104,6 +104,7 @@ export const PHONES: Planted[] = [
   { label: 'br', value: '+55 11 91234-5678', placeholder: ':phone' },
   { label: 'mx', value: '+52 55 1234 5678', placeholder: ':phone' },
   { label: 'fax', value: '555-301-7799', placeholder: ':phone' },
+  { label: 'tel-uri', value: 'tel:+1-555-301-7788', placeholder: ':phone', pii: ['555-301-7788'] },
 ];
 
 export const EMAILS: Planted[] = [
@@ -132,6 +133,9 @@ export const EMAILS: Planted[] = [
   { label: 'plus-tag', value: 'olena+clinic@ukr.net', placeholder: ':email', pii: ['olena+clinic', 'olenaclinic'] },
   { label: 'encoded-at', value: 'wang.xiaoming%40qq.com', placeholder: ':email', pii: ['wang.xiaoming'] },
   { label: 'upper', value: 'MOHAMMED.ABDULLAH@MAIL.SA', placeholder: ':email', pii: ['mohammed.abdullah'] },
+  { label: 'mailto', value: 'mailto:ngozi.okonkwo@gmail.com', placeholder: ':email', pii: ['ngozi.okonkwo'] },
+  { label: 'encoded-dots', value: 'jane%2Eroe%40gmail%2Ecom', placeholder: ':email', pii: ['jane.roe'] },
+  { label: 'idn-domain', value: 'björn.lindqvist@bücher.de', placeholder: ':email', pii: ['björn.lindqvist'] },
 ];
 
 /** Emails whose `@` arrives percent-encoded 1 to 10 times. */
