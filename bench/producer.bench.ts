@@ -45,7 +45,7 @@ async function viaEventProducer(
     const t = performance.now();
     const pending = new Set<Promise<void>>();
     for (const e of events) {
-      const p = producer.submit(e.visitor, e).finally(() => pending.delete(p));
+      const p = producer.submit(e.visitor ?? e.id, e).finally(() => pending.delete(p));
       pending.add(p);
       if (pending.size >= window) await Promise.race(pending);
     }

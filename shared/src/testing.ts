@@ -1,9 +1,12 @@
 // Fixtures for tests of every workspace (`@confidant/shared/testing`); never imported by service code.
 import { ENVELOPE_VERSION, type EventEnvelope } from './contracts/event-envelope.ts';
 
-/** A valid envelope: a desktop Firefox page view of `/` from the US, with `over` on top. */
+/**
+ * A valid envelope: a desktop Firefox page view of `/` from the US, with `over` on top. A count-only one
+ * carries no visitor, as the envelope requires.
+ */
 export function testEnvelope(over: Partial<EventEnvelope> = {}): EventEnvelope {
-  return {
+  const event: EventEnvelope = {
     v: ENVELOPE_VERSION,
     id: 'a'.repeat(32),
     practiceId: 'p',
@@ -26,4 +29,9 @@ export function testEnvelope(over: Partial<EventEnvelope> = {}): EventEnvelope {
     device: 'desktop',
     ...over,
   };
+  if (event.countOnly) {
+    delete event.visitor;
+    delete event.visitorPeriod;
+  }
+  return event;
 }

@@ -221,9 +221,14 @@ http {
           received.push({ raw, event: item.event });
           // One visitor, one key (and so one partition, as sessions need); the key is the import's bucket of the client.
           const key = message.key?.toString() ?? '';
-          if (!key.startsWith(`${item.event.practiceId}:`) || (keyOfVisitor.get(item.event.visitor) ?? key) !== key)
+          // Count-only events carry no visitor: only their practice's key prefix is checked.
+          const { visitor } = item.event;
+          if (
+            !key.startsWith(`${item.event.practiceId}:`) ||
+            (visitor !== undefined && (keyOfVisitor.get(visitor) ?? key) !== key)
+          )
             misKeyed.push(`key ${key}`);
-          keyOfVisitor.set(item.event.visitor, key);
+          if (visitor !== undefined) keyOfVisitor.set(visitor, key);
         }
       }
     },

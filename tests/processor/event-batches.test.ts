@@ -109,7 +109,7 @@ beforeAll(async () => {
     topic,
     messages: [
       {
-        key: batchKey('mixed', visitorBucket(good.visitor)),
+        key: batchKey('mixed', visitorBucket(good.visitor!)),
         value: Buffer.from(JSON.stringify({ v: 1, events: mixed })),
       },
       { key: 'junk', value: Buffer.from('{"v":1,"events":"none"}') },

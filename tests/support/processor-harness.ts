@@ -123,7 +123,8 @@ export async function produceEvents(producer: Producer, prefix: string, events: 
 export async function produceEventBatches(producer: Producer, prefix: string, events: EventEnvelope[]): Promise<void> {
   const byKey = new Map<string, EventEnvelope[]>();
   for (const e of events) {
-    const key = batchKey(e.practiceId, visitorBucket(e.visitor));
+    // A count-only event has no visitor: its own id spreads it.
+    const key = batchKey(e.practiceId, visitorBucket(e.visitor ?? e.id));
     byKey.set(key, [...(byKey.get(key) ?? []), e]);
   }
   const messages = [...byKey].flatMap(([key, list]) =>

@@ -11,20 +11,23 @@ export const MAX_CANONICAL_INPUT = 8192;
 const INVISIBLE = /[\p{Cf}\p{Cc}]/gu;
 
 /**
- * Decodes `+` and percent-escapes (malformed ones one by one), removes invisible characters and applies
- * NFKC, repeatedly until the text no longer changes: `%2525…40`, `％４０` and `%E2%80%8B` all end where
- * their plain spelling starts. Each changing round shortens the text or removes its `+`, so this ends
- * within about the text's length in rounds; null when the text is longer than MAX_CANONICAL_INPUT or (as a
- * backstop) has not settled by then: such text is replaced, never kept half-decoded.
+ * Decodes percent-escapes (malformed ones one by one) and, in query values (`plusIsSpace`), `+`; removes
+ * invisible characters and applies NFKC, repeatedly until the text no longer changes: `%2525…40`,
+ * `％４０` and `%E2%80%8B` all end where their plain spelling starts. Each changing round shortens the
+ * text or removes its `+`, so this ends within about the text's length in rounds; null when the text is
+ * longer than MAX_CANONICAL_INPUT or (as a backstop) has not settled by then: such text is replaced,
+ * never kept half-decoded.
  */
-export function decodeToFixedPoint(text: string): string | null {
+export function decodeToFixedPoint(text: string, plusIsSpace = true): string | null {
   if (text.length > MAX_CANONICAL_INPUT) return null;
   let current = text;
   const rounds = 2 * text.length + 4;
   for (let i = 0; i < rounds; i++) {
     // Fast path: most text has nothing to decode or normalise.
     const next = /[%+]|[^\x20-\x7e]/.test(current)
-      ? decodeOnce(current.replace(/\+/g, ' ')).replace(INVISIBLE, '').normalize('NFKC')
+      ? decodeOnce(plusIsSpace ? current.replace(/\+/g, ' ') : current)
+          .replace(INVISIBLE, '')
+          .normalize('NFKC')
       : current;
     if (next === current) return current;
     current = next;
@@ -56,7 +59,8 @@ export type CanonicalPath = { segments: string[]; trailingSlash: boolean };
  * leading spaces) stripped from every segment. Null when the path does not decode to a fixed point.
  */
 export function canonicalPath(rawPath: string): CanonicalPath | null {
-  const decoded = decodeToFixedPoint(rawPath);
+  // In a path `+` is itself (`/call/+4915112345678`), unlike in a query.
+  const decoded = decodeToFixedPoint(rawPath, false);
   if (decoded === null) return null;
   const segments: string[] = [];
   const parts = decoded.replace(/\\/g, '/').split('/');

@@ -2,8 +2,9 @@ import { DEFAULT_PAGE_CLASSES } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import { isBot } from './bot-filter.ts';
 import { createCountryLookup } from './country.ts';
+import { canonicalPath } from './canonical-path.ts';
 import { matchPageClass } from './page-class.ts';
-import { INTERNAL_REFERRER, referrerDomain } from './referrer.ts';
+import { INTERNAL_REFERRER, IP_HOST, referrerDomain, siteOf, UNKNOWN_HOST } from './site-domain.ts';
 import { classifyUserAgent } from './user-agent.ts';
 
 const UA = {
@@ -57,14 +58,15 @@ describe('bot filter', () => {
 describe('page classes', () => {
   it('matches ** including the bare prefix, and * as one segment', () => {
     const rules = [...DEFAULT_PAGE_CLASSES, { pattern: '/doctors/*/reviews', name: 'reviews', mode: 'drop' as const }];
-    expect(matchPageClass('/appointments', rules)?.name).toBe('appointments');
-    expect(matchPageClass('/appointments/', rules)?.name).toBe('appointments');
-    expect(matchPageClass('/Appointments/new/step-2', rules)?.name).toBe('appointments');
-    expect(matchPageClass('/login', rules)?.mode).toBe('drop');
-    expect(matchPageClass('/doctors/lopez/reviews', rules)?.name).toBe('reviews');
-    expect(matchPageClass('/doctors/lopez/x/reviews', rules)).toBeNull();
-    expect(matchPageClass('/appointmentsx', rules)).toBeNull();
-    expect(matchPageClass('/services', rules)).toBeNull();
+    const classOf = (path: string, list = rules) => matchPageClass(canonicalPath(path)!.segments, list);
+    expect(classOf('/appointments')?.name).toBe('appointments');
+    expect(classOf('/appointments/')?.name).toBe('appointments');
+    expect(classOf('/Appointments/new/step-2')?.name).toBe('appointments');
+    expect(classOf('/login')?.mode).toBe('drop');
+    expect(classOf('/doctors/lopez/reviews')?.name).toBe('reviews');
+    expect(classOf('/doctors/lopez/x/reviews')).toBeNull();
+    expect(classOf('/appointmentsx')).toBeNull();
+    expect(classOf('/services')).toBeNull();
   });
 });
 
@@ -95,5 +97,26 @@ describe('country', () => {
     expect(lookup('81.2.69.160')).toBe('GB');
     expect(lookup('127.0.0.1')).toBe('ZZ');
     expect(lookup('not-an-ip')).toBe('ZZ');
+  });
+});
+
+describe('sites of referrers and outbound targets', () => {
+  it('reduces hosts to the registrable domain without private suffixes, IP literals to (ip)', () => {
+    expect(siteOf('jane-doe-5551234567.netlify.app')).toBe('netlify.app');
+    expect(siteOf('smith-family.github.io')).toBe('github.io');
+    expect(siteOf('news.bbc.co.uk')).toBe('bbc.co.uk');
+    expect(siteOf('10.0.0.1')).toBe(IP_HOST);
+    expect(siteOf('2001:db8::1')).toBe(IP_HOST);
+    expect(siteOf('localhost')).toBe(UNKNOWN_HOST);
+    expect(siteOf('co.uk')).toBe(UNKNOWN_HOST);
+  });
+
+  it('does the same for referrers', () => {
+    const own = ['clinic.example'];
+    expect(referrerDomain('https://jane-doe-5551234567.netlify.app/about', own)).toBe('netlify.app');
+    expect(referrerDomain('http://10.0.0.1/x', own)).toBe('(ip)');
+    expect(referrerDomain('http://[2001:db8::1]:8080/x', own)).toBe('(ip)');
+    expect(referrerDomain('http://0x0a000001/', own)).toBe('(ip)');
+    expect(referrerDomain('http://intranet/x', own)).toBe('(unknown)');
   });
 });

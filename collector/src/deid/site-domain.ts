@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import { parse } from 'tldts';
 import { parseWebUrl, urlHost } from './url-scrubber.ts';
 
@@ -25,11 +24,26 @@ export function registrableDomain(host: string): string | null {
   return parsed.isIcann && !parsed.isIp ? parsed.domain : null;
 }
 
-/** A host as it may be stored: its registrable domain, IP_HOST for an IP literal, UNKNOWN_HOST without one. */
+/**
+ * A host as it may be stored: its registrable domain, IP_HOST for an IP literal (as the URL parser
+ * writes it: dotted quad or bare IPv6), UNKNOWN_HOST without one.
+ */
 export function siteOf(host: string): string {
-  if (ipaddr.isValid(host)) return IP_HOST;
-  return registrableDomain(host) ?? UNKNOWN_HOST;
+  const parsed = parse(host, { allowPrivateDomains: false });
+  if (parsed.isIp) return IP_HOST;
+  return (parsed.isIcann ? parsed.domain : null) ?? UNKNOWN_HOST;
 }
+
+// The registrable domains of practices' own domains, looked up once each (a handful per practice).
+const ownSites = new Map<string, string>();
+const ownSite = (domain: string): string => {
+  let site = ownSites.get(domain);
+  if (site === undefined) {
+    site = registrableDomain(domain) ?? domain;
+    ownSites.set(domain, site);
+  }
+  return site;
+};
 
 /**
  * A referrer reduced to its registrable domain (`news.example.co.uk` → `example.co.uk`, IP literals
@@ -44,6 +58,5 @@ export function referrerDomain(referrer: string | null | undefined, practiceDoma
   if (!host) return null;
   if (hostInDomains(host, practiceDomains)) return INTERNAL_REFERRER;
   const site = siteOf(host);
-  const own = practiceDomains.map((d) => registrableDomain(d) ?? d);
-  return own.includes(site) ? INTERNAL_REFERRER : site;
+  return practiceDomains.some((d) => ownSite(d) === site) ? INTERNAL_REFERRER : site;
 }

@@ -1,6 +1,25 @@
 import fc from 'fast-check';
+import { practiceSchema } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
-import { fullyDecode, scrubPath, scrubUrl, scrubValue } from './url-scrubber.ts';
+import { decodeToFixedPoint } from './canonical-path.ts';
+import { freeTextValue } from './free-text.ts';
+import { pageStep, type PageFacts } from './pipeline.ts';
+import { scrubPath, scrubUrl } from './url-scrubber.ts';
+
+// No page classes: every page is scrubbed and stored, none is folded into a class name.
+const practice = practiceSchema.parse({
+  id: 'clinic',
+  siteKey: 'site-clinic',
+  name: 'Clinic',
+  domains: ['clinic.example'],
+  timezone: 'UTC',
+  pageClasses: [],
+});
+/** What the page step stores of a URL (path and campaign values), or null when it refuses the URL. */
+function scrubbedPage(url: string): PageFacts | null {
+  const result = pageStep(url, practice);
+  return result.kind === 'ok' ? result.value : null;
+}
 
 /** Each URL carries the listed secrets; none may survive, in any case or encoding. */
 const CORPUS: Array<[string, string[]]> = [
@@ -73,7 +92,7 @@ describe('scrubUrl corpus', () => {
   });
 
   it.each(CORPUS)('leaks nothing from %s', (url, secrets) => {
-    const scrubbed = scrubUrl(url);
+    const scrubbed = scrubbedPage(url);
     expect(scrubbed).not.toBeNull();
     const text = JSON.stringify(scrubbed).toLowerCase();
     for (const secret of secrets) expect(text).not.toContain(secret.toLowerCase());
@@ -84,11 +103,16 @@ describe('scrubUrl corpus', () => {
 
 describe('scrubUrl rules', () => {
   it('keeps ordinary paths and allowlisted campaign values', () => {
-    expect(scrubUrl('https://Clinic.Example/services/cardiology/?utm_source=Google&utm_medium=cpc&x=1#top')).toEqual({
-      host: 'clinic.example',
-      path: '/services/cardiology/',
-      query: { utm_source: 'google', utm_medium: 'cpc' },
+    expect(
+      scrubbedPage('https://Clinic.Example/services/cardiology/?utm_source=Google&utm_medium=cpc&x=1#top'),
+    ).toEqual({
+      page: '/services/cardiology/',
+      countOnly: false,
+      utmSource: 'google',
+      utmMedium: 'cpc',
+      utmCampaign: null,
     });
+    expect(scrubUrl('https://Clinic.Example./a')).toEqual({ host: 'clinic.example', path: '/a' });
   });
 
   it('replaces identifying segments with typed placeholders', () => {
@@ -107,14 +131,14 @@ describe('scrubUrl rules', () => {
   });
 
   it('drops values that decode to nothing and refuses non-web URLs', () => {
-    expect(scrubValue('%20+')).toBeNull();
+    expect(freeTextValue('%20+')).toBeNull();
     expect(scrubUrl('javascript:alert(1)')).toBeNull();
     expect(scrubUrl('not a url')).toBeNull();
   });
 
   it('decodes repeatedly, tolerating malformed escapes', () => {
-    expect(fullyDecode('a%252540b')).toBe('a@b');
-    expect(fullyDecode('100%+sure%40x')).toBe('100% sure@x');
+    expect(decodeToFixedPoint('a%252540b')).toBe('a@b');
+    expect(decodeToFixedPoint('100%+sure%40x')).toBe('100% sure@x');
   });
 
   it('bounds path length', () => {
@@ -160,10 +184,12 @@ describe('scrubUrl properties', () => {
   it('never lets an email, phone number or SSN through, however encoded or placed', () => {
     fc.assert(
       fc.property(secret, encode, where, (value, enc, place) => {
-        const scrubbed = scrubUrl(place(enc(value)));
+        const scrubbed = scrubbedPage(place(enc(value)));
         // Only what came from the input: the fixed host and the :placeholders could contain a short local part by chance.
         const out = scrubbed
-          ? [scrubbed.path, ...Object.values(scrubbed.query)].join(' ').replace(/:[a-z]+/g, ' ')
+          ? [scrubbed.page, scrubbed.utmSource, scrubbed.utmMedium, scrubbed.utmCampaign]
+              .join(' ')
+              .replace(/:[a-z]+/g, ' ')
           : '';
         const digits = value.replace(/\D/g, '');
         if (value.includes('@')) expect(out).not.toContain(value.split('@')[0]);
@@ -181,5 +207,70 @@ describe('scrubUrl properties', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('patterns (issue 16)', () => {
+  const path = (p: string) => scrubPath(p);
+
+  it.each([
+    ['/dob/3-12-84', '/dob/:date'],
+    ['/dob/12.3.84', '/dob/:date'],
+    ['/dob/March-12-1984', '/dob/:date'],
+    ['/dob/12-mar-1984', '/dob/:date'],
+    ['/dob/Dec 3rd, 1984', '/dob/:date'],
+    ['/dob/1984-Sept-03', '/dob/:date'],
+    ['/dob/1984_03_12', '/dob/:date'],
+    ['/dob/19840312', '/dob/:date'],
+    ['/dob/03121984', '/dob/:date'],
+    ['/dob/1980-05-12', '/dob/:date'],
+    ['/dob/03/12/1984/chart', '/dob/:date/chart'],
+    ['/r/MRN12345', '/r/:id'],
+    ['/r/MRN:12345', '/r/:id'],
+    ['/r/pt12345', '/r/:id'],
+    ['/r/ID-12345', '/r/:id'],
+    ['/r/XYZ123456789', '/r/:id'],
+    ['/r/case%20%2312345', '/r/:id'],
+    ['/r/1EG4-TE5-MK73', '/r/:id'],
+    ['/h/10.0.0.1', '/h/:ip'],
+    ['/h/2001:db8::1', '/h/:ip'],
+    ['/h/::ffff:192.0.2.1', '/h/:ip'],
+    ['/d/\u0661\u0662\u0663\u0664\u0665\u0666\u0667', '/d/:id'],
+    ['/d/\u0e51\u0e52\u0e53-\u0e51\u0e52\u0e53-\u0e51\u0e52\u0e53\u0e54', '/d/:phone'],
+    ['/d/\u0966\u0967\u0968\u0969\u096a\u096b\u096c', '/d/:id'],
+    ['/e/john.doe(at)gmail.com', '/e/:email'],
+    ['/e/john.doe%20(at)%20gmail%20(dot)%20com', '/e/:email'],
+    ['/e/jane%20at%20x%20dot%20org', '/e/:email'],
+    ['/e/jane[at]x[dot]org', '/e/:email'],
+    ['/e/jane%40x.org', '/e/:email'],
+    ['/e/jane%25252525252540x.org', '/e/:email'],
+    ['/call/+44%2020%207946%200958', '/call/:phone'],
+    ['/call/+49%2030%2012345678', '/call/:phone'],
+    ['/call/+4915112345678', '/call/:phone'],
+    ['/call/+33%201%2023%2045%2067%2089', '/call/:phone'],
+    ['/call/+91%2098765%2043210', '/call/:phone'],
+    ['/call/+61%202%209876%205432', '/call/:phone'],
+    ['/call/(02)%209876%205432', '/call/:phone'],
+  ])('%s → %s', (raw, expected) => {
+    expect(path(raw)).toBe(expected);
+  });
+
+  it.each([
+    '/blog/2024/05/managing-seasonal-allergies',
+    '/blog/flu-season-2024',
+    '/blog/covid-19-vaccine-faq',
+    '/blog/top-10-tips-for-healthy-hearts',
+    '/services/cardiology',
+    '/doctors/dr-maria-lopez',
+    '/locations/springfield',
+    '/careers/medical-assistant',
+    '/blog/march-madness-and-knee-injuries',
+    '/insurance/accepted-plans',
+  ])('keeps the ordinary path %s', (ordinary) => {
+    expect(path(ordinary)).toBe(ordinary);
+  });
+
+  it('replaces a path that does not canonicalise', () => {
+    expect(path('/' + 'a%'.repeat(5000))).toBe('/:invalid');
   });
 });

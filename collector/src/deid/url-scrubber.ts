@@ -58,7 +58,7 @@ const EMAIL_OBFUSCATED = new RegExp(
 const UUID = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
 const SSN = /(^|\D)\d{3}[\s.-]\d{2}[\s.-]\d{4}(\D|$)/;
 // Digits with the separators people write phone numbers with (a bare digit run is an id).
-const PHONE = /[+(]?\d[\d\s().-]{5,}\d/;
+const PHONE = /[+(]?\d[\d\s().+-]{5,}\d/;
 // An international number written without separators: +44…, 0044…
 const PHONE_INTERNATIONAL = /(?:^|[^\d])(?:\+|00)[1-9]\d{7,14}(?!\d)/;
 const DIGIT_RUN = /\d{6,}/;

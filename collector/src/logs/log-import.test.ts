@@ -171,7 +171,7 @@ describe('importLogStream', () => {
       expect(events.length).toBeGreaterThan(0);
       expect(events.length).toBeLessThanOrEqual(EVENT_BATCH_MAX_EVENTS);
       expect(key).toMatch(/^clinic:\d{1,2}$/);
-      for (const e of events) expect(keyOf.set(e.visitor, keyOf.get(e.visitor) ?? key).get(e.visitor)).toBe(key);
+      for (const e of events) expect(keyOf.set(e.visitor!, keyOf.get(e.visitor!) ?? key).get(e.visitor!)).toBe(key);
     }
     // Per visitor, the batches as submitted replay the visitor's lines in order.
     for (const visitor of visitors) {

@@ -129,3 +129,30 @@ describe('field bounds', () => {
     );
   });
 });
+
+describe('the visitor of count-only events', () => {
+  const linked = ev();
+  const countOnly = ev({ countOnly: true, page: 'patient-portal' });
+
+  it('is absent: a count-only event is produced without one, and one with a visitor is refused', () => {
+    expect(countOnly).not.toHaveProperty('visitor');
+    expect(produces(countOnly)).toBe(true);
+    expect(produces({ ...countOnly, visitor: 'ab'.repeat(16) })).toBe(false);
+    expect(produces({ ...countOnly, visitorPeriod: 'month' })).toBe(false);
+  });
+
+  it('is required on every other event, on both sides', () => {
+    const { visitor: _, ...withoutVisitor } = linked;
+    expect(produces(withoutVisitor)).toBe(false);
+    expect(consumes(withoutVisitor)).toBe(false);
+  });
+
+  it('is dropped on consume from a count-only event an older collector wrote with one', () => {
+    const decoded = decodeEvent(raw({ ...countOnly, visitor: 'ab'.repeat(16), visitorPeriod: 'month' }), { now: NOW });
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) {
+      expect(decoded.event).not.toHaveProperty('visitor');
+      expect(decoded.event).not.toHaveProperty('visitorPeriod');
+    }
+  });
+});
