@@ -679,6 +679,93 @@ function geographic(): CorpusItem[] {
   ];
 }
 
+/** Custom events: only declared names, declared property keys, and declared or safe values survive. */
+function customEvents(): CorpusItem[] {
+  const category = 'events';
+  const event = (
+    label: string,
+    name: string,
+    props: Record<string, unknown> | undefined,
+    expect: CorpusItem['expect'],
+    pii: string[],
+  ): CorpusItem => ({
+    id: `${category}/${label}`,
+    category,
+    input: {
+      kind: 'hit',
+      via: 'plausible',
+      type: 'event',
+      url: `${ORIGIN}/services`,
+      name,
+      ...(props ? { props } : {}),
+    },
+    expect,
+    pii,
+  });
+  return [
+    event(
+      'declared-name-with-email',
+      `${DECLARED_EVENT} jane.doe@gmail.com`,
+      undefined,
+      { outcome: 'ok', name: '(undeclared)', props: null },
+      ['jane.doe'],
+    ),
+    event(
+      'declared-name-with-phone',
+      `${DECLARED_EVENT} 555-301-7788`,
+      { plan: 'basic' },
+      { outcome: 'ok', name: '(undeclared)', props: null },
+      ['555-301-7788'],
+    ),
+    event(
+      'undeclared-with-props',
+      'Patient Olena Kovalenko',
+      { plan: 'basic', note: 'Olena Kovalenko' },
+      { outcome: 'ok', name: '(undeclared)', props: null },
+      ['Kovalenko'],
+    ),
+    event(
+      'number-value',
+      DECLARED_EVENT,
+      { plan: 5553017788 },
+      { outcome: 'ok', name: DECLARED_EVENT, props: { plan: oneOf('(other)', ':id', ':phone') } },
+      ['5553017788'],
+    ),
+    event(
+      'object-value',
+      DECLARED_EVENT,
+      { plan: { name: 'Jane Doe', dob: '1984-03-12' } },
+      { outcome: 'ok', name: DECLARED_EVENT },
+      ['Jane Doe', '1984-03-12'],
+    ),
+    event('array-value', DECLARED_EVENT, { plan: ['Jane Doe', 'MRN12345'] }, { outcome: 'ok', name: DECLARED_EVENT }, [
+      'Jane Doe',
+      'MRN12345',
+    ]),
+    event(
+      'uppercase-key',
+      DECLARED_EVENT,
+      { Plan: 'Jane Doe', PLAN: 'MRN12345' },
+      { outcome: 'ok', name: DECLARED_EVENT, props: null },
+      ['Jane Doe', 'MRN12345'],
+    ),
+    event(
+      'key-with-pii',
+      DECLARED_EVENT,
+      { 'jane.doe@gmail.com': 'basic', mrn12345: 'premium' },
+      { outcome: 'ok', name: DECLARED_EVENT, props: null },
+      ['jane.doe', 'mrn12345'],
+    ),
+    event(
+      'many-props',
+      DECLARED_EVENT,
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, `MRN${10000 + i}`])),
+      { outcome: 'ok', name: DECLARED_EVENT, props: null },
+      ['MRN10000', 'MRN10039'],
+    ),
+  ];
+}
+
 /** The inputs issue 16 names, as written there. */
 function issueExamples(): CorpusItem[] {
   const category = 'issue-16';
@@ -816,6 +903,7 @@ const SNIPPET_ITEMS: CorpusItem[] = [
   ...hosts(),
   ...logLines(),
   ...geographic(),
+  ...customEvents(),
 ];
 
 export const ADVERSARIAL_ITEMS: CorpusItem[] = [...SNIPPET_ITEMS, ...otherEntryPoints(SNIPPET_ITEMS)];

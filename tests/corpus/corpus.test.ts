@@ -57,6 +57,7 @@ describe('the adversarial corpus', () => {
         'hosts',
         'log-lines',
         'geographic',
+        'events',
       ]),
     );
     expect(CORPUS.filter((i) => i.input.kind === 'log').length).toBeGreaterThanOrEqual(100);
