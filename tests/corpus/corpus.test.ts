@@ -33,6 +33,14 @@ beforeAll(async () => {
     ordinary.push({ url, problem: ordinaryProblem(url, await collector.send(pageview(url.url))) });
   measured = figures(results, ordinary);
   console.log(`corpus: ${measuredSentence(measured)}`);
+  const byCategory = new Map<string, { items: number; leaking: number }>();
+  for (const r of results) {
+    const c = byCategory.get(r.item.category) ?? { items: 0, leaking: 0 };
+    c.items++;
+    if (r.leaks.length) c.leaking++;
+    byCategory.set(r.item.category, c);
+  }
+  console.log([...byCategory].map(([name, c]) => `  ${name}: ${c.items} items, ${c.leaking} leaking`).join('\n'));
 }, 120_000);
 
 afterAll(() => collector?.close());
