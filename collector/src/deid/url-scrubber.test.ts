@@ -251,6 +251,9 @@ describe('patterns (issue 16)', () => {
     ['/call/+91%2098765%2043210', '/call/:phone'],
     ['/call/+61%202%209876%205432', '/call/:phone'],
     ['/call/(02)%209876%205432', '/call/:phone'],
+    ['/records/12345', '/records/:id'],
+    ['/zip/02115', '/zip/:id'],
+    ['/zip/02115-1234', '/zip/:phone'],
   ])('%s → %s', (raw, expected) => {
     expect(path(raw)).toBe(expected);
   });

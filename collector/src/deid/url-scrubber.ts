@@ -62,6 +62,7 @@ const PHONE = /[+(]?\d[\d\s().+-]{5,}\d/;
 // An international number written without separators: +44…, 0044…
 const PHONE_INTERNATIONAL = /(?:^|[^\d])(?:\+|00)[1-9]\d{7,14}(?!\d)/;
 const DIGIT_RUN = /\d{6,}/;
+const BARE_NUMBER = /^\s*#?\d{5,}\s*$/;
 const LONG_HEX = /[0-9a-f]{16,}/i;
 // Letters then at least 4 digits, optionally with separators: MRN12345, MRN:12345, pt12345, ID-12345, XYZ123456789.
 const PREFIXED_ID = /(?:^|[^a-z0-9])[a-z]+[\s:#_.-]{0,3}(\d{4,})(?!\d)/gi;
@@ -141,7 +142,8 @@ export function classifyText(raw: string): string | null {
     if (phoneDigits >= 7) return PLACEHOLDERS.phone;
     if (hasPrefixedId(text)) return PLACEHOLDERS.id;
     const digits = text.replace(/\D/g, '').length;
-    if (DIGIT_RUN.test(text) || digits >= 9) return PLACEHOLDERS.id;
+    // A bare number of 5 digits or more is a record, account or ZIP code (4 digits may be a year).
+    if (DIGIT_RUN.test(text) || digits >= 9 || BARE_NUMBER.test(text)) return PLACEHOLDERS.id;
     if (LONG_HEX.test(text)) return PLACEHOLDERS.token;
   }
   if (/^eyJ/.test(text)) return PLACEHOLDERS.token;
