@@ -19,8 +19,8 @@ import { isolatedConfig } from '../support/test-env.ts';
 /**
  * The corpus through the real collector process: every hit over HTTP (`/e`, `/api/event`, `/e.gif`, `/out`), every
  * log line in one `/v1/logs` upload, into real Kafka. Then every message of every topic of the
- * namespace is read back and searched for every planted value, and the envelopes are exactly those
- * the in-memory run of the same items makes.
+ * namespace is read back and searched for every planted value, as is the collector's log output, and
+ * the envelopes are exactly those the in-memory run of the same items makes.
  */
 let config: CommonConfig;
 let cleanup: () => Promise<void>;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   cleanup = namespace.cleanup;
   await new PracticeStore(namespace.control).save(CORPUS_PRACTICE);
   ingestKey = await createIngestKey(namespace.control, CORPUS_PRACTICE.id);
-  collector = await startCollector(config);
+  collector = await startCollector(config, { LOG_LEVEL: 'debug' });
 }, 120_000);
 
 afterAll(async () => {
@@ -167,6 +167,10 @@ it('puts no planted value into any Kafka message, and produces exactly the in-me
   expect.soft(inFields).toEqual([]);
   expect.soft(inMessages).toEqual([]);
   expect.soft(produced.map(comparable).sort()).toEqual(expected.map(comparable).sort());
+  // The collector's own log output (debug level; the harness keeps its last 50,000 characters).
+  const logText = canonicalPii(collector.output());
+  expect(logText.length).toBeGreaterThan(0);
+  expect.soft(needles.flatMap((n, i) => (logText.includes(n) ? [planted[i]] : []))).toEqual([]);
 
   // Negative control: the same search finds a planted value once a message carries one.
   const producer = kafkaFor(config).producer();
