@@ -18,6 +18,8 @@ export const DEMO_PRACTICES: PracticeInput[] = [
     domains: ['127.0.0.1', 'localhost', 'riverside-family.example'],
     timezone: 'America/New_York',
     exitAllowlist: ['www.cdc.gov'],
+    // The demo traffic's custom event: only declared event names are stored.
+    events: [{ name: 'call-clicked' }],
     shareWithPartners: true,
   },
   {

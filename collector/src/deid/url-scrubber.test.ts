@@ -277,3 +277,17 @@ describe('patterns (issue 16)', () => {
     expect(path('/' + 'a%'.repeat(5000))).toBe('/:invalid');
   });
 });
+
+describe('scrubbing cost', () => {
+  // Inputs that made a nested-quantifier email pattern backtrack exponentially (25 repeats: 46 s); each
+  // must finish far inside the test's timeout however long it is.
+  it.each([
+    ['spelled separators', 'x at y' + '-dot-y'.repeat(300) + '-dot-1'],
+    ['dotted digits', 'x at y' + '.1'.repeat(900)],
+    ['letters and digits', 'ab1-'.repeat(450)],
+    ['month names', '12-mar-'.repeat(250)],
+    ['colons', '1:'.repeat(900)],
+  ])('stays fast on %s', (_, text) => {
+    expect(() => scrubPath(`/${text}`)).not.toThrow();
+  });
+});

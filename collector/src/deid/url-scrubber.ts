@@ -49,12 +49,18 @@ function digitValue(code: number): number {
   return value;
 }
 
-const EMAIL_OBFUSCATED = new RegExp(
-  String.raw`[a-z0-9._%+-]+\s*(?:\(at\)|\[at\]|\{at\}|<at>|\s+at\s+|[_-]at[_-])\s*[a-z0-9-]+` +
-    String.raw`(?:\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|<dot>|\s+dot\s+|[_-]dot[_-])\s*[a-z0-9-]+)*` +
-    String.raw`\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|<dot>|\s+dot\s+|[_-]dot[_-])\s*[a-z]{2,}`,
-  'i',
-);
+// Obfuscated emails (`jane(at)x(dot)org`, `jane at x dot org`, `jane[at]x.org`): the spelled-out `@` and `.`
+// are replaced first, then one plain pattern without nested quantifiers looks for an address, so no
+// input makes the check backtrack.
+const SPELLED_AT = /\s*(?:\(at\)|\[at\]|\{at\}|<at>)\s*|\s+at\s+|[_-]at[_-]/gi;
+const SPELLED_DOT = /\s*(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s*|\s+dot\s+|[_-]dot[_-]/gi;
+const ADDRESS = /[a-z0-9]@[a-z0-9-]+\.[a-z]{2,}/i;
+
+function hasObfuscatedEmail(text: string): boolean {
+  if (!/at/i.test(text)) return false;
+  const spelled = text.replace(SPELLED_AT, '@');
+  return spelled !== text && ADDRESS.test(spelled.replace(SPELLED_DOT, '.'));
+}
 const UUID = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
 const SSN = /(^|\D)\d{3}[\s.-]\d{2}[\s.-]\d{4}(\D|$)/;
 // Digits with the separators people write phone numbers with (a bare digit run is an id).
@@ -109,7 +115,8 @@ function hasDate(text: string): boolean {
 function hasIp(text: string): boolean {
   for (const m of text.matchAll(IPV4_CANDIDATE)) if (ipaddr.IPv4.isValidFourPartDecimal(m[1]!)) return true;
   if (text.includes(':'))
-    for (const m of text.matchAll(IPV6_CANDIDATE)) if (m[0].includes(':') && ipaddr.IPv6.isValid(m[0])) return true;
+    for (const m of text.matchAll(IPV6_CANDIDATE))
+      if (m[0].length > 2 && /[0-9a-f]/i.test(m[0]) && ipaddr.IPv6.isValid(m[0])) return true;
   return false;
 }
 
@@ -126,7 +133,7 @@ function hasPrefixedId(text: string): boolean {
 /** The placeholder for a piece of text that looks identifying, or null if it looks harmless. */
 export function classifyText(raw: string): string | null {
   const text = asciiDigits(raw.normalize('NFKC'));
-  if (text.includes('@') || EMAIL_OBFUSCATED.test(text)) return PLACEHOLDERS.email;
+  if (text.includes('@') || hasObfuscatedEmail(text)) return PLACEHOLDERS.email;
   if (UUID.test(text)) return PLACEHOLDERS.id;
   const hasDigit = /\d/.test(text);
   if (hasDigit || text.includes(':')) {
