@@ -7,6 +7,7 @@ export { scrubUrl } from './deid/url-scrubber.ts';
 export { DiskSpool } from './kafka/disk-spool.ts';
 export { BEACON_EVENTS, EventProducer, KafkaTransport } from './kafka/event-producer.ts';
 export { revokeIngestKey } from './logs/ingest-key.ts';
+export { importLogStream } from './logs/log-import.ts';
 export { createLineParser, type LogFormat } from './logs/log-parser.ts';
 export { logRoutes } from './logs/logs.route.ts';
 export { createMetrics } from './metrics.ts';
