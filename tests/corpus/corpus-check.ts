@@ -104,7 +104,7 @@ export function figures(results: ItemResult[], ordinary: Array<{ url: OrdinaryUr
   for (const r of results) {
     const needles = needlesOf(r.item.pii);
     planted += needles.length;
-    // One needle can survive in several fields; it counts once.
+    // One needle can survive in several fields; it counts once. The known gap counts as not removed.
     const survived = new Set(r.leaks.map((l) => l.pii));
     removed += needles.length - survived.size;
   }

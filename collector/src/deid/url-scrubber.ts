@@ -154,6 +154,12 @@ export function classifyText(raw: string): string | null {
     if (LONG_HEX.test(text)) return PLACEHOLDERS.token;
   }
   if (/^eyJ/.test(text)) return PLACEHOLDERS.token;
+  // A base64url token stays one even when its `_` and `-` cut it into short runs: a long run mixing
+  // digits and both cases with a capital inside a word, which a slug or a title never has.
+  for (const run of text.match(/[A-Za-z0-9_-]{16,}/g) ?? []) {
+    if (!/\d/.test(run) || !/[a-z]/.test(run) || !/[A-Z]/.test(run)) continue;
+    if (run.split(/[_-]/).some((part) => /[a-z0-9][A-Z]/.test(part))) return PLACEHOLDERS.token;
+  }
   // A long run without word separators that mixes letters and digits (or case) is a token, not a slug.
   for (const part of text.split(/[\s._~-]+/)) {
     if (part.length >= 16 && /\d/.test(part) && /[a-z]/i.test(part)) return PLACEHOLDERS.token;
