@@ -1,4 +1,4 @@
 export { startProcessor, type ProcessorDeps, type RunningProcessor } from './processor.ts';
 export { loadProcessorConfig, type ProcessorConfig } from './processor.config.ts';
 export { readLedgerOffset } from './clickhouse/rollup-writer.ts';
-export { sealClosedVisitorStates, storedStateUnits, type SealUnit } from './storage/visitor-sealer.ts';
+export { sealClosedVisitorStates } from './storage/visitor-sealer.ts';

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_RARE_VALUE_MIN_VISITORS,
   FREE_TEXT_DIMENSIONS,
   RARE_VALUE,
   ROLLUP_STATES,
@@ -54,7 +55,7 @@ function unitOf(states: OpenStates, day: number, writtenHour: number): SealUnit 
 }
 
 /** The partitions of visitor states still stored, closed or not. */
-export async function storedStateUnits(db: Db): Promise<SealUnit[]> {
+async function storedStateUnits(db: Db): Promise<SealUnit[]> {
   const distinct = (table: string) => `SELECT DISTINCT states, day, written_hour FROM ${table} WHERE states != 0`;
   const rows = await db.rows<{ states: number; d: string; wh: number }>(
     `SELECT states, toString(day) AS d, written_hour AS wh FROM (${distinct(DAILY)} UNION ALL ${distinct(HOURLY)}) AS stored GROUP BY states, d, wh`,
@@ -73,7 +74,6 @@ const unitWhere = (unit: SealUnit) =>
 
 type CountRow = { d: string; src: EventSource; n: string };
 
-const DEFAULT_RARE_VALUE_MIN_VISITORS = 3;
 const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
 
 /**

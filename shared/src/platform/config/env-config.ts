@@ -115,7 +115,10 @@ export const retentionEnvShape = { RETENTION_MONTHS: envField.int(25, 1, 1200) }
  * k of the rare-value rule: a free-text value (FREE_TEXT_DIMENSIONS) seen from fewer distinct
  * visitors in a day is stored as `(rare)` once the day is sealed.
  */
-export const rareValueEnvShape = { RARE_VALUE_MIN_VISITORS: envField.int(3, 1, 1000) };
+export const DEFAULT_RARE_VALUE_MIN_VISITORS = 3;
+export const rareValueEnvShape = {
+  RARE_VALUE_MIN_VISITORS: envField.int(DEFAULT_RARE_VALUE_MIN_VISITORS, 1, 1000),
+};
 
 export function loadCommonConfig(clientId: string, env: Env = process.env): CommonConfig {
   const e = parseEnv(commonEnvShape, env);
