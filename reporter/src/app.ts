@@ -23,6 +23,7 @@ import { PartnerStore } from './auth/partner-store.ts';
 import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
 import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
+import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
 
@@ -45,7 +46,8 @@ export type ReporterAppDeps = {
   audit?: AuditRunner;
 };
 
-const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+// The dashboard's script and styles hold no figures; the page and the data stay behind sign-in.
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/dashboard/app.js', '/dashboard/app.css']);
 const isPublic = (req: FastifyRequest): boolean => {
   const url = req.routeOptions.url;
   return url !== undefined && (PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/'));
@@ -143,6 +145,7 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   // Each route module is its own scope: the admin routes' admin-only hook applies to them alone.
   await app.register(adminRoutes, { practices, partners, keys, audit });
   await app.register(practiceRoutes, { db, practices });
+  await app.register(dashboardRoutes, { db, practices, now });
   await app.register(partnerRoutes, {
     db,
     control,

@@ -48,14 +48,27 @@ const WHO: Who[] = ['admin', 'practiceOwn', 'practiceOther', 'partnerOwn', 'part
 let serial = 0;
 type Route = {
   name: string;
-  kind: 'admin' | 'practice' | 'partner';
+  kind: 'admin' | 'practice' | 'partner' | 'dashboard';
+  /** The route as registered, when `request` fills in its parameters. */
+  route: string;
   request: () => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object };
 };
 const ROUTES: Route[] = [
-  { name: 'list practices', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/practices' }) },
-  { name: 'get practice', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/practices/alpha' }) },
+  {
+    name: 'list practices',
+    route: 'GET /v1/admin/practices',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/practices' }),
+  },
+  {
+    name: 'get practice',
+    route: 'GET /v1/admin/practices/:id',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/practices/alpha' }),
+  },
   {
     name: 'add practice',
+    route: 'POST /v1/admin/practices',
     kind: 'admin',
     request: () => {
       const id = `new-${++serial}`;
@@ -68,40 +81,67 @@ const ROUTES: Route[] = [
   },
   {
     name: 'update practice',
+    route: 'PATCH /v1/admin/practices/:id',
     kind: 'admin',
     request: () => ({ method: 'PATCH', url: '/v1/admin/practices/alpha', payload: { name: `Alpha ${++serial}` } }),
   },
-  { name: 'list partners', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/partners' }) },
+  {
+    name: 'list partners',
+    route: 'GET /v1/admin/partners',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/partners' }),
+  },
   {
     name: 'add partner',
+    route: 'POST /v1/admin/partners',
     kind: 'admin',
     request: () => ({ method: 'POST', url: '/v1/admin/partners', payload: { id: `p-${++serial}`, name: 'P' } }),
   },
-  { name: 'list keys', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/keys' }) },
+  {
+    name: 'list keys',
+    route: 'GET /v1/admin/keys',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/keys' }),
+  },
   {
     name: 'create key',
+    route: 'POST /v1/admin/keys',
     kind: 'admin',
     request: () => ({ method: 'POST', url: '/v1/admin/keys', payload: { role: 'practice', scopeId: 'beta' } }),
   },
-  { name: 'revoke key', kind: 'admin', request: () => ({ method: 'DELETE', url: '/v1/admin/keys/00000000000000ff' }) },
-  { name: 'privacy audit', kind: 'admin', request: () => ({ method: 'GET', url: '/v1/admin/audit' }) },
+  {
+    name: 'revoke key',
+    route: 'DELETE /v1/admin/keys/:keyId',
+    kind: 'admin',
+    request: () => ({ method: 'DELETE', url: '/v1/admin/keys/00000000000000ff' }),
+  },
+  {
+    name: 'privacy audit',
+    route: 'GET /v1/admin/audit',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/audit' }),
+  },
   {
     name: 'monthly report',
+    route: 'GET /v1/practices/:id/reports/monthly',
     kind: 'practice',
     request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03' }),
   },
   {
     name: 'monthly report html',
+    route: 'GET /v1/practices/:id/reports/monthly',
     kind: 'practice',
     request: () => ({ method: 'GET', url: '/v1/practices/alpha/reports/monthly?month=2024-03&format=html' }),
   },
   {
     name: 'timeseries',
+    route: 'GET /v1/practices/:id/stats/timeseries',
     kind: 'practice',
     request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/timeseries?from=2024-03-01&to=2024-03-31' }),
   },
   {
     name: 'breakdown',
+    route: 'GET /v1/practices/:id/stats/breakdown',
     kind: 'practice',
     request: () => ({
       method: 'GET',
@@ -109,7 +149,38 @@ const ROUTES: Route[] = [
     }),
   },
   {
+    name: 'range summary',
+    route: 'GET /v1/practices/:id/stats/summary',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/summary?from=2024-03-01&to=2024-03-31' }),
+  },
+  {
+    name: 'value series',
+    route: 'GET /v1/practices/:id/stats/value-series',
+    kind: 'practice',
+    request: () => ({
+      method: 'GET',
+      url: '/v1/practices/alpha/stats/value-series?from=2024-03-01&to=2024-03-31&dimension=page&value=%2F',
+    }),
+  },
+  {
+    name: 'breakdown csv',
+    route: 'GET /v1/practices/:id/stats/breakdown.csv',
+    kind: 'practice',
+    request: () => ({
+      method: 'GET',
+      url: '/v1/practices/alpha/stats/breakdown.csv?from=2024-03-01&to=2024-03-31&dimension=page',
+    }),
+  },
+  {
+    name: 'dashboard page',
+    route: 'GET /dashboard',
+    kind: 'dashboard',
+    request: () => ({ method: 'GET', url: '/dashboard' }),
+  },
+  {
     name: 'partner export',
+    route: 'GET /v1/partners/:id/exports',
     kind: 'partner',
     request: () => ({ method: 'GET', url: '/v1/partners/acme/exports?month=2024-03&format=ndjson' }),
   },
@@ -117,6 +188,8 @@ const ROUTES: Route[] = [
 
 function allowed(who: Who, kind: Route['kind']): boolean {
   if (who === 'admin') return true;
+  // Every practice key opens its own practice's dashboard.
+  if (kind === 'dashboard') return who === 'practiceOwn' || who === 'practiceOther';
   if (kind === 'practice') return who === 'practiceOwn';
   if (kind === 'partner') return who === 'partnerOwn';
   return false;
@@ -128,7 +201,37 @@ function headersFor(who: Who): Record<string, string> {
   return bearer(keys[who]!);
 }
 
+/** Routes anyone may call: they carry no figures. */
+const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /dashboard/app.js', 'GET /dashboard/app.css'];
+
 describe('authorization matrix: every route × every role', () => {
+  test('lists every route the reporter serves', () => {
+    // printRoutes draws a radix tree: a line's depth is its indent (4 columns a level), its
+    // path the segments above it joined, and `(METHODS)` marks a route.
+    const stack: string[] = [];
+    const served = h.app
+      .printRoutes()
+      .split('\n')
+      .flatMap((line) => {
+        const at = line.search(/[^\s│├└─]/);
+        if (at < 0) return [];
+        const m = /^(.*?)(?: \(([^)]+)\))?$/.exec(line.slice(at))!;
+        stack.length = at / 4;
+        stack.push(m[1]!);
+        const path = stack.join('');
+        return m[2]
+          ? m[2]
+              .split(', ')
+              .filter((verb) => verb !== 'HEAD')
+              .map((verb) => `${verb} ${path}`)
+          : [];
+      })
+      .filter((r) => !/ \/docs(\/|$)/.test(r));
+    const listed = new Set([...ROUTES.map((r) => r.route), ...PUBLIC]);
+    expect(served.length).toBeGreaterThan(10);
+    expect(served.filter((r) => !listed.has(r))).toEqual([]);
+  });
+
   for (const route of ROUTES) {
     for (const who of WHO) {
       test(`${route.name} as ${who}`, async () => {

@@ -81,12 +81,12 @@ export const TOTAL_LABELS: Record<TotalKey, string> = {
   engagedSeconds: 'Total engaged time (s)',
 };
 
-type Sums = { visitors: number; visits: number; pageviews: number; bounces: number; engagedMs: number };
+export type Sums = { visitors: number; visits: number; pageviews: number; bounces: number; engagedMs: number };
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** Figures derived from sums; null when there were no visits to divide by. */
-function figures(s: Sums): Record<TotalKey, number | null> {
+export function figures(s: Sums): Record<TotalKey, number | null> {
   return {
     visitors: s.visitors,
     visits: s.visits,
@@ -97,7 +97,7 @@ function figures(s: Sums): Record<TotalKey, number | null> {
   };
 }
 
-const change = (cur: number | null, prev: number | null): number | null =>
+export const change = (cur: number | null, prev: number | null): number | null =>
   cur === null || prev === null || prev === 0 ? null : round1((100 * (cur - prev)) / prev);
 
 export type ReportOptions = { limit: number; source?: EventSource; now?: Date };
@@ -206,7 +206,7 @@ function pickSource(sources: MonthlyReport['sources']): EventSource {
   return sources.snippet.pageviews === 0 && sources.logs.pageviews > 0 ? 'logs' : 'snippet';
 }
 
-async function readDaily(
+export async function readDaily(
   db: Db,
   f: { practiceId: string; source: EventSource; from: string; to: string },
 ): Promise<ReportDayRow[]> {
@@ -221,8 +221,8 @@ async function readDaily(
   }));
 }
 
-const monthKey = (dim: string, value: string) => `${dim}\u0000${value}`;
-const MONTH_TOTAL = monthKey('total', '');
+export const monthKey = (dim: string, value: string) => `${dim}\u0000${value}`;
+export const MONTH_TOTAL = monthKey('total', '');
 /** The rows whose visitors a cookie-mode month counts as unique browsers: the total and the sections that show visitors. */
 const MONTH_VISITOR_DIMS = [
   'total',
@@ -232,7 +232,7 @@ const MONTH_VISITOR_DIMS = [
 ] as const;
 
 /** A cookie-mode month's unique visitors by `dim\0value`. */
-async function readMonthVisitors(
+export async function readMonthVisitors(
   db: Db,
   f: { practiceId: string; source: EventSource; from: string; to: string },
 ): Promise<Map<string, number>> {

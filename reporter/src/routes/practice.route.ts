@@ -21,7 +21,7 @@ import { idParam, openApi } from './route-schemas.ts';
 
 const MAX_DAYS = { day: 366, hour: 31 } as const;
 
-const day = (name: string) => z.string().refine(isDay, `${name} must be a date written YYYY-MM-DD`);
+export const day = (name: string) => z.string().refine(isDay, `${name} must be a date written YYYY-MM-DD`);
 const metricList = (allowed: readonly RollupMetric[], fallback: string) =>
   z
     .string()
@@ -47,7 +47,7 @@ export const monthlyQuery = z
   })
   .strict();
 
-const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(EVENT_SOURCES).default('snippet') };
+export const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(EVENT_SOURCES).default('snippet') };
 
 export const timeseriesQuery = z
   .object({
@@ -73,7 +73,7 @@ export const breakdownQuery = z
   .strict()
   .superRefine((q, ctx) => checkRange(q.from, q.to, MAX_DAYS.day, ctx));
 
-function checkRange(from: string, to: string, maxDays: number, ctx: z.RefinementCtx): void {
+export function checkRange(from: string, to: string, maxDays: number, ctx: z.RefinementCtx): void {
   if (!isDay(from) || !isDay(to)) return;
   const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
   if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must not be before from' });

@@ -1,0 +1,87 @@
+import { esc } from '../render/escape.ts';
+
+/** What the page's script needs to start; everything else it reads from the stats API. */
+export type DashboardConfig = {
+  practice: { id: string; name: string; timezone: string; cookieMode: boolean };
+  /** Today in the practice's time zone: rollup days are local days. */
+  today: string;
+  /** The practices the caller may open, for the switcher. */
+  practices: Array<{ id: string; name: string }>;
+  /** The panels: the monthly report's sections, so both always show the same breakdowns. */
+  panels: Array<{ key: string; title: string; dim: string; metrics: string[] }>;
+};
+
+/** Scripts and styles only from this origin; the config travels as inert JSON. */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** JSON inside a script element: `<` escaped so no value can close the element. */
+const inertJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
+
+export function renderDashboardPage(config: DashboardConfig): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(config.practice.name)} · Confidant</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/dashboard/app.css">
+<script type="application/json" id="dashboard-config">${inertJson(config)}</script>
+<script type="module" src="/dashboard/app.js"></script>
+</head>
+<body>
+<header class="bar">
+  <h1>${esc(config.practice.name)}</h1>
+  <form id="controls" class="controls" aria-label="What to show">
+    <label>Practice <select id="practice"></select></label>
+    <label>Period <select id="range">
+      <option value="today">Today</option>
+      <option value="7d">Last 7 days</option>
+      <option value="30d" selected>Last 30 days</option>
+      <option value="month">This month</option>
+      <option value="last-month">Last month</option>
+      <option value="custom">Custom</option>
+    </select></label>
+    <label>From <input type="date" id="from" required></label>
+    <label>To <input type="date" id="to" required></label>
+    <label>Compare with <select id="compare">
+      <option value="previous" selected>Previous period</option>
+      <option value="year">Same period a year earlier</option>
+      <option value="none">Nothing</option>
+    </select></label>
+    <label>Source <select id="source">
+      <option value="snippet" selected>Website snippet</option>
+      <option value="logs">Server logs</option>
+    </select></label>
+    <label>Chart <select id="interval">
+      <option value="day" selected>By day</option>
+      <option value="hour">By hour</option>
+    </select></label>
+  </form>
+</header>
+<main>
+  <p id="status" role="status" aria-live="polite"></p>
+  <p class="note">The website snippet and server logs are counted separately and never added together. Times are in ${esc(config.practice.timezone)}.</p>
+  <section aria-labelledby="totals-title"><h2 id="totals-title">Totals</h2><dl id="totals" class="totals"></dl></section>
+  <section aria-labelledby="chart-title"><h2 id="chart-title">Over time</h2><div id="chart" class="chart"></div>
+    <table id="chart-table" class="sr-table"><caption>Figures over time</caption></table></section>
+  <section id="detail" class="detail" hidden aria-labelledby="detail-title"><h2 id="detail-title"></h2>
+    <button type="button" id="detail-close">Close detail</button><div id="detail-chart" class="chart"></div>
+    <table id="detail-table"></table></section>
+  <section aria-labelledby="downloads-title"><h2 id="downloads-title">Monthly report</h2>
+    <p>For <span id="report-month"></span>: <a id="report-html" href="#">HTML</a> · <a id="report-csv" href="#">CSV</a> · <a id="report-json" href="#">JSON</a></p></section>
+  <div id="panels" class="panels"></div>
+</main>
+</body>
+</html>
+`;
+}

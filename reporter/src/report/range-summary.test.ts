@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { comparisonRange } from './range-summary.ts';
+
+describe('comparisonRange', () => {
+  it('takes the days just before a range of the same length', () => {
+    expect(comparisonRange({ from: '2024-04-10', to: '2024-04-16' }, 'previous')).toEqual({
+      from: '2024-04-03',
+      to: '2024-04-09',
+    });
+    expect(comparisonRange({ from: '2024-03-01', to: '2024-03-01' }, 'previous')).toEqual({
+      from: '2024-02-29',
+      to: '2024-02-29',
+    });
+  });
+
+  it('compares a whole month with the whole previous month, whatever their lengths', () => {
+    expect(comparisonRange({ from: '2024-03-01', to: '2024-03-31' }, 'previous')).toEqual({
+      from: '2024-02-01',
+      to: '2024-02-29',
+    });
+    expect(comparisonRange({ from: '2024-01-01', to: '2024-01-31' }, 'previous')).toEqual({
+      from: '2023-12-01',
+      to: '2023-12-31',
+    });
+  });
+
+  it('takes the same dates a year earlier, and the whole month for a whole month', () => {
+    expect(comparisonRange({ from: '2024-02-10', to: '2024-02-29' }, 'year')).toEqual({
+      from: '2023-02-10',
+      to: '2023-02-28',
+    });
+    expect(comparisonRange({ from: '2024-02-01', to: '2024-02-29' }, 'year')).toEqual({
+      from: '2023-02-01',
+      to: '2023-02-28',
+    });
+  });
+
+  it('has nothing to compare with when asked for none', () => {
+    expect(comparisonRange({ from: '2024-02-10', to: '2024-02-29' }, 'none')).toBeNull();
+  });
+});

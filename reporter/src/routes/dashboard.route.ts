@@ -1,0 +1,174 @@
+import { TZDate } from '@date-fns/tz';
+import { format as formatDate } from 'date-fns';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  ApiError,
+  csvField,
+  ErrorCode,
+  parseInput,
+  type Db,
+  type Practice,
+  type PracticeStore,
+} from '@confidant/shared';
+import { requirePracticeAccess, type Principal } from '../auth/authenticate.ts';
+import { buildDashboardAssets } from '../dashboard/build-dashboard.ts';
+import { DASHBOARD_CSP, renderDashboardPage, type DashboardConfig } from '../dashboard/dashboard-page.ts';
+import { breakdownSql } from '../queries/breakdown.query.ts';
+import { BREAKDOWN_DIMENSIONS, metricAlias, toCount } from '../queries/rollup-metrics.ts';
+import { valueSeriesSql } from '../queries/value-series.query.ts';
+import { daysBetween } from '../report/month.ts';
+import { REPORT_SECTIONS } from '../report/monthly-report.ts';
+import { buildRangeSummary } from '../report/range-summary.ts';
+import { breakdownQuery, checkRange, rangeQuery } from './practice.route.ts';
+import { idParam, openApi } from './route-schemas.ts';
+
+export const summaryQuery = z
+  .object({ ...rangeQuery, compare: z.enum(['previous', 'year', 'none']).default('previous') })
+  .strict()
+  .superRefine((q, ctx) => checkRange(q.from, q.to, 366, ctx));
+
+export const valueSeriesQuery = z
+  .object({
+    ...rangeQuery,
+    dimension: z.enum(BREAKDOWN_DIMENSIONS, { message: `dimension must be one of ${BREAKDOWN_DIMENSIONS.join(', ')}` }),
+    value: z.string().max(2048),
+  })
+  .strict()
+  .superRefine((q, ctx) => checkRange(q.from, q.to, 366, ctx));
+
+// The other parameters in a dashboard address are the view, read by the page's script.
+const dashboardQuery = z.object({ practice: idParam.shape.id.optional() });
+
+export type DashboardRouteDeps = { db: Db; practices: PracticeStore; now: () => Date };
+
+/** The practices a principal may open: all for admins, its own for a practice key, none for a partner. */
+async function visiblePractices(store: PracticeStore, p: Principal): Promise<Practice[]> {
+  if (p.role === 'admin') return (await store.list()).sort((a, b) => a.name.localeCompare(b.name));
+  if (p.role !== 'practice') return [];
+  const own = await store.get(p.scopeId);
+  return own ? [own] : [];
+}
+
+/**
+ * The practice dashboard: one page whose script reads the stats API with the caller's own
+ * credentials, plus the two reads it needs beyond the stats API (totals with a comparison, and
+ * one value's days for a drill-down) and a CSV of any breakdown.
+ */
+export const dashboardRoutes: FastifyPluginAsync<DashboardRouteDeps> = async (app, deps) => {
+  const tags = ['dashboard'];
+  const security = [{ bearerAuth: [] }];
+  const assets = await buildDashboardAssets();
+
+  async function practiceFor(req: FastifyRequest): Promise<Practice> {
+    const { id } = parseInput(idParam, req.params, 'path');
+    requirePracticeAccess(req.principal!, id);
+    const practice = await deps.practices.get(id);
+    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${id}`);
+    return practice;
+  }
+
+  app.get('/dashboard/app.js', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('etag', assets.etag).send(assets.js),
+  );
+  app.get('/dashboard/app.css', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('etag', assets.etag).send(assets.css),
+  );
+
+  app.get('/dashboard', { schema: { hide: true } }, async (req, reply) => {
+    const q = parseInput(dashboardQuery, req.query, 'query');
+    const visible = await visiblePractices(deps.practices, req.principal!);
+    if (visible.length === 0)
+      throw new ApiError(403, ErrorCode.forbidden, 'this key may not open a practice dashboard');
+    const practice = q.practice ? visible.find((p) => p.id === q.practice) : visible[0];
+    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${q.practice} for this key`);
+    const config: DashboardConfig = {
+      practice: { id: practice.id, name: practice.name, timezone: practice.timezone, cookieMode: practice.cookieMode },
+      today: formatDate(new TZDate(deps.now(), practice.timezone), 'yyyy-MM-dd'),
+      practices: visible.map((p) => ({ id: p.id, name: p.name })),
+      panels: REPORT_SECTIONS.map((s) => ({ key: s.key, title: s.title, dim: s.dim, metrics: [...s.metrics] })),
+    };
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', DASHBOARD_CSP)
+      .send(renderDashboardPage(config));
+  });
+
+  app.get(
+    '/v1/practices/:id/stats/summary',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Totals of a day range, compared with the previous period or the same period a year earlier',
+        params: openApi(idParam),
+        querystring: openApi(summaryQuery),
+      },
+    },
+    async (req) => {
+      const practice = await practiceFor(req);
+      return buildRangeSummary(deps.db, practice, parseInput(summaryQuery, req.query, 'query'));
+    },
+  );
+
+  app.get(
+    '/v1/practices/:id/stats/value-series',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "One dimension value's figures per day (a dashboard drill-down)",
+        params: openApi(idParam),
+        querystring: openApi(valueSeriesQuery),
+      },
+    },
+    async (req) => {
+      const practice = await practiceFor(req);
+      const q = parseInput(valueSeriesQuery, req.query, 'query');
+      const rows = await deps.db.rows<Record<string, string>>(valueSeriesSql({ practiceId: practice.id, ...q }));
+      const byDay = new Map(rows.map((r) => [r.d!, r]));
+      return {
+        practiceId: practice.id,
+        dimension: q.dimension,
+        value: q.value,
+        source: q.source,
+        points: daysBetween(q.from, q.to).map((date) => {
+          const r = byDay.get(date);
+          return {
+            date,
+            pageviews: toCount(r?.m_pageviews),
+            visits: toCount(r?.m_visits),
+            events: toCount(r?.m_events),
+          };
+        }),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/practices/:id/stats/breakdown.csv',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Top values of one dimension as CSV',
+        params: openApi(idParam),
+        querystring: openApi(breakdownQuery),
+      },
+    },
+    async (req, reply) => {
+      const practice = await practiceFor(req);
+      const q = parseInput(breakdownQuery, req.query, 'query');
+      const orderBy = q.orderBy ?? q.metrics[0]!;
+      const rows = await deps.db.rows<Record<string, string>>(breakdownSql({ practiceId: practice.id, ...q, orderBy }));
+      const lines = [
+        [q.dimension, ...q.metrics].map(csvField).join(','),
+        ...rows.map((r) => [r.v ?? '', ...q.metrics.map((m) => toCount(r[metricAlias(m)]))].map(csvField).join(',')),
+      ];
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${practice.id}-${q.dimension}-${q.from}-${q.to}.csv"`)
+        .send(`${lines.join('\n')}\n`);
+    },
+  );
+};
