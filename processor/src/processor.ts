@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import {
   dropExpiredPartitions,
   isClickHouseReady,
+  LIVE_VISIT_WINDOW_MS,
+  LIVE_VISITS_PUBLISH_MS,
+  LiveVisitsStore,
   pendingMigrations,
   PracticeStore,
   topicsFor,
@@ -12,6 +16,7 @@ import {
 import { BatchAbandoned, BatchProcessor } from './consumer/batch-processor.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { PracticeCache } from './practices/practice-cache.ts';
+import { countLiveVisits } from './session/live-visits.ts';
 import type { ProcessorConfig } from './processor.config.ts';
 import { sealClosedVisitorStates } from './storage/visitor-sealer.ts';
 
@@ -29,6 +34,8 @@ export type ProcessorDeps = {
    * a dead consumer would silently stop counting.
    */
   onFatal?: (error: Error) => void;
+  /** How often the current-visitors counts are published; tests shorten it. */
+  liveVisitsEveryMs?: number;
 };
 
 export type RunningProcessor = {
@@ -148,6 +155,18 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   const sealTimer = setInterval(seal, SEAL_EVERY_MS);
   sealTimer.unref();
 
+  // Current visitors for the dashboard: counts of the visits this member holds, never a visitor value.
+  const live = new LiveVisitsStore(deps.control);
+  const instanceId = randomUUID();
+  let publishing: Promise<void> | null = null;
+  const publishLive = () =>
+    (publishing ??= live
+      .publish(instanceId, countLiveVisits(processor.visitEntries(), Date.now(), LIVE_VISIT_WINDOW_MS))
+      .catch((error: unknown) => logger.warn({ err: error }, 'current visitors not published; retrying'))
+      .finally(() => (publishing = null)));
+  const liveTimer = setInterval(publishLive, deps.liveVisitsEveryMs ?? LIVE_VISITS_PUBLISH_MS);
+  liveTimer.unref();
+
   return {
     metrics,
     async ready() {
@@ -156,7 +175,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     async stop() {
       clearInterval(retentionTimer);
       clearInterval(sealTimer);
-      await sealing;
+      clearInterval(liveTimer);
+      await Promise.all([sealing, publishing]);
+      // If this fails the rows are ignored once stale anyway.
+      await live.withdraw(instanceId).catch(() => undefined);
       await consumer.disconnect();
       await producer.disconnect();
     },

@@ -13,6 +13,7 @@ import {
   PracticeStore,
   runPrivacyAudit,
   isControlPlaneReady,
+  LiveVisitsStore,
   type ControlDb,
   type Db,
   type Logger,
@@ -145,7 +146,7 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   // Each route module is its own scope: the admin routes' admin-only hook applies to them alone.
   await app.register(adminRoutes, { practices, partners, keys, audit });
   await app.register(practiceRoutes, { db, practices });
-  await app.register(dashboardRoutes, { db, practices, now });
+  await app.register(dashboardRoutes, { db, practices, live: new LiveVisitsStore(control), now });
   await app.register(partnerRoutes, {
     db,
     control,

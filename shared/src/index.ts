@@ -14,6 +14,7 @@ export * from './platform/clickhouse/migrate.ts';
 export * as sqlv from './platform/clickhouse/sql-values.ts';
 export * from './platform/kafka/kafka-client.ts';
 export * from './platform/practice-store.ts';
+export * from './platform/live-visits-store.ts';
 export * from './platform/postgres/control-db.ts';
 export * from './platform/postgres/control-migrate.ts';
 export * from './operations/privacy-audit.ts';

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { LiveVisitsStore } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ADMIN_KEY,
@@ -72,6 +73,14 @@ beforeAll(async () => {
   }
   f.daily({ practiceId: 'lakeside', day: '2024-04-30', dim: 'total', pageviews: 7, visits: 7 });
   await f.flush(h.db);
+  // Two processors' published counts of visits open now.
+  await new LiveVisitsStore(h.control).publish('processor-1', [
+    { practiceId: 'sunrise', source: 'snippet', openVisits: 3 },
+  ]);
+  await new LiveVisitsStore(h.control).publish('processor-2', [
+    { practiceId: 'sunrise', source: 'snippet', openVisits: 2 },
+    { practiceId: 'lakeside', source: 'snippet', openVisits: 9 },
+  ]);
   practiceKey = await createKey({ role: 'practice', scopeId: 'sunrise' });
   const partner = await h.app.inject({
     method: 'POST',
@@ -140,6 +149,8 @@ describe('the practice dashboard', () => {
     // March 2–31 had 600 visits.
     const change = Math.round((1000 * (visits - 600)) / 600) / 10;
     expect(await page.locator('#totals .total').nth(1).locator('.change').textContent()).toBe(`+${change}% (was 600)`);
+
+    await expect.poll(() => page.locator('#current').textContent()).toBe('5');
 
     // The chart is drawn, and its figures are in the table beside it.
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);

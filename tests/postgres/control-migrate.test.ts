@@ -31,6 +31,7 @@ describe('control-plane migrations', () => {
       expect(tables.map((t) => t.tablename)).toEqual([
         'api_keys',
         'ingest_keys',
+        'live_visits',
         'monthly_releases',
         'partner_releases',
         'partners',

@@ -155,6 +155,12 @@ const ROUTES: Route[] = [
     request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/summary?from=2024-03-01&to=2024-03-31' }),
   },
   {
+    name: 'current visits',
+    route: 'GET /v1/practices/:id/stats/current',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/current' }),
+  },
+  {
     name: 'value series',
     route: 'GET /v1/practices/:id/stats/value-series',
     kind: 'practice',

@@ -49,10 +49,11 @@ export async function startInProcess(
   env: Record<string, string>,
   db: Db,
   control: ControlDb,
+  options: { liveVisitsEveryMs?: number } = {},
 ): Promise<RunningProcessor> {
   const config = loadProcessorConfig(env);
   const logger = createLogger('processor-test', config.logLevel);
-  return startProcessor({ config, db, control, kafka: connectKafka(config.kafka, logger), logger });
+  return startProcessor({ config, db, control, kafka: connectKafka(config.kafka, logger), logger, ...options });
 }
 
 export async function freePort(): Promise<number> {

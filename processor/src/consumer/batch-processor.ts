@@ -130,6 +130,11 @@ export class BatchProcessor {
     return n;
   }
 
+  /** The open visits of every partition this member holds, keyed as `sessionKey` writes them. */
+  *visitEntries(): IterableIterator<[string, Visit]> {
+    for (const p of this.partitions.values()) yield* p.visits.entries();
+  }
+
   async handle(payload: EachBatchPayload): Promise<void> {
     const { batch, isRunning, isStale } = payload;
     const { topic, partition } = batch;

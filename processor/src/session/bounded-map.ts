@@ -24,6 +24,12 @@ export class BoundedMap<V extends { lastAt: number }> {
     return this.young.get(key) ?? this.old.get(key);
   }
 
+  /** Every entry, each key once (a key lives in one generation at a time). */
+  *entries(): IterableIterator<[string, V]> {
+    yield* this.young;
+    yield* this.old;
+  }
+
   set(key: string, value: V): void {
     if (this.young.size >= this.maxEntries / 2) this.turn(value.lastAt);
     this.youngSince ??= value.lastAt;

@@ -317,6 +317,16 @@ async function refresh(): Promise<void> {
   }
 }
 
+/** Current visits: polled on their own, since the processors publish them every half minute. */
+async function refreshCurrent(): Promise<void> {
+  try {
+    const now = await api<{ visits: number }>('stats/current', { source: controls.source.value });
+    $('current').textContent = now.visits.toLocaleString('en');
+  } catch {
+    $('current').textContent = '–';
+  }
+}
+
 for (const p of config.practices) {
   const option = el('option', p.name);
   option.value = p.id;
@@ -349,3 +359,6 @@ $('controls').addEventListener('submit', (e) => e.preventDefault());
 
 loadFromUrl();
 void refresh();
+void refreshCurrent();
+setInterval(() => void refreshCurrent(), 30_000);
+controls.source.addEventListener('change', () => void refreshCurrent());

@@ -70,6 +70,7 @@ export function renderDashboardPage(config: DashboardConfig): string {
 </header>
 <main>
   <p id="status" role="status" aria-live="polite"></p>
+  <p class="current"><span id="current">–</span> current visits (active in the last 5 minutes)</p>
   <p class="note">The website snippet and server logs are counted separately and never added together. Times are in ${esc(config.practice.timezone)}.</p>
   <section aria-labelledby="totals-title"><h2 id="totals-title">Totals</h2><dl id="totals" class="totals"></dl></section>
   <section aria-labelledby="chart-title"><h2 id="chart-title">Over time</h2><div id="chart" class="chart"></div>

@@ -6,8 +6,11 @@ import {
   ApiError,
   csvField,
   ErrorCode,
+  EVENT_SOURCES,
+  LIVE_VISIT_WINDOW_MS,
   parseInput,
   type Db,
+  type LiveVisitsStore,
   type Practice,
   type PracticeStore,
 } from '@confidant/shared';
@@ -40,7 +43,9 @@ export const valueSeriesQuery = z
 // The other parameters in a dashboard address are the view, read by the page's script.
 const dashboardQuery = z.object({ practice: idParam.shape.id.optional() });
 
-export type DashboardRouteDeps = { db: Db; practices: PracticeStore; now: () => Date };
+const currentQuery = z.object({ source: z.enum(EVENT_SOURCES).default('snippet') }).strict();
+
+export type DashboardRouteDeps = { db: Db; practices: PracticeStore; live: LiveVisitsStore; now: () => Date };
 
 /** The practices a principal may open: all for admins, its own for a practice key, none for a partner. */
 async function visiblePractices(store: PracticeStore, p: Principal): Promise<Practice[]> {
@@ -108,6 +113,31 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRouteDeps> = async (ap
     async (req) => {
       const practice = await practiceFor(req);
       return buildRangeSummary(deps.db, practice, parseInput(summaryQuery, req.query, 'query'));
+    },
+  );
+
+  app.get(
+    '/v1/practices/:id/stats/current',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Visits with activity in the last 5 minutes, as the processors last published them',
+        params: openApi(idParam),
+        querystring: openApi(currentQuery),
+      },
+    },
+    async (req) => {
+      const practice = await practiceFor(req);
+      const q = parseInput(currentQuery, req.query, 'query');
+      const now = await deps.live.current(practice.id, q.source);
+      return {
+        practiceId: practice.id,
+        source: q.source,
+        visits: now.openVisits,
+        windowMinutes: LIVE_VISIT_WINDOW_MS / 60_000,
+        asOf: now.asOf?.toISOString() ?? null,
+      };
     },
   );
 

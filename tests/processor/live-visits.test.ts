@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Producer } from 'kafkajs';
+import { LiveVisitsStore, PracticeStore, type ControlDb, type Db } from '@confidant/shared';
+import type { RunningProcessor } from '@confidant/processor';
+import { isolatedConfig } from '../support/test-env.ts';
+import { eventually, prepareNamespace } from '../support/stack.ts';
+import {
+  envelope,
+  kafkaFor,
+  processorEnv,
+  produceEvents,
+  startInProcess,
+  visitorOf,
+} from '../support/processor-harness.ts';
+
+// "Current visitors": each processor publishes counts of the visits it holds; the store adds up the fresh ones.
+const config = isolatedConfig('proc-live');
+const env = processorEnv(config);
+let db: Db;
+let control: ControlDb;
+let cleanup: () => Promise<void>;
+let producer: Producer;
+const running: RunningProcessor[] = [];
+
+beforeAll(async () => {
+  ({ db, control, cleanup } = await prepareNamespace(config));
+  for (const id of ['live-a', 'live-b']) {
+    await new PracticeStore(control).save({
+      id,
+      siteKey: `site-${id}`,
+      name: id,
+      domains: [`${id}.example`],
+      timezone: 'Europe/Berlin',
+    });
+  }
+  producer = kafkaFor(config).producer();
+  await producer.connect();
+});
+
+afterAll(async () => {
+  for (const p of running) await p.stop().catch(() => undefined);
+  await producer?.disconnect();
+  await cleanup?.();
+});
+
+it('counts visits active in the last 5 minutes per practice, across two processors, and withdraws on stop', async () => {
+  const live = new LiveVisitsStore(control);
+  const now = Date.now();
+  const page = (practiceId: string, who: string, ago: number) =>
+    envelope({ practiceId, visitor: visitorOf(who), ts: now - ago, type: 'pageview', page: '/' });
+  const events = [
+    // live-a: four visitors now (one with two page views), one whose visit went quiet 20 minutes ago.
+    page('live-a', 'a1', 60_000),
+    page('live-a', 'a1', 30_000),
+    page('live-a', 'a2', 10_000),
+    page('live-a', 'a3', 1_000),
+    page('live-a', 'a4', 200_000),
+    page('live-a', 'quiet', 20 * 60_000),
+    // live-b: one visitor now.
+    page('live-b', 'b1', 5_000),
+  ];
+  running.push(await startInProcess(env, db, control, { liveVisitsEveryMs: 300 }));
+  running.push(await startInProcess(env, db, control, { liveVisitsEveryMs: 300 }));
+  await produceEvents(producer, config.kafka.topicPrefix, events);
+
+  const both = () => Promise.all([live.current('live-a', 'snippet'), live.current('live-b', 'snippet')]);
+  const counts = await eventually(both, ([a, b]) => a.openVisits === 4 && b.openVisits === 1, 60_000, 'live counts');
+  expect(counts.map((c) => c.openVisits)).toEqual([4, 1]);
+  expect((await live.current('live-a', 'logs')).openVisits).toBe(0);
+
+  // Only counts are stored: no row names a visitor.
+  const rows = await control.query<Record<string, unknown>>('SELECT * FROM live_visits');
+  expect(Object.keys(rows[0]!).sort()).toEqual(['instance_id', 'open_visits', 'practice_id', 'published_at', 'source']);
+
+  // Stopping both withdraws their counts at once, rather than after they go stale.
+  for (const p of running.splice(0)) await p.stop();
+  expect(await both()).toEqual([
+    { openVisits: 0, asOf: null },
+    { openVisits: 0, asOf: null },
+  ]);
+});
