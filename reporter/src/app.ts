@@ -21,12 +21,14 @@ import {
 import { Authenticator, type Principal } from './auth/authenticate.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { PartnerStore } from './auth/partner-store.ts';
+import { ShareLinkStore } from './auth/share-link-store.ts';
 import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
 import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
+import { shareLinkRoutes } from './routes/share-link.route.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +50,16 @@ export type ReporterAppDeps = {
 };
 
 // The dashboard's script and styles hold no figures; the page and the data stay behind sign-in.
-const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/dashboard/app.js', '/dashboard/app.css']);
+// A share link's page and its unlock carry their own credential: the token in the path or body.
+const PUBLIC_ROUTES = new Set([
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/dashboard/app.js',
+  '/dashboard/app.css',
+  '/share/:token',
+  '/v1/share-links/unlock',
+]);
 const isPublic = (req: FastifyRequest): boolean => {
   const url = req.routeOptions.url;
   return url !== undefined && (PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/'));
@@ -107,7 +118,8 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   const keys = new KeyStore(control);
   const practices = new PracticeStore(control);
   const partners = new PartnerStore(control);
-  const auth = new Authenticator(keys, config.adminKey, deps.logger, now);
+  const shares = new ShareLinkStore(control);
+  const auth = new Authenticator(keys, shares, config.adminKey, deps.logger, now);
 
   app.addHook('onClose', async () => auth.drain());
   app.addHook('onRequest', async (req, reply) => {
@@ -147,6 +159,7 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   await app.register(adminRoutes, { practices, partners, keys, audit });
   await app.register(practiceRoutes, { db, practices });
   await app.register(dashboardRoutes, { db, practices, live: new LiveVisitsStore(control), now });
+  await app.register(shareLinkRoutes, { practices, shares });
   await app.register(partnerRoutes, {
     db,
     control,

@@ -224,6 +224,54 @@ describe('the practice dashboard', () => {
     await context.close();
   });
 
+  test('a share link opens one practice; a protected one only after its password', async () => {
+    const create = async (payload: object) =>
+      (
+        await h.app.inject({ method: 'POST', url: '/v1/practices/sunrise/share-links', headers: adminAuth, payload })
+      ).json() as { path: string; error?: unknown };
+    const visits = sum(APRIL.map((_, i) => visitsOn(i + 1)));
+
+    // No login at all: the token in the address is the credential.
+    const context = await browser.newContext({ viewport: { width: 1200, height: 1400 } });
+    const problems: string[] = [];
+    const page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    const open = await create({ label: 'board' });
+    expect(open.error).toBeUndefined();
+    expect((await page.goto(`${base}${open.path}`))?.status()).toBe(200);
+    await settled(page, '2024-04-01', '2024-04-30');
+    expect(await page.locator('h1').textContent()).toBe('Sunrise Family Practice');
+    expect(await shown(page, 'visits')).toBe(visits.toLocaleString('en'));
+    expect(await page.locator('#practice').isVisible()).toBe(false);
+    // A panel's CSV comes down with the token, not through a plain link.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-panel="pages"] a.csv').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('sunrise-page-2024-04-01-2024-04-30.csv');
+
+    const locked = await create({ password: 'correct horse battery' });
+    expect((await page.goto(`${base}${locked.path}`))?.status()).toBe(200);
+    expect(await page.locator('h1').textContent()).toBe('Shared dashboard');
+    expect(await page.locator('#view').isVisible()).toBe(false);
+    await page.fill('#password', 'wrong password!');
+    await page.click('#unlock button');
+    await expect.poll(() => page.locator('#status').textContent()).toBe('Could not load: wrong password');
+    expect(await page.locator('#view').isVisible()).toBe(false);
+    await page.fill('#password', 'correct horse battery');
+    await page.click('#unlock button');
+    await settled(page, '2024-04-01', '2024-04-30');
+    expect(await shown(page, 'visits')).toBe(visits.toLocaleString('en'));
+    const axe = await new AxeBuilder({ page }).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+    // The failed unlock's 401 is the only error the console saw.
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    await context.close();
+  });
+
   test('an admin switches practices; a practice key sees only its own; a partner key none', async () => {
     const { context, page } = await open(ADMIN_KEY);
     expect(await page.locator('#practice option').allTextContents()).toEqual([

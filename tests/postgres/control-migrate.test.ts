@@ -40,6 +40,9 @@ describe('control-plane migrations', () => {
         'privacy_budget_ledger',
         'release_deliveries',
         'schema_migrations',
+        'share_link_failures',
+        'share_link_unlocks',
+        'share_links',
       ]);
     } finally {
       await db.close();

@@ -179,6 +179,30 @@ const ROUTES: Route[] = [
     }),
   },
   {
+    name: 'dashboard config',
+    route: 'GET /v1/dashboard/config',
+    kind: 'dashboard',
+    request: () => ({ method: 'GET', url: '/v1/dashboard/config' }),
+  },
+  {
+    name: 'create share link',
+    route: 'POST /v1/practices/:id/share-links',
+    kind: 'admin',
+    request: () => ({ method: 'POST', url: '/v1/practices/alpha/share-links', payload: { label: 'board' } }),
+  },
+  {
+    name: 'list share links',
+    route: 'GET /v1/practices/:id/share-links',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/share-links' }),
+  },
+  {
+    name: 'revoke share link',
+    route: 'DELETE /v1/practices/:id/share-links/:linkId',
+    kind: 'admin',
+    request: () => ({ method: 'DELETE', url: '/v1/practices/alpha/share-links/00000000000000ff' }),
+  },
+  {
     name: 'dashboard page',
     route: 'GET /dashboard',
     kind: 'dashboard',
@@ -208,7 +232,16 @@ function headersFor(who: Who): Record<string, string> {
 }
 
 /** Routes anyone may call: they carry no figures. */
-const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /dashboard/app.js', 'GET /dashboard/app.css'];
+const PUBLIC = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /dashboard/app.js',
+  'GET /dashboard/app.css',
+  // A share link's token is its own credential (tests/reporter/share-links.test.ts).
+  'GET /share/:token',
+  'POST /v1/share-links/unlock',
+];
 
 describe('authorization matrix: every route × every role', () => {
   test('lists every route the reporter serves', () => {

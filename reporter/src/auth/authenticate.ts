@@ -1,8 +1,10 @@
 import { ApiError, ErrorCode, type Logger } from '@confidant/shared';
 import { bearerToken, hashesMatch, hashSecret, parseApiKey, type Role } from './api-key.ts';
 import type { KeyStore } from './key-store.ts';
+import type { ShareLinkStore } from './share-link-store.ts';
 
-export type Principal = { keyId: string; role: Role; scopeId: string };
+/** `share`: a share link's reader, scoped to one practice's figures and nothing else. */
+export type Principal = { keyId: string; role: Role | 'share'; scopeId: string };
 
 const BOOTSTRAP_ID = 'bootstrap-admin';
 /** A Basic challenge makes a browser ask for the key (as the password); API clients send Bearer. */
@@ -16,6 +18,7 @@ export class Authenticator {
 
   constructor(
     private readonly keys: KeyStore,
+    private readonly shares: ShareLinkStore,
     bootstrapAdminKey: string | undefined,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
@@ -33,6 +36,11 @@ export class Authenticator {
       throw new ApiError(401, ErrorCode.unauthorized, 'an API key is required: Authorization: Bearer <key>', CHALLENGE);
     if (this.bootstrapHash && hashesMatch(hashSecret(token), this.bootstrapHash))
       return { keyId: BOOTSTRAP_ID, role: 'admin', scopeId: '' };
+    if (token.startsWith('cs_') || token.startsWith('cu_')) {
+      const link = await this.shares.authorize(token);
+      if (!link) throw new ApiError(401, ErrorCode.unauthorized, 'invalid, expired or revoked share link');
+      return { keyId: `share:${link.linkId}`, role: 'share', scopeId: link.practiceId };
+    }
     const parsed = parseApiKey(token);
     const stored = parsed ? await this.keys.get(parsed.keyId) : null;
     if (!parsed || !stored || stored.revoked || !hashesMatch(hashSecret(parsed.secret), stored.hash)) {
@@ -53,9 +61,9 @@ export function requireAdmin(p: Principal): void {
   if (p.role !== 'admin') throw forbidden('use the admin API');
 }
 
-/** Admins, or the practice's own key. Partner keys never see a single practice's figures. */
+/** Admins, or the practice's own key or share link. Partner keys never see a single practice's figures. */
 export function requirePracticeAccess(p: Principal, practiceId: string): void {
-  if (p.role === 'admin' || (p.role === 'practice' && p.scopeId === practiceId)) return;
+  if (p.role === 'admin' || ((p.role === 'practice' || p.role === 'share') && p.scopeId === practiceId)) return;
   throw forbidden(`read practice ${practiceId}`);
 }
 

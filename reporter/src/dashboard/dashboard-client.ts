@@ -2,13 +2,18 @@
 // The dashboard page's script: it reads the stats API with the caller's own credentials and draws
 // what comes back. It holds no figures of its own.
 import uPlot from 'uplot';
-import type { DashboardConfig } from './dashboard-page.ts';
+import type { DashboardConfig, DashboardPageConfig } from './dashboard-page.ts';
 
 type Figure = { value: number | null; previous: number | null; changePercent: number | null };
 type Summary = { comparedWith: { from: string; to: string } | null; totals: Record<string, Figure> };
 type Point = { date: string; hour?: number } & Record<string, number>;
 
-const config = JSON.parse(document.getElementById('dashboard-config')!.textContent!) as DashboardConfig;
+const page = JSON.parse(document.getElementById('dashboard-config')!.textContent!) as DashboardPageConfig;
+/** Set by `start`: the dashboard's config, inline or (for a share link) read with its token. */
+let config: DashboardConfig;
+/** A share link's token (or what its password unlocked); signed-in people send no header. */
+let bearer: string | null = null;
+const authHeaders = (): Record<string, string> => (bearer ? { authorization: `Bearer ${bearer}` } : {});
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string) => {
   const e = document.createElement(tag);
@@ -67,7 +72,7 @@ const api = async <T>(path: string, params: Record<string, string>): Promise<T> 
     `/v1/practices/${encodeURIComponent(config.practice.id)}/${path}?${new URLSearchParams(params)}`,
     {
       credentials: 'same-origin',
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...authHeaders() },
     },
   );
   const body = (await res.json().catch(() => ({}))) as T & { error?: { message?: string } };
@@ -201,6 +206,7 @@ function downloadLink(panel: DashboardConfig['panels'][number]): HTMLAnchorEleme
   });
   const a = el('a', `CSV of ${panel.title}`, 'csv');
   a.href = `/v1/practices/${encodeURIComponent(config.practice.id)}/stats/breakdown.csv?${q}`;
+  downloadWithToken(a);
   return a;
 }
 
@@ -276,6 +282,25 @@ function renderReportLinks(): void {
   }
 }
 
+/** With a share token a plain link would go without it: fetch with the header, then save what came. */
+function downloadWithToken(a: HTMLAnchorElement): void {
+  a.addEventListener('click', (e) => {
+    if (!bearer) return;
+    e.preventDefault();
+    void fetch(a.href, { headers: authHeaders() })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`the server answered ${res.status}`);
+        const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+        const save = el('a');
+        save.href = URL.createObjectURL(await res.blob());
+        save.download = name;
+        save.click();
+        URL.revokeObjectURL(save.href);
+      })
+      .catch(showError);
+  });
+}
+
 function showError(error: unknown): void {
   $('status').textContent = `Could not load: ${error instanceof Error ? error.message : String(error)}`;
 }
@@ -327,38 +352,78 @@ async function refreshCurrent(): Promise<void> {
   }
 }
 
-for (const p of config.practices) {
-  const option = el('option', p.name);
-  option.value = p.id;
-  option.selected = p.id === config.practice.id;
-  controls.practice.append(option);
-}
-controls.practice.addEventListener('change', () => {
-  location.search = `?${new URLSearchParams({ practice: controls.practice.value })}`;
-});
-controls.range.addEventListener('change', () => {
-  const preset = presetRange(controls.range.value);
-  if (preset) {
-    controls.from.value = preset.from;
-    controls.to.value = preset.to;
+/** Wires the controls and shows the first view. */
+function start(dashboard: DashboardConfig): void {
+  config = dashboard;
+  $('practice-name').textContent = config.practice.name;
+  $('timezone').textContent = `Times are in ${config.practice.timezone}.`;
+  for (const format of ['html', 'csv', 'json']) downloadWithToken($<HTMLAnchorElement>(`report-${format}`));
+  for (const p of config.practices) {
+    const option = el('option', p.name);
+    option.value = p.id;
+    option.selected = p.id === config.practice.id;
+    controls.practice.append(option);
   }
-  void refresh();
-});
-for (const input of [controls.from, controls.to]) {
-  input.addEventListener('change', () => {
-    controls.range.value = 'custom';
+  // One practice (a share link, a practice's own key): nothing to switch.
+  controls.practice.parentElement!.hidden = config.practices.length < 2;
+  controls.practice.addEventListener('change', () => {
+    location.search = `?${new URLSearchParams({ practice: controls.practice.value })}`;
+  });
+  controls.range.addEventListener('change', () => {
+    const preset = presetRange(controls.range.value);
+    if (preset) {
+      controls.from.value = preset.from;
+      controls.to.value = preset.to;
+    }
     void refresh();
   });
+  for (const input of [controls.from, controls.to]) {
+    input.addEventListener('change', () => {
+      controls.range.value = 'custom';
+      void refresh();
+    });
+  }
+  for (const select of [controls.compare, controls.source, controls.interval])
+    select.addEventListener('change', () => void refresh());
+  $('detail-close').addEventListener('click', () => {
+    $('detail').hidden = true;
+  });
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+  $('controls').hidden = false;
+  $('view').hidden = false;
+  loadFromUrl();
+  void refresh();
+  void refreshCurrent();
+  setInterval(() => void refreshCurrent(), 30_000);
+  controls.source.addEventListener('change', () => void refreshCurrent());
 }
-for (const select of [controls.compare, controls.source, controls.interval])
-  select.addEventListener('change', () => void refresh());
-$('detail-close').addEventListener('click', () => {
-  $('detail').hidden = true;
-});
-$('controls').addEventListener('submit', (e) => e.preventDefault());
 
-loadFromUrl();
-void refresh();
-void refreshCurrent();
-setInterval(() => void refreshCurrent(), 30_000);
-controls.source.addEventListener('change', () => void refreshCurrent());
+/** A share link: its token reads the config; a protected one first trades its password for an unlock. */
+async function openShared(token: string): Promise<void> {
+  bearer = token;
+  const res = await fetch('/v1/dashboard/config', { headers: { accept: 'application/json', ...authHeaders() } });
+  const body = (await res.json().catch(() => ({}))) as DashboardConfig & { error?: { message?: string } };
+  if (!res.ok) throw new Error(body.error?.message ?? `the server answered ${res.status}`);
+  start(body);
+}
+
+if (page.kind === 'dashboard') start(page.dashboard);
+else if (!page.needsPassword) openShared(page.token).catch(showError);
+else {
+  const form = $<HTMLFormElement>('unlock');
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    $('status').textContent = 'Checking…';
+    void (async () => {
+      const res = await fetch('/v1/share-links/unlock', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ token: page.token, password: $<HTMLInputElement>('password').value }),
+      });
+      const body = (await res.json().catch(() => ({}))) as { accessToken?: string; error?: { message?: string } };
+      if (!res.ok || !body.accessToken) throw new Error(body.error?.message ?? `the server answered ${res.status}`);
+      form.hidden = true;
+      await openShared(body.accessToken);
+    })().catch(showError);
+  });
+}

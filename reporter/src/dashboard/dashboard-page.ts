@@ -11,6 +11,13 @@ export type DashboardConfig = {
   panels: Array<{ key: string; title: string; dim: string; metrics: string[] }>;
 };
 
+/**
+ * What the page carries: a dashboard's config, or for a share link only its token (and whether
+ * it needs a password), so a protected link shows nothing of the practice before the password.
+ */
+export type DashboardPageConfig =
+  { kind: 'dashboard'; dashboard: DashboardConfig } | { kind: 'share'; token: string; needsPassword: boolean };
+
 /** Scripts and styles only from this origin; the config travels as inert JSON. */
 export const DASHBOARD_CSP = [
   "default-src 'none'",
@@ -26,22 +33,29 @@ export const DASHBOARD_CSP = [
 /** JSON inside a script element: `<` escaped so no value can close the element. */
 const inertJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
 
-export function renderDashboardPage(config: DashboardConfig): string {
+export function renderDashboardPage(page: DashboardPageConfig): string {
+  const name = page.kind === 'dashboard' ? page.dashboard.practice.name : 'Shared dashboard';
+  const timezone = page.kind === 'dashboard' ? `Times are in ${esc(page.dashboard.practice.timezone)}.` : '';
+  const unlock =
+    page.kind === 'share' && page.needsPassword
+      ? `<form id="unlock" class="unlock"><h2>This dashboard is protected</h2><label>Password <input type="password" id="password" autocomplete="current-password" required></label> <button type="submit">Open</button></form>`
+      : '';
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(config.practice.name)} · Confidant</title>
+<title>${esc(name)} · Confidant</title>
+<meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/app.css">
-<script type="application/json" id="dashboard-config">${inertJson(config)}</script>
+<script type="application/json" id="dashboard-config">${inertJson(page)}</script>
 <script type="module" src="/dashboard/app.js"></script>
 </head>
 <body>
 <header class="bar">
-  <h1>${esc(config.practice.name)}</h1>
-  <form id="controls" class="controls" aria-label="What to show">
+  <h1 id="practice-name">${esc(name)}</h1>
+  <form id="controls" class="controls" aria-label="What to show"${unlock ? ' hidden' : ''}>
     <label>Practice <select id="practice"></select></label>
     <label>Period <select id="range">
       <option value="today">Today</option>
@@ -69,9 +83,11 @@ export function renderDashboardPage(config: DashboardConfig): string {
   </form>
 </header>
 <main>
+  ${unlock}
   <p id="status" role="status" aria-live="polite"></p>
+  <div id="view"${unlock ? ' hidden' : ''}>
   <p class="current"><span id="current">–</span> current visits (active in the last 5 minutes)</p>
-  <p class="note">The website snippet and server logs are counted separately and never added together. Times are in ${esc(config.practice.timezone)}.</p>
+  <p class="note">The website snippet and server logs are counted separately and never added together. <span id="timezone">${timezone}</span></p>
   <section aria-labelledby="totals-title"><h2 id="totals-title">Totals</h2><dl id="totals" class="totals"></dl></section>
   <section aria-labelledby="chart-title"><h2 id="chart-title">Over time</h2><div id="chart" class="chart"></div>
     <table id="chart-table" class="sr-table"><caption>Figures over time</caption></table></section>
@@ -81,6 +97,7 @@ export function renderDashboardPage(config: DashboardConfig): string {
   <section aria-labelledby="downloads-title"><h2 id="downloads-title">Monthly report</h2>
     <p>For <span id="report-month"></span>: <a id="report-html" href="#">HTML</a> · <a id="report-csv" href="#">CSV</a> · <a id="report-json" href="#">JSON</a></p></section>
   <div id="panels" class="panels"></div>
+  </div>
 </main>
 </body>
 </html>

@@ -47,10 +47,10 @@ const currentQuery = z.object({ source: z.enum(EVENT_SOURCES).default('snippet')
 
 export type DashboardRouteDeps = { db: Db; practices: PracticeStore; live: LiveVisitsStore; now: () => Date };
 
-/** The practices a principal may open: all for admins, its own for a practice key, none for a partner. */
+/** The practices a principal may open: all for admins, its own for a practice key or share link, none for a partner. */
 async function visiblePractices(store: PracticeStore, p: Principal): Promise<Practice[]> {
   if (p.role === 'admin') return (await store.list()).sort((a, b) => a.name.localeCompare(b.name));
-  if (p.role !== 'practice') return [];
+  if (p.role !== 'practice' && p.role !== 'share') return [];
   const own = await store.get(p.scopeId);
   return own ? [own] : [];
 }
@@ -80,24 +80,41 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRouteDeps> = async (ap
     reply.type('text/css; charset=utf-8').header('etag', assets.etag).send(assets.css),
   );
 
-  app.get('/dashboard', { schema: { hide: true } }, async (req, reply) => {
-    const q = parseInput(dashboardQuery, req.query, 'query');
-    const visible = await visiblePractices(deps.practices, req.principal!);
+  /** What the page needs to show one practice the caller may open (the first, unless one is named). */
+  async function dashboardConfig(principal: Principal, practiceId: string | undefined): Promise<DashboardConfig> {
+    const visible = await visiblePractices(deps.practices, principal);
     if (visible.length === 0)
       throw new ApiError(403, ErrorCode.forbidden, 'this key may not open a practice dashboard');
-    const practice = q.practice ? visible.find((p) => p.id === q.practice) : visible[0];
-    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${q.practice} for this key`);
-    const config: DashboardConfig = {
+    const practice = practiceId ? visible.find((p) => p.id === practiceId) : visible[0];
+    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${practiceId} for this key`);
+    return {
       practice: { id: practice.id, name: practice.name, timezone: practice.timezone, cookieMode: practice.cookieMode },
       today: formatDate(new TZDate(deps.now(), practice.timezone), 'yyyy-MM-dd'),
       practices: visible.map((p) => ({ id: p.id, name: p.name })),
       panels: REPORT_SECTIONS.map((s) => ({ key: s.key, title: s.title, dim: s.dim, metrics: [...s.metrics] })),
     };
+  }
+
+  app.get('/dashboard', { schema: { hide: true } }, async (req, reply) => {
+    const q = parseInput(dashboardQuery, req.query, 'query');
+    const dashboard = await dashboardConfig(req.principal!, q.practice);
     return reply
       .type('text/html; charset=utf-8')
       .header('content-security-policy', DASHBOARD_CSP)
-      .send(renderDashboardPage(config));
+      .send(renderDashboardPage({ kind: 'dashboard', dashboard }));
   });
+
+  app.get(
+    '/v1/dashboard/config',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "What the dashboard page needs: the practice, today's local date, the panels",
+      },
+    },
+    async (req) => dashboardConfig(req.principal!, parseInput(dashboardQuery, req.query, 'query').practice),
+  );
 
   app.get(
     '/v1/practices/:id/stats/summary',
