@@ -57,6 +57,7 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
     adminKey,
     env: { REPORTER_ADMIN_KEY: adminKey, TRUSTED_PROXIES: '127.0.0.1/32,::1/128' },
     reportJsonUrl: report('lakeside-derm'),
+    dashboardUrl: `${stack.reporterUrl}/dashboard?practice=${DEMO_PRACTICES[0]!.id}`,
     reportUrls: DEMO_PRACTICES.map((p) => `${report(p.id)}&format=html`),
     /** Once per data directory: ~6 weeks of access logs for each practice, and today's beacons. */
     async preload() {

@@ -71,7 +71,8 @@ if (ready) {
 
 function printBanner(): void {
   const demoLines = demo
-    ? `  Monthly reports (HTML) ${demo.reportUrls.join('\n                         ')}
+    ? `  Dashboard              ${demo.dashboardUrl}
+  Monthly reports (HTML) ${demo.reportUrls.join('\n                         ')}
 
   Admin API key (demo)   ${demo.adminKey}
                          (the browser asks for it: any user name, the key as password)
