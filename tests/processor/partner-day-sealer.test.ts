@@ -1,7 +1,7 @@
 // Partner visitor-days on the real engine: one visitor-day counts at most once per practice, UTC day,
 // source and cell whatever the arrival time, re-deliveries, restarts and seal timing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlv, TABLES } from '@confidant/shared';
+import { runPrivacyAudit, sqlv, TABLES } from '@confidant/shared';
 import { insertPartnerDays, sealClosedPartnerDays } from '@confidant/processor';
 import { monthCounts } from '@confidant/reporter';
 import { sealableAt, sealPartner, visit, writePartnerBatch } from '../support/partner-events.ts';
@@ -39,10 +39,22 @@ describe('partner visitor-days', () => {
       [visit('p', 9, at(10, 12), { country: 'FR', source: 'logs' })],
       sealableAt('2024-03-10'),
     );
+    // States left open past their deadline are a finding of the privacy audit.
+    const lingering = async () =>
+      (
+        await runPrivacyAudit({
+          db: h.db,
+          topicPrefix: 'none',
+          retentionMonths: 1200,
+          now: new Date(Date.UTC(2024, 2, 20)),
+        })
+      ).findings.filter((f) => f.kind === 'visitor-states');
+    expect((await lingering()).map((f) => f.table)).toEqual([TABLES.partnerVisitorDays]);
     expect(await sealPartner(h, sealableAt('2024-03-10') - 1)).toEqual([]);
     expect(await sealPartner(h, sealableAt('2024-03-10'))).toHaveLength(1);
     const sealed = ['p logs IS 1', 'p logs all 1', 'p snippet IS 1', 'p snippet US 1', 'p snippet all 2'];
     expect(await counts('2024-03-10')).toEqual(sealed);
+    expect(await lingering()).toEqual([]);
     // A block built before the close that lands after the seal (a slow retry): its day is sealed for
     // this practice, so the sealer drops it uncounted, though it holds a new visitor too.
     await writePartnerBatch(
