@@ -1,4 +1,5 @@
 import {
+  PARTNER_VISITOR_DAYS_TABLE,
   partnerDayClosesAt,
   SEAL_MARGIN_MS,
   TABLES,
@@ -10,7 +11,7 @@ import {
 import { insertPartnerDays } from '../clickhouse/partner-days-writer.ts';
 
 const DAY_MS = 86_400_000;
-const PARTNER = sqlv.ident(TABLES.partnerVisitorDays);
+const PARTNER = sqlv.ident(PARTNER_VISITOR_DAYS_TABLE.name);
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 const dayOf = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
 
@@ -58,7 +59,7 @@ async function sealDay(deps: PartnerSealerDeps, day: number): Promise<void> {
   for (const { p: practiceId } of practices) {
     if (skip.has(practiceId)) continue;
     const counts = await db.rows<{ src: EventSource; cell: string; n: string }>(
-      `SELECT toString(source) AS src, cell, toString(uniqArrayMerge(visitors)) AS n FROM ${PARTNER}` +
+      `SELECT toString(source) AS src, cell, toString(${PARTNER_VISITOR_DAYS_TABLE.statesMerge}) AS n FROM ${PARTNER}` +
         ` WHERE sealed = 0 AND ${onDay} AND practice_id = ${sqlv.str(practiceId)} GROUP BY src, cell`,
     );
     await deps.stillExclusive?.();

@@ -1,4 +1,4 @@
-import { sqlv, TABLES } from '@confidant/shared';
+import { PARTNER_VISITOR_DAYS_TABLE, sqlv, TABLES } from '@confidant/shared';
 
 export type PartnerExportParams = {
   practiceIds: string[];
@@ -19,7 +19,7 @@ export type PartnerExportParams = {
  */
 export function partnerExportSql(p: PartnerExportParams): string {
   const perSource =
-    `SELECT practice_id, day, cell, source, toInt64(sumMerge(visitors_sealed)) AS n FROM ${sqlv.ident(TABLES.partnerVisitorDays)}` +
+    `SELECT practice_id, day, cell, source, toInt64(${PARTNER_VISITOR_DAYS_TABLE.sealedMerge}) AS n FROM ${sqlv.ident(PARTNER_VISITOR_DAYS_TABLE.name)}` +
     ` WHERE sealed = 1 AND ${sqlv.inList('practice_id', p.practiceIds, sqlv.str)}` +
     ` AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)} GROUP BY practice_id, day, cell, source`;
   const perDay = `SELECT practice_id, day, cell, max(n) AS c FROM (${perSource}) AS per_source GROUP BY practice_id, day, cell`;

@@ -1,3 +1,5 @@
+import { TABLES } from './names.ts';
+
 const DAY_MS = 86_400_000;
 
 /**
@@ -18,3 +20,10 @@ export const partnerDayOf = (ts: number): number => Math.floor(ts / DAY_MS);
  * late event is left out of partner releases), and the sealer counts it once SEAL_MARGIN_MS later.
  */
 export const partnerDayClosesAt = (day: number): number => (day + 2) * DAY_MS;
+
+/** How partner rows are read (migration 0033): open states' unique count, sealed rows' counts. */
+export const PARTNER_VISITOR_DAYS_TABLE = {
+  name: TABLES.partnerVisitorDays,
+  statesMerge: 'uniqArrayMerge(visitors)',
+  sealedMerge: 'sumMerge(visitors_sealed)',
+} as const;
