@@ -1,7 +1,8 @@
 /**
  * Cell suppression for published tables (CMS cell-size rule).
  *
- * Primary: a cell whose value is between 1 and the threshold is suppressed. Complementary:
+ * Primary: a cell whose value is between 1 and the threshold is suppressed, and so is every cell the
+ * caller names (`alsoSuppressed`). Complementary:
  * every published sum (a row, a column, a grand total) is a linear equation over its cells
  * and its total; an equation with exactly one suppressed term gives that term away, so the
  * smallest still-published term of that equation is suppressed too, until nothing changes.
