@@ -40,7 +40,12 @@ describe('partner visitor-days', () => {
       { event: pageview(at(23), { id: 'c'.repeat(32) }), practice: practice('Pacific/Auckland') },
     ]);
     // The practice's own rollups see three local days (each a visitor-day there)...
-    const localDays = new Set(acc.dailyRows(at(23)).filter((r) => r.dim === 'total').map((r) => r.day));
+    const localDays = new Set(
+      acc
+        .dailyRows(at(23))
+        .filter((r) => r.dim === 'total')
+        .map((r) => r.day),
+    );
     expect(localDays.size).toBe(3);
     // ...the partner rows one UTC day: one value in `all`, one in the one country.
     const rows = acc.partner.rows(at(23));
