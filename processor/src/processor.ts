@@ -18,6 +18,7 @@ import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { PracticeCache } from './practices/practice-cache.ts';
 import { countLiveVisits } from './session/live-visits.ts';
 import type { ProcessorConfig } from './processor.config.ts';
+import { sealClosedPartnerDays } from './storage/partner-day-sealer.ts';
 import { sealClosedVisitorStates } from './storage/visitor-sealer.ts';
 
 export type ProcessorDeps = {
@@ -138,16 +139,31 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   let sealing: Promise<void> | null = null;
   const seal = () =>
     (sealing ??= deps.control
-      .exclusively('confidant.visitor-sealer', (stillHeld) =>
-        sealClosedVisitorStates({
+      .exclusively('confidant.visitor-sealer', async (stillHeld) => {
+        // A failing rollup unit must not hold back the partner days (nor the other way round).
+        let failure: unknown = null;
+        const units = await sealClosedVisitorStates({
           db,
           clickhouse: config.clickhouse,
           rareValueMinVisitors: config.rareValueMinVisitors,
           stillExclusive: stillHeld,
-        }),
-      )
-      .then((units) => {
-        if (units?.length) logger.info({ units: units.length }, 'sealed closed visitor states into counts');
+        }).catch((error: unknown) => {
+          failure = error;
+          return [];
+        });
+        const partnerDays = await sealClosedPartnerDays({
+          db,
+          clickhouse: config.clickhouse,
+          stillExclusive: stillHeld,
+        });
+        if (failure !== null) throw failure;
+        return { units, partnerDays };
+      })
+      .then((sealed) => {
+        if (sealed?.units.length)
+          logger.info({ units: sealed.units.length }, 'sealed closed visitor states into counts');
+        if (sealed?.partnerDays.length)
+          logger.info({ days: sealed.partnerDays.length }, 'sealed closed partner visitor-days into counts');
       })
       .catch((error: unknown) => logger.warn({ err: error }, 'sealing visitor states failed; retrying'))
       .finally(() => (sealing = null)));

@@ -8,7 +8,13 @@ export { PartnerStore, type Partner } from './auth/partner-store.ts';
 export { EXPORT_FORMATS, type ExportFormat } from './privacy/release-store.ts';
 export { monthCounts, partnerRelease, type Release } from './privacy/partner-release.ts';
 export type { UniformSource } from './privacy/discrete-laplace.ts';
-export { releaseCells, VISITOR_DAY_SENSITIVITY, type ReleaseCell, type TrueCounts } from './privacy/release-cells.ts';
+export {
+  MIN_PRACTICES,
+  releaseCells,
+  VISITOR_DAY_SENSITIVITY,
+  type ReleaseCell,
+  type TrueCounts,
+} from './privacy/release-cells.ts';
 export { renderReportCsv } from './render/report-csv.ts';
 export { renderReportHtml } from './render/report-html.ts';
 export { isMonth } from './report/month.ts';

@@ -6,6 +6,7 @@ export * from './contracts/practice.ts';
 export * from './contracts/result.ts';
 export * from './contracts/rollup-schema.ts';
 export * from './contracts/visitor-seal.ts';
+export * from './contracts/partner-days.ts';
 export * from './platform/csv.ts';
 export * from './platform/logger.ts';
 export * from './platform/config/env-config.ts';

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PracticeStore, type ControlDb } from '@confidant/shared';
+import { connectClickHouse, PracticeStore, type ControlDb } from '@confidant/shared';
 import { PartnerStore } from '@confidant/reporter';
 import { freePort } from '../support/processor-harness.ts';
+import { partnerDataSince } from '../support/reporter-fixture.ts';
 import { namespaceEnv, spawnService, waitForHttp, type ServiceProcess } from '../support/service-process.ts';
 import { prepareNamespace } from '../support/stack.ts';
 import { isolatedConfig } from '../support/test-env.ts';
@@ -49,6 +50,10 @@ beforeAll(async () => {
   // In force long before the test's months ended, when their practice sets froze.
   await control.query("UPDATE practice_settings_history SET changed_at = '-infinity'");
   for (const [id, name] of PARTNERS) await new PartnerStore(control).save({ id, name });
+  // Partner visitor-days recorded before the test's months began (none have data: every cell is noise).
+  const db = connectClickHouse(config.clickhouse);
+  await partnerDataSince(db, '2020-01-01 00:00:00');
+  await db.close();
   for (const name of ['reporter-a', 'reporter-b']) {
     const port = await freePort();
     const service = spawnService(name, 'reporter/src/server.ts', { ...env, REPORTER_PORT: String(port) });

@@ -2,18 +2,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ControlQueries } from '@confidant/shared';
 import {
   adminAuth,
+  PartnerDaysFixture,
+  partnerDataSince,
   practice,
-  RollupFixture,
   savePractices,
   startReporter,
   type ReporterHarness,
 } from '../support/reporter-fixture.ts';
 
 // Sampler input that always takes the largest uniform value: the discrete Laplace sampler then
-// returns floor((t - 1) / s) deterministically. ε = 1 over 2 measurements of sensitivity 2: t = 4 → +3.
+// returns floor((t - 1) / s) deterministically. ε = 1 over 3 measurements of sensitivity 1: t = 3 → +2.
 const maxUniform = (n: bigint): bigint => n - 1n;
-
-const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
 /** The practices' settings as if made long ago: in force when the test's months ended. */
 const settingsSinceAlways = (control: ControlQueries) =>
@@ -31,44 +30,25 @@ async function seed(h: ReporterHarness): Promise<void> {
   await settingsSinceAlways(h.control);
   // Joins after the months of this test ended: its data there is not released.
   await savePractices(h.control, practice('p6', { shareWithPartners: true }));
-  const f = new RollupFixture();
-  const d = (
-    practiceId: string,
-    day: string,
-    dim: string,
-    value: string,
-    visitors: { open?: number[]; sealed?: number; pageviews?: number },
-    source: 'snippet' | 'logs' = 'snippet',
-  ) =>
-    f.daily({
-      practiceId,
-      day,
-      dim,
-      value,
-      source,
-      pageviews: visitors.pageviews ?? 0,
-      ...(visitors.open ? { visitors: visitors.open } : {}),
-      ...(visitors.sealed ? { sealedVisitors: visitors.sealed } : {}),
-    });
-  d('p1', '2024-03-01', 'total', '', { open: range(1, 40), pageviews: 400 });
-  d('p2', '2024-03-01', 'total', '', { sealed: 30 });
-  d('p3', '2024-03-01', 'total', '', { open: range(1, 10) });
-  d('p3', '2024-03-01', 'total', '', { open: range(100, 12) }, 'logs'); // larger source wins: 12
-  d('p1', '2024-03-02', 'total', '', { sealed: 60_000 }); // one practice-day above the cap: 50,000
-  d('p5', '2024-03-01', 'total', '', { open: range(1, 7) }); // cookie mode: in the total only
-  d('p1', '2024-03-01', 'country', 'US', { open: range(1, 35) });
-  d('p2', '2024-03-01', 'country', 'US', { sealed: 26 });
-  d('p1', '2024-03-01', 'country', 'CA', { open: range(50, 5) });
-  d('p2', '2024-03-01', 'country', 'CA', { sealed: 2 });
-  d('p3', '2024-03-01', 'country', 'FR', { open: range(1, 10) });
-  d('p1', '2024-03-01', 'country', 'XK', { open: range(60, 4) }); // outside ISO 3166-1: counted as ZZ
-  d('p5', '2024-03-01', 'country', 'NZ', { open: range(1, 7) });
-  d('p4', '2024-03-01', 'total', '', { sealed: 7777 }); // does not share
-  d('p4', '2024-03-01', 'country', 'NZ', { sealed: 7777 });
-  d('p6', '2024-03-01', 'total', '', { sealed: 6666 });
-  d('p1', '2024-03-01', 'page_class', 'appointments', { pageviews: 30 }); // page classes are not released
-  d('p1', '2024-04-01', 'total', '', { sealed: 555 }); // other month
-  await f.flush(h.db);
+  await partnerDataSince(h.db, '2020-01-01 00:00:00');
+  await new PartnerDaysFixture()
+    .sealed('p1', '2024-03-01', 'all', 40)
+    .sealed('p2', '2024-03-01', 'all', 30)
+    .sealed('p3', '2024-03-01', 'all', 10)
+    .sealed('p3', '2024-03-01', 'all', 12, 'logs') // larger source wins: 12
+    .sealed('p1', '2024-03-02', 'all', 60_000) // one practice-day above the cap: 50,000
+    .sealed('p5', '2024-03-01', 'all', 7) // cookies: the processor writes them to `all` only
+    .sealed('p1', '2024-03-01', 'US', 35)
+    .sealed('p2', '2024-03-01', 'US', 26)
+    .sealed('p1', '2024-03-01', 'CA', 5)
+    .sealed('p2', '2024-03-01', 'CA', 2)
+    .sealed('p3', '2024-03-01', 'FR', 10)
+    .sealed('p1', '2024-03-01', 'XK', 4) // outside ISO 3166-1: counted as ZZ
+    .sealed('p4', '2024-03-01', 'all', 7777) // does not share
+    .sealed('p4', '2024-03-01', 'NZ', 7777)
+    .sealed('p6', '2024-03-01', 'all', 6666)
+    .sealed('p1', '2024-04-01', 'all', 555) // other month
+    .flush(h);
 }
 
 const partner = (h: ReporterHarness, id: string) =>
@@ -102,38 +82,41 @@ describe('partner export with deterministic noise', () => {
     const cells = Object.fromEntries(lines.map((c) => [c.country, c.status === 'published' ? c.value : 'S']));
     const half = first.manifest.confidence_interval.half_width;
     expect(cells).toMatchObject({
-      // visitor-days: p1 40 + min(60000, 50000) + p2 30 + p3 max(10, 12) + p5 7 = 50089, + 3
-      all: 50092,
-      US: 64, // 35 + 26, + 3
-      CA: 'S', // 7 + 3 = 10: at the threshold
-      FR: 13,
-      ZZ: 'S', // XK's 4, + 3
-      NZ: 'S', // p5 is in cookie mode, p4 does not share: 0 + 3
+      // visitor-days: p1 40 + min(60000, 50000) + p2 30 + p3 max(10, 12) + p5 7 = 50089, + 2
+      all: 50091,
+      US: 63, // 35 + 26, + 2
+      CA: 'S', // 7 + 2 = 9: under the threshold
+      FR: 12,
+      ZZ: 'S', // XK's 4, + 2
+      NZ: 'S', // p4 does not share: 0 + 2, and no practice
       IS: 'S', // no data: noised like every other cell
     });
-    expect(lines.find((c) => c.country === 'US')).toMatchObject({ ci_low: 64 - half, ci_high: 64 + half });
-    expect(res.body).not.toMatch(/p1|p2|p3|p4|p5|p6|XK|appointments|7777|6666/);
+    expect(lines.find((c) => c.country === 'US')).toMatchObject({ ci_low: 63 - half, ci_high: 63 + half });
+    expect(res.body).not.toMatch(/p1|p2|p3|p4|p5|p6|XK|7777|6666/);
     const m = first.manifest;
     expect(m).toMatchObject({
-      schema_version: 2,
+      schema_version: 3,
       month: '2024-03',
+      month_days: 'UTC days',
       shared_by_all_partners: true,
       metrics: ['visitor_days'],
       epsilon: '1',
       delta: 0,
       practices_included: 4,
-      practices_in_country_cells: 3,
-      practice_set_frozen_at: '2024-04-01T14:00:00.000Z',
+      practice_set_frozen_at: '2024-04-01T00:00:00.000Z',
       practice_identifiers: false,
-      suppression: { threshold: 10 },
+      suppression: { threshold: 10, min_practices_per_country: 3 },
       contribution_bounds: { per_practice_day_cell_cap: 50_000 },
       measurements: [
-        { name: 'total', epsilon: '0.5', l1_sensitivity: 2, noise_scale: '4' },
-        { name: 'country', epsilon: '0.5', l1_sensitivity: 2, noise_scale: '4' },
+        { name: 'total', epsilon: '0.333333', l1_sensitivity: 1, noise_scale: '3' },
+        { name: 'country', epsilon: '0.333333', l1_sensitivity: 1, noise_scale: '3' },
+        { name: 'country_practices', epsilon: '0.333333', l1_sensitivity: 1, noise_scale: '3', published: false },
       ],
-      confidence_interval: { level: 0.95, half_width: 12 },
+      confidence_interval: { level: 0.95, half_width: 9 },
       budget: { year: 2024, yearly_epsilon: '12', spent_epsilon: '1', remaining_epsilon: '11' },
     });
+    expect(m.confidence_interval.meaning).toMatch(/not conditional on the cell being published/);
+    expect(m.excluded.join(' ')).toMatch(/after their UTC day closed/);
     expect(m.unit_of_privacy).toMatch(/visitor-day/);
     expect(m.domain.page_class).toMatch(/not released/);
     expect(m).not.toHaveProperty('partner_id');
@@ -150,7 +133,7 @@ describe('partner export with deterministic noise', () => {
     const [manifestLine, header, ...rows] = a.body.trim().split('\n');
     expect(manifestLine).toMatch(/^# manifest \{/);
     expect(header).toBe('month,country,metric,value,status,ci_low,ci_high');
-    expect(rows).toContain('2024-03,US,visitor_days,64,published,52,76');
+    expect(rows).toContain('2024-03,US,visitor_days,63,published,54,72');
     expect(rows).toContain('2024-03,CA,visitor_days,,suppressed,,');
     const releases = await h.control.query<{ month: string; spent: string }>(
       'SELECT month, epsilon_micro::text AS spent FROM monthly_releases',
@@ -274,17 +257,16 @@ describe('the practice set as it was when the month ended', () => {
   });
   afterAll(async () => h?.cleanup());
 
-  test('sharing and cookie mode are read from the settings history, not from today', async () => {
+  test('sharing is read from the settings history, not from today; cookie mode no longer matters', async () => {
     const at = (practiceId: string, share: boolean, cookie: boolean, when: string) =>
       h.control.query(
         'INSERT INTO practice_settings_history (practice_id, share_with_partners, cookie_mode, changed_at) VALUES ($1, $2, $3, $4)',
         [practiceId, share, cookie, when],
       );
-    // p2 had cookie mode on for a week of March: its visitor-days count in the total only.
+    // p2 had cookie mode on for a week of March: its country cells hold its daily-salt keys only
+    // (the processor writes no cookie there), so it stays in them.
     await at('p2', true, true, '2024-03-10T00:00:00Z');
     await at('p2', true, false, '2024-03-17T00:00:00Z');
-    // p5 left cookie mode before March began: by country again.
-    await at('p5', true, false, '2024-02-01T00:00:00Z');
     // p6 shared already in February (today's row says it joined now).
     await at('p6', true, false, '2024-02-01T00:00:00Z');
     // p3 stopped sharing late in March and resumed in May: out of March.
@@ -296,14 +278,63 @@ describe('the practice set as it was when the month ended', () => {
     });
     expect(res.statusCode, res.body).toBe(200);
     const [first, ...lines] = ndjsonLines(res.body);
-    // p1, p2, p5, p6; by country p1, p5, p6
-    expect(first.manifest).toMatchObject({ practices_included: 4, practices_in_country_cells: 3 });
+    // p1, p2, p5, p6
+    expect(first.manifest).toMatchObject({ practices_included: 4 });
     const cells = Object.fromEntries(lines.map((c) => [c.country, c.status === 'published' ? c.value : 'S']));
     expect(cells).toMatchObject({
-      // p1 40 + 50000, p2 30, p5 7, p6 6666: 56743, + 3
-      all: 56746,
-      US: 38, // p1 35 (p2 is out of the country cells), + 3
-      FR: 'S', // p3 is out: 0 + 3
+      // p1 40 + 50000, p2 30, p5 7, p6 6666: 56743, + 2
+      all: 56745,
+      US: 63, // p1 35 + p2 26, + 2
+      FR: 'S', // p3 is out: 0 + 2
     });
+  });
+});
+
+describe('months that cannot be released', () => {
+  let h: ReporterHarness;
+  beforeAll(async () => {
+    h = await startReporter('unreleasable', {}, { uniform: maxUniform });
+    await seed(h);
+    await partner(h, 'acme');
+    await partner(h, 'beta');
+  });
+  afterAll(async () => h?.cleanup());
+  const get = (partnerId: string, month: string) =>
+    h.app.inject({ url: `/v1/partners/${partnerId}/exports?month=${month}&format=ndjson`, headers: adminAuth });
+  const made = async () =>
+    (await h.control.query<{ month: string }>('SELECT month FROM monthly_releases ORDER BY month')).map((r) => r.month);
+
+  test('a month released under the per-partner scheme is never noised again, for any partner', async () => {
+    await h.control.query(
+      "INSERT INTO partner_releases (partner_id, month, format, release_id, body, manifest) VALUES ('acme', '2024-03', 'csv', 'rel_old', 'old body', '{}')",
+    );
+    await h.control.query(
+      "INSERT INTO privacy_budget_ledger (release_id, partner_id, year, month, epsilon_micro) VALUES ('rel_old2', 'beta', 2024, '2024-01', 1000000)",
+    );
+    for (const [partnerId, month] of [
+      ['acme', '2024-03'],
+      ['beta', '2024-03'],
+      ['acme', '2024-01'],
+    ] as const) {
+      const res = await get(partnerId, month);
+      expect(res.statusCode, res.body).toBe(409);
+      expect(res.json().error.message).toMatch(/released before releases were shared/);
+    }
+    expect(await made()).toEqual([]);
+  });
+
+  test('a month that began before partner visitor-days were recorded, or with a day not sealed, is refused', async () => {
+    await partnerDataSince(h.db, '2024-02-01 00:00:01');
+    const early = await get('acme', '2024-02');
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error.message).toMatch(/began before partner visitor-days were recorded/);
+    await partnerDataSince(h.db, '2020-01-01 00:00:00');
+    await new PartnerDaysFixture().open('p1', '2024-05-31', 'all', [1, 2, 3]).flush(h);
+    const open = await get('acme', '2024-05');
+    expect(open.statusCode).toBe(409);
+    expect(open.json().error.message).toMatch(/not sealed yet/);
+    expect(await made()).toEqual([]);
+    // the month before and after are fine
+    expect((await get('acme', '2024-04')).statusCode).toBe(200);
   });
 });

@@ -1,64 +1,63 @@
-// Differential privacy on neighbouring datasets, against the real rollups: a month D and the same
-// month with one more visitor-day (D'). The stored counts move by at most the sensitivity the noise
+// Differential privacy on neighbouring datasets, against the real partner rows: a month D and the same
+// month with one more visitor-day (D'), written as the processor writes them and sealed by its sealer.
+// The visitor-day is added in every way the release could see it more than once: three local days
+// (it is one UTC day), both sources, re-delivered batches, a second batch after a restart, a late
+// import, a write landing after the seal. The stored counts move by at most the sensitivity the noise
 // is calibrated to, the released cells are the same set, and over many releases (a seeded random
 // source: the same draws on every run) each cell's output distribution on D and D' is within e^ε.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { EventEnvelope } from '@confidant/shared';
 import {
+  MIN_PRACTICES,
   monthCounts,
   releaseCells,
   VISITOR_DAY_SENSITIVITY,
   type ReleaseCell,
   type TrueCounts,
 } from '@confidant/reporter';
-import {
-  practice,
-  RollupFixture,
-  savePractices,
-  startReporter,
-  type ReporterHarness,
-} from '../support/reporter-fixture.ts';
+import { sealableAt, sealPartner, visit, writePartnerBatch } from '../support/partner-events.ts';
+import { startReporter, type ReporterHarness } from '../support/reporter-fixture.ts';
 import { seededUniform } from '../support/seeded-uniform.ts';
 
 const EPSILON = { num: 1n, den: 1n };
-// Two measurements (total, country) of ε/2 each: a cell's own distribution moves by at most e^(ε/2).
-const CELL_EPSILON = 0.5;
+// Three measurements (total, country, country practices) of ε/3 each. The total cell reads one of
+// them; a country cell two (its count, and its practice count for suppression).
+const TOTAL_EPSILON = 1 / 3;
+const COUNTRY_EPSILON = 2 / 3;
 const THRESHOLD = 10;
 const RELEASES = 2000;
-const PRACTICES = [
-  { id: 'p1', cookieMode: false },
-  { id: 'p2', cookieMode: false },
-  { id: 'p3', cookieMode: false },
-  { id: 'p4', cookieMode: true },
-];
+const PRACTICES = ['p1', 'p2', 'p3', 'p4'];
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-/** The same month of data in every month seeded; `extra` adds rows on top. */
-function baseMonth(f: RollupFixture, month: string): void {
-  const day = (d: number) => `${month}-${String(d).padStart(2, '0')}`;
-  f.daily({ practiceId: 'p1', day: day(10), dim: 'total', visitors: range(1, 40) });
-  f.daily({ practiceId: 'p1', day: day(10), dim: 'total', visitors: range(1, 45), source: 'logs' });
-  f.daily({ practiceId: 'p1', day: day(11), dim: 'total', visitors: range(1, 25) });
-  f.daily({ practiceId: 'p2', day: day(10), dim: 'total', sealedVisitors: 30 });
-  f.daily({ practiceId: 'p3', day: day(12), dim: 'total', visitors: range(1, 20) });
-  f.daily({ practiceId: 'p4', day: day(12), dim: 'total', visitors: range(1, 9), monthlySalt: true });
-  f.daily({ practiceId: 'p1', day: day(10), dim: 'country', value: 'US', visitors: range(1, 30) });
-  f.daily({ practiceId: 'p1', day: day(10), dim: 'country', value: 'CA', visitors: range(31, 10) });
-  f.daily({ practiceId: 'p1', day: day(11), dim: 'country', value: 'US', visitors: range(1, 25) });
-  f.daily({ practiceId: 'p2', day: day(10), dim: 'country', value: 'US', sealedVisitors: 30 });
-  f.daily({ practiceId: 'p3', day: day(12), dim: 'country', value: 'FR', visitors: range(1, 20) });
-  f.daily({ practiceId: 'p4', day: day(12), dim: 'country', value: 'NZ', visitors: range(1, 9), monthlySalt: true });
+/** The same month of data in every month seeded (p4 is in cookie mode). */
+function baseMonth(month: number): EventEnvelope[] {
+  const at = (day: number, hour: number) => Date.UTC(2024, month - 1, day, hour);
+  return [
+    ...range(1, 40).map((n) => visit('p1', n, at(10, 9), { country: n <= 30 ? 'US' : 'CA' })),
+    ...range(1, 45).map((n) => visit('p1', n, at(10, 9), { country: n <= 30 ? 'US' : 'CA', source: 'logs' })),
+    ...range(1, 25).map((n) => visit('p1', n, at(11, 9), { country: 'US' })),
+    ...range(1, 30).map((n) => visit('p2', n, at(10, 9), { country: 'US' })),
+    ...range(1, 20).map((n) => visit('p3', n, at(12, 9), { country: 'FR' })),
+    ...range(1, 9).map((n) => visit('p4', n, at(12, 9), { country: 'NZ', visitorPeriod: 'month' })),
+  ];
 }
 
 /**
- * One visitor-day (visitor value 777) from a country nobody else came from: its UTC salt day overlaps
- * two of the practice's local days, and both the snippet and the logs saw it.
+ * One visitor-day (visitor 777 at p1 on 2024-04-10) from a country nobody else came from, seen from
+ * 01:00 to 23:00 UTC (three local days for a practice whose time zone changed that day), by the
+ * snippet and the logs, in a batch delivered twice and in another after a restart; then imported
+ * late, and once more in a write that lands after the seal.
  */
-function oneVisitorDay(f: RollupFixture, month: string): void {
-  for (const day of [`${month}-10`, `${month}-11`])
-    for (const source of ['snippet', 'logs'] as const) {
-      f.daily({ practiceId: 'p1', day, dim: 'total', visitors: [777], source });
-      f.daily({ practiceId: 'p1', day, dim: 'country', value: 'IS', visitors: [777], source });
-    }
+async function oneVisitorDay(h: ReporterHarness): Promise<void> {
+  const at = (hour: number) => Date.UTC(2024, 3, 10, hour);
+  const batch = [
+    visit('p1', 777, at(1), { country: 'IS' }),
+    visit('p1', 777, at(2), { country: 'IS', source: 'logs' }),
+  ];
+  await writePartnerBatch(h, batch);
+  await writePartnerBatch(h, batch);
+  await writePartnerBatch(h, [visit('p1', 777, at(23), { country: 'IS' })]);
+  await writePartnerBatch(h, [visit('p1', 777, at(12), { country: 'IS', source: 'logs' })], sealableAt('2024-04-10'));
 }
 
 let h: ReporterHarness;
@@ -68,36 +67,29 @@ let cookieNeighbour: TrueCounts;
 
 beforeAll(async () => {
   h = await startReporter('neighbours');
-  await savePractices(
-    h.control,
-    ...PRACTICES.map((p) => practice(p.id, { shareWithPartners: true, cookieMode: p.cookieMode })),
-  );
-  const f = new RollupFixture();
-  baseMonth(f, '2024-03'); // D
-  baseMonth(f, '2024-04'); // D' = D + one visitor-day
-  oneVisitorDay(f, '2024-04');
-  baseMonth(f, '2024-05'); // D + one cookie visitor-day seen from two countries
-  f.daily({ practiceId: 'p4', day: '2024-05-12', dim: 'total', visitors: [888], monthlySalt: true });
+  // one batch per UTC day, written while the day is open
+  for (const month of [3, 4, 5])
+    for (const day of [10, 11, 12])
+      await writePartnerBatch(
+        h,
+        baseMonth(month).filter((e) => new Date(e.ts).getUTCDate() === day),
+      );
+  await oneVisitorDay(h);
+  // D + one cookie visitor-day seen from two countries
   for (const country of ['IS', 'GB'])
-    f.daily({
-      practiceId: 'p4',
-      day: '2024-05-12',
-      dim: 'country',
-      value: country,
-      visitors: [888],
-      monthlySalt: true,
-    });
-  await f.flush(h.db);
+    await writePartnerBatch(h, [visit('p4', 888, Date.UTC(2024, 4, 12, 9), { country, visitorPeriod: 'month' })]);
+  await sealPartner(h);
+  await writePartnerBatch(h, [visit('p1', 777, Date.UTC(2024, 3, 10, 5), { country: 'IS' })], Date.UTC(2024, 3, 10, 6));
+  await sealPartner(h);
   d = await monthCounts(h.db, PRACTICES, '2024-03');
   dPrime = await monthCounts(h.db, PRACTICES, '2024-04');
   cookieNeighbour = await monthCounts(h.db, PRACTICES, '2024-05');
 }, 60_000);
 afterAll(async () => h?.cleanup());
 
-const l1 = (a: TrueCounts, b: TrueCounts) => {
+const l1 = (a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>) => {
   let sum = 0;
-  for (const c of new Set([...a.countries.keys(), ...b.countries.keys()]))
-    sum += Math.abs((a.countries.get(c) ?? 0) - (b.countries.get(c) ?? 0));
+  for (const c of new Set([...a.keys(), ...b.keys()])) sum += Math.abs((a.get(c) ?? 0) - (b.get(c) ?? 0));
   return sum;
 };
 
@@ -137,16 +129,22 @@ function excess(a: Histogram, b: Histogram, epsilon: number): number {
 }
 
 describe('neighbouring datasets: one visitor-day more', () => {
-  test('moves each measurement of the stored rollups by at most its sensitivity', () => {
-    // caps and the larger-source rule included: two local days, +1 each, whatever the sources
-    expect(dPrime.total - d.total).toBe(2);
-    expect(l1(d, dPrime)).toBe(2);
-    expect(dPrime.total - d.total).toBeLessThanOrEqual(VISITOR_DAY_SENSITIVITY);
-    expect(l1(d, dPrime)).toBeLessThanOrEqual(VISITOR_DAY_SENSITIVITY);
-    // A cookie (monthly key) can show up in several countries a day: such practices count in the
-    // total only, so the country measurement does not move.
+  test('moves each measurement of the stored counts by at most its sensitivity', () => {
+    // p1 max(40, 45) + 25, p2 30, p3 20, p4 9 cookies
+    expect(d.total).toBe(129);
+    expect(Object.fromEntries(d.countries)).toEqual({ US: 85, CA: 15, FR: 20 });
+    // however often and however late it was seen: +1 in the total, +1 in one country, +1 practice there
+    expect(dPrime.total - d.total).toBe(1);
+    expect(l1(d.countries, dPrime.countries)).toBe(1);
+    expect(dPrime.countries.get('IS')).toBe(1);
+    expect(l1(d.countryPractices, dPrime.countryPractices)).toBe(1);
+    for (const moved of [dPrime.total - d.total, l1(d.countries, dPrime.countries)])
+      expect(moved).toBeLessThanOrEqual(VISITOR_DAY_SENSITIVITY);
+    // A cookie (monthly key) can show up in several countries a day: the processor writes it to the
+    // total only, so the country measurements do not move.
     expect(cookieNeighbour.total - d.total).toBe(1);
-    expect(l1(d, cookieNeighbour)).toBe(0);
+    expect(l1(d.countries, cookieNeighbour.countries)).toBe(0);
+    expect(l1(d.countryPractices, cookieNeighbour.countryPractices)).toBe(0);
     expect(d.countries.get('NZ')).toBeUndefined();
   });
 
@@ -158,20 +156,25 @@ describe('neighbouring datasets: one visitor-day more', () => {
     for (const country of ['all', 'IS', 'US', 'FR', 'GB']) {
       const a = onD.byCell.get(country)!;
       const b = onDPrime.byCell.get(country)!;
-      expect(excess(a, b, CELL_EPSILON), country).toBeLessThanOrEqual(0);
-      expect(excess(b, a, CELL_EPSILON), country).toBeLessThanOrEqual(0);
+      const epsilon = country === 'all' ? TOTAL_EPSILON : COUNTRY_EPSILON;
+      expect(excess(a, b, epsilon), country).toBeLessThanOrEqual(0);
+      expect(excess(b, a, epsilon), country).toBeLessThanOrEqual(0);
     }
     // The changed cells really moved (the check compares something): IS is never 0 + noise alone.
     expect(onDPrime.byCell.get('IS')).not.toEqual(onD.byCell.get('IS'));
   }, 120_000);
 
   test('the same check rejects a contribution four times the bound the noise was calibrated to', () => {
-    const beyond: TrueCounts = {
-      total: d.total + 4 * VISITOR_DAY_SENSITIVITY,
-      countries: new Map([...d.countries, ['IS', 4 * VISITOR_DAY_SENSITIVITY]]),
-    };
+    const beyond: TrueCounts = { ...d, total: d.total + 4 * VISITOR_DAY_SENSITIVITY };
     const onD = histograms(d, 3);
     const onBeyond = histograms(beyond, 4);
-    expect(excess(onD.byCell.get('all')!, onBeyond.byCell.get('all')!, CELL_EPSILON)).toBeGreaterThan(0);
+    expect(excess(onD.byCell.get('all')!, onBeyond.byCell.get('all')!, TOTAL_EPSILON)).toBeGreaterThan(0);
+  }, 120_000);
+
+  test(`a country with data from fewer than ${MIN_PRACTICES} practices is mostly suppressed, by its noisy practice count`, () => {
+    // FR has one practice (p3) and 20 visitor-days, far above the threshold: its value alone would
+    // nearly always be published.
+    const fr = histograms(d, 5).byCell.get('FR')!;
+    expect((fr.get('S') ?? 0) / RELEASES).toBeGreaterThan(0.6);
   }, 120_000);
 });

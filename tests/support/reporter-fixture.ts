@@ -8,10 +8,12 @@ import {
   ROLLUP_STATES,
   TABLES,
   type ControlDb,
+  type CommonConfig,
   type ControlQueries,
   type Db,
   type PracticeInput,
 } from '@confidant/shared';
+import { insertPartnerDays, type PartnerDayRow } from '@confidant/processor';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type ReporterAppDeps, loadReporterConfig, type ReporterConfig } from '@confidant/reporter';
 import { dropTestControlDatabase } from './control-db.ts';
@@ -161,3 +163,51 @@ export class RollupFixture {
     ].join(', ')})`;
   }
 }
+
+/** Partner visitor-days (migration 0033) as the processor and its sealer write them. */
+export class PartnerDaysFixture {
+  private readonly rows: PartnerDayRow[] = [];
+
+  /** A practice-day's sealed count of one cell (`all` or a country). */
+  sealed(practiceId: string, day: string, cell: string, count: number, source: 'snippet' | 'logs' = 'snippet'): this {
+    this.rows.push({
+      practiceId,
+      day: dayNumber(day),
+      source,
+      cell,
+      visitorHashes: [],
+      visitorCount: count,
+      sealed: true,
+    });
+    return this;
+  }
+
+  /** Open states of a day not sealed yet. */
+  open(practiceId: string, day: string, cell: string, visitors: number[]): this {
+    this.rows.push({
+      practiceId,
+      day: dayNumber(day),
+      source: 'snippet',
+      cell,
+      visitorHashes: visitors,
+      visitorCount: 0,
+      sealed: false,
+    });
+    return this;
+  }
+
+  async flush(h: { config: { clickhouse: CommonConfig['clickhouse'] } }): Promise<void> {
+    await insertPartnerDays(h.config.clickhouse, this.rows, `fixture-${Math.random().toString(36).slice(2)}`);
+    this.rows.length = 0;
+  }
+}
+
+/** Says the processor has written partner visitor-days since `iso` (the migration records its own time). */
+export async function partnerDataSince(db: Db, iso: string): Promise<void> {
+  await db.command(`TRUNCATE TABLE ${sqlv.ident(TABLES.partnerVisitorDaysSince)}`);
+  await db.command(
+    `INSERT INTO ${sqlv.ident(TABLES.partnerVisitorDaysSince)} (started_at) SELECT toDateTime(${sqlv.str(iso)}, 'UTC')`,
+  );
+}
+
+const dayNumber = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;

@@ -7,6 +7,7 @@ import {
   type VisitorStates,
 } from '@confidant/shared';
 import { dailyRowIdentity, hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
+import { PartnerDays } from './partner-days.ts';
 
 /**
  * The summed metrics of a rollup row: the rollup schema's counts, camel-cased (a row's visitors are
@@ -170,6 +171,8 @@ export class DayRollup {
  */
 export class RollupAccumulator {
   private readonly days = new Map<string, DayRollup>();
+  /** The batch's partner visitor-days (their own table, by UTC salt day). */
+  readonly partner = new PartnerDays();
 
   get rowCount(): number {
     let n = 0;

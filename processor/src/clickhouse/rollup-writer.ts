@@ -190,9 +190,20 @@ export async function insertIngestBlock(
   queryId: string,
   timeoutMs = 20_000,
 ): Promise<void> {
+  await insertNativeBlock(config, TABLES.rollupIngest, block, queryId, timeoutMs);
+}
+
+/** Sends a Native block into `table` in one request (see insertIngestBlock). */
+export async function insertNativeBlock(
+  config: CommonConfig['clickhouse'],
+  table: string,
+  block: Buffer,
+  queryId: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const url = new URL(config.url);
   url.searchParams.set('database', config.database);
-  url.searchParams.set('query', `INSERT INTO ${sqlv.ident(TABLES.rollupIngest)} FORMAT Native`);
+  url.searchParams.set('query', `INSERT INTO ${sqlv.ident(table)} FORMAT Native`);
   url.searchParams.set('query_id', queryId);
   for (const [name, value] of Object.entries(PORTABLE_SETTINGS)) url.searchParams.set(name, String(value));
   const response = await fetch(url, {

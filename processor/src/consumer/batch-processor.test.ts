@@ -72,6 +72,7 @@ function harness(
     logger: createLogger('test', 'silent'),
     metrics,
     sleep: async () => undefined,
+    insertPartner: async () => undefined,
     insert: async (_config, block, queryId) => {
       const error = refuse(block, attempts++);
       if (error) throw error;

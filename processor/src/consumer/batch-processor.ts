@@ -12,6 +12,7 @@ import {
 } from '@confidant/shared';
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { classifyInsertError } from '../clickhouse/insert-error.ts';
+import { insertPartnerDays } from '../clickhouse/partner-days-writer.ts';
 import { buildIngestBlock, insertIngestBlock, readLedgerOffset } from '../clickhouse/rollup-writer.ts';
 import type { ProcessorMetrics } from '../metrics.ts';
 import { aggregateStep } from '../pipeline/aggregate.step.ts';
@@ -90,6 +91,8 @@ export type BatchProcessorDeps = {
   sleep?: (ms: number) => Promise<void>;
   /** Sends one Native block (tests inject refusals); default `insertIngestBlock`. */
   insert?: typeof insertIngestBlock;
+  /** Writes a batch's partner visitor-days; default `insertPartnerDays`. */
+  insertPartner?: typeof insertPartnerDays;
   /** The clock that decides whether a day's visitor states have closed; default Date.now. */
   now?: () => number;
 };
@@ -103,6 +106,7 @@ export class BatchProcessor {
   private partitions = new Map<string, PartitionState>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly insert: typeof insertIngestBlock;
+  private readonly insertPartner: typeof insertPartnerDays;
   private readonly now: () => number;
   /** Events as old as the retention keeps are accepted, at least as old as producers may send (plus the consume slack). */
   private readonly window: EnvelopeWindowOptions;
@@ -113,6 +117,7 @@ export class BatchProcessor {
     this.lines = new ImportLineLedger(deps.db, deps.config.groupId);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.insert = deps.insert ?? insertIngestBlock;
+    this.insertPartner = deps.insertPartner ?? insertPartnerDays;
     this.now = deps.now ?? Date.now;
     this.window = { maxAgeMs: Math.max(ENVELOPE_MAX_AGE_MS, deps.config.retentionMonths * 31 * DAY_MS) };
   }
@@ -393,6 +398,8 @@ export class BatchProcessor {
       }
       const stop = metrics.insertSeconds.startTimer();
       try {
+        // First: a retry writes them again, which changes no count; after the rollups, a crash would lose them.
+        await this.insertPartner(config.clickhouse, sub?.acc.partner.rows(this.now()) ?? [], `${batchId}.partner`);
         await this.insert(config.clickhouse, block, batchId);
         return null;
       } catch (error) {

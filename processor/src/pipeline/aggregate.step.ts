@@ -32,6 +32,7 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
   // month's partition, so that no partition is the few visitors who came without one.
   const states = practice.cookieMode ? ROLLUP_STATES.monthly : ROLLUP_STATES.daily;
   const rows = acc.day(event.practiceId, event.source, slot.day, states, event.visitorPeriod !== 'month');
+  acc.partner.add(event);
 
   switch (event.type) {
     case 'pageview':

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { csvField, DomainError, ErrorCode, type ControlDb, type Db } from '@confidant/shared';
-import { partnerExportSql } from '../queries/partner-export.query.ts';
-import { toCount } from '../queries/rollup-metrics.ts';
+import { csvField, DomainError, ErrorCode, PARTNER_ALL_CELL, type ControlDb, type Db } from '@confidant/shared';
+import { partnerDataSinceSql, partnerExportSql, partnerOpenDaysSql } from '../queries/partner-export.query.ts';
 import { monthRange } from '../report/month.ts';
 import type { UniformSource } from './discrete-laplace.ts';
 import { COUNTRY_DOMAIN, domainCountry } from './iso-countries.ts';
@@ -10,6 +9,7 @@ import {
   CONFIDENCE_LEVEL,
   confidenceHalfWidth,
   MEASUREMENTS,
+  MIN_PRACTICES,
   noiseScale,
   RELEASE_METRIC,
   releaseCells,
@@ -17,25 +17,20 @@ import {
   type ReleaseCell,
   type TrueCounts,
 } from './release-cells.ts';
-import { ReleaseStore, type ExportFormat, type FrozenPractice, type StoredRelease } from './release-store.ts';
+import { ReleaseStore, type ExportFormat, type StoredRelease } from './release-store.ts';
 
-export const EXPORT_SCHEMA_VERSION = 2;
-
-/** Fewer practices than this and a "cross-practice" figure would describe one site. */
-export const MIN_PRACTICES = 3;
+export const EXPORT_SCHEMA_VERSION = 3;
 
 /**
- * Most one practice-local day adds to a cell. Below 65,536 a row's unique count is exact, so one
+ * Most one practice-day adds to a cell. Below 65,536 a sealed unique count is exact, so one
  * visitor-day moves a clamped practice-day cell by at most 1.
  */
 export const PER_PRACTICE_DAY_CELL_CAP = 50_000;
 
 const HOUR = 3_600_000;
-// The month is over in every time zone 14 h after its UTC end; that is when its practice set freezes.
-const LAST_TIME_ZONE_HOURS = 14;
-// Releases wait until the month's visitor states are sealed (2 UTC midnights after a day, the 2nd for
-// a month, then an hour): a row is never read while its states are being replaced by counts.
-const SEALED_AFTER_HOURS = 72;
+// A UTC day's partner states close 2 days after it starts and are sealed an hour later; the sealer
+// runs every few minutes. So a month's last day is sealed well within 48 h of the month's end.
+const SEALED_AFTER_HOURS = 48;
 
 export type ReleaseDeps = {
   db: Db;
@@ -51,12 +46,12 @@ export type ReleaseDeps = {
 
 export type Release = { body: string; manifest: Record<string, unknown>; created: boolean };
 
-/** The month's moments: local months start up to 14 h before UTC's and end up to 14 h after. */
+/** The month's moments: partner rows are by UTC day, so the month is the UTC month. */
 export function monthWindow(month: string): { startsAt: Date; frozenAt: Date; releasableAt: Date } {
   const year = Number(month.slice(0, 4));
   const m = Number(month.slice(5, 7));
-  const startsAt = new Date(Date.UTC(year, m - 1, 1) - LAST_TIME_ZONE_HOURS * HOUR);
-  const frozenAt = new Date(Date.UTC(year, m, 1) + LAST_TIME_ZONE_HOURS * HOUR);
+  const startsAt = new Date(Date.UTC(year, m - 1, 1));
+  const frozenAt = new Date(Date.UTC(year, m, 1));
   return { startsAt, frozenAt, releasableAt: new Date(frozenAt.getTime() + SEALED_AFTER_HOURS * HOUR) };
 }
 
@@ -91,6 +86,14 @@ export async function partnerRelease(
     await store.lockReleases();
     const existing = await store.find(month);
     if (existing) return served(existing);
+    // A month released under the per-partner scheme is never noised again: a second, independent
+    // noisy copy of it could be averaged with the first.
+    if (await store.releasedBeforeSharedScheme(month)) {
+      throw new DomainError(
+        'conflict',
+        `${month} was released before releases were shared by all partners; it is not released again`,
+      );
+    }
 
     const range = monthRange(month);
     const cost = toMicro(deps.epsilon);
@@ -103,14 +106,14 @@ export async function partnerRelease(
         ErrorCode.budgetExhausted,
       );
     }
-    const practices = await store.frozenPractices(window.startsAt, window.frozenAt);
+    const practices = await store.frozenPractices(window.frozenAt);
     if (practices.length < MIN_PRACTICES) {
       throw new DomainError(
         'conflict',
         `fewer than ${MIN_PRACTICES} practices shared data when ${month} ended; no cross-practice release can be made`,
       );
     }
-    const countryPractices = practices.filter((p) => !p.cookieMode);
+    await assertPartnerDataComplete(deps.db, month, window.startsAt);
     const cells = releaseCells(await monthCounts(deps.db, practices, month), deps);
     const releaseId = `rel_${randomBytes(8).toString('hex')}`;
     const manifest = releaseManifest({
@@ -119,7 +122,6 @@ export async function partnerRelease(
       generatedAt: now,
       frozenAt: window.frozenAt,
       practices: practices.length,
-      countryPractices: countryPractices.length,
       epsilon: deps.epsilon,
       yearlyBudget: deps.yearlyBudget,
       suppressionThreshold: deps.suppressionThreshold,
@@ -132,7 +134,7 @@ export async function partnerRelease(
       month,
       year: range.year,
       epsilonMicro: cost,
-      practiceIds: practices.map((p) => p.id),
+      practiceIds: practices,
       manifest: JSON.stringify(manifest),
       bodies,
     });
@@ -142,31 +144,50 @@ export async function partnerRelease(
 }
 
 /**
- * The true visitor-day counts of a month's cells over its frozen practices: all of them in the total,
- * those never in cookie mode during the month by country (codes outside the ISO list count as ZZ).
+ * Refuses a month whose partner rows are not complete: one that began before the processor wrote
+ * partner rows, or with a UTC day whose states are not sealed yet (only sealed counts are deduplicated).
  */
-export async function monthCounts(db: Db, practices: FrozenPractice[], month: string): Promise<TrueCounts> {
+async function assertPartnerDataComplete(db: Db, month: string, startsAt: Date): Promise<void> {
   const range = monthRange(month);
-  const rows = await db.rows<{ k: string; v: string; m_visitor_days: string }>(
-    partnerExportSql({
-      totalPracticeIds: practices.map((p) => p.id),
-      countryPracticeIds: practices.filter((p) => !p.cookieMode).map((p) => p.id),
-      from: range.from,
-      to: range.to,
-      cap: PER_PRACTICE_DAY_CELL_CAP,
-    }),
+  const [since] = await db.rows<{ since: string; n: string }>(partnerDataSinceSql());
+  if (!since || Number(since.n) === 0 || Date.parse(`${since.since.replace(' ', 'T')}Z`) > startsAt.getTime()) {
+    throw new DomainError(
+      'conflict',
+      `${month} began before partner visitor-days were recorded; it has no complete data to release`,
+    );
+  }
+  const [open] = await db.rows<{ n: string }>(partnerOpenDaysSql(range.from, range.to));
+  if (Number(open?.n ?? 0) > 0) {
+    throw new DomainError(
+      'conflict',
+      `${month} is not sealed yet (a UTC day's visitor-days are still open); retry later`,
+    );
+  }
+}
+
+/**
+ * The true visitor-day counts of a month's cells over its frozen practices, from the sealed partner
+ * rows (codes outside the ISO list count as ZZ), and per country the practices with data in it.
+ */
+export async function monthCounts(db: Db, practiceIds: string[], month: string): Promise<TrueCounts> {
+  const range = monthRange(month);
+  const rows = await db.rows<{ cell: string; visitor_days: string; practices: string }>(
+    partnerExportSql({ practiceIds, from: range.from, to: range.to, cap: PER_PRACTICE_DAY_CELL_CAP }),
   );
   let total = 0;
   const countries = new Map<string, number>();
+  const countryPractices = new Map<string, number>();
   for (const r of rows) {
-    const n = toCount(r.m_visitor_days);
-    if (r.k === 'total') total += n;
-    else if (r.k === 'country') {
-      const c = domainCountry(r.v);
+    const n = Number(r.visitor_days);
+    if (r.cell === PARTNER_ALL_CELL) total += n;
+    else {
+      const c = domainCountry(r.cell);
       countries.set(c, (countries.get(c) ?? 0) + n);
+      // Codes folded into ZZ add up their practices: an overcount, still moved by 1 per visitor-day.
+      countryPractices.set(c, (countryPractices.get(c) ?? 0) + Number(r.practices));
     }
   }
-  return { total, countries };
+  return { total, countries, countryPractices };
 }
 
 /** What a partner needs to read the release: what is counted, the privacy unit and parameters. */
@@ -176,7 +197,6 @@ export function releaseManifest(r: {
   generatedAt: Date;
   frozenAt: Date;
   practices: number;
-  countryPractices: number;
   epsilon: Rational;
   yearlyBudget: Rational;
   suppressionThreshold: number;
@@ -190,6 +210,7 @@ export function releaseManifest(r: {
     schema_version: EXPORT_SCHEMA_VERSION,
     release_id: r.releaseId,
     month: r.month,
+    month_days: 'UTC days',
     generated_at: r.generatedAt.toISOString(),
     shared_by_all_partners: true,
     dimensions: ['month', 'country'],
@@ -200,11 +221,18 @@ export function releaseManifest(r: {
         'not released: page-class counts come from count-only events, which carry no visitor value, so what one visitor adds to them cannot be bounded',
     },
     unit_of_privacy:
-      'a visitor-day: one visitor key on one UTC day (a browser and IP address at one practice under one daily salt, or in cookie mode one cookie)',
+      'a visitor-day: one visitor key on one UTC day of its salt (a browser and IP address at one practice under one daily salt, or in cookie mode one cookie on one UTC day)',
+    counted:
+      'per practice, UTC day and cell the distinct visitor keys (the larger of snippet and logs), counted once when the day is sealed, clamped per practice-day cell, summed; country cells count daily-salt keys only (they include the IP address, so a key has one country)',
+    excluded: [
+      'events that arrive after their UTC day closed (2 days after it began): late log imports',
+      'count-only events (no visitor value)',
+      'cookie visitors in country cells (a cookie can be seen from several countries in a day)',
+      'practices not sharing with partners when the month ended, or no longer sharing',
+    ],
     practices_included: r.practices,
-    practices_in_country_cells: r.countryPractices,
     practice_set:
-      'practices sharing with partners when the month ended everywhere, and still sharing when the release was made; practices in cookie mode at any time in the month count in the total only (a cookie can appear in several countries a day)',
+      'practices sharing with partners when the month ended (UTC), and still sharing when the release was made',
     practice_set_frozen_at: r.frozenAt.toISOString(),
     practice_identifiers: false,
     mechanism: 'discrete Laplace on every cell, exact sampler (Canonne, Kamath & Steinke 2020) driven by node:crypto',
@@ -215,19 +243,22 @@ export function releaseManifest(r: {
       epsilon: perMeasurement,
       l1_sensitivity: VISITOR_DAY_SENSITIVITY,
       noise_scale: microToString((t * 1_000_000n) / s),
+      ...(m === 'country_practices' ? { published: false } : {}),
     })),
     contribution_bounds: {
-      per_visitor_day: `at most 1 per practice-local day and cell, at most ${VISITOR_DAY_SENSITIVITY} local days, one country`,
+      per_visitor_day: `at most ${VISITOR_DAY_SENSITIVITY} to the total, ${VISITOR_DAY_SENSITIVITY} to one country cell and ${VISITOR_DAY_SENSITIVITY} to that country's practice count`,
       per_practice_day_cell_cap: PER_PRACTICE_DAY_CELL_CAP,
     },
     confidence_interval: {
       level: CONFIDENCE_LEVEL,
       half_width: halfWidth,
-      rule: 'each published cell gives [max(0, value - half_width), value + half_width] (ci_low, ci_high), from the discrete Laplace tails alone',
+      rule: 'ci_low = max(0, value - half_width), ci_high = value + half_width, from the discrete Laplace noise alone',
+      meaning: `for every cell and every true count, before anything is suppressed, the interval holds the counted value (as defined under "counted") with probability at least ${CONFIDENCE_LEVEL} over the noise. It is not conditional on the cell being published, nor on its value: among published cells, or cells with small values, coverage can be lower. It says nothing of what is not counted (see "excluded") or of the caps.`,
     },
     suppression: {
       threshold: r.suppressionThreshold,
-      rule: 'on the noisy values only: cells from 1 to threshold suppressed, with complementary suppression against the noisy total',
+      min_practices_per_country: MIN_PRACTICES,
+      rule: 'on noisy values only: a country whose noisy number of practices with data is under min_practices_per_country is suppressed; so is every cell from 1 to threshold; then complementary suppression against the noisy total',
     },
     budget: {
       scope: 'one budget for all partners: the same people are in every release',

@@ -8,38 +8,51 @@ import { suppressCells } from './suppression.ts';
  * noise on every cell, and suppression only on the noisy values (post-processing).
  */
 
-/** What every cell counts: visitor-days, i.e. distinct visitor keys per practice-local day, summed. */
+/** What every cell counts: visitor-days, i.e. distinct visitor keys per practice and UTC salt day, summed. */
 export const RELEASE_METRIC = 'visitor_days';
 
 /**
- * What one visitor-day (one visitor key: a daily salt's day) adds to a measurement, at most. It is
- * counted at most once per practice-local day row (a row's unique count), and a UTC salt day overlaps
- * at most two local days. Its key includes the IP address (cookieless), so it has one country.
+ * What one visitor-day (one visitor key on one UTC day of its salt) adds to a measurement, at most,
+ * by construction of the partner rows (migration 0033): it is one value in one practice-day row of
+ * the `all` cell, and of one country cell (daily-salt keys only); the larger source is taken; late
+ * data is left out; a practice-day is sealed once. So it adds at most 1 to the total, 1 to one
+ * country (L1 over the country vector) and 1 to the practices with data in that one country.
  */
-export const VISITOR_DAY_SENSITIVITY = 2;
+export const VISITOR_DAY_SENSITIVITY = 1;
 
 /** The measurements of one release, each with an equal share of its epsilon (sequential composition). */
-export const MEASUREMENTS = ['total', 'country'] as const;
+export const MEASUREMENTS = ['total', 'country', 'country_practices'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
+
+/** Fewer practices than this with data in a cell and it would describe one site (decided on noisy counts). */
+export const MIN_PRACTICES = 3;
 
 /** Confidence level of the interval given with every cell. */
 export const CONFIDENCE_LEVEL = 0.95;
 
-export type TrueCounts = { total: number; countries: ReadonlyMap<string, number> };
+export type TrueCounts = {
+  total: number;
+  countries: ReadonlyMap<string, number>;
+  /** Practices with at least one visitor-day in the country. */
+  countryPractices: ReadonlyMap<string, number>;
+};
 
 export type ReleaseCell = {
   /** `all` for the total. */
   country: string;
   value: number | null;
   status: 'published' | 'suppressed';
-  /** The interval that holds the true count with probability CONFIDENCE_LEVEL, from the noise alone. */
+  /**
+   * [max(0, value - h), value + h]: holds the true count with probability at least
+   * CONFIDENCE_LEVEL over the noise, for every true count, before suppression (see the manifest).
+   */
   ciLow: number | null;
   ciHigh: number | null;
 };
 
 export type NoiseParams = { epsilon: Rational; suppressionThreshold: number; uniform?: UniformSource };
 
-/** Scale of the noise on one cell, Δ / (ε / k), as a rational t/s for the sampler. */
+/** Scale of the noise on one cell, Δ / (ε / k) for k measurements, as a rational t/s for the sampler. */
 export function noiseScale(epsilon: Rational): { s: bigint; t: bigint } {
   return { s: epsilon.num, t: BigInt(VISITOR_DAY_SENSITIVITY * MEASUREMENTS.length) * epsilon.den };
 }
@@ -69,9 +82,11 @@ const TOTAL_KEY = 'total|all';
 const countryKey = (c: string) => `country|${c}`;
 
 /**
- * Every cell of the domain, noised; then cells whose noisy value is from 1 to the threshold are
- * suppressed, with complementary suppression against the noisy total. Which cells exist never
- * depends on the data; which are suppressed depends on noisy values only.
+ * Every cell of the domain, noised, and every country's number of practices with data, noised. Then,
+ * on the noisy values only (post-processing): a country whose noisy practice count is under
+ * MIN_PRACTICES is suppressed, and so is every cell whose noisy value is from 1 to the threshold,
+ * with complementary suppression against the noisy total. Which cells exist never depends on the
+ * data; which are suppressed depends on noisy values only.
  */
 export function releaseCells(counts: TrueCounts, p: NoiseParams): ReleaseCell[] {
   const uniform = p.uniform ?? cryptoUniform;
@@ -80,10 +95,15 @@ export function releaseCells(counts: TrueCounts, p: NoiseParams): ReleaseCell[] 
   noisy.set(TOTAL_KEY, publishable(noisyCount(counts.total, p.epsilon, uniform)));
   for (const c of COUNTRY_DOMAIN)
     noisy.set(countryKey(c), publishable(noisyCount(counts.countries.get(c) ?? 0, p.epsilon, uniform)));
+  const fewPractices = new Set<string>();
+  for (const c of COUNTRY_DOMAIN)
+    if (noisyCount(counts.countryPractices.get(c) ?? 0, p.epsilon, uniform) < BigInt(MIN_PRACTICES))
+      fewPractices.add(countryKey(c));
   const { suppressed } = suppressCells({
     cells: noisy,
     groups: [[...COUNTRY_DOMAIN.map(countryKey), TOTAL_KEY]],
     threshold: p.suppressionThreshold,
+    alsoSuppressed: fewPractices,
   });
   const half = confidenceHalfWidth(p.epsilon);
   const cell = (key: string, country: string): ReleaseCell => {

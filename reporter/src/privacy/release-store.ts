@@ -5,9 +5,6 @@ export const EXPORT_FORMATS: ExportFormat[] = ['csv', 'ndjson'];
 
 export type StoredRelease = { releaseId: string; manifest: string; bodies: Record<ExportFormat, string> };
 
-/** A practice of a month's frozen set; `cookieMode`: cookie mode was on at some time during the month. */
-export type FrozenPractice = { id: string; cookieMode: boolean };
-
 // One holder at a time across every process that shares the control plane (pg_advisory_xact_lock key).
 const RELEASE_LOCK = 'confidant.monthly-release';
 
@@ -56,27 +53,30 @@ export class ReleaseStore {
   }
 
   /**
-   * Practices that shared with partners when the month ended (`frozenAt`) and still do now (a withdrawal
-   * is honoured), each with whether cookie mode was on at any time from `startsAt` to `frozenAt`.
+   * Practices that shared with partners when the month ended (`frozenAt`) and still do now (a
+   * withdrawal is honoured). History rows from before control migration 0003 stand for all earlier
+   * time; no month that began before partner visitor-days were recorded (after 0003) is released.
    */
-  async frozenPractices(startsAt: Date, frozenAt: Date): Promise<FrozenPractice[]> {
-    return this.db.query<FrozenPractice>(
+  async frozenPractices(frozenAt: Date): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
       `WITH at_end AS (
          SELECT DISTINCT ON (practice_id) practice_id, share_with_partners FROM practice_settings_history
-         WHERE changed_at <= $2 ORDER BY practice_id, changed_at DESC, seq DESC
-       ), at_start AS (
-         SELECT DISTINCT ON (practice_id) practice_id, cookie_mode FROM practice_settings_history
          WHERE changed_at <= $1 ORDER BY practice_id, changed_at DESC, seq DESC
-       ), cookie AS (
-         SELECT practice_id, cookie_mode FROM at_start
-         UNION ALL SELECT practice_id, cookie_mode FROM practice_settings_history WHERE changed_at > $1 AND changed_at <= $2
        )
-       SELECT p.practice_id AS id, coalesce(bool_or(c.cookie_mode), false) AS "cookieMode"
-       FROM practices p JOIN at_end e ON e.practice_id = p.practice_id LEFT JOIN cookie c ON c.practice_id = p.practice_id
-       WHERE e.share_with_partners AND p.share_with_partners
-       GROUP BY p.practice_id ORDER BY p.practice_id`,
-      [startsAt.toISOString(), frozenAt.toISOString()],
+       SELECT p.practice_id AS id FROM practices p JOIN at_end e ON e.practice_id = p.practice_id
+       WHERE e.share_with_partners AND p.share_with_partners ORDER BY p.practice_id`,
+      [frozenAt.toISOString()],
     );
+    return rows.map((r) => r.id);
+  }
+
+  /** Whether any partner was released the month under the per-partner scheme (control migration 0001). */
+  async releasedBeforeSharedScheme(month: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 AS x FROM partner_releases WHERE month = $1 UNION ALL SELECT 1 AS x FROM privacy_budget_ledger WHERE month = $1 LIMIT 1`,
+      [month],
+    );
+    return rows.length > 0;
   }
 
   /** Claims the month and charges the budget in one row; in the caller's transaction. */

@@ -106,4 +106,22 @@ describe('cell suppression', () => {
       for (const k of r.primary) expect(cells.get(k)! >= 1 && cells.get(k)! <= 10).toBe(true);
     }
   });
+
+  test('a cell the caller suppresses (too few practices) is protected like a primary one', () => {
+    const cells = new Map([
+      ['a', 500],
+      ['b', 40],
+      ['c', 60],
+      ['total', 600],
+    ]);
+    const r = suppressCells({
+      cells,
+      groups: [['a', 'b', 'c', 'total']],
+      threshold: 10,
+      alsoSuppressed: new Set(['a']),
+    });
+    expect([...r.primary]).toEqual(['a']);
+    // alone it would be the total minus the others: the smallest other one goes too
+    expect([...r.complementary]).toEqual(['b']);
+  });
 });

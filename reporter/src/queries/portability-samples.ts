@@ -1,7 +1,7 @@
 import { REPORT_SECTIONS } from '../report/monthly-report.ts';
 import { breakdownSql, sectionsSql } from './breakdown.query.ts';
 import { dailyTotalsSql, monthVisitorsSql, sourceTotalsSql } from './monthly-report.query.ts';
-import { partnerExportSql } from './partner-export.query.ts';
+import { partnerDataSinceSql, partnerExportSql, partnerOpenDaysSql } from './partner-export.query.ts';
 import { timeseriesSql } from './timeseries.query.ts';
 
 /**
@@ -37,8 +37,7 @@ export function portabilitySamples(): Array<{ name: string; sql: string }> {
     {
       name: 'reporter.partnerExport',
       sql: partnerExportSql({
-        totalPracticeIds: ['a', "b'c"],
-        countryPracticeIds: ['a'],
+        practiceIds: ['a', "b'c"],
         from: '2024-02-01',
         to: '2024-02-29',
         cap: 50000,
@@ -47,12 +46,13 @@ export function portabilitySamples(): Array<{ name: string; sql: string }> {
     {
       name: 'reporter.partnerExport.none',
       sql: partnerExportSql({
-        totalPracticeIds: [],
-        countryPracticeIds: [],
+        practiceIds: [],
         from: '2024-02-01',
         to: '2024-02-29',
         cap: 50000,
       }),
     },
+    { name: 'reporter.partnerOpenDays', sql: partnerOpenDaysSql('2024-02-01', '2024-02-29') },
+    { name: 'reporter.partnerDataSince', sql: partnerDataSinceSql() },
   ];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MONTHLY_VISITORS_TABLE,
+  PARTNER_VISITOR_DAYS_TABLE,
   ROLLUP_DIMENSIONS,
   ROLLUP_METRICS,
   ROLLUP_TABLES,
@@ -36,6 +37,7 @@ describe('the reporter reads the rollups by the rollup schema', () => {
     const merges = new Set([
       ...(Object.keys(ROLLUP_METRICS) as RollupStateColumn[]).map((c) => `${ROLLUP_METRICS[c].aggregate}Merge(${c})`),
       MONTHLY_VISITORS_TABLE.visitorsMerge,
+      PARTNER_VISITOR_DAYS_TABLE.sealedMerge,
     ]);
     for (const { name, sql } of portabilitySamples())
       for (const merge of sql.match(/\b\w+Merge\(\w+\)/g) ?? []) expect(merges, name).toContain(merge);

@@ -30,6 +30,11 @@ export const TABLES = {
   visitorSealLedger: 'visitor_seal_ledger',
   /** The processor's and sealer's one entry point since migration 0026. */
   rollupIngest: 'rollup_ingest_v3',
+  /** Partner releases' visitor-days: states per UTC salt day until sealed into counts (migration 0033). */
+  partnerVisitorDays: 'partner_visitor_days',
+  partnerVisitorDaysIngest: 'partner_visitor_days_ingest',
+  /** When the processor began writing partner visitor-days. */
+  partnerVisitorDaysSince: 'partner_visitor_days_since',
   importLineLedger: 'import_line_ledger',
   processorLedger: 'processor_ledger',
   logImportProgress: 'log_import_progress',

@@ -11,6 +11,7 @@ export const RETAINED_TABLES = [
   TABLES.rollupHourly,
   TABLES.rollupMonthlyVisitors,
   TABLES.visitorSealLedger,
+  TABLES.partnerVisitorDays,
 ] as const;
 /** SQL: the YYYYMM month of a `system.parts` row's partition. */
 export const PARTITION_MONTH_SQL = 'toUInt32(substring(partition_id, 1, 6))';
