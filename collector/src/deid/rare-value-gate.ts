@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { RARE_VALUE, type EventEnvelope } from '@confidant/shared';
 import { clientNetwork } from './client-ip.ts';
 import { OTHER_VALUE } from './free-text.ts';
 import { INTERNAL_REFERRER, IP_HOST, UNKNOWN_HOST } from './site-domain.ts';
 import { PLACEHOLDERS } from './url-scrubber.ts';
-import { visitorKey } from './visitor-key.ts';
 
 /**
  * The edge rule for free-text values (referrer domains, `utm_*`/`ref`/`source`, undeclared property
@@ -14,9 +13,9 @@ import { visitorKey } from './visitor-key.ts';
  * visitor keys, since one person rotating user agents or addresses within a network makes new
  * visitor keys, and a cookie-mode visitor moving between networks keeps one.
  *
- * The gate holds only keyed hashes under a key drawn per process and never stored: entry keys over
- * (practice, day, field, value), and 32-bit hashes of networks and visitor keys (a collision merges
- * two clients, which only delays a value). It is in memory only and per process: after a restart it
+ * The gate holds only keyed hashes under a key drawn per process and never stored: 128-bit entry
+ * keys over (practice, day, field, value), and 32-bit hashes of networks and visitor keys (a collision
+ * merges two clients, which only delays a value). It is in memory only and per process: after a restart it
  * starts empty, and each collector counts on its own (a value must reach k on one collector), which
  * both hold values back longer, never shorter. Memory is bounded by two generations of `maxEntries`
  * entries; an evicted entry starts again from zero, so eviction too only holds values back.
@@ -24,7 +23,7 @@ import { visitorKey } from './visitor-key.ts';
 export class RareValueGate {
   private young = new Map<string, Entry>();
   private old = new Map<string, Entry>();
-  private readonly key = randomBytes(32);
+  private readonly key = randomBytes(32).toString('latin1');
 
   constructor(
     readonly minVisitors: number,
@@ -33,24 +32,29 @@ export class RareValueGate {
 
   /** The gate's view of one hit's client: hashes of its network and visitor key, nothing in clear. */
   client(ip: string, visitor: string): GateClient {
-    return { network: this.hash32('network', clientNetwork(ip)), visitor: this.hash32('visitor', visitor) };
+    return {
+      network: this.digest(['network', clientNetwork(ip)]).readUInt32BE(0),
+      visitor: this.digest(['visitor', visitor]).readUInt32BE(0),
+    };
   }
 
   /**
    * Counts the client for the value and says whether the value may be stored: true once k distinct
-   * visitors from k distinct networks sent it on that day, including this one.
+   * visitors from k distinct networks sent it on that day, including this one. `client` is asked for
+   * only while the value is still counted (most hits carry values admitted long ago).
    */
-  admit(practiceId: string, day: number, field: string, value: string, client: GateClient): boolean {
+  admit(practiceId: string, day: number, field: string, value: string, client: () => GateClient): boolean {
     if (this.minVisitors <= 1) return true;
-    const id = visitorKey(this.key, [practiceId, String(day), field, value]);
+    const id = this.digest([practiceId, String(day), field, value]).toString('base64', 0, 16);
     let entry = this.young.get(id);
     if (entry === undefined) {
       entry = this.old.get(id) ?? { networks: [], visitors: [] };
       this.remember(id, entry);
     }
     if (entry === ADMITTED) return true;
-    addDistinct(entry.networks, client.network);
-    addDistinct(entry.visitors, client.visitor);
+    const { network, visitor } = client();
+    addDistinct(entry.networks, network);
+    addDistinct(entry.visitors, visitor);
     if (entry.networks.length < this.minVisitors || entry.visitors.length < this.minVisitors) return false;
     // Once admitted the clients are no longer needed: the entry shrinks to a shared marker.
     this.remember(id, ADMITTED);
@@ -65,8 +69,15 @@ export class RareValueGate {
     this.young.set(id, entry);
   }
 
-  private hash32(kind: string, text: string): number {
-    return Number.parseInt(visitorKey(this.key, [kind, text]).slice(0, 8), 16);
+  /**
+   * SHA-256 over the key and the length-prefixed parts: a keyed hash whose outputs never leave the
+   * process (so the length extension that rules it out as a MAC does not matter), at a fraction of an
+   * HMAC's cost, since every hit with a free-text value runs it.
+   */
+  private digest(parts: readonly string[]): Buffer {
+    let text = this.key;
+    for (const part of parts) text += `${part.length}:${part}`;
+    return hash('sha256', text, 'buffer');
   }
 }
 
@@ -106,10 +117,8 @@ export function holdBackRareValues(
   if (gate.minVisitors <= 1 || !event.visitor) return;
   const day = Math.floor(event.ts / DAY_MS);
   let client: GateClient | null = null;
-  const admit = (field: string, value: string): boolean => {
-    client ??= gate.client(ip, event.visitor!);
-    return gate.admit(event.practiceId, day, field, value, client);
-  };
+  const clientOnce = () => (client ??= gate.client(ip, event.visitor!));
+  const admit = (field: string, value: string): boolean => gate.admit(event.practiceId, day, field, value, clientOnce);
 
   if (event.referrerDomain && !FIXED_VALUES.has(event.referrerDomain) && !admit('referrer', event.referrerDomain))
     event.referrerDomain = RARE_VALUE;
