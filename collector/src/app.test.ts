@@ -395,6 +395,9 @@ describe('GET /privacy', () => {
     expect(json.revisedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(json.practice.exitAllowlist).toEqual(['cdc.gov']);
     expect(json.retention.map((r: { item: string }) => r.item)).toContain('Daily salt');
+    expect(json.derived.find((r: { item: string }) => r.item.startsWith('Referring sites')).detail).toContain(
+      `until ${config.rareValues.minVisitors} different visitors`,
+    );
     const html = await app.inject({ method: 'GET', url: '/privacy?site=site-riverside' });
     expect(html.headers['content-type']).toContain('text/html');
     expect(html.body).toContain(json.revisedAt);
