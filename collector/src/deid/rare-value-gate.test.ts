@@ -30,6 +30,8 @@ type Sent = Partial<Pick<RawHit, 'type' | 'name' | 'props' | 'referrer'>> & {
   agent?: number;
   time?: number;
   practice?: Practice;
+  /** A cookie-mode visitor's cookie id. */
+  cookie?: string;
 };
 
 /** One hit through the whole pipeline (as the snippet's adapter runs it) with the gate given. */
@@ -48,7 +50,7 @@ function send(gate: RareValueGate, hit: Sent): EventEnvelope {
         userAgent: `${UA} v${hit.agent ?? 0}`,
         acceptLanguage: 'en',
         optedOut: false,
-        cookieId: null,
+        cookieId: hit.cookie ?? null,
       },
       time: hit.time ?? DAY,
     },
@@ -84,6 +86,17 @@ describe('the rare-value gate', () => {
     // Many visitors behind one network (an office) are one network too: k networks are needed.
     expect(campaignOf(gate, { network: 8 })).toBe(RARE_VALUE);
     expect(campaignOf(gate, { network: 9 })).toBe('open-day');
+  });
+
+  it('counts a cookie-mode visitor moving between networks once: k visitor keys are needed too', () => {
+    const gate = new RareValueGate(K, 1000);
+    const cookieMode: Practice = { ...practice, cookieMode: true };
+    const cookie = 'c'.repeat(32);
+    const moving = [1, 2, 3, 4].map((network) => campaignOf(gate, { network, cookie, practice: cookieMode }));
+    expect(moving.every((v) => v === RARE_VALUE)).toBe(true);
+    // Two more visitors (other cookies), on networks already counted: now k keys on k networks.
+    expect(campaignOf(gate, { network: 1, cookie: 'd'.repeat(32), practice: cookieMode })).toBe(RARE_VALUE);
+    expect(campaignOf(gate, { network: 2, cookie: 'e'.repeat(32), practice: cookieMode })).toBe('open-day');
   });
 
   it('counts case variants and canonical look-alikes as the one value they are stored as', () => {
