@@ -94,6 +94,9 @@ describe('the rare-value gate', () => {
     const cookie = 'c'.repeat(32);
     const moving = [1, 2, 3, 4].map((network) => campaignOf(gate, { network, cookie, practice: cookieMode }));
     expect(moving.every((v) => v === RARE_VALUE)).toBe(true);
+    // The entry holds at most k hashes of each kind, however many networks the visitor moved through.
+    const entries = [...(gate as unknown as { young: Map<string, { networks: number[] }> }).young.values()];
+    expect(Math.max(...entries.map((e) => e.networks.length))).toBe(K);
     // Two more visitors (other cookies), on networks already counted: now k keys on k networks.
     expect(campaignOf(gate, { network: 1, cookie: 'd'.repeat(32), practice: cookieMode })).toBe(RARE_VALUE);
     expect(campaignOf(gate, { network: 2, cookie: 'e'.repeat(32), practice: cookieMode })).toBe('open-day');

@@ -15,10 +15,11 @@ import { PLACEHOLDERS } from './url-scrubber.ts';
  *
  * The gate holds only keyed hashes under a key drawn per process and never stored: 128-bit entry
  * keys over (practice, day, field, value), and 32-bit hashes of networks and visitor keys (a collision
- * merges two clients, which only delays a value). It is in memory only and per process: after a restart it
- * starts empty, and each collector counts on its own (a value must reach k on one collector), which
- * both hold values back longer, never shorter. Memory is bounded by two generations of `maxEntries`
- * entries; an evicted entry starts again from zero, so eviction too only holds values back.
+ * merges two clients, which only delays a value). It is in memory only and per process: after a
+ * restart it starts empty, and each collector counts on its own (a value must reach k on one
+ * collector), which both hold values back longer, never shorter. Memory is bounded by two generations
+ * of `maxEntries` entries of at most k hashes of each kind; an evicted entry starts again from zero,
+ * so eviction too only holds values back.
  */
 export class RareValueGate {
   private young = new Map<string, Entry>();
@@ -53,8 +54,8 @@ export class RareValueGate {
     }
     if (entry === ADMITTED) return true;
     const { network, visitor } = client();
-    addDistinct(entry.networks, network);
-    addDistinct(entry.visitors, visitor);
+    addDistinct(entry.networks, network, this.minVisitors);
+    addDistinct(entry.visitors, visitor, this.minVisitors);
     if (entry.networks.length < this.minVisitors || entry.visitors.length < this.minVisitors) return false;
     // Once admitted the clients are no longer needed: the entry shrinks to a shared marker.
     this.remember(id, ADMITTED);
@@ -85,8 +86,9 @@ export type GateClient = { network: number; visitor: number };
 type Entry = { networks: number[]; visitors: number[] };
 const ADMITTED: Entry = Object.freeze({ networks: [], visitors: [] }) as Entry;
 
-function addDistinct(list: number[], hash: number): void {
-  if (!list.includes(hash)) list.push(hash);
+/** Adds a client's hash unless counted already, up to k (more are not needed to decide). */
+function addDistinct(list: number[], hash: number, k: number): void {
+  if (list.length < k && !list.includes(hash)) list.push(hash);
 }
 
 /** Values that say nothing about a visitor (placeholders, fixed markers): stored as they are. */
