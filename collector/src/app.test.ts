@@ -57,7 +57,9 @@ class FakeSink {
 
 const sink = new FakeSink();
 const metrics = createMetrics();
-const config = { ...loadCollectorConfig({}), rateLimitPerMin: 50 };
+const defaults = loadCollectorConfig({});
+// k = 1 for the adapters' tests: the rare-value gate is tested on its own ('the rare-value gate' below).
+const config = { ...defaults, rateLimitPerMin: 50, rareValues: { ...defaults.rareValues, minVisitors: 1 } };
 const registry = new PracticeRegistry(
   { list: async () => practices, revision: async () => '1' },
   createLogger('t', 'silent'),
@@ -393,6 +395,9 @@ describe('GET /privacy', () => {
     expect(json.revisedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(json.practice.exitAllowlist).toEqual(['cdc.gov']);
     expect(json.retention.map((r: { item: string }) => r.item)).toContain('Daily salt');
+    expect(json.derived.find((r: { item: string }) => r.item.startsWith('Referring sites')).detail).toContain(
+      `until ${config.rareValues.minVisitors} different visitors`,
+    );
     const html = await app.inject({ method: 'GET', url: '/privacy?site=site-riverside' });
     expect(html.headers['content-type']).toContain('text/html');
     expect(html.body).toContain(json.revisedAt);
@@ -457,5 +462,66 @@ describe('load shedding', () => {
     expect((await send()).statusCode).toBe(202);
     expect(slow.events).toHaveLength(3);
     await small.close();
+  });
+});
+
+describe('the rare-value gate', () => {
+  it('is one for every beacon entry point: a value is kept from its k-th visitor, on k networks, on', async () => {
+    expect(defaults.rareValues.minVisitors).toBe(3);
+    const gated = new FakeSink();
+    const app3 = await buildApp({
+      config: { ...defaults, rateLimitPerMin: 1000 },
+      logger: createLogger('t', 'silent'),
+      registry,
+      salts: new MemorySaltStore(),
+      sink: gated,
+      metrics: createMetrics(),
+      country: () => 'DE',
+    });
+    const url = 'https://clinic.example/services?utm_campaign=spring-open-day';
+    const referrer = 'https://www.healthgrades.com/x';
+    const fromNetwork = (n: number) => ({ remoteAddress: `192.0.${n}.10` });
+    const sends = [
+      () =>
+        app3.inject({
+          method: 'POST',
+          url: '/e',
+          headers: BROWSER,
+          ...fromNetwork(1),
+          body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url, referrer }),
+        }),
+      // The same visitor's network again with another browser: not a second visitor.
+      () =>
+        app3.inject({
+          method: 'POST',
+          url: '/e',
+          headers: { ...BROWSER, 'user-agent': UA.replace('17.4', '17.5') },
+          ...fromNetwork(1),
+          body: JSON.stringify({ site: 'site-riverside', type: 'pageview', url, referrer }),
+        }),
+      () =>
+        app3.inject({
+          method: 'GET',
+          url: `/e.gif?site=site-riverside&u=${encodeURIComponent(url)}&r=${encodeURIComponent(referrer)}`,
+          headers: BROWSER,
+          ...fromNetwork(2),
+        }),
+      () =>
+        app3.inject({
+          method: 'POST',
+          url: '/api/event',
+          headers: BROWSER,
+          ...fromNetwork(3),
+          body: JSON.stringify({ n: 'pageview', u: url, d: 'clinic.example', r: referrer, w: 1280 }),
+        }),
+    ];
+    for (const send of sends) expect((await send()).statusCode).toBe(202);
+    expect(gated.events.map((e) => [e.event.utmCampaign, e.event.referrerDomain])).toEqual([
+      ['(rare)', '(rare)'],
+      ['(rare)', '(rare)'],
+      ['(rare)', '(rare)'],
+      ['spring-open-day', 'healthgrades.com'],
+    ]);
+    await app3.close();
   });
 });

@@ -15,6 +15,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { CollectorConfig } from './collector.config.ts';
 import { createClientIpResolver } from './deid/client-ip.ts';
 import { createCountryLookup, type CountryLookup } from './deid/country.ts';
+import { RareValueGate } from './deid/rare-value-gate.ts';
 import type { SaltSource } from './deid/salt-store.ts';
 import type { EventBatchSink } from './logs/log-import.ts';
 import { logRoutes } from './logs/logs.route.ts';
@@ -38,6 +39,8 @@ export type CollectorAppDeps = {
   sink: EventSink;
   metrics: Metrics;
   country?: CountryLookup;
+  /** The rare-value gate of every entry point (default: one made from `config.rareValues`). */
+  rareValues?: RareValueGate;
   now?: () => number;
   /** Enables `POST /v1/logs`: ingest keys and the import ledger live in ClickHouse, log events go to `sink` in batches. */
   logs?: { db: Db; control: ControlQueries; sink: EventBatchSink };
@@ -111,6 +114,8 @@ export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance>
   });
 
   const country = deps.country ?? createCountryLookup();
+  const rareValues =
+    deps.rareValues ?? new RareValueGate(deps.config.rareValues.minVisitors, deps.config.rareValues.gateEntries);
   const routeDeps: RouteDeps = {
     config: deps.config,
     logger: deps.logger,
@@ -120,6 +125,7 @@ export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance>
       sink,
       salts: deps.salts,
       country,
+      rareValues,
       metrics: deps.metrics,
       clientIp,
       now: deps.now ?? Date.now,
@@ -145,6 +151,7 @@ export async function buildApp(deps: CollectorAppDeps): Promise<FastifyInstance>
       sink: deps.logs.sink,
       salts: deps.salts,
       country,
+      rareValues,
       metrics: deps.metrics,
     });
   }

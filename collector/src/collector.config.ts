@@ -3,6 +3,7 @@ import {
   envField,
   loadSaltStoreConfig,
   loadServiceConfig,
+  rareValueEnvShape,
   saltStoreEnvShape,
   type ClickHouseConfig,
   type CommonConfig,
@@ -13,6 +14,9 @@ const DEFAULT_SPOOL_DIR = fileURLToPath(new URL('../../.data/spool/collector', i
 
 const collectorEnvShape = {
   ...saltStoreEnvShape,
+  ...rareValueEnvShape,
+  /** Rare-value gate entries per generation (two are kept): about 150 bytes each. */
+  RARE_VALUE_GATE_ENTRIES: envField.int(200_000, 1000, 10_000_000),
   COLLECTOR_PORT: envField.port(8080),
   COLLECTOR_HOST: envField.string('127.0.0.1'),
   TRUSTED_PROXIES: envField.list(''),
@@ -45,6 +49,8 @@ export type CollectorConfig = CommonConfig & {
   saltMaintenanceMs: number;
   /** The salt database and its own user (CLICKHOUSE_SALT_*). */
   salts: ClickHouseConfig;
+  /** The edge rare-value gate: k (shared with the processor's sealer) and its memory bound. */
+  rareValues: { minVisitors: number; gateEntries: number };
   rateLimitPerMin: number;
   shed: { maxInFlight: number; maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
 };
@@ -60,6 +66,7 @@ export function loadCollectorConfig(env: Env = process.env): CollectorConfig {
     registryRefreshMs: e.REGISTRY_REFRESH_MS,
     saltMaintenanceMs: e.SALT_MAINTENANCE_MS,
     salts: loadSaltStoreConfig(env),
+    rareValues: { minVisitors: e.RARE_VALUE_MIN_VISITORS, gateEntries: e.RARE_VALUE_GATE_ENTRIES },
     rateLimitPerMin: e.RATE_LIMIT_PER_MIN,
     shed: {
       maxInFlight: e.SHED_MAX_IN_FLIGHT,

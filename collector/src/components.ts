@@ -2,6 +2,7 @@
 // with the public API. A separate entry from the root, which admin loads: the CLI starts without the HTTP app's modules.
 export * from './index.ts';
 export { buildApp, type CollectorAppDeps } from './app.ts';
+export { RareValueGate } from './deid/rare-value-gate.ts';
 export { ClickHouseSaltStore, MemorySaltStore } from './deid/salt-store.ts';
 export { scrubUrl } from './deid/url-scrubber.ts';
 export { DiskSpool } from './kafka/disk-spool.ts';

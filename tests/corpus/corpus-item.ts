@@ -62,7 +62,8 @@ export const PRACTICE_DOMAIN = 'clinic.example';
 /** The user agent of every corpus request: an ordinary browser, so no bot filter drops it. */
 export const CORPUS_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
-export const LOG_CLIENT_IP = '203.0.113.77';
+/** The slot of a log line's client address: each item is sent from its own client (`corpusClient`). */
+export const CLIENT_SLOT = '{client}';
 
 export const pageview = (url: string, extra: Partial<HitInput> = {}): HitInput => ({
   kind: 'hit',
@@ -72,8 +73,11 @@ export const pageview = (url: string, extra: Partial<HitInput> = {}): HitInput =
   ...extra,
 });
 
-/** A combined-log-format line for `target` (a raw request target, already percent-encoded where a server would log it so). */
-export const logLine = (target: string, referrer = '-', user = '-', ip = LOG_CLIENT_IP): CorpusInput => ({
+/**
+ * A combined-log-format line for `target` (a raw request target, already percent-encoded where a server would log it so),
+ * from the item's own client unless `ip` names one.
+ */
+export const logLine = (target: string, referrer = '-', user = '-', ip = CLIENT_SLOT): CorpusInput => ({
   kind: 'log',
   line: `${ip} - ${user} {time} "GET ${target} HTTP/1.1" 200 5120 "${referrer}" "${CORPUS_UA}"`,
 });

@@ -7,16 +7,71 @@ import {
   loadCollectorConfig,
   MemorySaltStore,
   PracticeRegistry,
+  RareValueGate,
 } from '@confidant/collector/components';
 import { createLogger, decodeEvent, encodeEvent, practiceSchema, type EventEnvelope } from '@confidant/shared';
 import type { FastifyInstance } from 'fastify';
-import { CORPUS_PRACTICE } from './corpus.ts';
-import { CORPUS_UA, PRACTICE_DOMAIN, type CorpusItem, type HitInput } from './corpus-item.ts';
+import { CORPUS, CORPUS_PRACTICE } from './corpus.ts';
+import {
+  CLIENT_SLOT,
+  CORPUS_UA,
+  PRACTICE_DOMAIN,
+  type CorpusItem,
+  type FieldExpectation,
+  type HitInput,
+} from './corpus-item.ts';
 
 /** What became of one input: an envelope, nothing (dropped, answered like an accepted hit), or a refusal. */
 export type Outcome = { kind: 'ok'; event: EventEnvelope } | { kind: 'drop' } | { kind: 'invalid'; reason: string };
 
 export const CORPUS_PRACTICE_PARSED = practiceSchema.parse(CORPUS_PRACTICE);
+
+/** k of the rare-value gate, as the collector's defaults have it. */
+export const RARE_K = loadCollectorConfig({}).rareValues.minVisitors;
+
+/**
+ * Client `n`'s address, each in its own /24, so that the rare-value gate counts every client as a
+ * visitor on a network of its own. Hits carry it in `X-Forwarded-For` (from a trusted proxy), log lines
+ * in their client field.
+ */
+export function corpusClient(n: number): string {
+  if (n < 0 || n >= 65_536) throw new Error(`no corpus client ${n}`);
+  return `10.${n >> 8}.${n & 255}.1`;
+}
+
+const KEPT_FIELDS = ['referrerDomain', 'utmSource', 'utmMedium', 'utmCampaign'] as const;
+/** A value an expectation keeps as it is: neither a placeholder, a marker (`(other)`, `(rare)`…) nor `internal`. */
+const keptValue = (e: FieldExpectation | undefined): boolean =>
+  typeof e === 'string' && !/^[:(]/.test(e) && e !== 'internal';
+
+/**
+ * How many visitors send an item. One, as one patient's identifier is sent by that patient, unless
+ * the item expects a free-text value to be kept (a private-suffix referrer reduced to `netlify.app`, a
+ * campaign kept beside a dropped parameter): then k, so that the value passes the rare-value gate
+ * and the reduction itself is what is judged (on the k-th visitor's envelope; every envelope is searched).
+ */
+export function visitorsOf(item: CorpusItem): number {
+  const e = item.expect;
+  if (e.outcome !== 'ok') return 1;
+  const kept = KEPT_FIELDS.some((f) => keptValue(e[f])) || Object.values(e.props ?? {}).some(keptValue);
+  return kept ? RARE_K : 1;
+}
+
+const itemIndex = new Map(CORPUS.map((item, i) => [item.id, i]));
+/** The `visitor`-th client of a corpus item: each item's clients are its own. */
+export function itemClient(item: CorpusItem, visitor: number): string {
+  const i = itemIndex.get(item.id);
+  if (i === undefined) throw new Error(`${item.id} is not a corpus item`);
+  return corpusClient(i * RARE_K + visitor);
+}
+/** The `visitor`-th of the k clients an ordinary URL is sent from (clients after the items'). */
+export const ordinaryClient = (url: number, visitor: number): string =>
+  corpusClient((CORPUS.length + url) * RARE_K + visitor);
+/** Clients for generated inputs (the property tests): after the items' and the ordinary URLs'. */
+const FIRST_FRESH_CLIENT = 20_000;
+
+/** What a corpus collector trusts `X-Forwarded-For` from: the test's own loopback. */
+export const CORPUS_TRUSTED_PROXIES = ['127.0.0.1', '::1'];
 
 export type HitRequest = { method: 'GET' | 'POST'; url: string; body?: string; headers: Record<string, string> };
 
@@ -29,13 +84,14 @@ export const HIT_HEADERS = {
  * The HTTP request that delivers a hit input, as each entry point receives it: the snippet's beacon,
  * the Plausible tracker's event, the `<noscript>` pixel, or the buffer page (the page left is its Referer).
  */
-export function hitRequest(input: HitInput): HitRequest {
+export function hitRequest(input: HitInput, client: string): HitRequest {
   const site = CORPUS_PRACTICE.siteKey;
+  const from = { ...HIT_HEADERS, 'x-forwarded-for': client };
   const post = (url: string, body: unknown): HitRequest => ({
     method: 'POST',
     url,
     body: JSON.stringify(body),
-    headers: { ...HIT_HEADERS, 'content-type': 'text/plain' },
+    headers: { ...from, 'content-type': 'text/plain' },
   });
   switch (input.via) {
     case 'snippet':
@@ -50,11 +106,11 @@ export function hitRequest(input: HitInput): HitRequest {
       });
     case 'pixel': {
       const q = new URLSearchParams({ site, u: input.url, ...(input.referrer ? { r: input.referrer } : {}) });
-      return { method: 'GET', url: `/e.gif?${q}`, headers: HIT_HEADERS };
+      return { method: 'GET', url: `/e.gif?${q}`, headers: from };
     }
     case 'buffer': {
       const q = new URLSearchParams({ site, to: input.target ?? '' });
-      return { method: 'GET', url: `/out?${q}`, headers: { ...HIT_HEADERS, referer: input.url } };
+      return { method: 'GET', url: `/out?${q}`, headers: { ...from, referer: input.url } };
     }
     case 'plausible': {
       const special: Partial<Record<string, string>> = {
@@ -96,9 +152,17 @@ export function logTime(ms: number): string {
   return `[${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${d.toISOString().slice(11, 19)} +0000]`;
 }
 
-/** The log lines of `items` as one upload, at `timeMs`. */
+/** An item's log line at `timeMs` from `client`, unless the line names its own. */
+export const logLineFrom = (line: string, timeMs: number, client: string): string =>
+  line.replace('{time}', logTime(timeMs)).replace(CLIENT_SLOT, client);
+
+/** The log lines of `items` as one upload, at `timeMs`: each once per visitor of the item (`visitorsOf`), from its clients. */
 export function logBody(items: readonly CorpusItem[], timeMs: number): string {
-  const lines = items.flatMap((i) => (i.input.kind === 'log' ? [i.input.line.replace('{time}', logTime(timeMs))] : []));
+  const lines = items.flatMap((item) => {
+    const { input } = item;
+    if (input.kind !== 'log') return [];
+    return Array.from({ length: visitorsOf(item) }, (_, v) => logLineFrom(input.line, timeMs, itemClient(item, v)));
+  });
   return `${lines.join('\n')}\n`;
 }
 
@@ -122,8 +186,13 @@ export function comparable(event: EventEnvelope): string {
  */
 export class CorpusCollector {
   private readonly captured: EventEnvelope[] = [];
+  private freshClients = FIRST_FRESH_CLIENT;
 
-  private constructor(private readonly app: FastifyInstance) {}
+  private constructor(
+    private readonly app: FastifyInstance,
+    /** The one rare-value gate of its hits and log lines, as a collector process has. */
+    private readonly rareValues: RareValueGate,
+  ) {}
 
   static async start(): Promise<CorpusCollector> {
     const logger = createLogger('corpus', 'silent');
@@ -133,10 +202,13 @@ export class CorpusCollector {
     );
     await registry.refresh();
     let collector: CorpusCollector | null = null;
+    const defaults = loadCollectorConfig({});
+    const rareValues = new RareValueGate(defaults.rareValues.minVisitors, defaults.rareValues.gateEntries);
     const app = await buildApp({
       // Nothing is refused for load: a test machine's pauses (GC, a busy core) are not what is measured here.
       config: {
-        ...loadCollectorConfig({}),
+        ...defaults,
+        trustedProxies: CORPUS_TRUSTED_PROXIES,
         rateLimitPerMin: 1_000_000_000,
         shed: { maxInFlight: 1_000_000, maxEventLoopDelayMs: 3_600_000, maxHeapUsedBytes: Number.MAX_SAFE_INTEGER },
       },
@@ -153,8 +225,9 @@ export class CorpusCollector {
       },
       metrics: createMetrics(),
       country: () => 'US',
+      rareValues,
     });
-    collector = new CorpusCollector(app);
+    collector = new CorpusCollector(app, rareValues);
     return collector;
   }
 
@@ -162,8 +235,9 @@ export class CorpusCollector {
     await this.app.close();
   }
 
-  async send(input: HitInput): Promise<Outcome> {
-    const request = hitRequest(input);
+  /** One hit from `client` (an address, see `corpusClient`; by default one no other hit came from). */
+  async send(input: HitInput, client: string = this.freshClient()): Promise<Outcome> {
+    const request = hitRequest(input, client);
     const before = this.captured.length;
     const res = await this.app.inject(request);
     const exit = res.headers['x-exit'];
@@ -178,10 +252,11 @@ export class CorpusCollector {
    * One log line as an import of its own (the log import's parse, hit rules and de-identification, with
    * a ledger in memory), so that what it made is known: an envelope, or nothing (skipped, malformed).
    */
-  async importLine(item: CorpusItem, timeMs: number): Promise<Outcome> {
+  async importLine(item: CorpusItem, timeMs: number, client: string = this.freshClient()): Promise<Outcome> {
+    if (item.input.kind !== 'log') throw new Error(`${item.id} is not a log line`);
     const made: EventEnvelope[] = [];
     const summary = await importLogStream(
-      Readable.from([logBody([item], timeMs)]),
+      Readable.from([`${logLineFrom(item.input.line, timeMs, client)}\n`]),
       {
         practice: CORPUS_PRACTICE_PARSED,
         importId: createHash('sha256').update(item.id).digest('hex'),
@@ -195,6 +270,7 @@ export class CorpusCollector {
           open: async () => ({ lines: 0, prefixHash: '', bucketSecret: 'corpus' }),
           commit: async () => undefined,
         },
+        rareValues: this.rareValues,
       },
     );
     if (summary.malformed.count > 0)
@@ -203,7 +279,30 @@ export class CorpusCollector {
     return made.length ? { kind: 'ok', event: made[0]! } : { kind: 'drop' };
   }
 
-  async run(item: CorpusItem, timeMs = Date.now() - 3_600_000): Promise<Outcome> {
-    return item.input.kind === 'hit' ? this.send(item.input) : this.importLine(item, timeMs);
+  /** A corpus item from each of its visitors (`visitorsOf`), in order: what each visitor's input became. */
+  async run(item: CorpusItem, timeMs = Date.now() - 3_600_000): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (let v = 0; v < visitorsOf(item); v++) {
+      const client = itemClient(item, v);
+      outcomes.push(
+        item.input.kind === 'hit' ? await this.send(item.input, client) : await this.importLine(item, timeMs, client),
+      );
+    }
+    return outcomes;
+  }
+
+  /**
+   * A generated input from k clients no other input came from: common, as far as the rare-value gate
+   * can tell, so that what removes a planted value is the pattern, not the gate.
+   */
+  async fromK(input: HitInput | CorpusItem): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (let v = 0; v < RARE_K; v++)
+      outcomes.push('kind' in input ? await this.send(input) : await this.importLine(input, Date.now() - 3_600_000));
+    return outcomes;
+  }
+
+  private freshClient(): string {
+    return corpusClient(this.freshClients++);
   }
 }

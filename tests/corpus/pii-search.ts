@@ -84,14 +84,3 @@ export function survivingPii(event: Record<string, unknown>, pii: readonly strin
 
 export const describeSurviving = (s: Surviving): string =>
   `${JSON.stringify(s.pii)} in ${s.field} (${JSON.stringify(s.text)})`;
-
-/**
- * The known gap of issue 16 (still open): a personal name written as a lowercase slug
- * (`olena-kovalenko`) is of a safe shape, so it passes the edge in a campaign or property value as
- * it is. Storage keeps a campaign value only once k distinct visitors sent it in a day (the sealer's
- * rare-value rule, tests/processor/visitor-sealer.test.ts) and stores no property value; the edge
- * has no such rule yet, so Kafka holds it for its 48 h. The corpus tests allow exactly this and
- * nothing else, and fail when it no longer happens (so that the allowance is removed).
- */
-export const isKnownGap = (s: Surviving): boolean =>
-  /^(utmSource|utmMedium|utmCampaign|props\.)/.test(s.field) && /^[a-z0-9][a-z0-9._-]*$/.test(s.text);

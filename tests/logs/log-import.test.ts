@@ -314,10 +314,13 @@ describe('importing a real nginx access log', () => {
 
     const pages = new Set(events.map((e) => e.page));
     for (const v of VISIT.filter((x) => x.page)) expect(pages).toContain(v.page);
-    const services = events.find((e) => e.page === '/services.html')!;
-    expect(services.utmSource).toBe('newsletter');
-    expect(events.find((e) => e.page === '/')!.referrerDomain).toBe('google.com');
-    expect(events.find((e) => e.page === '/physicians/dr-lopez.html')!.referrerDomain).toBe('healthgrades.com');
+    // The three browsers are three visitors on one network (127.0.0.1): the import's rare-value gate holds every
+    // campaign value and referring site back. (Their reduction, `newsletter`, `google.com`, from k networks:
+    // collector/src/logs/log-import.test.ts and the corpus.)
+    const held = (page: string) => events.filter((e) => e.page === page);
+    expect(held('/services.html').map((e) => e.utmSource)).toEqual(['(rare)', '(rare)', '(rare)']);
+    expect(held('/').map((e) => e.referrerDomain)).toEqual(['(rare)', '(rare)', '(rare)']);
+    expect(held('/physicians/dr-lopez.html').map((e) => e.referrerDomain)).toEqual(['(rare)', '(rare)', '(rare)']);
     expect(events.find((e) => e.page === 'appointments')!.countOnly).toBe(true);
     expect(events.filter((e) => e.countOnly).every((e) => e.visitor === undefined)).toBe(true);
 

@@ -5,6 +5,7 @@ import {
   logRoutes,
   ClickHouseSaltStore,
   createMetrics,
+  RareValueGate,
 } from '@confidant/collector/components';
 import { createLogger, PracticeStore, type Db, type EventEnvelope, type ControlDb } from '@confidant/shared';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -58,6 +59,8 @@ beforeAll(async () => {
     sink: { submit: async (_k, batch) => void events.push(...batch) },
     salts: new ClickHouseSaltStore(saltDb),
     country: () => 'DE',
+    // k = 1: these lines all come from one /24; the gate's rule for log lines is tested in collector/src/logs/log-import.test.ts.
+    rareValues: new RareValueGate(1, 1000),
     metrics,
     bodyLimit: 64 * 1024,
   });

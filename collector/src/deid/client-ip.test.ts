@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import ipaddr from 'ipaddr.js';
-import { canonicalIp, createClientIpResolver, isDottedQuad } from './client-ip.ts';
+import { canonicalIp, clientNetwork, createClientIpResolver, isDottedQuad } from './client-ip.ts';
 
 describe('client IP', () => {
   it('uses the socket address and ignores X-Forwarded-For without trusted proxies', () => {
@@ -56,5 +56,14 @@ describe('client IP', () => {
     expect(quads).toBeGreaterThan(100);
     expect(canonicalIp('::ffff:203.0.113.7')).toBe('203.0.113.7');
     expect(canonicalIp('2001:0db8:0000::0001')).toBe('2001:db8::1');
+  });
+
+  it('names the network the rare-value gate counts: an IPv4 /24, an IPv6 /48', () => {
+    expect(clientNetwork('203.0.113.77')).toBe('203.0.113.0/24');
+    expect(clientNetwork('203.0.113.1')).toBe(clientNetwork('203.0.113.254'));
+    expect(clientNetwork('::ffff:203.0.113.9')).toBe('203.0.113.0/24');
+    expect(clientNetwork('2001:db8:abcd:12::1')).toBe('2001:db8:abcd::/48');
+    expect(clientNetwork('2001:0db8:abcd:ffff:0:0:0:2')).toBe(clientNetwork('2001:db8:abcd::9'));
+    expect(clientNetwork('2001:db8:abce::1')).not.toBe(clientNetwork('2001:db8:abcd::1'));
   });
 });

@@ -76,3 +76,17 @@ export function createClientIpResolver(
     return current.toString();
   };
 }
+
+/**
+ * The client's network as the rare-value gate counts it: an IPv4 /24 or an IPv6 /48 (IPv4-mapped
+ * as IPv4), the blocks one household, office or customer is given, so a client rotating addresses
+ * within its network stays one. Text that is not an address stands for itself.
+ */
+export function clientNetwork(ip: string): string {
+  if (isDottedQuad(ip)) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
+  const addr = normalize(ip);
+  if (!addr) return ip;
+  if (addr.kind() === 'ipv4') return `${(addr as ipaddr.IPv4).octets.slice(0, 3).join('.')}.0/24`;
+  const parts = (addr as ipaddr.IPv6).parts.slice(0, 3).map((p) => p.toString(16));
+  return `${parts.join(':')}::/48`;
+}

@@ -9,10 +9,15 @@ import {
 } from '@confidant/shared';
 import { freeTextValue } from './free-text.ts';
 
-export type CustomEvent = { name: string | null; props: Record<string, string> | null };
+/** `freeTextProps`: the keys of `props` whose values are free text, not declared ones (the rare-value gate's). */
+export type CustomEvent = {
+  name: string | null;
+  props: Record<string, string> | null;
+  freeTextProps: readonly string[];
+};
 
 // Shared by every event that is not a custom event (a log import has millions).
-const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null })));
+const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null, freeTextProps: [] })));
 const INVISIBLE = /[\p{Cf}\p{Cc}]/gu;
 const plain = (text: string): string => text.replace(INVISIBLE, '').normalize('NFKC').trim();
 
@@ -21,7 +26,8 @@ const plain = (text: string): string => text.replace(INVISIBLE, '').normalize('N
  * storage; any other name is counted under UNDECLARED_EVENT_NAME, with no properties (a refusal
  * would lose the count, and a sender learns nothing from either). A declared event keeps the property
  * keys declared for it (and those of the practice's `propsAllowlist`); a value is kept when it is one
- * of its key's declared values, else only when it has a safe shape (`freeTextValue`).
+ * of its key's declared values, else only when it has a safe shape (`freeTextValue`) and, as free
+ * text, once it is common (`rare-value-gate.ts`).
  */
 export function customEventStep(
   type: string,
@@ -33,17 +39,18 @@ export function customEventStep(
   const name = rawName ? plain(rawName) : '';
   if (!name) return invalid('invalid-name');
   const declaration = practice.events.find((e) => e.name === name);
-  if (!declaration) return ok({ name: UNDECLARED_EVENT_NAME, props: null });
-  return ok({ name: declaration.name, props: declaredProps(rawProps, declaration, practice.propsAllowlist) });
+  if (!declaration) return ok({ name: UNDECLARED_EVENT_NAME, props: null, freeTextProps: [] });
+  return ok({ name: declaration.name, ...declaredProps(rawProps, declaration, practice.propsAllowlist) });
 }
 
 function declaredProps(
   props: Record<string, unknown> | null | undefined,
   declaration: EventDeclaration,
   allowlist: readonly string[],
-): Record<string, string> | null {
-  if (!props) return null;
+): Omit<CustomEvent, 'name'> {
+  if (!props) return { props: null, freeTextProps: [] };
   const out: Record<string, string> = {};
+  const freeTextProps: string[] = [];
   let kept = 0;
   for (const key of new Set([...Object.keys(declaration.props), ...allowlist])) {
     if (kept >= ENVELOPE_MAX_PROPS) break;
@@ -55,8 +62,9 @@ function declaredProps(
     const value = declared ?? freeTextValue(text);
     if (value) {
       out[key] = value;
+      if (declared === undefined) freeTextProps.push(key);
       kept++;
     }
   }
-  return kept > 0 ? out : null;
+  return kept > 0 ? { props: out, freeTextProps } : { props: null, freeTextProps: [] };
 }

@@ -9,6 +9,7 @@ import {
   type DeidResult,
   type RawHit,
 } from './pipeline.ts';
+import { RareValueGate } from './rare-value-gate.ts';
 import { MemorySaltStore } from './salt-store.ts';
 
 const UA =
@@ -23,6 +24,8 @@ const practice: Practice = practiceSchema.parse({
   events: [{ name: 'signup', props: { source_page: [] } }, { name: 'Newsletter: signup' }],
 });
 const salts = new MemorySaltStore();
+// k = 1: these tests are about the other steps; the rare-value gate has its own (deid/rare-value-gate.test.ts).
+const gate = new RareValueGate(1, 1000);
 const NOON = Date.UTC(2025, 5, 1, 12);
 type Facts = ClientFacts & { receivedAt: number };
 const facts = (over: Partial<Facts> = {}): Facts => ({
@@ -47,7 +50,7 @@ async function deidentify(h: Hit, f: Facts, p: Practice): Promise<DeidResult> {
   const { receivedAt, ...client } = f;
   const salt = await salts.saltFor(visitorSaltKind(client, p), receivedAt);
   const steps = directSteps(p, { country: () => 'US', salt: () => salt });
-  return deidentifyHit({ ...h, source: 'snippet', client, time: receivedAt }, p, steps);
+  return deidentifyHit({ ...h, source: 'snippet', client, time: receivedAt }, p, steps, gate);
 }
 
 async function ok(h: Hit, f = facts(), p = practice) {

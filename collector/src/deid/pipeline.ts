@@ -16,6 +16,7 @@ import type { CountryLookup } from './country.ts';
 import { customEventStep } from './event-declarations.ts';
 import { freeTextValue } from './free-text.ts';
 import { matchPageClass, matchPathTemplate } from './page-class.ts';
+import { holdBackRareValues, type RareValueGate } from './rare-value-gate.ts';
 import type { SaltKind } from './salt-store.ts';
 import { hostInDomains, referrerDomain, siteOf } from './site-domain.ts';
 import { allowedQueryValues, parseWebUrl, scrubPath, scrubSegments, urlHost } from './url-scrubber.ts';
@@ -113,7 +114,8 @@ export function botStep(hit: RawHit): Step<null> {
 /**
  * The page: on the practice's domains, canonicalised first (`canonical-path.ts`), then the page classes
  * (a drop class drops the hit; a count-only class stores only its name), the practice's path templates,
- * and scrubbing; the campaign values only when they have a safe shape (`freeTextValue`).
+ * and scrubbing; the campaign values only when they have a safe shape (`freeTextValue`), and common
+ * (the rare-value gate, last in `deidentifyHit`).
  */
 export function pageStep(url: string, practice: Practice): Step<PageFacts> {
   const parsed = parseWebUrl(url);
@@ -187,11 +189,16 @@ export function randomEventId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
-/** Runs the steps in order; the first that drops or refuses the hit ends it. */
+/**
+ * Runs the steps in order; the first that drops or refuses the hit ends it. Last, the free-text values
+ * go through the rare-value gate (`rare-value-gate.ts`), which counts this hit's client: it is the one
+ * step with state, shared by every entry point of the process.
+ */
 export function deidentifyHit(
   hit: RawHit,
   practice: Practice,
   steps: DeidSteps,
+  rareValues: RareValueGate,
   id: string = randomEventId(),
 ): DeidResult {
   const consent = consentStep(hit.client);
@@ -235,6 +242,7 @@ export function deidentifyHit(
   event.visitor = visitor.visitor;
   if (visitor.period === 'month') event.visitorPeriod = 'month';
   if (custom.value.props) event.props = custom.value.props;
+  holdBackRareValues(event, custom.value.freeTextProps, hit.client.ip, rareValues);
   const issueCookieId =
     practice.cookieMode && hit.source === 'snippet' && visitor.period === 'day'
       ? randomBytes(16).toString('hex')

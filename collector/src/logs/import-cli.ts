@@ -14,6 +14,7 @@ import {
 import { Presets, SingleBar } from 'cli-progress';
 import type { CollectorConfig } from '../collector.config.ts';
 import { createCountryLookup } from '../deid/country.ts';
+import { RareValueGate } from '../deid/rare-value-gate.ts';
 import { ClickHouseSaltStore } from '../deid/salt-store.ts';
 import { DiskSpool } from '../kafka/disk-spool.ts';
 import { EventProducer, KafkaTransport, LOG_EVENT_BATCHES } from '../kafka/event-producer.ts';
@@ -150,7 +151,14 @@ export async function runLogImport(run: LogImportRun): Promise<ImportSummary> {
           bar.update(size ? Math.min(bytesRead, size) : 0, { done: mib(bytesRead), lines: linesRead, rate });
         },
       },
-      { sink: producer, salts, country: createCountryLookup(), ledger: new ClickHouseImportLedger(db) },
+      {
+        sink: producer,
+        salts,
+        country: createCountryLookup(),
+        ledger: new ClickHouseImportLedger(db),
+        // This process's own gate: a value must reach k within this import (see rare-value-gate.ts).
+        rareValues: new RareValueGate(config.rareValues.minVisitors, config.rareValues.gateEntries),
+      },
     ).catch((error: unknown) => {
       // What was committed before the import stopped is summarised too: the re-run resumes after it.
       if (error instanceof ImportFailedError) {

@@ -1,10 +1,13 @@
 import { practiceSchema } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import { deidentifyHit, directSteps } from '../deid/pipeline.ts';
+import { RareValueGate } from '../deid/rare-value-gate.ts';
 import { MemorySaltStore } from '../deid/salt-store.ts';
 import { LogHitPipeline } from './log-hit-pipeline.ts';
 import type { LogHit } from './log-parser.ts';
 
+// k = 1: these tests are about the other steps; the rare-value gate has its own (deid/rare-value-gate.test.ts).
+const OPEN_GATE = new RareValueGate(1, 1000);
 const practice = practiceSchema.parse({
   id: 'clinic',
   siteKey: 'site-clinic',
@@ -26,7 +29,7 @@ const logHit = (path: string, referrer: string | null = null): LogHit => ({
 
 async function pipeline() {
   const salts = new MemorySaltStore();
-  const logs = new LogHitPipeline(practice, salts, () => 'US', 'bucket-secret');
+  const logs = new LogHitPipeline(practice, salts, () => 'US', 'bucket-secret', OPEN_GATE);
   await logs.prepare(TIME);
   return { logs, salt: await salts.saltFor('daily', TIME) };
 }
@@ -47,6 +50,7 @@ describe('log hits', () => {
       },
       practice,
       directSteps(practice, { country: () => 'US', salt: () => salt }),
+      OPEN_GATE,
       'a'.repeat(32),
     );
     expect(fromLog.kind).toBe('ok');

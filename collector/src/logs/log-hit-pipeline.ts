@@ -12,6 +12,7 @@ import {
   type PlaceFacts,
   type VisitorFacts,
 } from '../deid/pipeline.ts';
+import type { RareValueGate } from '../deid/rare-value-gate.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { referrerDomain } from '../deid/site-domain.ts';
 import { clientBucket } from './import-ledger.ts';
@@ -59,6 +60,7 @@ export class LogHitPipeline {
     private readonly salts: SaltSource,
     private readonly country: CountryLookup,
     private readonly bucketSecret: string,
+    private readonly rareValues: RareValueGate,
   ) {
     this.origin = `https://${practice.domains[0]}`;
     this.steps = {
@@ -97,6 +99,7 @@ export class LogHitPipeline {
       { source: 'logs', type, url: hit.path, referrer: hit.referrer, client: entry.client, time: hit.time },
       this.practice,
       this.steps,
+      this.rareValues,
       id,
     );
     if (result.kind === 'ok') return { kind: 'ok', event: result.value.event, bucket: entry.bucket };

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { EVENT_BATCH_MAX_EVENTS, lineEventId, practiceSchema, type EventEnvelope } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import type { SaltKind, SaltSource } from '../deid/salt-store.ts';
+import { RareValueGate } from '../deid/rare-value-gate.ts';
 import { MemorySaltStore } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
 import { InvalidRecordError } from '../kafka/event-producer.ts';
@@ -21,6 +22,8 @@ import {
 import { createLineParser } from './log-parser.ts';
 
 const UA = 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
+// k = 1: these tests are about the other steps; the rare-value gate has its own (deid/rare-value-gate.test.ts, and below for logs).
+const OPEN_GATE = new RareValueGate(1, 1000);
 const practice = practiceSchema.parse({
   id: 'clinic',
   siteKey: 'site-clinic',
@@ -90,7 +93,7 @@ const deps = (
   sink: EventBatchSink,
   ledger: ImportLedger = new MemoryLedger(),
   salts: SaltSource = new MemorySaltStore(),
-) => ({ sink, ledger, salts, country: () => 'DE' });
+) => ({ sink, ledger, salts, country: () => 'DE', rareValues: OPEN_GATE });
 
 describe('importLogStream', () => {
   const log = [
@@ -151,6 +154,29 @@ describe('importLogStream', () => {
     expect(sink.events.map((e) => e.id)).toEqual([1, 3, 6, 9].map((n) => lineEventId(SHIPPER, n)));
     const bytes = JSON.stringify(sink.events);
     for (const raw of ['192.0.2.', 'Mozilla', 'a@b.example', 'search?q', '123456789']) expect(bytes).not.toContain(raw);
+  });
+
+  it('holds campaign and referrer values back until k clients on k networks sent them that day (the gate)', async () => {
+    const hit = (ip: string, time: string) =>
+      line(ip, time, '/services?utm_campaign=open-day', 200, UA, 'https://www.healthgrades.com/x');
+    const text = [
+      hit('192.0.2.1', '11/Oct/2024:08:00:00 +0000'),
+      // The same network with another address: not another client.
+      hit('192.0.2.9', '11/Oct/2024:08:01:00 +0000'),
+      hit('198.51.100.1', '11/Oct/2024:08:02:00 +0000'),
+      hit('203.0.113.1', '11/Oct/2024:08:03:00 +0000'),
+      // The next UTC day counts again.
+      hit('203.0.113.1', '12/Oct/2024:08:00:00 +0000'),
+    ].join('\n');
+    const sink = new RecordingSink();
+    await importLogStream(input(text), options(), { ...deps(sink), rareValues: new RareValueGate(3, 1000) });
+    expect(sink.events.map((e) => [e.utmCampaign, e.referrerDomain])).toEqual([
+      ['(rare)', '(rare)'],
+      ['(rare)', '(rare)'],
+      ['(rare)', '(rare)'],
+      ['open-day', 'healthgrades.com'],
+      ['(rare)', '(rare)'],
+    ]);
   });
 
   it("batches a visitor's events in line order under one batch key, at most EVENT_BATCH_MAX_EVENTS a batch", async () => {

@@ -9,6 +9,7 @@ import {
   type Practice,
 } from '@confidant/shared';
 import type { CountryLookup } from '../deid/country.ts';
+import type { RareValueGate } from '../deid/rare-value-gate.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { InvalidRecordError } from '../kafka/event-producer.ts';
 import { classifyHit } from './hit-rules.ts';
@@ -26,7 +27,14 @@ export type { EventBatchSink } from './import-batches.ts';
 export { ChunkGapError, ImportMismatchError, lineShape } from './import-resume.ts';
 export type { ImportSkipReason, ImportSummary } from './import-tally.ts';
 
-export type ImportDeps = { sink: EventBatchSink; salts: SaltSource; country: CountryLookup; ledger: ImportLedger };
+export type ImportDeps = {
+  sink: EventBatchSink;
+  salts: SaltSource;
+  country: CountryLookup;
+  ledger: ImportLedger;
+  /** The process's rare-value gate, the beacons' too where the import runs in the collector. */
+  rareValues: RareValueGate;
+};
 
 export type ImportOptions = {
   practice: Practice;
@@ -206,7 +214,13 @@ class ImportSession {
     });
     this.opened = {
       progress,
-      deid: new LogHitPipeline(practice, this.deps.salts, this.deps.country, progress.bucketSecret),
+      deid: new LogHitPipeline(
+        practice,
+        this.deps.salts,
+        this.deps.country,
+        progress.bucketSecret,
+        this.deps.rareValues,
+      ),
       committer,
     };
     return this.opened;

@@ -11,6 +11,7 @@ import {
 } from '@confidant/shared';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CountryLookup } from '../deid/country.ts';
+import type { RareValueGate } from '../deid/rare-value-gate.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import type { Metrics } from '../metrics.ts';
 import { BoundedCache } from '../deid/bounded-cache.ts';
@@ -37,6 +38,8 @@ export type LogRouteDeps = {
   sink: EventBatchSink;
   salts: SaltSource;
   country: CountryLookup;
+  /** The collector's rare-value gate, the beacons' own. */
+  rareValues: RareValueGate;
   metrics: Pick<Metrics, 'logLines'>;
   /** Largest accepted body in bytes (default 50 MiB); a gzip body may expand to 20 times that. */
   bodyLimit?: number;
@@ -163,7 +166,7 @@ export const logRoutes: FastifyPluginAsync<LogRouteDeps> = async (scope, deps) =
         maxDecodedBytes: bodyLimit * EXPANSION_LIMIT,
         giveUpMs: deps.giveUpMs ?? GIVE_UP_MS,
       },
-      { sink: deps.sink, salts: deps.salts, country: deps.country, ledger },
+      { sink: deps.sink, salts: deps.salts, country: deps.country, ledger, rareValues: deps.rareValues },
     );
     countLines(deps.metrics, summary);
     return reply.code(200).send(summary);

@@ -10,6 +10,7 @@ import {
   type InvalidReason,
   type RawHit,
 } from '../deid/pipeline.ts';
+import type { RareValueGate } from '../deid/rare-value-gate.ts';
 import { hostInDomains } from '../deid/site-domain.ts';
 import type { SaltSource } from '../deid/salt-store.ts';
 import { SpoolFullError } from '../kafka/disk-spool.ts';
@@ -29,6 +30,8 @@ export type HitContext = {
   sink: EventSink;
   salts: SaltSource;
   country: CountryLookup;
+  /** The process's one gate for free-text values, shared with the log routes. */
+  rareValues: RareValueGate;
   metrics: Metrics;
   clientIp: (socketIp: string, forwardedFor: string | string[] | undefined) => string;
   now: () => number;
@@ -116,7 +119,7 @@ export async function acceptHit(
     });
   });
   const steps = directSteps(practice, { country: ctx.country, salt: () => salt });
-  const result = deidentifyHit({ ...hit, source: 'snippet', client, time }, practice, steps);
+  const result = deidentifyHit({ ...hit, source: 'snippet', client, time }, practice, steps, ctx.rareValues);
   if (result.kind === 'invalid') {
     ctx.metrics.dropped.inc({ reason: result.reason === 'url-outside-site' ? 'url-outside-site' : 'invalid' });
     throw refusal(result.reason);

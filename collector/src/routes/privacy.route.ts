@@ -6,7 +6,7 @@ import { escapeHtml, sendHtml } from './html.ts';
 import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 /** When the collection rules in this code last changed; the document's date is the later of this and the practice's configuration. */
-export const RULES_REVISED_AT = Date.UTC(2026, 10, 25);
+export const RULES_REVISED_AT = Date.UTC(2026, 11, 3);
 
 const query = z.object({ site: z.string().min(1).max(64).optional(), format: z.enum(['json', 'html']).optional() });
 
@@ -55,6 +55,10 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
       detail: `Path with e-mail addresses, phone numbers, SSNs, long numbers, UUIDs and tokens replaced by placeholders; only the query keys ${ALLOWED_QUERY_KEYS.join(', ')} are kept, scrubbed the same way; fragments dropped.`,
     },
     { item: 'Referrer', detail: 'Registrable domain only; links from the practice itself are marked internal.' },
+    {
+      item: 'Referring sites, campaign values and event property values',
+      detail: `Recorded as "(rare)" until ${deps.config.rareValues.minVisitors} different visitors from as many networks sent the same value that day; the collector counts them in memory by keyed hashes only.`,
+    },
   ];
   const dropped: Item[] = [
     { item: 'Bots and automated browsers', detail: 'Counted in a metric, not recorded.' },
