@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { linkAction } from './signals.ts';
+
+describe('linkAction', () => {
+  it('knows the map services by host and path, and nothing else as directions', () => {
+    const directions = [
+      'https://maps.google.com/?q=12+Main+St',
+      'https://maps.google.co.uk/maps?daddr=x',
+      'https://www.google.de/maps/place/x',
+      'https://google.com/maps',
+      'https://maps.app.goo.gl/AbC',
+      'https://goo.gl/maps/AbC',
+      'https://maps.apple.com/?address=x',
+      'https://www.bing.com/maps?where1=x',
+      'https://www.openstreetmap.org/#map=17/40.7/-74',
+      'https://waze.com/ul?ll=1,2',
+      'https://www.waze.com/live-map/directions?to=x',
+      'https://wego.here.com/directions/drive',
+      'https://www.mapquest.com/directions/to/x',
+    ];
+    for (const href of directions) expect([href, linkAction(href)]).toEqual([href, 'directions']);
+    const others = [
+      'https://maps.example.com/place',
+      'https://www.google.com/search?q=maps',
+      'https://www.google.com/mapsearch',
+      'https://www.bing.com/search?q=maps',
+      'https://goo.gl/other',
+      'https://www.apple.com/maps/',
+      'https://example.com/maps/',
+      'ftp://maps.google.com/',
+    ];
+    for (const href of others) expect([href, linkAction(href)]).toEqual([href, null]);
+  });
+
+  it('takes tel: and sms: as calls and mailto: as email, in any case', () => {
+    expect(['tel:+15550102000', 'TEL:555', 'sms:+1555', 'mailto:a@b.example', 'MailTo:x'].map(linkAction)).toEqual([
+      'call',
+      'call',
+      'call',
+      'email',
+      'email',
+    ]);
+  });
+});
