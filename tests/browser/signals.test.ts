@@ -1,0 +1,209 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildApp,
+  loadCollectorConfig,
+  ClickHouseSaltStore,
+  DiskSpool,
+  BEACON_EVENTS,
+  EventProducer,
+  KafkaTransport,
+  createMetrics,
+  PracticeRegistry,
+} from '@confidant/collector/components';
+import { buildSampleSite } from '@confidant/collector/sample-site';
+import type { RunningProcessor } from '@confidant/processor';
+import {
+  connectKafka,
+  createLogger,
+  metricMergeExpression,
+  PracticeStore,
+  sqlv,
+  TABLES,
+  topicsFor,
+  type Db,
+  type EventEnvelope,
+} from '@confidant/shared';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processorEnv, startInProcess } from '../support/processor-harness.ts';
+import { eventually, prepareNamespace } from '../support/stack.ts';
+import { isolatedConfig } from '../support/test-env.ts';
+
+/**
+ * The snippet's built-in signals end to end: calls, emails, directions, forms and scroll depth from a
+ * real Chromium through the collector, Kafka, the processor and ClickHouse, checked against the
+ * counts of the scripted visits, with none of the number, address, destination or form text stored.
+ */
+
+// A desktop Chrome user agent: headless Chromium's own says "HeadlessChrome", which the bot filter drops.
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const PRACTICE = 'signals-riverside';
+
+let db: Db;
+let collector: FastifyInstance;
+let producer: EventProducer<EventEnvelope>;
+let processor: RunningProcessor;
+let site: FastifyInstance;
+let siteUrl: string;
+let browser: Browser;
+let cleanup: () => Promise<void>;
+let spoolDir: string;
+
+beforeAll(async () => {
+  const common = isolatedConfig('signals');
+  const ns = await prepareNamespace(common);
+  db = ns.db;
+  cleanup = ns.cleanup;
+  await new PracticeStore(ns.control).save({
+    id: PRACTICE,
+    siteKey: 'site-signals',
+    name: 'Riverside Family Practice',
+    domains: ['127.0.0.1'],
+    timezone: 'UTC',
+  });
+
+  const logger = createLogger('collector', 'silent');
+  spoolDir = await mkdtemp(join(tmpdir(), 'signals-spool-'));
+  const config = {
+    ...loadCollectorConfig({}),
+    ...common,
+    spool: { dir: spoolDir, maxBytes: 10_000_000, replayMs: 500 },
+  };
+  const metrics = createMetrics();
+  const registry = new PracticeRegistry(new PracticeStore(ns.control), logger);
+  await registry.refresh();
+  producer = new EventProducer(
+    new KafkaTransport(connectKafka(common.kafka, logger), topicsFor(common.kafka.topicPrefix).events.name),
+    new DiskSpool(spoolDir, config.spool.maxBytes),
+    { ...config.producer, replayMs: config.spool.replayMs },
+    metrics,
+    logger,
+    BEACON_EVENTS,
+  );
+  await producer.start();
+  collector = await buildApp({
+    config,
+    logger,
+    registry,
+    salts: new ClickHouseSaltStore(ns.salts),
+    sink: producer,
+    metrics,
+  });
+  const collectorUrl = (await collector.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
+  processor = await startInProcess(processorEnv(common, { LOG_LEVEL: 'silent' }), db, ns.control);
+
+  site = buildSampleSite({ collectorUrl, siteKey: 'site-signals' });
+  siteUrl = await site.listen({ port: 0, host: '127.0.0.1' });
+
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      `--user-agent=${USER_AGENT}`,
+      '--lang=en-US',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await collector?.close();
+  await producer?.close();
+  await processor?.stop();
+  await cleanup?.();
+  if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+});
+
+/** A fresh browser profile in which `tel:` and `mailto:` links open nothing (there is no phone or mail app). */
+async function visitor(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.addInitScript(() =>
+    document.addEventListener('click', (e) => {
+      if ((e.target as Element).closest?.('a[href^="tel:"], a[href^="mailto:"]')) e.preventDefault();
+    }),
+  );
+  // No internet here: the map service is answered locally (only it: interception drops beacons of unloading pages).
+  await context.route(/^https:\/\/www\.google\.com\//, (route) => route.fulfill({ status: 200, body: 'a map' }));
+  return { context, page: await context.newPage() };
+}
+
+/** Hides the page, as switching tabs does: the snippet then sends its engagement, with the scroll depth. */
+const hide = (page: Page) =>
+  page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+
+/** The practice's rollup rows as `dim=value` → [page views, visits, events], rows that net to zero left out. */
+async function rollups(): Promise<Record<string, [number, number, number]>> {
+  const rows = await db.rows<{ k: string; pv: string; vi: string; ev: string }>(
+    `SELECT concat(dim, '=', value) AS k, toString(${metricMergeExpression('pageviews')}) AS pv,` +
+      ` toString(${metricMergeExpression('visits')}) AS vi, toString(${metricMergeExpression('events')}) AS ev` +
+      ` FROM ${TABLES.rollupDaily} WHERE practice_id = ${sqlv.str(PRACTICE)} GROUP BY k`,
+  );
+  return Object.fromEntries(
+    rows
+      .map((r) => [r.k, [Number(r.pv), Number(r.vi), Number(r.ev)]] as const)
+      .filter(([, counts]) => counts.some((n) => n !== 0)),
+  );
+}
+
+describe('built-in signals in Chromium, through Kafka and ClickHouse', () => {
+  it('counts calls, emails, directions, forms and scroll depth by kind only', async () => {
+    const { context, page } = await visitor();
+    await page.goto(`${siteUrl}/contact`);
+    await page.click('#call');
+    await page.click('#email');
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#directions')]);
+    await popup.close();
+    await page.fill('textarea[name=message]', 'Jane Doe, 555-0100, my knee hurts');
+    await page.click('#send');
+    await page.locator('#sent').waitFor();
+    await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+    await page.waitForTimeout(300);
+    await hide(page);
+    // A booking page is count-only: its form is counted under its class, with no visitor.
+    await page.goto(`${siteUrl}/appointments/`);
+    await page.click('button');
+    await page.locator('#done').waitFor();
+    await context.close();
+
+    // Hand-counted: one call, one email, one directions click, two forms; one visit on a laptop-sized screen.
+    const rows = await eventually(
+      rollups,
+      (r) => r['action=form']?.[2] === 2 && r['scroll_page=/contact#100'] !== undefined,
+      30_000,
+      'signal rollups',
+    );
+    expect(rows).toMatchObject({
+      'action=call': [0, 0, 1],
+      'action=email': [0, 0, 1],
+      'action=directions': [0, 0, 1],
+      'action=form': [0, 0, 2],
+      'form=contact-us': [0, 0, 1],
+      'form=appointments': [0, 0, 1],
+      'scroll=100': [1, 0, 0],
+      'scroll_page=/contact#100': [1, 0, 0],
+      'screen=laptop': [1, 1, 0],
+      'total=': [2, 1, 5],
+    });
+    // Whatever the page sent while it was open, a page view is counted at one depth only.
+    const scrolls = Object.entries(rows).filter(([k]) => k.startsWith('scroll='));
+    expect(scrolls.reduce((n, [, [pv]]) => n + pv, 0)).toBe(1);
+    // The link was a map: not an exit to google.com.
+    expect(Object.keys(rows).filter((k) => k.startsWith('exit_domain='))).toEqual([]);
+    const stored = JSON.stringify(Object.keys(rows));
+    for (const secret of ['555', '0100', 'front-desk', 'River Road', 'Jane', 'knee'])
+      expect(stored).not.toContain(secret);
+  });
+});
