@@ -1,6 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import Fastify from 'fastify';
 import {
   buildApp,
   loadCollectorConfig,
@@ -42,6 +45,8 @@ import { isolatedConfig } from '../support/test-env.ts';
 const USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const PRACTICE = 'signals-riverside';
+/** The same signals sent by the official Plausible tracker, from a site of another practice (served on `localhost`). */
+const PLAUSIBLE_PRACTICE = 'signals-plausible';
 
 let db: Db;
 let collector: FastifyInstance;
@@ -49,6 +54,8 @@ let producer: EventProducer<EventEnvelope>;
 let processor: RunningProcessor;
 let site: FastifyInstance;
 let siteUrl: string;
+let plausibleSite: FastifyInstance;
+let plausibleUrl: string;
 let browser: Browser;
 let cleanup: () => Promise<void>;
 let spoolDir: string;
@@ -63,6 +70,13 @@ beforeAll(async () => {
     siteKey: 'site-signals',
     name: 'Riverside Family Practice',
     domains: ['127.0.0.1'],
+    timezone: 'UTC',
+  });
+  await new PracticeStore(ns.control).save({
+    id: PLAUSIBLE_PRACTICE,
+    siteKey: 'site-signals-plausible',
+    name: 'Lakeside Clinic',
+    domains: ['localhost'],
     timezone: 'UTC',
   });
 
@@ -98,6 +112,9 @@ beforeAll(async () => {
 
   site = buildSampleSite({ collectorUrl, siteKey: 'site-signals' });
   siteUrl = await site.listen({ port: 0, host: '127.0.0.1' });
+  plausibleSite = plausibleTrackerSite(collectorUrl);
+  const port = new URL(await plausibleSite.listen({ port: 0, host: '127.0.0.1' })).port;
+  plausibleUrl = `http://localhost:${port}`;
 
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -117,12 +134,48 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await site?.close();
+  await plausibleSite?.close();
   await collector?.close();
   await producer?.close();
   await processor?.stop();
   await cleanup?.();
   if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
 });
+
+/**
+ * A contact page that loads the npm Plausible tracker (bundled here as its README suggests for a site
+ * without a bundler) with form and outbound tracking on, its endpoint the collector's `/api/event`; a
+ * call link sends the `Phone Call` event sites define for it.
+ */
+function plausibleTrackerSite(collectorUrl: string): FastifyInstance {
+  const tracker = buildSync({
+    entryPoints: [createRequire(import.meta.url).resolve('@plausible-analytics/tracker')],
+    bundle: true,
+    format: 'iife',
+    globalName: 'PlausibleTracker',
+    write: false,
+  }).outputFiles[0]!.text;
+  const init = JSON.stringify({
+    domain: 'localhost',
+    endpoint: `${collectorUrl}/api/event`,
+    outboundLinks: true,
+    formSubmissions: true,
+    captureOnLocalhost: true,
+    logging: false,
+  });
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Contact</title>
+<script>${tracker}\nPlausibleTracker.init(${init});</script></head><body>
+<h1>Contact</h1>
+<p><a id="call" href="tel:+15550100123" onclick="plausible('Phone Call')">(555) 010-0123</a></p>
+<p><a id="directions" href="https://www.google.com/maps/dir/?api=1&amp;destination=9+Lake+Street" target="_blank">Directions</a></p>
+<form id="contact-form" onsubmit="event.preventDefault(); document.getElementById('sent').hidden = false;">
+<textarea name="message"></textarea><button id="send">Send</button></form><p id="sent" hidden>Sent.</p>
+<p style="min-height:200vh">Opening hours.</p><p>End.</p>
+</body></html>`;
+  const app = Fastify({ logger: false });
+  app.get('/contact', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(html));
+  return app;
+}
 
 /** A fresh browser profile in which `tel:` and `mailto:` links open nothing (there is no phone or mail app). */
 async function visitor(): Promise<{ context: BrowserContext; page: Page }> {
@@ -137,19 +190,20 @@ async function visitor(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page: await context.newPage() };
 }
 
-/** Hides the page, as switching tabs does: the snippet then sends its engagement, with the scroll depth. */
+/** Hides the page, as switching tabs does: the trackers then send their engagement, with the scroll depth. */
 const hide = (page: Page) =>
   page.evaluate(() => {
     Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
     document.dispatchEvent(new Event('visibilitychange'));
   });
 
 /** The practice's rollup rows as `dim=value` → [page views, visits, events], rows that net to zero left out. */
-async function rollups(): Promise<Record<string, [number, number, number]>> {
+async function rollups(practiceId = PRACTICE): Promise<Record<string, [number, number, number]>> {
   const rows = await db.rows<{ k: string; pv: string; vi: string; ev: string }>(
     `SELECT concat(dim, '=', value) AS k, toString(${metricMergeExpression('pageviews')}) AS pv,` +
       ` toString(${metricMergeExpression('visits')}) AS vi, toString(${metricMergeExpression('events')}) AS ev` +
-      ` FROM ${TABLES.rollupDaily} WHERE practice_id = ${sqlv.str(PRACTICE)} GROUP BY k`,
+      ` FROM ${TABLES.rollupDaily} WHERE practice_id = ${sqlv.str(practiceId)} GROUP BY k`,
   );
   return Object.fromEntries(
     rows
@@ -205,5 +259,41 @@ describe('built-in signals in Chromium, through Kafka and ClickHouse', () => {
     const stored = JSON.stringify(Object.keys(rows));
     for (const secret of ['555', '0100', 'front-desk', 'River Road', 'Jane', 'knee'])
       expect(stored).not.toContain(secret);
+  });
+
+  it('counts the same signals from the official Plausible tracker on /api/event', async () => {
+    const { context, page } = await visitor();
+    await page.goto(`${plausibleUrl}/contact`);
+    await page.click('#call');
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#directions')]);
+    await popup.close();
+    await page.fill('textarea[name=message]', 'Jane Doe, 555-0100');
+    await page.click('#send');
+    await page.locator('#sent').waitFor();
+    await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+    await page.waitForTimeout(300);
+    await hide(page);
+    await context.close();
+
+    // Hand-counted: a page view, a Phone Call, an outbound click to a map, a Form: Submission, an engagement at the end.
+    const rows = await eventually(
+      () => rollups(PLAUSIBLE_PRACTICE),
+      (r) => r['action=form']?.[2] === 1 && r['scroll_page=/contact#100'] !== undefined,
+      30_000,
+      'Plausible signal rollups',
+    );
+    expect(rows).toMatchObject({
+      'action=call': [0, 0, 1],
+      'action=directions': [0, 0, 1],
+      'action=form': [0, 0, 1],
+      'form=/contact': [0, 0, 1],
+      'scroll=100': [1, 0, 0],
+      'scroll_page=/contact#100': [1, 0, 0],
+      'total=': [1, 1, 3],
+    });
+    // This tracker sends no width (`w`), so no screen class: /api/event keeps one only when `w` is sent.
+    const unexpected = (k: string) => ['event=', 'exit_domain=', 'screen='].some((dim) => k.startsWith(dim));
+    expect(Object.keys(rows).filter(unexpected)).toEqual([]);
+    expect(JSON.stringify(Object.keys(rows))).not.toMatch(/555|Lake|Jane/);
   });
 });
