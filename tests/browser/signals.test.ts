@@ -199,7 +199,7 @@ const hide = (page: Page) =>
   });
 
 /** The practice's rollup rows as `dim=value` → [page views, visits, events], rows that net to zero left out. */
-async function rollups(practiceId = PRACTICE): Promise<Record<string, [number, number, number]>> {
+async function rollups(practiceId = PRACTICE): Promise<Record<string, readonly [number, number, number]>> {
   const rows = await db.rows<{ k: string; pv: string; vi: string; ev: string }>(
     `SELECT concat(dim, '=', value) AS k, toString(${metricMergeExpression('pageviews')}) AS pv,` +
       ` toString(${metricMergeExpression('visits')}) AS vi, toString(${metricMergeExpression('events')}) AS ev` +
