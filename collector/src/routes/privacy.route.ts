@@ -6,7 +6,7 @@ import { escapeHtml, sendHtml } from './html.ts';
 import { unknownSite, type RouteDeps } from './route-deps.ts';
 
 /** When the collection rules in this code last changed; the document's date is the later of this and the practice's configuration. */
-export const RULES_REVISED_AT = Date.UTC(2026, 10, 25);
+export const RULES_REVISED_AT = Date.UTC(2026, 11, 3);
 
 const query = z.object({ site: z.string().min(1).max(64).optional(), format: z.enum(['json', 'html']).optional() });
 
@@ -29,8 +29,9 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
     },
     { item: 'Page URL and referrer', detail: 'Scrubbed before anything is stored.' },
     {
-      item: 'Event type, engagement time, clicked link, custom event name, screen width',
-      detail: 'As sent by the snippet; screen width is discarded.',
+      item: 'Event type, engagement time, scroll depth, clicked link, form name, custom event name, screen width',
+      detail:
+        'As sent by the snippet; of a call or email link only its scheme is sent, never the number or address; screen width and scroll depth are kept only as their classes.',
     },
     { item: 'Global Privacy Control / Do Not Track', detail: 'When set, the request is discarded unrecorded.' },
   ];
@@ -55,6 +56,15 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
       detail: `Path with e-mail addresses, phone numbers, SSNs, long numbers, UUIDs and tokens replaced by placeholders; only the query keys ${ALLOWED_QUERY_KEYS.join(', ')} are kept, scrubbed the same way; fragments dropped.`,
     },
     { item: 'Referrer', detail: 'Registrable domain only; links from the practice itself are marked internal.' },
+    {
+      item: 'Calls, emails, directions and form submissions',
+      detail:
+        'Counted by kind (a form by its declared name or its page); never the number, address, map destination or anything typed into a form.',
+    },
+    {
+      item: 'Screen class and scroll depth',
+      detail: 'Mobile, tablet, laptop or desktop from the width; the deepest 25 % step of a page reached.',
+    },
   ];
   const dropped: Item[] = [
     { item: 'Bots and automated browsers', detail: 'Counted in a metric, not recorded.' },
