@@ -219,7 +219,7 @@ describe('visitor sealer', () => {
     expect(left!.n).toBe('0');
   });
 
-  it('folds utm_term, utm_content and property values like campaigns, and caps a day of property values', async () => {
+  it('folds utm_term, utm_content, form names and property values like campaigns, and caps a day of property values', async () => {
     const row = (dim: string, value: string, visitors: number[]) => ({
       practiceId: 'signals-p',
       day: '2024-07-01',
@@ -236,6 +236,9 @@ describe('visitor sealer', () => {
       .daily(row('prop:plan', 'gold', [1, 2, 3, 4, 5]))
       .daily(row('prop:plan', 'silver', [1, 2, 3, 4]))
       .daily(row('prop:topic', 'knees', [1, 2, 3]))
+      // A declared form name anyone could send is held like any free text; a form counted by its page is not.
+      .daily(row('form', 'smith-intake', [1]))
+      .daily({ practiceId: 'signals-p', day: '2024-07-01', dim: 'form', value: '/contact', events: 1 })
       // A declared value: written without visitor values, counted at once, never folded or capped.
       .daily({ practiceId: 'signals-p', day: '2024-07-01', dim: 'prop:plan', value: 'basic', events: 1 })
       .flush(h.db);
@@ -264,6 +267,8 @@ describe('visitor sealer', () => {
       'prop:plan=silver': 4,
       'prop:topic=(other)': 3,
       'prop:plan=basic': 1,
+      'form=(rare)': 1,
+      'form=/contact': 1,
     });
   });
 

@@ -209,8 +209,8 @@ describe('deidentifyHit (snippet)', () => {
     expect((await form('jane-doe')).form).toBe('/contact/us');
     expect((await form('555-010-2000')).form).toBe('/contact/us');
     expect((await form('a@b.example')).form).toBe('/contact/us');
-    // On a count-only page the form is its class, with no visitor.
-    const booking = await form(null, 'https://clinic.example/booking/step-2');
+    // On a count-only page the form is its class, whatever name it declares, with no visitor.
+    const booking = await form('Jane Doe Intake', 'https://clinic.example/booking/step-2');
     expect(booking).toMatchObject({ form: 'appointments', countOnly: true });
     expect(booking.visitor).toBeUndefined();
   });

@@ -274,7 +274,8 @@ function addSignals(event: EventEnvelope, hit: RawHit, action: ActionKind | null
   if (page.utmTerm) event.utmTerm = page.utmTerm;
   if (page.utmContent) event.utmContent = page.utmContent;
   if (action) event.action = action;
-  if (action === 'form') event.form = formName(hit.form, page.page);
+  // A count-only page's form is its class: a name sent with it could not be held for the rare-value rule.
+  if (action === 'form') event.form = page.countOnly ? page.page : formName(hit.form, page.page);
   const scroll = hit.type === 'engagement' ? scrollBucket(hit.scrollPercent) : null;
   if (scroll !== null) event.scroll = scroll;
   const screen = screenClass(hit.width);

@@ -92,7 +92,9 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
       if (event.action) {
         // A built-in event: its kind, and a form its name (a count-only page's form is its class).
         rows.add(D.action, event.action, M.events, 1, visitor);
-        if (event.form !== undefined) rows.add(D.form, event.form, M.events, 1, visitor);
+        // A declared form name is free text (held for the rare-value rule); a form counted by its page is a scrubbed path.
+        if (event.form !== undefined)
+          rows.add(D.form, event.form, M.events, 1, event.form.startsWith('/') ? null : visitor);
       } else {
         const dim = event.type === 'outbound' ? D.exit_domain : event.type === 'download' ? D.download : D.event;
         const value = (event.type === 'event' ? event.name : event.target) ?? UNKNOWN;

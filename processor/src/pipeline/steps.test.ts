@@ -238,14 +238,17 @@ describe('sessionize + aggregate: built-in signals and properties', () => {
       ev({ id: id(2), type: 'event', action: 'call' }),
       ev({ id: id(3), type: 'event', action: 'directions' }),
       ev({ id: id(4), type: 'event', action: 'form', form: 'contact' }),
+      ev({ id: id(6), type: 'event', action: 'form', form: '/contact' }),
       ev({ id: id(5), type: 'event', action: 'form', form: 'appointments', page: 'appointments', countOnly: true }),
     ]);
     expect(rows['action=call']).toEqual([0, 0, 0, 0, 2, 1]);
     expect(rows['action=directions']).toEqual([0, 0, 0, 0, 1, 1]);
-    expect(rows['action=form']).toEqual([0, 0, 0, 0, 2, 1]);
+    expect(rows['action=form']).toEqual([0, 0, 0, 0, 3, 1]);
+    // A declared name is free text, held with its visitors; a form counted by its page (a scrubbed path) is not.
     expect(rows['form=contact']).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(rows['form=/contact']).toEqual([0, 0, 0, 0, 1, 0]);
     expect(rows['form=appointments']).toEqual([0, 0, 0, 0, 1, 0]);
-    expect(rows['total=']).toEqual([1, 1, 1, 0, 5, 1]);
+    expect(rows['total=']).toEqual([1, 1, 1, 0, 6, 1]);
     // A built-in event is not a custom one.
     expect(Object.keys(rows).filter((k) => k.startsWith('event='))).toEqual([]);
   });

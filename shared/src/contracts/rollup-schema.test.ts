@@ -75,15 +75,13 @@ describe('rollup schema', () => {
 });
 
 describe('free-text dimensions', () => {
-  it('are the campaign, term, content, referrer and property dimensions, not the others', () => {
+  it('are the campaign, term, content, referrer, form and property dimensions, not the others', () => {
     expect(
-      ['referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'prop:plan'].every(
+      ['referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'form', 'prop:plan'].every(
         isFreeTextDimension,
       ),
     ).toBe(true);
-    expect(['page', 'form', 'action', 'scroll', 'screen', 'event', 'propx', 'xprop:a'].some(isFreeTextDimension)).toBe(
-      false,
-    );
+    expect(['page', 'action', 'scroll', 'screen', 'event', 'propx', 'xprop:a'].some(isFreeTextDimension)).toBe(false);
   });
 
   it('are spelled in SQL exactly as the views of migration 0032 test them', async () => {

@@ -76,12 +76,13 @@ export const PROP_CUT_VALUE = '(other)';
 export const SCROLL_PAGE_SEPARATOR = '#';
 
 /**
- * Dimensions whose values are free text from outside (a referring site, campaign parameters). Their
+ * Dimensions whose values are free text from outside (a referring site, campaign parameters, a form
+ * name that anyone may send with a beacon). Their
  * counts stay beside their visitor states until the day is sealed (migrations 0029, 0032); a value seen
  * from fewer than k distinct visitors is then stored as RARE_VALUE, and the value itself is dropped with
  * the states' partition. Property dimensions (`prop:<key>`) are held the same way when their rows carry
  * visitor values: the processor writes a declared value without any, so that only undeclared values
- * are held and folded.
+ * are held and folded; so too a form counted by its page (a scrubbed path, as the `page` rows hold).
  */
 export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
   'referrer',
@@ -90,6 +91,7 @@ export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
   'utm_campaign',
   'utm_term',
   'utm_content',
+  'form',
 ];
 const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
 /** Whether the rows of `dim` are held and folded by the rare-value rule (a free-text or a property dimension). */
