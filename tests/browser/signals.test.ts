@@ -199,7 +199,7 @@ const hide = (page: Page) =>
   });
 
 /** The practice's rollup rows as `dim=value` → [page views, visits, events], rows that net to zero left out. */
-async function rollups(practiceId = PRACTICE): Promise<Record<string, readonly [number, number, number]>> {
+async function rollups(practiceId: string): Promise<Record<string, readonly [number, number, number]>> {
   const rows = await db.rows<{ k: string; pv: string; vi: string; ev: string }>(
     `SELECT concat(dim, '=', value) AS k, toString(${metricMergeExpression('pageviews')}) AS pv,` +
       ` toString(${metricMergeExpression('visits')}) AS vi, toString(${metricMergeExpression('events')}) AS ev` +
@@ -212,34 +212,64 @@ async function rollups(practiceId = PRACTICE): Promise<Record<string, readonly [
   );
 }
 
+type Rows = Record<string, readonly [number, number, number]>;
+
+/** The rows once they hold `expected` (events arrive in several processor batches), or a timeout naming the last seen. */
+const settled = (practiceId: string, expected: Rows): Promise<Rows> =>
+  eventually(
+    () => rollups(practiceId),
+    (rows) => Object.entries(expected).every(([k, counts]) => JSON.stringify(rows[k]) === JSON.stringify(counts)),
+    60_000,
+    `${practiceId} rollups`,
+  );
+
+/**
+ * Runs `action` and waits until the collector has answered the beacon it sends (`path`: the endpoint,
+ * `sent`: text of its body), so that one step's beacon is not still in flight when the next step opens
+ * a window or leaves the page.
+ */
+async function answered(page: Page, path: string, sent: string, action: () => Promise<unknown>): Promise<void> {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === path && (r.request().postData() ?? '').includes(sent), {
+      timeout: 20_000,
+    }),
+    action(),
+  ]);
+  expect(response.status()).toBe(202);
+}
+
+/** Scrolls to the end of the page and waits until the page has seen its scroll event (the trackers read depth there). */
+const scrollToEnd = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        addEventListener('scroll', () => resolve(), { once: true });
+        scrollTo(0, document.documentElement.scrollHeight);
+      }),
+  );
+
 describe('built-in signals in Chromium, through Kafka and ClickHouse', () => {
   it('counts calls, emails, directions, forms and scroll depth by kind only', async () => {
     const { context, page } = await visitor();
     await page.goto(`${siteUrl}/contact`);
-    await page.click('#call');
-    await page.click('#email');
-    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#directions')]);
-    await popup.close();
+    await answered(page, '/e', '"tel:"', () => page.click('#call'));
+    await answered(page, '/e', '"mailto:"', () => page.click('#email'));
+    let popup: Page | undefined;
+    await answered(page, '/e', 'google.com/maps', async () => {
+      [popup] = await Promise.all([context.waitForEvent('page'), page.click('#directions')]);
+    });
+    await popup!.close();
     await page.fill('textarea[name=message]', 'Jane Doe, 555-0100, my knee hurts');
-    await page.click('#send');
-    await page.locator('#sent').waitFor();
-    await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
-    await page.waitForTimeout(300);
-    await hide(page);
+    await answered(page, '/e', '"form"', () => page.click('#send'));
+    await scrollToEnd(page);
+    await answered(page, '/e', '"engagement"', () => hide(page));
     // A booking page is count-only: its form is counted under its class, with no visitor.
     await page.goto(`${siteUrl}/appointments/`);
-    await page.click('button');
-    await page.locator('#done').waitFor();
+    await answered(page, '/e', '"form"', () => page.click('button'));
     await context.close();
 
     // Hand-counted: one call, one email, one directions click, two forms; one visit on a laptop-sized screen.
-    const rows = await eventually(
-      rollups,
-      (r) => r['action=form']?.[2] === 2 && r['scroll_page=/contact#100'] !== undefined,
-      30_000,
-      'signal rollups',
-    );
-    expect(rows).toMatchObject({
+    const expected: Rows = {
       'action=call': [0, 0, 1],
       'action=email': [0, 0, 1],
       'action=directions': [0, 0, 1],
@@ -250,7 +280,9 @@ describe('built-in signals in Chromium, through Kafka and ClickHouse', () => {
       'scroll_page=/contact#100': [1, 0, 0],
       'screen=laptop': [1, 1, 0],
       'total=': [2, 1, 5],
-    });
+    };
+    const rows = await settled(PRACTICE, expected);
+    expect(rows).toMatchObject(expected);
     // Whatever the page sent while it was open, a page view is counted at one depth only.
     const scrolls = Object.entries(rows).filter(([k]) => k.startsWith('scroll='));
     expect(scrolls.reduce((n, [, [pv]]) => n + pv, 0)).toBe(1);
@@ -264,25 +296,20 @@ describe('built-in signals in Chromium, through Kafka and ClickHouse', () => {
   it('counts the same signals from the official Plausible tracker on /api/event', async () => {
     const { context, page } = await visitor();
     await page.goto(`${plausibleUrl}/contact`);
-    await page.click('#call');
-    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('#directions')]);
-    await popup.close();
+    await answered(page, '/api/event', 'Phone Call', () => page.click('#call'));
+    let popup: Page | undefined;
+    await answered(page, '/api/event', 'google.com/maps', async () => {
+      [popup] = await Promise.all([context.waitForEvent('page'), page.click('#directions')]);
+    });
+    await popup!.close();
     await page.fill('textarea[name=message]', 'Jane Doe, 555-0100');
-    await page.click('#send');
-    await page.locator('#sent').waitFor();
-    await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
-    await page.waitForTimeout(300);
-    await hide(page);
+    await answered(page, '/api/event', 'Form: Submission', () => page.click('#send'));
+    await scrollToEnd(page);
+    await answered(page, '/api/event', '"sd":100', () => hide(page));
     await context.close();
 
     // Hand-counted: a page view, a Phone Call, an outbound click to a map, a Form: Submission, an engagement at the end.
-    const rows = await eventually(
-      () => rollups(PLAUSIBLE_PRACTICE),
-      (r) => r['action=form']?.[2] === 1 && r['scroll_page=/contact#100'] !== undefined,
-      30_000,
-      'Plausible signal rollups',
-    );
-    expect(rows).toMatchObject({
+    const expected: Rows = {
       'action=call': [0, 0, 1],
       'action=directions': [0, 0, 1],
       'action=form': [0, 0, 1],
@@ -290,7 +317,9 @@ describe('built-in signals in Chromium, through Kafka and ClickHouse', () => {
       'scroll=100': [1, 0, 0],
       'scroll_page=/contact#100': [1, 0, 0],
       'total=': [1, 1, 3],
-    });
+    };
+    const rows = await settled(PLAUSIBLE_PRACTICE, expected);
+    expect(rows).toMatchObject(expected);
     // This tracker sends no width (`w`), so no screen class: /api/event keeps one only when `w` is sent.
     const unexpected = (k: string) => ['event=', 'exit_domain=', 'screen='].some((dim) => k.startsWith(dim));
     expect(Object.keys(rows).filter(unexpected)).toEqual([]);
