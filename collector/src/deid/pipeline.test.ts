@@ -182,8 +182,6 @@ describe('deidentifyHit (snippet)', () => {
       ['https://waze.com/ul?ll=40.7,-74.0', 'directions'],
       ['https://www.openstreetmap.org/directions?to=40.7,-74.0', 'directions'],
       ['https://www.bing.com/maps?rtp=~adr.12%20Main', 'directions'],
-      ['tel:+1-555-010-2000', 'call'],
-      ['mailto:front-desk@clinic.example', 'email'],
     ] as const) {
       const { event } = await ok(hit({ type: 'outbound', target }));
       expect(event).toMatchObject({ type: 'event', action, target: null, name: null });
@@ -198,6 +196,9 @@ describe('deidentifyHit (snippet)', () => {
     expect(
       (await ok(hit({ type: 'outbound', target: 'https://www.bing.com/search?q=x' }))).event.action,
     ).toBeUndefined();
+    // A call or email is its own beacon type: an outbound tel: or mailto: target is refused, as any non-web target.
+    for (const target of ['tel:+1-555-010-2000', 'mailto:front-desk@clinic.example'])
+      expect((await deidentify(hit({ type: 'outbound', target }), facts(), practice)).kind).toBe('invalid');
   });
 
   it('counts a form by its declared name, scrubbed, else by its canonical page; never its content', async () => {

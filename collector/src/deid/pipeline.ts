@@ -18,7 +18,7 @@ import { customEventStep } from './event-declarations.ts';
 import { freeTextValue } from './free-text.ts';
 import { matchPageClass, matchPathTemplate } from './page-class.ts';
 import type { SaltKind } from './salt-store.ts';
-import { formName, linkAction, screenClass, scrollBucket } from './signals.ts';
+import { formName, isDirectionsLink, screenClass, scrollBucket } from './signals.ts';
 import { hostInDomains, referrerDomain, siteOf } from './site-domain.ts';
 import { allowedQueryValues, parseWebUrl, scrubPath, scrubSegments, urlHost } from './url-scrubber.ts';
 import { classifyUserAgent, type UaClass } from './user-agent.ts';
@@ -169,13 +169,12 @@ export function targetStep(hit: RawHit, practice: Practice): Step<string | null>
 }
 
 /**
- * A built-in signal's kind: as the entry point said, or an outbound link's when it is one (a map link
- * is directions; a `tel:` or `mailto:` target, which the Plausible tracker may report, a call or email).
- * The link's destination then goes no further.
+ * A built-in signal's kind: as the entry point said, or directions for an outbound link to a map
+ * (whose destination, an address, then goes no further).
  */
 export function actionStep(hit: RawHit): ActionKind | null {
   if (hit.action) return hit.action;
-  return hit.type === 'outbound' && hit.target ? linkAction(hit.target) : null;
+  return hit.type === 'outbound' && hit.target && isDirectionsLink(hit.target) ? 'directions' : null;
 }
 
 /** Which salt keys this client's visitor: the month's for a cookie-mode visitor with a cookie, else the day's. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { linkAction } from './signals.ts';
+import { isDirectionsLink } from './signals.ts';
 
-describe('linkAction', () => {
+describe('isDirectionsLink', () => {
   it('knows the map services by host and path, and nothing else as directions', () => {
     const directions = [
       'https://maps.google.com/?q=12+Main+St',
@@ -18,7 +18,7 @@ describe('linkAction', () => {
       'https://wego.here.com/directions/drive',
       'https://www.mapquest.com/directions/to/x',
     ];
-    for (const href of directions) expect([href, linkAction(href)]).toEqual([href, 'directions']);
+    for (const href of directions) expect([href, isDirectionsLink(href)]).toEqual([href, true]);
     const others = [
       'https://maps.example.com/place',
       'https://www.google.com/search?q=maps',
@@ -28,17 +28,9 @@ describe('linkAction', () => {
       'https://www.apple.com/maps/',
       'https://example.com/maps/',
       'ftp://maps.google.com/',
+      'tel:+15550102000',
+      'mailto:a@b.example',
     ];
-    for (const href of others) expect([href, linkAction(href)]).toEqual([href, null]);
-  });
-
-  it('takes tel: and sms: as calls and mailto: as email, in any case', () => {
-    expect(['tel:+15550102000', 'TEL:555', 'sms:+1555', 'mailto:a@b.example', 'MailTo:x'].map(linkAction)).toEqual([
-      'call',
-      'call',
-      'call',
-      'email',
-      'email',
-    ]);
+    for (const href of others) expect([href, isDirectionsLink(href)]).toEqual([href, false]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ActionKind, ScreenClass, ScrollBucket } from '@confidant/shared';
+import type { ScreenClass, ScrollBucket } from '@confidant/shared';
 import { freeTextValue } from './free-text.ts';
 import { registrableDomain } from './site-domain.ts';
 import { parseWebUrl, urlHost } from './url-scrubber.ts';
@@ -61,16 +61,10 @@ export function isMapLink(url: URL): boolean {
   return prefix === '/' || (prefix !== undefined && underMaps);
 }
 
-/**
- * What a clicked link is, when it is a built-in signal: a `tel:` link a call, `mailto:` an email, a
- * web link that opens a map directions. Null for any other link.
- */
-export function linkAction(href: string): ActionKind | null {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(href.trim())?.[1]?.toLowerCase();
-  if (scheme === 'tel' || scheme === 'sms') return 'call';
-  if (scheme === 'mailto') return 'email';
+/** True when an outbound link's destination (an absolute http(s) URL) opens a map: a click for directions. */
+export function isDirectionsLink(href: string): boolean {
   const url = parseWebUrl(href);
-  return url && isMapLink(url) ? 'directions' : null;
+  return url !== null && isMapLink(url);
 }
 
 /**
