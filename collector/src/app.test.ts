@@ -110,6 +110,25 @@ describe('POST /e', () => {
     });
   });
 
+  it('takes call, email and form signals and scroll depth without the number, address or content', async () => {
+    const url = 'https://clinic.example/contact';
+    const sent = async (body: object) => {
+      expect((await beacon({ site: 'site-riverside', url, width: 1280, ...body })).statusCode).toBe(202);
+      return last();
+    };
+    expect(await sent({ type: 'tel:' })).toMatchObject({ type: 'event', action: 'call', screen: 'laptop' });
+    expect(await sent({ type: 'mailto:' })).toMatchObject({ type: 'event', action: 'email', name: null });
+    expect(await sent({ type: 'form', form: 'New Patient' })).toMatchObject({ action: 'form', form: 'new-patient' });
+    expect(await sent({ type: 'form' })).toMatchObject({ action: 'form', form: '/contact' });
+    expect(await sent({ type: 'outbound', target: 'https://www.google.com/maps/dir/?daddr=12+Main' })).toMatchObject({
+      type: 'event',
+      action: 'directions',
+      target: null,
+    });
+    expect(await sent({ type: 'engagement', engagedMs: 900, scroll: 0.8 })).toMatchObject({ scroll: 75 });
+    expect(JSON.stringify(sink.events.slice(-6))).not.toMatch(/Main|1280/);
+  });
+
   it('accepts application/json too', async () => {
     expect(
       (
@@ -316,6 +335,26 @@ describe('POST /api/event (Plausible)', () => {
       p: { plan: 'basic', email: 'jane@x.org' },
     });
     expect(last()).toMatchObject({ type: 'event', name: 'Signup', props: { plan: 'basic' } });
+  });
+
+  it('maps sd, Form: Submission, call, email and directions events and links to the built-in signals', async () => {
+    const u = 'https://clinic.example/contact';
+    await plausible({ n: 'engagement', u, d: 'clinic.example', e: 4000, sd: 63, w: 390 });
+    expect(last()).toMatchObject({ type: 'engagement', engagedMs: 4000, scroll: 50, screen: 'mobile' });
+    await plausible({ n: 'Form: Submission', u, d: 'clinic.example', p: { email: 'jane@x.org' } });
+    expect(last()).toMatchObject({ type: 'event', action: 'form', form: '/contact', name: null });
+    expect(last().props).toBeUndefined();
+    for (const [n, action] of [
+      ['Phone Call', 'call'],
+      ['email', 'email'],
+      ['Get Directions', 'directions'],
+    ] as const) {
+      await plausible({ n, u, d: 'clinic.example', p: { number: '555-010-2000' } });
+      expect(last()).toMatchObject({ type: 'event', action, name: null });
+    }
+    await plausible({ n: 'Outbound Link: Click', u, d: 'clinic.example', p: { url: 'https://maps.apple.com/?q=x' } });
+    expect(last()).toMatchObject({ type: 'event', action: 'directions', target: null });
+    expect(JSON.stringify(sink.events.slice(-6))).not.toMatch(/555|jane|apple/);
   });
 
   it('answers 404 for an unregistered domain and 400 for a bad body', async () => {

@@ -219,6 +219,59 @@ describe('visitor sealer', () => {
     expect(left!.n).toBe('0');
   });
 
+  it('folds utm_term, utm_content, form names and property values like campaigns, and caps a day of property values', async () => {
+    const row = (dim: string, value: string, visitors: number[]) => ({
+      practiceId: 'signals-p',
+      day: '2024-07-01',
+      dim,
+      value,
+      events: visitors.length,
+      visitors,
+    });
+    await new RollupFixture()
+      .daily(row('utm_term', 'jane-doe', [1]))
+      .daily(row('utm_term', 'knee-pain', [1, 2, 3]))
+      .daily(row('utm_content', 'banner', [1, 2]))
+      .daily(row('prop:plan', 'olena', [4]))
+      .daily(row('prop:plan', 'gold', [1, 2, 3, 4, 5]))
+      .daily(row('prop:plan', 'silver', [1, 2, 3, 4]))
+      .daily(row('prop:topic', 'knees', [1, 2, 3]))
+      // A declared form name anyone could send is held like any free text; a form counted by its page is not.
+      .daily(row('form', 'smith-intake', [1]))
+      .daily({ practiceId: 'signals-p', day: '2024-07-01', dim: 'form', value: '/contact', events: 1 })
+      // A declared value: written without visitor values, counted at once, never folded or capped.
+      .daily({ practiceId: 'signals-p', day: '2024-07-01', dim: 'prop:plan', value: 'basic', events: 1 })
+      .flush(h.db);
+    const values = async () =>
+      Object.fromEntries(
+        (
+          await h.db.rows<{ k: string; n: string }>(
+            `SELECT concat(dim, '=', value) AS k, toString(sumMerge(events)) AS n
+             FROM ${TABLES.rollupDaily} WHERE practice_id = 'signals-p' GROUP BY k`,
+          )
+        ).map((r) => [r.k, Number(r.n)]),
+      );
+    await sealClosedVisitorStates({
+      db: h.db,
+      clickhouse: h.config.clickhouse,
+      now: () => dayMs('2024-07-04'),
+      propValuesCap: 2,
+    });
+    // k = 3: jane-doe, banner and olena are rare; of gold (5), silver (4) and knees (3) the cap keeps two.
+    expect(await values()).toEqual({
+      'utm_term=(rare)': 1,
+      'utm_term=knee-pain': 3,
+      'utm_content=(rare)': 2,
+      'prop:plan=(rare)': 1,
+      'prop:plan=gold': 5,
+      'prop:plan=silver': 4,
+      'prop:topic=(other)': 3,
+      'prop:plan=basic': 1,
+      'form=(rare)': 1,
+      'form=/contact': 1,
+    });
+  });
+
   it('lets one process seal at a time', async () => {
     let release!: () => void;
     const held = h.control.exclusively(

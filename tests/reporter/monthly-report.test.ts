@@ -65,6 +65,24 @@ beforeAll(async () => {
     .daily(a('2024-03-01', 'notfound', '/old-page', { pageviews: 2 }))
     .daily(a('2024-03-01', 'page_class', 'appointments', { pageviews: 3 }))
     .daily(a('2024-03-01', 'page_class', 'patient-portal', { pageviews: 1 }))
+    .daily(a('2024-03-01', 'utm_term', 'knee-pain', { visits: 2 }))
+    .daily(a('2024-03-01', 'utm_content', 'banner', { visits: 1 }))
+    .daily(a('2024-03-01', 'action', 'call', { events: 3, visitors: [1, 2] }))
+    .daily(a('2024-03-02', 'action', 'call', { events: 1, visitors: [4] }))
+    .daily(a('2024-03-01', 'action', 'directions', { events: 2, visitors: [3] }))
+    .daily(a('2024-03-01', 'action', 'form', { events: 5, visitors: [1, 3] }))
+    .daily(a('2024-03-01', 'form', 'contact', { events: 2, visitors: [1] }))
+    // Count-only booking pages: their forms carry no visitors.
+    .daily(a('2024-03-01', 'form', 'appointments', { events: 3 }))
+    // Scroll depth: a page view counted at 25 % and then moved to 75 % (signed deltas).
+    .daily(a('2024-03-01', 'scroll', '25', { pageviews: 3 }))
+    .daily(a('2024-03-01', 'scroll', '25', { pageviews: -1 }))
+    .daily(a('2024-03-01', 'scroll', '75', { pageviews: 1 }))
+    .daily(a('2024-03-01', 'scroll', '100', { pageviews: 4 }))
+    .daily(a('2024-03-01', 'scroll_page', '/#100', { pageviews: 4 }))
+    .daily(a('2024-03-01', 'screen', 'mobile', { visits: 3, pageviews: 7, visitors: [4, 5] }))
+    .daily(a('2024-03-01', 'screen', 'laptop', { visits: 6, pageviews: 12, visitors: [1, 2, 3] }))
+    .daily(a('2024-03-01', 'prop:plan', 'gold', { events: 2, visitors: [1, 2] }))
     .hourly({ practiceId: 'alpha', day: '2024-03-01', hour: 9, pageviews: 6, visits: 2, visitors: [1, 2] })
     .hourly({ practiceId: 'alpha', day: '2024-03-01', hour: 14, pageviews: 4, visits: 2, visitors: [3] })
     .daily({ practiceId: 'gamma', day: '2024-03-01', dim: 'total', pageviews: 2, visits: 2, visitors: [1, 2] })
@@ -191,6 +209,28 @@ describe('monthly report (JSON)', () => {
       { value: 'appointments', pageviews: 3 },
       { value: 'patient-portal', pageviews: 1 },
     ]);
+    expect(s.campaignTerms).toEqual([{ value: 'knee-pain', visits: 2 }]);
+    expect(s.campaignContent).toEqual([{ value: 'banner', visits: 1 }]);
+    // calls 3 + 1 over two days, visitors 2 + 1 (summed daily uniques)
+    expect(s.contacts).toEqual([
+      { value: 'form', events: 5, visitors: 2 },
+      { value: 'call', events: 4, visitors: 3 },
+      { value: 'directions', events: 2, visitors: 1 },
+    ]);
+    expect(s.forms).toEqual([
+      { value: 'appointments', events: 3, visitors: 0 },
+      { value: 'contact', events: 2, visitors: 1 },
+    ]);
+    // In bucket order; 25 % is 3 - 1 = 2.
+    expect(s.scrollDepth).toEqual([
+      { value: '25', pageviews: 2 },
+      { value: '75', pageviews: 1 },
+      { value: '100', pageviews: 4 },
+    ]);
+    expect(s.screens).toEqual([
+      { value: 'laptop', visits: 6, visitors: 3, pageviews: 12 },
+      { value: 'mobile', visits: 3, visitors: 2, pageviews: 7 },
+    ]);
   });
 
   test('limit and explicit source', async () => {
@@ -278,6 +318,24 @@ describe('stats', () => {
       )
     ).json();
     expect(byVisitors.rows.map((x: { value: string }) => x.value)).toEqual(['Chrome', 'Firefox']);
+  });
+
+  test("a breakdown's default metrics follow its dimension", async () => {
+    const rows = async (dimension: string) =>
+      (await get(`/v1/practices/alpha/stats/breakdown?from=2024-03-01&to=2024-03-31&dimension=${dimension}`)).json();
+    expect(await rows('event')).toMatchObject({
+      metrics: ['events', 'visitors'],
+      rows: [{ value: 'booking-click', events: 4, visitors: 2 }],
+    });
+    expect((await rows('action')).rows[0]).toEqual({ value: 'form', events: 5, visitors: 2 });
+    expect((await rows('prop:plan')).rows).toEqual([{ value: 'gold', events: 2, visitors: 2 }]);
+    expect((await rows('scroll_page')).rows).toEqual([{ value: '/#100', pageviews: 4 }]);
+    expect((await rows('page')).rows.slice(0, 2)).toEqual([
+      { value: '/', pageviews: 8, visitors: 2 },
+      { value: '/contact', pageviews: 5, visitors: 1 },
+    ]);
+    expect((await rows('screen')).metrics).toEqual(['visits', 'pageviews']);
+    expect((await rows('prop:Plan')).error.message).toMatch(/prop:<key>/);
   });
 
   test('validation: unknown dimension, range too long, reversed range, hourly events', async () => {

@@ -175,6 +175,73 @@ describe('deidentifyHit (snippet)', () => {
     expect((await ok(hit({ engagedMs: 4200 }))).event.engagedMs).toBeNull();
   });
 
+  it('records calls, emails and directions as their kind alone, never the number, address or destination', async () => {
+    const call = (await ok(hit({ type: 'event', action: 'call' }))).event;
+    expect(call).toMatchObject({ type: 'event', action: 'call', name: null, target: null });
+    for (const [target, action] of [
+      ['https://www.google.com/maps/dir/?api=1&destination=12+Main+St', 'directions'],
+      ['https://maps.apple.com/?daddr=12+Main+St', 'directions'],
+      ['https://goo.gl/maps/abc123', 'directions'],
+      ['https://waze.com/ul?ll=40.7,-74.0', 'directions'],
+      ['https://www.openstreetmap.org/directions?to=40.7,-74.0', 'directions'],
+      ['https://www.bing.com/maps?rtp=~adr.12%20Main', 'directions'],
+    ] as const) {
+      const { event } = await ok(hit({ type: 'outbound', target }));
+      expect(event).toMatchObject({ type: 'event', action, target: null, name: null });
+      expect(eventEnvelopeSchema.parse(event)).toEqual(event);
+      expect(JSON.stringify(event)).not.toMatch(/Main|555|front-desk|40\.7|abc123/);
+    }
+    // A Google page outside /maps, and Bing search, are ordinary outbound links.
+    expect((await ok(hit({ type: 'outbound', target: 'https://www.google.com/search?q=x' }))).event).toMatchObject({
+      type: 'outbound',
+      target: 'google.com',
+    });
+    expect(
+      (await ok(hit({ type: 'outbound', target: 'https://www.bing.com/search?q=x' }))).event.action,
+    ).toBeUndefined();
+    // A call or email is its own beacon type: an outbound tel: or mailto: target is refused, as any non-web target.
+    for (const target of ['tel:+1-555-010-2000', 'mailto:front-desk@clinic.example'])
+      expect((await deidentify(hit({ type: 'outbound', target }), facts(), practice)).kind).toBe('invalid');
+  });
+
+  it('counts a form by its declared name, scrubbed, else by its canonical page; never its content', async () => {
+    const form = async (name: string | null, url = 'https://clinic.example/contact/./us?email=a@b.c') =>
+      (await ok(hit({ type: 'event', action: 'form', form: name, url }))).event;
+    expect(await form('Contact Us')).toMatchObject({ type: 'event', action: 'form', form: 'contact-us', name: null });
+    expect((await form(null)).form).toBe('/contact/us');
+    // A declared name that identifies, or is not a slug, falls back to the page.
+    expect((await form('jane-doe')).form).toBe('/contact/us');
+    expect((await form('555-010-2000')).form).toBe('/contact/us');
+    expect((await form('a@b.example')).form).toBe('/contact/us');
+    // On a count-only page the form is its class, whatever name it declares, with no visitor.
+    const booking = await form('Jane Doe Intake', 'https://clinic.example/booking/step-2');
+    expect(booking).toMatchObject({ form: 'appointments', countOnly: true });
+    expect(booking.visitor).toBeUndefined();
+  });
+
+  it('buckets scroll depth on engagement only, and keeps the screen class, not the width', async () => {
+    const engagement = async (scrollPercent: number) =>
+      (await ok(hit({ type: 'engagement', engagedMs: 1000, scrollPercent }))).event.scroll;
+    expect(await Promise.all([0, 24.9, 25, 49, 50, 74.9, 75, 99.2, 99.6, 100, 140].map(engagement))).toEqual([
+      0, 0, 25, 25, 50, 50, 75, 75, 100, 100, 100,
+    ]);
+    expect((await ok(hit({ scrollPercent: 80 }))).event.scroll).toBeUndefined();
+    const screens = await Promise.all(
+      [375, 575, 576, 991, 992, 1439, 1440, 2560].map(async (width) => (await ok(hit({ width }))).event.screen),
+    );
+    expect(screens).toEqual(['mobile', 'mobile', 'tablet', 'tablet', 'laptop', 'laptop', 'desktop', 'desktop']);
+    const noWidth = (await ok(hit({ width: 0 }))).event;
+    expect(noWidth.screen).toBeUndefined();
+    expect(JSON.stringify(await ok(hit({ width: 1366 })))).not.toContain('1366');
+  });
+
+  it('keeps utm_term and utm_content like utm_campaign: scrubbed free text', async () => {
+    const { event } = await ok(hit({ url: 'https://clinic.example/?utm_term=Knee-Pain&utm_content=jane-doe' }));
+    expect(event).toMatchObject({ utmTerm: 'knee-pain', utmContent: '(other)' });
+    const plain = (await ok(hit())).event;
+    expect('utmTerm' in plain || 'utmContent' in plain).toBe(false);
+  });
+
   describe('cookie mode', () => {
     const cookiePractice = { ...practice, cookieMode: true };
     it('issues a random id when none is sent and counts with the cookieless key', async () => {

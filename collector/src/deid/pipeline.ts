@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
+  type ActionKind,
   drop,
   invalid,
   ok,
@@ -18,6 +19,7 @@ import { freeTextValue } from './free-text.ts';
 import { matchPageClass, matchPathTemplate } from './page-class.ts';
 import { holdBackRareValues, type RareValueGate } from './rare-value-gate.ts';
 import type { SaltKind } from './salt-store.ts';
+import { formName, isDirectionsLink, screenClass, scrollBucket } from './signals.ts';
 import { hostInDomains, referrerDomain, siteOf } from './site-domain.ts';
 import { allowedQueryValues, parseWebUrl, scrubPath, scrubSegments, urlHost } from './url-scrubber.ts';
 import { classifyUserAgent, type UaClass } from './user-agent.ts';
@@ -55,6 +57,14 @@ export type RawHit = {
   name?: string | null;
   props?: Record<string, unknown> | null;
   engagedMs?: number | null;
+  /** A built-in signal (a call, email or directions link, a form submitted); an outbound link may also turn out to be one. */
+  action?: ActionKind | null;
+  /** Form submissions: the form's declared name as sent. */
+  form?: string | null;
+  /** Engagement: the page view's deepest scroll, in percent of the page's height. */
+  scrollPercent?: number | null;
+  /** The viewport width in CSS pixels (only its screen class is kept). */
+  width?: number | null;
   client: ClientFacts;
   /** Epoch ms: when the collector received the hit (snippet), or when it happened (logs). */
   time: number;
@@ -71,6 +81,8 @@ export type PageFacts = {
   utmSource: string | null;
   utmMedium: string | null;
   utmCampaign: string | null;
+  utmTerm: string | null;
+  utmContent: string | null;
 };
 export type VisitorFacts = { visitor: string; period: 'day' | 'month' };
 export type PlaceFacts = { country: string; agent: UaClass };
@@ -97,9 +109,10 @@ export type Deidentified = {
 export type DeidResult = Step<Deidentified>;
 
 const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
-const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null } as const;
+const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, utmContent: null } as const;
 // Shared results of the steps with nothing to say (a log import runs them for millions of lines).
 const PASS = Object.freeze(ok(null));
+const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null })));
 
 /** The visitor's choice comes first: an opted-out hit is not looked at further. */
 export function consentStep(client: ClientFacts): Step<null> {
@@ -135,6 +148,8 @@ export function pageStep(url: string, practice: Practice): Step<PageFacts> {
     utmSource: firstValue(q.utm_source, q.source, q.ref),
     utmMedium: firstValue(q.utm_medium),
     utmCampaign: firstValue(q.utm_campaign),
+    utmTerm: firstValue(q.utm_term),
+    utmContent: firstValue(q.utm_content),
   });
 }
 
@@ -153,6 +168,15 @@ export function targetStep(hit: RawHit, practice: Practice): Step<string | null>
   if (!dest) return invalid('invalid-target');
   const host = urlHost(dest);
   return ok(hit.type === 'download' && hostInDomains(host, practice.domains) ? scrubPath(dest.pathname) : siteOf(host));
+}
+
+/**
+ * A built-in signal's kind: as the entry point said, or directions for an outbound link to a map
+ * (whose destination, an address, then goes no further).
+ */
+export function actionStep(hit: RawHit): ActionKind | null {
+  if (hit.action) return hit.action;
+  return hit.type === 'outbound' && hit.target && isDirectionsLink(hit.target) ? 'directions' : null;
 }
 
 /** Which salt keys this client's visitor: the month's for a cookie-mode visitor with a cookie, else the day's. */
@@ -207,9 +231,10 @@ export function deidentifyHit(
   if (bot.kind !== 'ok') return bot;
   const pageResult = steps.page(hit.url);
   if (pageResult.kind !== 'ok') return pageResult;
-  const target = targetStep(hit, practice);
+  const action = actionStep(hit);
+  const target = action ? PASS : targetStep(hit, practice);
   if (target.kind !== 'ok') return target;
-  const custom = customEventStep(hit.type, hit.name, hit.props, practice);
+  const custom = action ? NOT_CUSTOM : customEventStep(hit.type, hit.name, hit.props, practice);
   if (custom.kind !== 'ok') return custom;
 
   const page = pageResult.value;
@@ -220,7 +245,7 @@ export function deidentifyHit(
     id,
     practiceId: practice.id,
     source: hit.source,
-    type: hit.type === 'notfound' && !practice.markNotFound ? 'pageview' : hit.type,
+    type: action ? 'event' : hit.type === 'notfound' && !practice.markNotFound ? 'pageview' : hit.type,
     ts: hit.time,
     page: page.page,
     countOnly,
@@ -236,6 +261,7 @@ export function deidentifyHit(
     os: place.agent.os,
     device: place.agent.device,
   };
+  addSignals(event, hit, action, page);
   // A count-only event carries no visitor value at all, and sets no cookie.
   if (countOnly) return ok({ event, issueCookieId: null });
   const visitor = steps.visitor(hit.client, hit.time);
@@ -248,6 +274,19 @@ export function deidentifyHit(
       ? randomBytes(16).toString('hex')
       : null;
   return ok({ event, issueCookieId });
+}
+
+/** The optional fields of the built-in signals and the campaign's term and content, set only when there is a value. */
+function addSignals(event: EventEnvelope, hit: RawHit, action: ActionKind | null, page: PageFacts): void {
+  if (page.utmTerm) event.utmTerm = page.utmTerm;
+  if (page.utmContent) event.utmContent = page.utmContent;
+  if (action) event.action = action;
+  // A count-only page's form is its class: a name sent with it could not be held for the rare-value rule.
+  if (action === 'form') event.form = page.countOnly ? page.page : formName(hit.form, page.page);
+  const scroll = hit.type === 'engagement' ? scrollBucket(hit.scrollPercent) : null;
+  if (scroll !== null) event.scroll = scroll;
+  const screen = screenClass(hit.width);
+  if (screen) event.screen = screen;
 }
 
 /** An event's Kafka key: its visitor's, so a visitor's events stay in order; a count-only event's own id. */

@@ -104,13 +104,17 @@ describe('scrubUrl corpus', () => {
 describe('scrubUrl rules', () => {
   it('keeps ordinary paths and allowlisted campaign values', () => {
     expect(
-      scrubbedPage('https://Clinic.Example/services/cardiology/?utm_source=Google&utm_medium=cpc&x=1#top'),
+      scrubbedPage(
+        'https://Clinic.Example/services/cardiology/?utm_source=Google&utm_medium=cpc&utm_term=Knee&x=1#top',
+      ),
     ).toEqual({
       page: '/services/cardiology/',
       countOnly: false,
       utmSource: 'google',
       utmMedium: 'cpc',
       utmCampaign: null,
+      utmTerm: 'knee',
+      utmContent: null,
     });
     expect(scrubUrl('https://Clinic.Example./a')).toEqual({ host: 'clinic.example', path: '/a' });
   });

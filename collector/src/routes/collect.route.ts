@@ -1,8 +1,19 @@
 import { parseInput, parseJsonBody } from '@confidant/shared';
 import type { FastifyPluginAsync } from 'fastify';
-import { beaconSchema } from './beacon.schema.ts';
-import { acceptHit, applyCors } from './hit-handler.ts';
+import { BEACON_ACTIONS, beaconSchema, type Beacon } from './beacon.schema.ts';
+import { acceptHit, applyCors, type BeaconHit } from './hit-handler.ts';
 import { unknownSite, type RouteDeps } from './route-deps.ts';
+
+/** What a beacon says, as the pipeline takes it: a signal's type becomes its kind, the scroll share a percentage. */
+export function beaconHit({ type, scroll, ...beacon }: Beacon): BeaconHit {
+  const action = Object.hasOwn(BEACON_ACTIONS, type) ? BEACON_ACTIONS[type as keyof typeof BEACON_ACTIONS] : null;
+  return {
+    ...beacon,
+    type: action ? 'event' : (type as BeaconHit['type']),
+    action,
+    scrollPercent: scroll === null || scroll === undefined ? null : scroll * 100,
+  };
+}
 
 /** `POST /e`: the snippet's beacon. */
 export const collectRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
@@ -21,7 +32,7 @@ export const collectRoute: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
       throw unknownSite(deps.registry, 'no practice is registered for this site key');
     }
     applyCors(request, reply, practice);
-    await acceptHit(request, reply, practice, beacon, deps.hits);
+    await acceptHit(request, reply, practice, beaconHit(beacon), deps.hits);
     return reply.code(202).send();
   });
 

@@ -29,8 +29,9 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
     },
     { item: 'Page URL and referrer', detail: 'Scrubbed before anything is stored.' },
     {
-      item: 'Event type, engagement time, clicked link, custom event name, screen width',
-      detail: 'As sent by the snippet; screen width is discarded.',
+      item: 'Event type, engagement time, scroll depth, clicked link, form name, custom event name, screen width',
+      detail:
+        'As sent by the snippet; of a call or email link only its scheme is sent, never the number or address; screen width and scroll depth are kept only as their classes.',
     },
     { item: 'Global Privacy Control / Do Not Track', detail: 'When set, the request is discarded unrecorded.' },
   ];
@@ -58,6 +59,15 @@ export function privacyDocument(deps: RouteDeps, practice: Practice | null) {
     {
       item: 'Referring sites, campaign values and event property values',
       detail: `Recorded as "(rare)" until ${deps.config.rareValues.minVisitors} different visitors from as many networks sent the same value that day; the collector counts them in memory by keyed hashes only.`,
+    },
+    {
+      item: 'Calls, emails, directions and form submissions',
+      detail:
+        'Counted by kind (a form by its declared name or its page); never the number, address, map destination or anything typed into a form.',
+    },
+    {
+      item: 'Screen class and scroll depth',
+      detail: 'Mobile, tablet, laptop or desktop from the width; the deepest 25 % step of a page reached.',
     },
   ];
   const dropped: Item[] = [

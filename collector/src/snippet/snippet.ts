@@ -17,6 +17,9 @@ type Api = ((cmd: string, arg?: string) => void) & { q?: IArguments[] };
   let url = '';
   let shownAt = 0;
   let engaged = 0;
+  // The page's deepest point seen so far, as a share of its height (bucketed by the collector).
+  let depth = 0;
+  const seen = () => (depth = Math.max(depth, (scrollY + innerHeight) / d.documentElement.scrollHeight));
 
   const send = (type: string, extra?: object, from?: string) => {
     // Global Privacy Control, Do Not Track and the opt-out cookie: send nothing at all.
@@ -33,7 +36,7 @@ type Api = ((cmd: string, arg?: string) => void) & { q?: IArguments[] };
   const flush = (left?: unknown) => {
     if (shownAt) engaged += Date.now() - shownAt;
     shownAt = left || d.hidden ? 0 : Date.now();
-    if (engaged > 0 && url) send('engagement', { engagedMs: engaged });
+    if (engaged > 0 && url) send('engagement', { engagedMs: engaged, scroll: seen() });
     engaged = 0;
   };
 
@@ -42,6 +45,7 @@ type Api = ((cmd: string, arg?: string) => void) & { q?: IArguments[] };
     if (next == page) return;
     const from = url;
     if (page) flush();
+    depth = 0;
     page = next;
     url = l.href;
     shownAt = d.hidden ? 0 : Date.now();
@@ -50,6 +54,7 @@ type Api = ((cmd: string, arg?: string) => void) & { q?: IArguments[] };
 
   d.addEventListener('visibilitychange', () => (d.hidden ? flush() : (shownAt = Date.now())));
   addEventListener('pagehide', flush);
+  addEventListener('scroll', seen, { passive: true });
 
   const push = history.pushState;
   history.pushState = function (this: History, ...args: Parameters<History['pushState']>) {
@@ -58,15 +63,21 @@ type Api = ((cmd: string, arg?: string) => void) & { q?: IArguments[] };
   };
   addEventListener('popstate', () => view('pageview'));
 
+  // A call or email link is sent as its scheme alone, never the number or address (the collector tells directions from outbound links).
   const click = (e: Event) => {
     const a = (e.target as Element).closest?.('a');
-    if (!a || !/^https?:/.test(a.href) || a.href.startsWith(out)) return;
-    if (/\.(pdf|docx?|xlsx?|pptx?|csv|txt|rtf|zip|ics|vcf|mp[34])$/i.test(a.pathname))
-      send('download', { target: a.href });
-    else if (a.host != l.host) send('outbound', { target: a.href });
+    if (!a) return;
+    const href = a.href;
+    if (/^(tel|mailto):/.test(href)) send(a.protocol);
+    else if (!/^https?:/.test(href) || href.startsWith(out)) return;
+    else if (/\.(pdf|docx?|xlsx?|pptx?|csv|txt|rtf|zip|ics|vcf|mp[34])$/i.test(a.pathname))
+      send('download', { target: href });
+    else if (a.host != l.host) send('outbound', { target: href });
   };
-  d.addEventListener('click', click);
-  d.addEventListener('auxclick', click);
+  addEventListener('click', click);
+  addEventListener('auxclick', click);
+  // A submission is counted per form: its declared name (data-confidant-form), else its page. Never its fields.
+  addEventListener('submit', (e) => send('form', { form: (e.target as HTMLElement).dataset.confidantForm }));
 
   const api: Api = (cmd, arg) => {
     if (cmd == 'event') send('event', { name: arg });

@@ -3,6 +3,7 @@ import {
   ROLLUP_STATES,
   visitorStatesCloseAt,
   type EventSource,
+  type PropDimension,
   type RollupDimension,
   type VisitorStates,
 } from '@confidant/shared';
@@ -31,7 +32,7 @@ export type DailyRollupKey = {
   practiceId: string;
   day: number;
   source: EventSource;
-  dim: RollupDimension;
+  dim: RollupDimension | PropDimension;
   value: string;
 };
 export type HourlyRollupKey = { practiceId: string; day: number; hour: number; source: EventSource };
@@ -90,6 +91,8 @@ export class DayRollup {
   private readonly byDim: Array<Map<string, Cell> | undefined> = new Array<Map<string, Cell> | undefined>(
     ROLLUP_DIMENSIONS.length,
   );
+  /** Dimensions named at run time (`prop:<key>`), off the hot path. */
+  private readonly byName = new Map<PropDimension, Map<string, Cell>>();
   private readonly hours: Array<Cell | undefined> = new Array<Cell | undefined>(24);
   rows = 0;
 
@@ -114,6 +117,18 @@ export class DayRollup {
     cell.add(metric, amount, visitor);
   }
 
+  /** `add` for a dimension named at run time. */
+  addDim(dim: PropDimension, value: string, metric: number, amount: number, visitor: string | null): void {
+    let values = this.byName.get(dim);
+    if (values === undefined) this.byName.set(dim, (values = new Map()));
+    let cell = values.get(value);
+    if (cell === undefined) {
+      values.set(value, (cell = new Cell()));
+      this.rows++;
+    }
+    cell.add(metric, amount, visitor);
+  }
+
   addHour(hour: number, metric: number, amount: number, visitor: string | null): void {
     let cell = this.hours[hour];
     if (cell === undefined) {
@@ -126,23 +141,24 @@ export class DayRollup {
   dailyRows(out: DailyRollupRow[], now: number): void {
     const at = statesAt(this.day, this.states, now);
     const saltDay = this.dailyKeys ? this.day : null;
-    this.byDim.forEach((values, dim) => {
+    const push = (dim: RollupDimension | PropDimension, values: Map<string, Cell> | undefined) => {
       for (const [value, cell] of values ?? []) {
         if (cell.isEmpty()) continue;
-        const dimName = ROLLUP_DIMENSIONS[dim]!;
         out.push({
           practiceId: this.practiceId,
           day: this.day,
           source: this.source,
-          dim: dimName,
+          dim,
           value,
           ...cell.counts(),
           ...at,
-          visitorHashes: cell.visitorValues(dailyRowIdentity(this.practiceId, this.source, dimName, value, saltDay)),
+          visitorHashes: cell.visitorValues(dailyRowIdentity(this.practiceId, this.source, dim, value, saltDay)),
           visitorCount: 0,
         });
       }
-    });
+    };
+    this.byDim.forEach((values, dim) => push(ROLLUP_DIMENSIONS[dim]!, values));
+    for (const [dim, values] of this.byName) push(dim, values);
   }
 
   hourlyRows(out: HourlyRollupRow[], now: number): void {

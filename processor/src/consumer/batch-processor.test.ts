@@ -39,7 +39,9 @@ function harness(
         : null);
   const practices =
     options.practices ??
-    new PracticeCache(async () => [{ id: 'p', timezone: 'Europe/Berlin', domains: ['p.example'] } as Practice]);
+    new PracticeCache(async () => [
+      { id: 'p', timezone: 'Europe/Berlin', domains: ['p.example'], events: [] } as unknown as Practice,
+    ]);
   const metrics = createProcessorMetrics();
   const processor = new BatchProcessor({
     config: loadProcessorConfig({ PROCESSOR_GROUP_ID: 'g' }),
@@ -170,7 +172,7 @@ describe('BatchProcessor with rows ClickHouse refuses', () => {
 
   it('turns an exception of a step into a dead letter of that event and counts the rest', async () => {
     const practices = new PracticeCache(async () => [
-      { id: 'p', timezone: 'Europe/Berlin', domains: ['p.example'] } as Practice,
+      { id: 'p', timezone: 'Europe/Berlin', domains: ['p.example'], events: [] } as unknown as Practice,
     ]);
     const get = practices.get.bind(practices);
     practices.get = (id) => {

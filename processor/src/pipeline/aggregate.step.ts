@@ -1,5 +1,14 @@
-import { ok, ROLLUP_STATES, type EventEnvelope, type StepResult } from '@confidant/shared';
+import {
+  ok,
+  propDimension,
+  ROLLUP_STATES,
+  SCROLL_PAGE_SEPARATOR,
+  type EventEnvelope,
+  type StepResult,
+} from '@confidant/shared';
 import { D, M, NO_METRIC, type DayRollup, type RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
+import type { ScrollChange } from '../session/sessionizer.ts';
+import type { PracticeInfo } from './resolve-practice.step.ts';
 import type { Sessionized } from './sessionize.step.ts';
 
 export const DIRECT = '(direct)';
@@ -10,12 +19,36 @@ export function isInternalReferrer(referrer: string, domains: readonly string[])
   return domains.some((d) => referrer === d || referrer.endsWith(`.${d}`));
 }
 
-/** Country, browser, OS and device rows of one event. */
+/** Country, browser, OS, device and screen rows of one event. */
 function technology(rows: DayRollup, event: EventEnvelope, metric: number, visitor: string | null): void {
   rows.add(D.country, event.country, metric, 1, visitor);
   rows.add(D.browser, event.browser, metric, 1, visitor);
   rows.add(D.os, event.os, metric, 1, visitor);
   rows.add(D.device, event.device, metric, 1, visitor);
+  if (event.screen) rows.add(D.screen, event.screen, metric, 1, visitor);
+}
+
+/** A page view's deepest scroll, moved from its previous bucket (page views by bucket, overall and per page). */
+function scrollRows(rows: DayRollup, change: ScrollChange): void {
+  if (change.from >= 0) {
+    rows.add(D.scroll, String(change.from), M.pageviews, -1, null);
+    rows.add(D.scroll_page, `${change.page}${SCROLL_PAGE_SEPARATOR}${change.from}`, M.pageviews, -1, null);
+  }
+  rows.add(D.scroll, String(change.to), M.pageviews, 1, null);
+  rows.add(D.scroll_page, `${change.page}${SCROLL_PAGE_SEPARATOR}${change.to}`, M.pageviews, 1, null);
+}
+
+/**
+ * A declared event's properties, a row per key and value (`prop:<key>`). A declared value is counted at
+ * once; any other is free text, so its row carries the visitor and is held for the rare-value rule
+ * (0032), which also caps how many of them a practice's day keeps. A count-only event carries none.
+ */
+function propRows(rows: DayRollup, event: EventEnvelope, practice: PracticeInfo, visitor: string | null): void {
+  if (!event.props || visitor === null) return;
+  for (const [key, value] of Object.entries(event.props)) {
+    const declared = practice.declaredPropValues?.get(key)?.has(value) ?? false;
+    rows.addDim(propDimension(key), value, M.events, 1, declared ? null : visitor);
+  }
 }
 
 /**
@@ -50,15 +83,25 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
       rows.add(D.total, '', M.engagedMs, engaged, visitor);
       rows.add(D.page, event.page, M.engagedMs, engaged, null);
       rows.addHour(slot.hour, M.engagedMs, engaged, visitor);
+      if (effect.kind === 'continued' && effect.scroll) scrollRows(rows, effect.scroll);
       break;
     }
     case 'outbound':
     case 'download':
     case 'event': {
-      const dim = event.type === 'outbound' ? D.exit_domain : event.type === 'download' ? D.download : D.event;
-      const value = (event.type === 'event' ? event.name : event.target) ?? UNKNOWN;
       rows.add(D.total, '', M.events, 1, visitor);
-      rows.add(dim, value, M.events, 1, event.type === 'event' ? visitor : null);
+      if (event.action) {
+        // A built-in event: its kind, and a form its name (a count-only page's form is its class).
+        rows.add(D.action, event.action, M.events, 1, visitor);
+        // A declared form name is free text (held for the rare-value rule); a form counted by its page is a scrubbed path.
+        if (event.form !== undefined)
+          rows.add(D.form, event.form, M.events, 1, event.form.startsWith('/') ? null : visitor);
+      } else {
+        const dim = event.type === 'outbound' ? D.exit_domain : event.type === 'download' ? D.download : D.event;
+        const value = (event.type === 'event' ? event.name : event.target) ?? UNKNOWN;
+        rows.add(dim, value, M.events, 1, event.type === 'event' ? visitor : null);
+        if (event.type === 'event') propRows(rows, event, practice, visitor);
+      }
       if (linked) rows.addHour(slot.hour, NO_METRIC, 0, visitor);
       break;
     }
@@ -79,6 +122,8 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
     if (event.utmSource) rows.add(D.utm_source, event.utmSource, M.visits, 1, visitor);
     if (event.utmMedium) rows.add(D.utm_medium, event.utmMedium, M.visits, 1, visitor);
     if (event.utmCampaign) rows.add(D.utm_campaign, event.utmCampaign, M.visits, 1, visitor);
+    if (event.utmTerm) rows.add(D.utm_term, event.utmTerm, M.visits, 1, visitor);
+    if (event.utmContent) rows.add(D.utm_content, event.utmContent, M.visits, 1, visitor);
     technology(rows, event, M.visits, null);
     rows.addHour(slot.hour, M.visits, 1, null);
     rows.addHour(slot.hour, M.bounces, 1, null);

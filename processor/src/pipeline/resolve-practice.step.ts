@@ -2,7 +2,14 @@ import { dlq, ok, type EventEnvelope, type StepResult } from '@confidant/shared'
 import { localSlot, type LocalSlot } from '../session/local-time.ts';
 
 /** What the processor needs from the practice registry. */
-export type PracticeInfo = { id: string; timeZone: string; domains: readonly string[]; cookieMode: boolean };
+export type PracticeInfo = {
+  id: string;
+  timeZone: string;
+  domains: readonly string[];
+  cookieMode: boolean;
+  /** Property key → the values declared for it (any event): these are counted at once, others held as free text. */
+  declaredPropValues?: ReadonlyMap<string, ReadonlySet<string>>;
+};
 
 export type Located = { event: EventEnvelope; practice: PracticeInfo; slot: LocalSlot };
 

@@ -228,6 +228,83 @@ describe('sessionize + aggregate', () => {
   });
 });
 
+describe('sessionize + aggregate: built-in signals and properties', () => {
+  const id = (n: number) => n.toString(16).padStart(32, '0');
+
+  it('counts calls, emails, directions and forms by kind, and forms by name, also on count-only pages', () => {
+    const { rows } = runAll([
+      ev(),
+      ev({ id: id(1), type: 'event', action: 'call' }),
+      ev({ id: id(2), type: 'event', action: 'call' }),
+      ev({ id: id(3), type: 'event', action: 'directions' }),
+      ev({ id: id(4), type: 'event', action: 'form', form: 'contact' }),
+      ev({ id: id(6), type: 'event', action: 'form', form: '/contact' }),
+      ev({ id: id(5), type: 'event', action: 'form', form: 'appointments', page: 'appointments', countOnly: true }),
+    ]);
+    expect(rows['action=call']).toEqual([0, 0, 0, 0, 2, 1]);
+    expect(rows['action=directions']).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(rows['action=form']).toEqual([0, 0, 0, 0, 3, 1]);
+    // A declared name is free text, held with its visitors; a form counted by its page (a scrubbed path) is not.
+    expect(rows['form=contact']).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(rows['form=/contact']).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(rows['form=appointments']).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(rows['total=']).toEqual([1, 1, 1, 0, 6, 1]);
+    // A built-in event is not a custom one.
+    expect(Object.keys(rows).filter((k) => k.startsWith('event='))).toEqual([]);
+  });
+
+  it('counts each page view once at its deepest scroll bucket, also when its last engagement comes after the next view', () => {
+    const { rows } = runAll([
+      ev(),
+      ev({ id: id(1), type: 'engagement', engagedMs: 1000, scroll: 25 }),
+      ev({ id: id(2), type: 'engagement', engagedMs: 1000, scroll: 75 }),
+      // A shallower report changes nothing.
+      ev({ id: id(3), type: 'engagement', engagedMs: 1000, scroll: 50 }),
+      ev({ id: id(4), page: '/team', ts: T + 1 }),
+      // The last engagement of the first view of / arrives after /team's view.
+      ev({ id: id(5), type: 'engagement', engagedMs: 1000, scroll: 100, ts: T + 2 }),
+      ev({ id: id(6), type: 'engagement', engagedMs: 1000, page: '/team', scroll: 50, ts: T + 3 }),
+      // A second view of / is a new page view.
+      ev({ id: id(7), ts: T + 4 }),
+      ev({ id: id(8), type: 'engagement', engagedMs: 1000, scroll: 0, ts: T + 5 }),
+    ]);
+    expect(rows['scroll=100']).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(rows['scroll=50']).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(rows['scroll=0']).toEqual([1, 0, 0, 0, 0, 0]);
+    // 25 and 75 were counted and then moved deeper: they net to zero and are left out.
+    expect(rows['scroll=25']).toBeUndefined();
+    expect(rows['scroll=75']).toBeUndefined();
+    expect(rows['scroll_page=/#100']).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(rows['scroll_page=/#0']).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(rows['scroll_page=/team#50']).toEqual([1, 0, 0, 0, 0, 0]);
+  });
+
+  it('counts screen classes with visits and page views, and utm_term and utm_content with visits', () => {
+    const { rows } = runAll([
+      ev({ screen: 'mobile', utmTerm: 'knee-pain', utmContent: 'banner' }),
+      ev({ id: id(1), screen: 'mobile', page: '/team' }),
+    ]);
+    expect(rows['screen=mobile']).toEqual([2, 1, 0, 0, 0, 1]);
+    expect(rows['utm_term=knee-pain']).toEqual([0, 1, 0, 0, 0, 1]);
+    expect(rows['utm_content=banner']).toEqual([0, 1, 0, 0, 0, 1]);
+  });
+
+  it('counts declared property values at once and holds other values with their visitors', () => {
+    const { rows, daily } = runAll(
+      [
+        ev(),
+        ev({ id: id(1), type: 'event', name: 'Signup', props: { plan: 'basic', source_page: 'spring' } }),
+        ev({ id: id(2), type: 'event', name: 'Signup', props: { plan: 'premium' } }),
+      ],
+      { ...practice, declaredPropValues: new Map([['plan', new Set(['basic'])]]) },
+    );
+    expect(rows['prop:plan=basic']).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(rows['prop:plan=premium']).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(rows['prop:source_page=spring']).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(daily.find((r) => r.dim === 'prop:plan' && r.value === 'premium')).toMatchObject({ states: 1 });
+  });
+});
+
 describe('isInternalReferrer', () => {
   it('matches the practice domains and their subdomains only', () => {
     expect(isInternalReferrer('clinic.example', ['clinic.example'])).toBe(true);

@@ -2,7 +2,8 @@ import type { Practice } from '@confidant/shared';
 import { describe, expect, it } from 'vitest';
 import { PracticeCache } from './practice-cache.ts';
 
-const practice = (id: string) => ({ id, timezone: 'UTC', domains: [`${id}.example`] }) as Practice;
+const practice = (id: string) =>
+  ({ id, timezone: 'UTC', domains: [`${id}.example`], events: [] }) as unknown as Practice;
 
 /** A cache over a control plane that can be switched off; the clock is moved by hand. */
 function cacheOver(list: Practice[]) {
@@ -47,5 +48,25 @@ describe('PracticeCache while the control plane is away', () => {
     const c = cacheOver([practice('a')]);
     c.setDown(true);
     await expect(c.cache.prepare(['a'])).rejects.toThrow(/unavailable/);
+  });
+});
+
+describe('PracticeCache declared property values', () => {
+  it("holds each key's declared values across the practice's events", async () => {
+    const declared = {
+      ...practice('p'),
+      events: [
+        { name: 'Signup', props: { plan: ['basic', 'gold'], topic: [] } },
+        { name: 'Booked', props: { plan: ['silver'] } },
+      ],
+    } as Practice;
+    const { cache } = cacheOver([declared]);
+    await cache.prepare(['p']);
+    expect(cache.get('p')?.declaredPropValues).toEqual(
+      new Map([
+        ['plan', new Set(['basic', 'gold', 'silver'])],
+        ['topic', new Set()],
+      ]),
+    );
   });
 });

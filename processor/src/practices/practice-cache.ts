@@ -1,6 +1,18 @@
 import type { Practice } from '@confidant/shared';
 import type { PracticeInfo } from '../pipeline/resolve-practice.step.ts';
 
+/** Each property key's declared values, across the practice's declared events (as the collector spells them). */
+export function declaredPropValues(practice: Practice): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const event of practice.events)
+    for (const [key, values] of Object.entries(event.props)) {
+      let set = out.get(key);
+      if (!set) out.set(key, (set = new Set()));
+      for (const value of values) set.add(value);
+    }
+  return out;
+}
+
 /**
  * The practice registry as the processor needs it, held in memory. Refreshed on a timer and
  * on demand when a batch names a practice it does not know (at most every `missRefreshMs`).
@@ -54,7 +66,16 @@ export class PracticeCache {
     this.loading ??= this.list()
       .then((list) => {
         this.practices = new Map(
-          list.map((p) => [p.id, { id: p.id, timeZone: p.timezone, domains: p.domains, cookieMode: p.cookieMode }]),
+          list.map((p) => [
+            p.id,
+            {
+              id: p.id,
+              timeZone: p.timezone,
+              domains: p.domains,
+              cookieMode: p.cookieMode,
+              declaredPropValues: declaredPropValues(p),
+            },
+          ]),
         );
         this.loadedAt = this.now();
       })

@@ -5,6 +5,8 @@ import type { LocalSlot } from './local-time.ts';
 export const VISIT_IDLE_MS = 30 * 60_000;
 /** A one-page visit stops being a bounce once this much engaged time is reported. */
 export const BOUNCE_ENGAGED_MS = 10_000;
+/** Pages of a visit whose scroll depth is followed; a visit's later pages count no scroll depth. */
+export const SCROLL_PAGES_PER_VISIT = 16;
 
 /** An open visit. Immutable: every change makes a new object (the overlay relies on it). */
 export type Visit = {
@@ -16,13 +18,21 @@ export type Visit = {
   pages: number;
   engagedMs: number;
   bounceCounted: boolean;
+  /**
+   * The scroll bucket counted for each page's latest view (`scroll` rows are corrected as it deepens).
+   * Keyed by page, not held as the current one: a view's last engagement may arrive after the next page view.
+   */
+  scrolls?: Readonly<Record<string, number>>;
 };
+
+/** A page view's deepest scroll moved from one bucket (-1: none counted yet) to a deeper one. */
+export type ScrollChange = { page: string; from: number; to: number };
 
 /** What one event did to its visit; the aggregate step turns it into signed counts. */
 export type SessionEffect =
   | { kind: 'none' }
   | { kind: 'started'; visit: Visit }
-  | { kind: 'continued'; visit: Visit; previousExit: string; bounceRemoved: boolean };
+  | { kind: 'continued'; visit: Visit; previousExit: string; bounceRemoved: boolean; scroll?: ScrollChange };
 
 /** Visits are per source, practice, visitor and practice-local day: a visit never crosses local midnight. */
 export function sessionKey(event: EventEnvelope, slot: LocalSlot): string {
@@ -62,6 +72,7 @@ export function sessionize(visits: Overlay<Visit>, event: EventEnvelope, slot: L
   const pages = current.pages + (pageView ? 1 : 0);
   const engagedMs = current.engagedMs + (event.type === 'engagement' ? (event.engagedMs ?? 0) : 0);
   const stillBounce = current.bounceCounted && pages <= 1 && engagedMs < BOUNCE_ENGAGED_MS;
+  const scroll = scrollChange(current, event, pageView);
   const visit: Visit = {
     ...current,
     lastAt,
@@ -70,6 +81,27 @@ export function sessionize(visits: Overlay<Visit>, event: EventEnvelope, slot: L
     engagedMs,
     bounceCounted: stillBounce,
   };
+  // A new view of a page starts its scroll depth afresh; a deeper scroll replaces the bucket counted.
+  if (pageView && current.scrolls?.[event.page] !== undefined) {
+    const { [event.page]: _ended, ...rest } = current.scrolls;
+    visit.scrolls = rest;
+  } else if (scroll) visit.scrolls = { ...current.scrolls, [scroll.page]: scroll.to };
   visits.set(key, visit);
-  return { kind: 'continued', visit, previousExit: current.exit, bounceRemoved: current.bounceCounted && !stillBounce };
+  const effect: SessionEffect = {
+    kind: 'continued',
+    visit,
+    previousExit: current.exit,
+    bounceRemoved: current.bounceCounted && !stillBounce,
+  };
+  if (scroll) effect.scroll = scroll;
+  return effect;
+}
+
+/** An engagement's scroll bucket, when it is deeper than the one counted for its page's view. */
+function scrollChange(visit: Visit, event: EventEnvelope, pageView: boolean): ScrollChange | undefined {
+  if (pageView || event.scroll === undefined) return undefined;
+  const from = visit.scrolls?.[event.page] ?? -1;
+  if (event.scroll <= from) return undefined;
+  if (from < 0 && Object.keys(visit.scrolls ?? {}).length >= SCROLL_PAGES_PER_VISIT) return undefined;
+  return { page: event.page, from, to: event.scroll };
 }

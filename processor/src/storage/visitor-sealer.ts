@@ -1,6 +1,9 @@
 import {
   DEFAULT_RARE_VALUE_MIN_VISITORS,
-  FREE_TEXT_DIMENSIONS,
+  isFreeTextDimension,
+  isPropDimension,
+  PROP_CUT_VALUE,
+  PROP_VALUES_CAP,
   RARE_VALUE,
   ROLLUP_STATES,
   ROLLUP_TABLES,
@@ -34,6 +37,8 @@ export type SealerDeps = {
   clickhouse: CommonConfig['clickhouse'];
   /** k of the rare-value rule: a free-text value seen from fewer visitors in a day is stored as RARE_VALUE. */
   rareValueMinVisitors?: number;
+  /** How many free-text property values a practice keeps per day and source (default PROP_VALUES_CAP). */
+  propValuesCap?: number;
   now?: () => number;
   insert?: typeof insertIngestBlock;
   /** Throws once this process may no longer be the only sealer (its lock is gone): checked before each block. */
@@ -74,17 +79,40 @@ const unitWhere = (unit: SealUnit) =>
 
 type CountRow = { d: string; src: EventSource; n: string };
 
-const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
+/**
+ * The per-practice cap on free-text property values: of the values of a day and source that the
+ * rare-value rule keeps, the PROP_VALUES_CAP seen from most visitors (ties by value), across all
+ * `prop:` dimensions. Declared values are not here: they were counted at once, without visitor states.
+ */
+function propValuesKept(rows: readonly DailyRollupRow[], k: number, cap: number): Set<DailyRollupRow> {
+  const byDay = new Map<string, DailyRollupRow[]>();
+  for (const row of rows) {
+    if (!isPropDimension(row.dim) || row.visitorCount < k) continue;
+    const id = `${row.day}\u0000${row.source}`;
+    const list = byDay.get(id);
+    if (list) list.push(row);
+    else byDay.set(id, [row]);
+  }
+  const kept = new Set<DailyRollupRow>();
+  for (const list of byDay.values()) {
+    list.sort((a, b) => b.visitorCount - a.visitorCount || (a.dim + a.value < b.dim + b.value ? -1 : 1));
+    for (const row of list.slice(0, cap)) kept.add(row);
+  }
+  return kept;
+}
 
 /**
  * The rare-value rule: a free-text row seen from fewer than `k` visitors is counted under RARE_VALUE
- * (with the other rare ones of its day, source and dimension); its value is stored nowhere else.
+ * (with the other rare ones of its day, source and dimension); its value is stored nowhere else. A
+ * property value past the practice's cap is counted the same way under PROP_CUT_VALUE.
  */
-function foldRare(rows: DailyRollupRow[], k: number): DailyRollupRow[] {
+function foldRare(rows: DailyRollupRow[], k: number, cap: number): DailyRollupRow[] {
   const out = new Map<string, DailyRollupRow>();
+  const propsKept = propValuesKept(rows, k, cap);
   for (const row of rows) {
-    const rare = FREE_TEXT.has(row.dim) && row.visitorCount < k;
-    const value = rare ? RARE_VALUE : row.value;
+    const rare = isFreeTextDimension(row.dim) && row.visitorCount < k;
+    const cut = !rare && isPropDimension(row.dim) && !propsKept.has(row);
+    const value = rare ? RARE_VALUE : cut ? PROP_CUT_VALUE : row.value;
     const id = `${row.day}\u0000${row.source}\u0000${row.dim}\u0000${value}`;
     const into = out.get(id);
     if (!into) out.set(id, { ...row, value });
@@ -154,6 +182,7 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
     visitorHashes: [],
   };
   const k = deps.rareValueMinVisitors ?? DEFAULT_RARE_VALUE_MIN_VISITORS;
+  const cap = deps.propValuesCap ?? PROP_VALUES_CAP;
   const dailyRows = foldRare(
     daily.map((r) => ({
       ...zero,
@@ -170,6 +199,7 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
       visitorCount: Number(r.n),
     })),
     k,
+    cap,
   );
   const hourlyRows: HourlyRollupRow[] = hourly.map((r) => ({
     ...zero,
@@ -193,6 +223,7 @@ async function sealPractice(deps: SealerDeps, unit: SealUnit, practiceId: string
             visitorCount: Number(r.n),
           })),
           k,
+          cap,
         ),
       )
     : daysByMonth(dailyRows);

@@ -1,9 +1,12 @@
 import {
+  isPropDimension,
   metricMergeExpression,
+  PROP_KEY_RE,
   ROLLUP_DIMENSIONS,
   ROLLUP_TABLES,
   sqlv,
   type EventSource,
+  type PropDimension,
   type RollupDimension,
   type RollupMetric,
 } from '@confidant/shared';
@@ -20,7 +23,36 @@ export const HOURLY_METRICS: readonly RollupMetric[] = ROLLUP_TABLES.hourly.metr
 export const BREAKDOWN_DIMENSIONS = ROLLUP_DIMENSIONS.filter(
   (d): d is Exclude<RollupDimension, 'total'> => d !== 'total',
 );
-export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
+/** A breakdown dimension: one of the schema's, or a declared property's (`prop:<key>`). */
+export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number] | PropDimension;
+
+/** A property dimension a caller may name: `prop:` and a key as declarations spell them. */
+export const PROP_DIMENSION_RE = new RegExp(`^prop:${PROP_KEY_RE.source.slice(1)}`);
+
+/**
+ * The metrics a dimension's rows count, as a breakdown's default (the first ranks it): events for
+ * events, page views for pages and scroll depth, visits for where visits come from and land.
+ */
+export function defaultMetrics(dim: BreakdownDimension): RollupMetric[] {
+  if (isPropDimension(dim)) return ['events', 'visitors'];
+  switch (dim) {
+    case 'event':
+    case 'exit_domain':
+    case 'download':
+    case 'action':
+    case 'form':
+      return ['events', 'visitors'];
+    case 'page':
+    case 'page_class':
+    case 'notfound':
+      return ['pageviews', 'visitors'];
+    case 'scroll':
+    case 'scroll_page':
+      return ['pageviews'];
+    default:
+      return ['visits', 'pageviews'];
+  }
+}
 
 /** `m_<metric>` aliases: 18.16 rejects an alias equal to the aggregated column's name. */
 export const metricAlias = (m: RollupMetric): string => `m_${m}`;
@@ -30,7 +62,7 @@ export const metricSelect = (metrics: readonly RollupMetric[]): string =>
 
 export type RangeFilter = { practiceId: string; source: EventSource; from: string; to: string };
 
-export const dailyWhere = (f: RangeFilter, dim: RollupDimension): string =>
+export const dailyWhere = (f: RangeFilter, dim: RollupDimension | PropDimension): string =>
   `practice_id = ${sqlv.str(f.practiceId)} AND source = ${sqlv.str(f.source)} AND dim = ${sqlv.str(dim)} AND day BETWEEN ${sqlv.date(f.from)} AND ${sqlv.date(f.to)}`;
 
 export const DAILY = sqlv.ident(ROLLUP_TABLES.daily.name);

@@ -15,6 +15,8 @@ export const REPORT_SECTIONS = [
   { key: 'campaigns', title: 'Campaigns', dim: 'utm_campaign', metrics: ['visits'], orderBy: 'visits' },
   { key: 'campaignSources', title: 'Campaign sources', dim: 'utm_source', metrics: ['visits'], orderBy: 'visits' },
   { key: 'campaignMediums', title: 'Campaign media', dim: 'utm_medium', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'campaignTerms', title: 'Campaign terms', dim: 'utm_term', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'campaignContent', title: 'Campaign content', dim: 'utm_content', metrics: ['visits'], orderBy: 'visits' },
   { key: 'exitDestinations', title: 'Exit destinations', dim: 'exit_domain', metrics: ['events'], orderBy: 'events' },
   { key: 'downloads', title: 'Downloads', dim: 'download', metrics: ['events'], orderBy: 'events' },
   {
@@ -36,6 +38,23 @@ export const REPORT_SECTIONS = [
   { key: 'events', title: 'Custom events', dim: 'event', metrics: ['events', 'visitors'], orderBy: 'events' },
   { key: 'notFound', title: 'Pages not found (404)', dim: 'notfound', metrics: ['pageviews'], orderBy: 'pageviews' },
   { key: 'pageClasses', title: 'Page classes', dim: 'page_class', metrics: ['pageviews'], orderBy: 'pageviews' },
+  {
+    key: 'contacts',
+    title: 'Calls, emails, directions and forms',
+    dim: 'action',
+    metrics: ['events', 'visitors'],
+    orderBy: 'events',
+  },
+  { key: 'forms', title: 'Form submissions', dim: 'form', metrics: ['events', 'visitors'], orderBy: 'events' },
+  // Rows in bucket order (0, 25, 50, 75, 100 %), not by count: a distribution reads top to bottom.
+  { key: 'scrollDepth', title: 'Scroll depth (%)', dim: 'scroll', metrics: ['pageviews'], orderBy: 'pageviews' },
+  {
+    key: 'screens',
+    title: 'Screen classes',
+    dim: 'screen',
+    metrics: ['visits', 'visitors', 'pageviews'],
+    orderBy: 'visits',
+  },
 ] as const satisfies ReadonlyArray<{
   key: string;
   title: string;
@@ -133,6 +152,8 @@ export async function buildMonthlyReport(
   const daily = bothMonths.filter((d) => d.day >= range.from);
   const prevDaily = bothMonths.filter((d) => d.day <= prevRange.to);
   const sectionRows = REPORT_SECTIONS.map((s) => topRows.filter((r) => r.d === s.dim));
+  const scrollRows = sectionRows[REPORT_SECTIONS.findIndex((s) => s.dim === 'scroll')]!;
+  scrollRows.sort((a, b) => Number(a.v) - Number(b.v));
 
   const byDay = new Map(daily.map((d) => [d.day, d]));
   const filled = range.days.map(

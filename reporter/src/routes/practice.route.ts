@@ -11,7 +11,16 @@ import {
 } from '@confidant/shared';
 import { requirePracticeAccess } from '../auth/authenticate.ts';
 import { breakdownSql } from '../queries/breakdown.query.ts';
-import { BREAKDOWN_DIMENSIONS, HOURLY_METRICS, METRICS, metricAlias, toCount } from '../queries/rollup-metrics.ts';
+import {
+  BREAKDOWN_DIMENSIONS,
+  defaultMetrics,
+  HOURLY_METRICS,
+  PROP_DIMENSION_RE,
+  METRICS,
+  metricAlias,
+  toCount,
+  type BreakdownDimension,
+} from '../queries/rollup-metrics.ts';
 import { timeseriesSql } from '../queries/timeseries.query.ts';
 import { renderReportCsv } from '../render/report-csv.ts';
 import { REPORT_CSP, renderReportHtml } from '../render/report-html.ts';
@@ -22,10 +31,8 @@ import { idParam, openApi } from './route-schemas.ts';
 const MAX_DAYS = { day: 366, hour: 31 } as const;
 
 export const day = (name: string) => z.string().refine(isDay, `${name} must be a date written YYYY-MM-DD`);
-const metricList = (allowed: readonly RollupMetric[], fallback: string) =>
-  z
-    .string()
-    .default(fallback)
+const metricList = (allowed: readonly RollupMetric[], fallback?: string) =>
+  (fallback === undefined ? z.string() : z.string().default(fallback))
     .transform((s) =>
       s
         .split(',')
@@ -62,16 +69,25 @@ export const timeseriesQuery = z
     path: ['metrics'],
   });
 
+const DIMENSION_MESSAGE = `dimension must be one of ${BREAKDOWN_DIMENSIONS.join(', ')}, or prop:<key> for a declared property key`;
+
 export const breakdownQuery = z
   .object({
     ...rangeQuery,
-    dimension: z.enum(BREAKDOWN_DIMENSIONS, { message: `dimension must be one of ${BREAKDOWN_DIMENSIONS.join(', ')}` }),
-    metrics: metricList(METRICS, 'visits,pageviews'),
+    dimension: z.union([z.enum(BREAKDOWN_DIMENSIONS), z.string().regex(PROP_DIMENSION_RE, DIMENSION_MESSAGE)], {
+      message: DIMENSION_MESSAGE,
+    }) as z.ZodType<BreakdownDimension, string>,
+    metrics: metricList(METRICS)
+      .optional()
+      .describe(
+        'Default: what the dimension counts: events,visitors for events, actions, forms and prop:<key>; pageviews,visitors for pages; pageviews for scroll depth; else visits,pageviews',
+      ),
     orderBy: z.enum(METRICS).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(10),
   })
   .strict()
-  .superRefine((q, ctx) => checkRange(q.from, q.to, MAX_DAYS.day, ctx));
+  .superRefine((q, ctx) => checkRange(q.from, q.to, MAX_DAYS.day, ctx))
+  .transform((q) => ({ ...q, metrics: q.metrics ?? defaultMetrics(q.dimension) }));
 
 export function checkRange(from: string, to: string, maxDays: number, ctx: z.RefinementCtx): void {
   if (!isDay(from) || !isDay(to)) return;

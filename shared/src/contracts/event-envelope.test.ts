@@ -156,3 +156,35 @@ describe('the visitor of count-only events', () => {
     }
   });
 });
+
+describe('built-in signals', () => {
+  it('are accepted where they mean something, on both sides', () => {
+    for (const e of [
+      ev({ type: 'event', action: 'call' }),
+      ev({ type: 'event', action: 'form', form: '/contact' }),
+      ev({ type: 'event', action: 'form', form: 'appointments', countOnly: true }),
+      ev({ type: 'engagement', engagedMs: 5, scroll: 75 }),
+      ev({ screen: 'tablet', utmTerm: 'knee', utmContent: null }),
+    ]) {
+      expect(produces(e)).toBe(true);
+      expect(consumes(e)).toBe(true);
+    }
+  });
+
+  it('are refused elsewhere, or out of their bounds, on both sides', () => {
+    for (const e of [
+      ev({ type: 'pageview', action: 'call' }),
+      ev({ type: 'event', name: 'Signup', action: 'email' }),
+      ev({ type: 'event', action: 'call', form: '/contact' }),
+      ev({ type: 'pageview', scroll: 50 }),
+      ev({ type: 'engagement', engagedMs: 5, scroll: 60 }),
+      ev({ type: 'engagement', engagedMs: 5, scroll: 125 }),
+      ev({ screen: 'watch' as never }),
+      ev({ type: 'event', action: 'fax' as never }),
+      ev({ utmTerm: 'x'.repeat(201) }),
+    ]) {
+      expect(produces(e)).toBe(false);
+      expect(consumes(e)).toBe(false);
+    }
+  });
+});

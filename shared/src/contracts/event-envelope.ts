@@ -18,6 +18,22 @@ export type EventSource = (typeof EVENT_SOURCES)[number];
 
 export const DEVICE_CLASSES = ['desktop', 'mobile', 'tablet', 'unknown'] as const;
 
+/**
+ * Built-in events (`type: 'event'`, no name): a call (`tel:`), email (`mailto:`) or directions (map
+ * host) link clicked, or a form submitted. Each records only its kind (and a form its name), never the
+ * number, address, destination or content.
+ */
+export const ACTION_KINDS = ['call', 'email', 'directions', 'form'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+/** Screen classes by viewport width in CSS pixels: below 576 mobile, 992 tablet, 1440 laptop, else desktop. */
+export const SCREEN_CLASSES = ['mobile', 'tablet', 'laptop', 'desktop'] as const;
+export type ScreenClass = (typeof SCREEN_CLASSES)[number];
+
+/** Scroll depth buckets: the largest of these percentages the page view reached. */
+export const SCROLL_BUCKETS = [0, 25, 50, 75, 100] as const;
+export type ScrollBucket = (typeof SCROLL_BUCKETS)[number];
+
 const label = z.string().max(200);
 
 const DAY_MS = 86_400_000;
@@ -94,6 +110,9 @@ export const eventEnvelopeSchema = z.object({
   utmSource: label.nullable(),
   utmMedium: label.nullable(),
   utmCampaign: label.nullable(),
+  /** Free text like utmCampaign, scrubbed the same way (added in v1, optional). */
+  utmTerm: label.nullable().optional(),
+  utmContent: label.nullable().optional(),
   /** Outbound: destination domain; download: scrubbed file path. */
   target: label.nullable(),
   /** Custom event name. */
@@ -108,6 +127,18 @@ export const eventEnvelopeSchema = z.object({
     .record(z.string().regex(/^[a-z0-9_]{1,40}$/), label)
     .refine((props) => Object.keys(props).length <= ENVELOPE_MAX_PROPS, `at most ${ENVELOPE_MAX_PROPS} properties`)
     .optional(),
+  /** A built-in event's kind (on `type: 'event'` with no name; added in v1, optional). */
+  action: z.enum(ACTION_KINDS).optional(),
+  /** `action: 'form'`: the form's declared name (scrubbed) or its page. */
+  form: label.optional(),
+  /** Engagement: the page view's deepest scroll so far, bucketed (added in v1, optional). */
+  scroll: z
+    .number()
+    .int()
+    .refine((n) => (SCROLL_BUCKETS as readonly number[]).includes(n), `one of ${SCROLL_BUCKETS.join(', ')}`)
+    .optional(),
+  /** The viewport's class, from its width (the width itself is not kept; added in v1, optional). */
+  screen: z.enum(SCREEN_CLASSES).optional(),
 });
 
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
@@ -158,10 +189,21 @@ function checkEnvelope(
     delete event.visitor;
     delete event.visitorPeriod;
   }
+  const shape = signalProblem(event);
+  if (shape) return { ok: false, reason: shape };
   const { ts } = event;
   if (ts < window.min || ts > window.max)
     return { ok: false, reason: `ts: ${ts} outside [${window.min}, ${window.max}]` };
   return { ok: true, event };
+}
+
+/** The built-in signals only where they mean something: an action on a nameless event, a form name on a form, scroll on engagement. */
+function signalProblem(event: EventEnvelope): string | null {
+  if (event.action !== undefined && (event.type !== 'event' || event.name !== null))
+    return 'action: only on a nameless event';
+  if (event.form !== undefined && event.action !== 'form') return 'form: only with action form';
+  if (event.scroll !== undefined && event.type !== 'engagement') return 'scroll: only on engagement';
+  return null;
 }
 
 function checkEvent(raw: unknown, window: { min: number; max: number }): DecodeResult {

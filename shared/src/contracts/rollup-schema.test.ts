@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { EVENT_SOURCES } from './event-envelope.ts';
 import {
+  FREE_TEXT_DIM_SQL,
+  isFreeTextDimension,
   INGEST_KIND_CODES,
   INGEST_TABLE,
   metricMergeExpression,
@@ -68,5 +71,22 @@ describe('rollup schema', () => {
     ]);
     expect(new Set(INGEST_TABLE.columns.map((c) => c.name)).size).toBe(INGEST_TABLE.columns.length);
     expect(Object.values(INGEST_KIND_CODES)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe('free-text dimensions', () => {
+  it('are the campaign, term, content, referrer, form and property dimensions, not the others', () => {
+    expect(
+      ['referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'form', 'prop:plan'].every(
+        isFreeTextDimension,
+      ),
+    ).toBe(true);
+    expect(['page', 'action', 'scroll', 'screen', 'event', 'propx', 'xprop:a'].some(isFreeTextDimension)).toBe(false);
+  });
+
+  it('are spelled in SQL exactly as the views of migration 0032 test them', async () => {
+    const sql = await readFile(new URL('../../migrations/0032-signals-free-text-held.sql', import.meta.url), 'utf8');
+    // Both views: the counts view's WHERE, and each of the states view's five sums.
+    expect(sql.split(FREE_TEXT_DIM_SQL).length - 1).toBe(6);
   });
 });

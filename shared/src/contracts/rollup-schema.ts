@@ -32,6 +32,8 @@ export const ROLLUP_DIMENSIONS = [
   'utm_source',
   'utm_medium',
   'utm_campaign',
+  'utm_term',
+  'utm_content',
   'exit_domain',
   'download',
   'country',
@@ -41,21 +43,61 @@ export const ROLLUP_DIMENSIONS = [
   'event',
   'notfound',
   'page_class',
+  /** Built-in events by kind (call, email, directions, form). */
+  'action',
+  /** Form submissions by form (its declared name, or its page). */
+  'form',
+  /** Page views by the deepest scroll bucket they reached (0, 25, 50, 75, 100). */
+  'scroll',
+  /** The same per page: `<page>#<bucket>` (a stored page never holds a `#`). */
+  'scroll_page',
+  /** Visits and page views by screen class (mobile, tablet, laptop, desktop). */
+  'screen',
 ] as const;
 export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 
 /**
- * Dimensions whose values are free text from outside (a referring site, campaign parameters). Their
- * counts stay beside their visitor states until the day is sealed (migration 0029); a value seen from
- * fewer than k distinct visitors is then stored as RARE_VALUE, and the value itself is dropped with
- * the states' partition.
+ * Custom-event property dimensions, one per declared key: `prop:<key>`, a row per value. Their values
+ * are free text unless declared (see FREE_TEXT_DIMENSIONS), and capped per practice and day.
+ */
+export const PROP_DIMENSION_PREFIX = 'prop:';
+export type PropDimension = `prop:${string}`;
+export const propDimension = (key: string): PropDimension => `${PROP_DIMENSION_PREFIX}${key}`;
+export const isPropDimension = (dim: string): dim is PropDimension => dim.startsWith(PROP_DIMENSION_PREFIX);
+/**
+ * The cap on free-text property values a practice keeps per day and source (across its `prop:`
+ * dimensions, when the day's visitor states are sealed); the values past it are counted under
+ * PROP_CUT_VALUE. Declared values are bounded by their declarations and not counted against it.
+ */
+export const PROP_VALUES_CAP = 100;
+export const PROP_CUT_VALUE = '(other)';
+
+/** The separator of a `scroll_page` value: `/services#75`. */
+export const SCROLL_PAGE_SEPARATOR = '#';
+
+/**
+ * Dimensions whose values are free text from outside (a referring site, campaign parameters, a form
+ * name that anyone may send with a beacon). Their
+ * counts stay beside their visitor states until the day is sealed (migrations 0029, 0032); a value seen
+ * from fewer than k distinct visitors is then stored as RARE_VALUE, and the value itself is dropped with
+ * the states' partition. Property dimensions (`prop:<key>`) are held the same way when their rows carry
+ * visitor values: the processor writes a declared value without any, so that only undeclared values
+ * are held and folded; so too a form counted by its page (a scrubbed path, as the `page` rows hold).
  */
 export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
   'referrer',
   'utm_source',
   'utm_medium',
   'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'form',
 ];
+const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
+/** Whether the rows of `dim` are held and folded by the rare-value rule (a free-text or a property dimension). */
+export const isFreeTextDimension = (dim: string): boolean => FREE_TEXT.has(dim) || isPropDimension(dim);
+/** The same test in ClickHouse SQL over a `dim` column, as migration 0032's views spell it (`LIKE` works on 18.16 and 24.x alike). */
+export const FREE_TEXT_DIM_SQL = `(dim IN (${FREE_TEXT_DIMENSIONS.map((d) => `'${d}'`).join(', ')}) OR dim LIKE 'prop:%')`;
 export const RARE_VALUE = '(rare)';
 
 /**
