@@ -112,7 +112,7 @@ const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
 const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, utmContent: null } as const;
 // Shared results of the steps with nothing to say (a log import runs them for millions of lines).
 const PASS = Object.freeze(ok(null));
-const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null })));
+const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null, freeTextProps: [] })));
 
 /** The visitor's choice comes first: an opted-out hit is not looked at further. */
 export function consentStep(client: ClientFacts): Step<null> {
