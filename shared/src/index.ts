@@ -29,3 +29,4 @@ export * from './platform/postgres/legacy-control-plane.ts';
 export * from './paths/path-glob.ts';
 export * from './contracts/goal.ts';
 export * from './platform/goal-store.ts';
+export * from './acquisition/channel.ts';

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
+  hasPaidClickId,
   drop,
   invalid,
   ok,
@@ -70,6 +71,8 @@ export type PageFacts = {
   utmSource: string | null;
   utmMedium: string | null;
   utmCampaign: string | null;
+  /** The URL named a paid-click parameter (its value is not read). */
+  paid: boolean;
 };
 export type VisitorFacts = { visitor: string; period: 'day' | 'month' };
 export type PlaceFacts = { country: string; agent: UaClass };
@@ -96,7 +99,7 @@ export type Deidentified = {
 export type DeidResult = Step<Deidentified>;
 
 const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
-const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null } as const;
+const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null, paid: false } as const;
 // Shared results of the steps with nothing to say (a log import runs them for millions of lines).
 const PASS = Object.freeze(ok(null));
 
@@ -133,6 +136,7 @@ export function pageStep(url: string, practice: Practice): Step<PageFacts> {
     utmSource: firstValue(q.utm_source, q.source, q.ref),
     utmMedium: firstValue(q.utm_medium),
     utmCampaign: firstValue(q.utm_campaign),
+    paid: hasPaidClickId(parsed.searchParams),
   });
 }
 
@@ -229,6 +233,7 @@ export function deidentifyHit(
     os: place.agent.os,
     device: place.agent.device,
   };
+  if (page.paid) event.paid = true;
   // A count-only event carries no visitor value at all, and sets no cookie.
   if (countOnly) return ok({ event, issueCookieId: null });
   const visitor = steps.visitor(hit.client, hit.time);

@@ -111,6 +111,7 @@ describe('scrubUrl rules', () => {
       utmSource: 'google',
       utmMedium: 'cpc',
       utmCampaign: null,
+      paid: false,
     });
     expect(scrubUrl('https://Clinic.Example./a')).toEqual({ host: 'clinic.example', path: '/a' });
   });

@@ -94,6 +94,8 @@ export const eventEnvelopeSchema = z.object({
   utmSource: label.nullable(),
   utmMedium: label.nullable(),
   utmCampaign: label.nullable(),
+  /** The landing URL carried a paid-click id (gclid, msclkid, fbclid, ...): only this flag, never the id (added in v1, optional). */
+  paid: z.literal(true).optional(),
   /** Outbound: destination domain; download: scrubbed file path. */
   target: label.nullable(),
   /** Custom event name. */
