@@ -1,8 +1,14 @@
-import { dlq, ok, type EventEnvelope, type StepResult } from '@confidant/shared';
+import { dlq, ok, type EventEnvelope, type GoalMatcher, type StepResult } from '@confidant/shared';
 import { localSlot, type LocalSlot } from '../session/local-time.ts';
 
 /** What the processor needs from the practice registry. */
-export type PracticeInfo = { id: string; timeZone: string; domains: readonly string[]; cookieMode: boolean };
+export type PracticeInfo = {
+  id: string;
+  timeZone: string;
+  domains: readonly string[];
+  cookieMode: boolean;
+  goals: GoalMatcher;
+};
 
 export type Located = { event: EventEnvelope; practice: PracticeInfo; slot: LocalSlot };
 

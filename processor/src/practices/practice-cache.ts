@@ -1,4 +1,4 @@
-import type { Practice } from '@confidant/shared';
+import { compileGoals, type Goal, type Practice } from '@confidant/shared';
 import type { PracticeInfo } from '../pipeline/resolve-practice.step.ts';
 
 /**
@@ -16,6 +16,7 @@ export class PracticeCache {
   private readonly missRefreshMs: number;
   private readonly now: () => number;
   private readonly onStale: (error: unknown) => void;
+  private readonly goals: () => Promise<ReadonlyMap<string, readonly Goal[]>>;
 
   constructor(
     private readonly list: () => Promise<Practice[]>,
@@ -25,12 +26,15 @@ export class PracticeCache {
       now?: () => number;
       /** A refresh failed and the last list serves on. */
       onStale?: (error: unknown) => void;
+      /** Every practice's goals, loaded with the list (default: none). */
+      goals?: () => Promise<ReadonlyMap<string, readonly Goal[]>>;
     } = {},
   ) {
     this.maxAgeMs = options.maxAgeMs ?? 60_000;
     this.missRefreshMs = options.missRefreshMs ?? 5_000;
     this.now = options.now ?? Date.now;
     this.onStale = options.onStale ?? (() => {});
+    this.goals = options.goals ?? (async () => new Map());
   }
 
   get(id: string): PracticeInfo | undefined {
@@ -51,10 +55,19 @@ export class PracticeCache {
   }
 
   refresh(): Promise<void> {
-    this.loading ??= this.list()
-      .then((list) => {
+    this.loading ??= Promise.all([this.list(), this.goals()])
+      .then(([list, goals]) => {
         this.practices = new Map(
-          list.map((p) => [p.id, { id: p.id, timeZone: p.timezone, domains: p.domains, cookieMode: p.cookieMode }]),
+          list.map((p) => [
+            p.id,
+            {
+              id: p.id,
+              timeZone: p.timezone,
+              domains: p.domains,
+              cookieMode: p.cookieMode,
+              goals: compileGoals(goals.get(p.id) ?? []),
+            },
+          ]),
         );
         this.loadedAt = this.now();
       })

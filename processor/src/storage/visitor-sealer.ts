@@ -1,7 +1,10 @@
 import {
   DEFAULT_RARE_VALUE_MIN_VISITORS,
   FREE_TEXT_DIMENSIONS,
+  GOAL_BREAKDOWNS,
   RARE_VALUE,
+  goalValue,
+  splitGoalValue,
   ROLLUP_STATES,
   ROLLUP_TABLES,
   SEAL_MARGIN_MS,
@@ -75,6 +78,11 @@ const unitWhere = (unit: SealUnit) =>
 type CountRow = { d: string; src: EventSource; n: string };
 
 const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
+const GOAL_ROWS: ReadonlySet<string> = new Set(Object.keys(GOAL_BREAKDOWNS));
+
+/** What a rare value is stored as: RARE_VALUE, under its goal in a goal breakdown. */
+const rareValue = (row: DailyRollupRow): string =>
+  GOAL_ROWS.has(row.dim) ? goalValue(splitGoalValue(row.value).goalId, RARE_VALUE) : RARE_VALUE;
 
 /**
  * The rare-value rule: a free-text row seen from fewer than `k` visitors is counted under RARE_VALUE
@@ -84,7 +92,7 @@ function foldRare(rows: DailyRollupRow[], k: number): DailyRollupRow[] {
   const out = new Map<string, DailyRollupRow>();
   for (const row of rows) {
     const rare = FREE_TEXT.has(row.dim) && row.visitorCount < k;
-    const value = rare ? RARE_VALUE : row.value;
+    const value = rare ? rareValue(row) : row.value;
     const id = `${row.day}\u0000${row.source}\u0000${row.dim}\u0000${value}`;
     const into = out.get(id);
     if (!into) out.set(id, { ...row, value });

@@ -41,20 +41,55 @@ export const ROLLUP_DIMENSIONS = [
   'event',
   'notfound',
   'page_class',
+  'channel',
+  'goal',
+  'goal_entry',
+  'goal_channel',
+  'goal_referrer',
+  'goal_campaign',
+  'goal_country',
+  'goal_device',
 ] as const;
 export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 
 /**
+ * Goals (issue 18). `goal` rows hold each goal's conversions (`events`: events that reached it),
+ * converting visits (`visits`: visits that reached it, once each) and converting visitors, by goal
+ * id. The breakdowns hold the same two counts per goal and value of the visit's entry page, channel,
+ * referrer, campaign, country and device, as `<goal id>:<value>` (goal ids have no colon). A
+ * conversion rate is read as converting visits over the visits of the same value (its base dimension).
+ */
+export const GOAL_BREAKDOWNS = {
+  goal_entry: 'entry',
+  goal_channel: 'channel',
+  goal_referrer: 'referrer',
+  goal_campaign: 'utm_campaign',
+  goal_country: 'country',
+  goal_device: 'device',
+} as const satisfies Partial<Record<RollupDimension, RollupDimension>>;
+export type GoalBreakdown = keyof typeof GOAL_BREAKDOWNS;
+
+/** The stored value of a goal breakdown row. */
+export const goalValue = (goalId: string, value: string): string => `${goalId}:${value}`;
+/** A goal breakdown row's goal id and value. */
+export function splitGoalValue(stored: string): { goalId: string; value: string } {
+  const cut = stored.indexOf(':');
+  return cut < 0 ? { goalId: stored, value: '' } : { goalId: stored.slice(0, cut), value: stored.slice(cut + 1) };
+}
+
+/**
  * Dimensions whose values are free text from outside (a referring site, campaign parameters). Their
- * counts stay beside their visitor states until the day is sealed (migration 0029); a value seen from
- * fewer than k distinct visitors is then stored as RARE_VALUE, and the value itself is dropped with
- * the states' partition.
+ * counts stay beside their visitor states until the day is sealed (migrations 0029, 0031); a value seen
+ * from fewer than k distinct visitors is then stored as RARE_VALUE (in a goal breakdown, under its goal:
+ * `<goal id>:(rare)`), and the value itself is dropped with the states' partition.
  */
 export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
   'referrer',
   'utm_source',
   'utm_medium',
   'utm_campaign',
+  'goal_referrer',
+  'goal_campaign',
 ];
 export const RARE_VALUE = '(rare)';
 
