@@ -1,9 +1,11 @@
 import {
+  GOAL_BREAKDOWNS,
   metricMergeExpression,
   ROLLUP_DIMENSIONS,
   ROLLUP_TABLES,
   sqlv,
   type EventSource,
+  type GoalBreakdown,
   type RollupDimension,
   type RollupMetric,
 } from '@confidant/shared';
@@ -16,9 +18,12 @@ export const METRICS = ROLLUP_TABLES.daily.metrics;
 /** rollup_hourly keeps no events. */
 export const HOURLY_METRICS: readonly RollupMetric[] = ROLLUP_TABLES.hourly.metrics;
 
-/** Breakdown dimensions a caller may ask for (`total` is read through the totals queries). */
+/**
+ * Breakdown dimensions a caller may ask for (`total` is read through the totals queries, a goal's
+ * breakdowns through the goal stats, which pair each value with its conversion rate).
+ */
 export const BREAKDOWN_DIMENSIONS = ROLLUP_DIMENSIONS.filter(
-  (d): d is Exclude<RollupDimension, 'total'> => d !== 'total',
+  (d): d is Exclude<RollupDimension, 'total' | GoalBreakdown> => d !== 'total' && !(d in GOAL_BREAKDOWNS),
 );
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
 

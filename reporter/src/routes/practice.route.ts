@@ -6,6 +6,7 @@ import {
   EVENT_SOURCES,
   parseInput,
   type Db,
+  type GoalStore,
   type PracticeStore,
   type RollupMetric,
 } from '@confidant/shared';
@@ -19,7 +20,7 @@ import { daysBetween, isDay, isMonth } from '../report/month.ts';
 import { buildMonthlyReport } from '../report/monthly-report.ts';
 import { idParam, openApi } from './route-schemas.ts';
 
-const MAX_DAYS = { day: 366, hour: 31 } as const;
+export const MAX_DAYS = { day: 366, hour: 31 } as const;
 
 const day = (name: string) => z.string().refine(isDay, `${name} must be a date written YYYY-MM-DD`);
 const metricList = (allowed: readonly RollupMetric[], fallback: string) =>
@@ -47,7 +48,7 @@ export const monthlyQuery = z
   })
   .strict();
 
-const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(EVENT_SOURCES).default('snippet') };
+export const rangeQuery = { from: day('from'), to: day('to'), source: z.enum(EVENT_SOURCES).default('snippet') };
 
 export const timeseriesQuery = z
   .object({
@@ -73,7 +74,7 @@ export const breakdownQuery = z
   .strict()
   .superRefine((q, ctx) => checkRange(q.from, q.to, MAX_DAYS.day, ctx));
 
-function checkRange(from: string, to: string, maxDays: number, ctx: z.RefinementCtx): void {
+export function checkRange(from: string, to: string, maxDays: number, ctx: z.RefinementCtx): void {
   if (!isDay(from) || !isDay(to)) return;
   const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
   if (days < 1) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must not be before from' });
@@ -94,7 +95,7 @@ function negotiate(req: FastifyRequest, format: 'json' | 'csv' | 'html' | undefi
   return 'json';
 }
 
-export type PracticeRouteDeps = { db: Db; practices: PracticeStore };
+export type PracticeRouteDeps = { db: Db; practices: PracticeStore; goals: GoalStore };
 
 /** Per-practice figures: practice keys for their own practice, and admins. */
 export const practiceRoutes: FastifyPluginAsync<PracticeRouteDeps> = async (app, deps) => {
@@ -125,6 +126,7 @@ export const practiceRoutes: FastifyPluginAsync<PracticeRouteDeps> = async (app,
       const q = parseInput(monthlyQuery, req.query, 'query');
       const report = await buildMonthlyReport(deps.db, practice, q.month, {
         limit: q.limit,
+        goals: await deps.goals.list(practice.id),
         ...(q.source ? { source: q.source } : {}),
       });
       const format = negotiate(req, q.format);
