@@ -31,7 +31,8 @@ export const GOAL_BREAKDOWN_KEYS = Object.keys(GOAL_BREAKDOWN_NAMES) as GoalBrea
 /**
  * Conversions: events that reached the goal. Converting visits: visits that reached it (once each).
  * The conversion rate is converting visits over visits, in percent (one decimal); null where there
- * were no visits to divide by, or where the value is (rare) (its visits are another value's).
+ * were no visits to divide by, where the value is (rare) (its visits are another value's), and for a
+ * count-only page-class goal.
  */
 export type GoalFigures = { conversions: number; convertingVisits: number; conversionRatePercent: number | null };
 export type GoalSummary = GoalFigures & {
@@ -69,7 +70,8 @@ export async function goalSummaries(db: Db, f: RangeFilter, goals: readonly Goal
       convertingVisits,
       convertingVisitors: toCount(row?.[metricAlias('visitors')]),
       visits,
-      conversionRatePercent: conversionRate(convertingVisits, visits),
+      // A count-only page is never linked to a visit: its goal has no converting visits to divide.
+      conversionRatePercent: goal?.kind === 'page-class' ? null : conversionRate(convertingVisits, visits),
     };
   });
 }
