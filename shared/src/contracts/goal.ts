@@ -87,7 +87,8 @@ export function compileGoals(goals: readonly Goal[]): GoalMatcher {
     switch (goal.kind) {
       case 'page': {
         const glob = compileGlob(goal.pattern);
-        return (e) => isPageView(e.type) && !e.countOnly && matchGlob(glob, e.page.split('/').filter(Boolean));
+        return (e) =>
+          isPageView(e.type) && !e.countOnly && matchGlob(glob, e.page.toLowerCase().split('/').filter(Boolean));
       }
       case 'page-class':
         return (e) => isPageView(e.type) && e.countOnly && e.page === goal.pageClass;
