@@ -70,15 +70,10 @@ export type AcquisitionInput = {
   paid: boolean;
 };
 
-type Entry = { text: string; category: SourceCategory };
-const HOSTS: Entry[] = [];
+const HOSTS = new Map<string, SourceCategory>();
 const NAMES = new Map<string, SourceCategory>();
 for (const [category, entries] of Object.entries(SOURCE_CATEGORIES) as [SourceCategory, readonly string[]][])
-  for (const text of entries)
-    if (text.includes('.')) HOSTS.push({ text, category });
-    else NAMES.set(text, category);
-// Longest first: a more specific host wins (gemini.google.com before google).
-HOSTS.sort((a, b) => b.text.length - a.text.length);
+  for (const text of entries) (text.includes('.') ? HOSTS : NAMES).set(text, category);
 
 /** A country or generic suffix after a name: com, de, co.uk, com.au. */
 const NAME_SUFFIX = /^[a-z]{2,3}(\.[a-z]{2,3})?$/;
@@ -88,9 +83,14 @@ const NAME_SUFFIX = /^[a-z]{2,3}(\.[a-z]{2,3})?$/;
  * the referrer instead of its registrable site, so that gemini.google.com is not google.com.
  */
 export function listedSourceHost(host: string): string | null {
-  const h = host.toLowerCase();
-  for (const entry of HOSTS) if (h === entry.text || h.endsWith(`.${entry.text}`)) return entry.text;
-  return null;
+  // Its suffixes, longest first: a.gemini.google.com, gemini.google.com, google.com (one lookup each).
+  let h = host.toLowerCase();
+  for (;;) {
+    if (HOSTS.has(h)) return h;
+    const dot = h.indexOf('.');
+    if (dot < 0) return null;
+    h = h.slice(dot + 1);
+  }
 }
 
 /** The category of a source (a host or a `utm_source` value), or null when it is on no list. */
@@ -101,7 +101,7 @@ export function sourceCategory(source: string): SourceCategory | null {
     .replace(/^www\./, '');
   if (s === '') return null;
   const host = listedSourceHost(s);
-  if (host !== null) return HOSTS.find((e) => e.text === host)!.category;
+  if (host !== null) return HOSTS.get(host)!;
   const named = NAMES.get(s);
   if (named) return named;
   // A name under a suffix, possibly behind a subdomain: m.facebook.com, www.google.co.uk.
@@ -120,29 +120,35 @@ const SOCIAL_MEDIA = new Set(['social', 'social-network', 'social-media', 'sm', 
 const EMAIL = new Set(['email', 'e-mail', 'e_mail', 'e mail']);
 const REFERRAL_MEDIA = new Set(['referral', 'app', 'link']);
 
+type Derived = { source: string; medium: string; category: SourceCategory | null };
+
 /**
  * The visit's source and medium as GA4 derives them: the campaign's when tagged; else the referring
  * site with `organic` for a search engine, `email` for webmail and `referral` otherwise; else
  * `(direct)`. A paid-click id without a medium is auto-tagging: medium `cpc`.
  */
-export function sourceAndMedium(input: AcquisitionInput): { source: string; medium: string } {
+function derive(input: AcquisitionInput): Derived {
   const utmSource = input.utmSource?.trim().toLowerCase() || null;
   const utmMedium = input.utmMedium?.trim().toLowerCase() || null;
   const referrer = input.referrer?.toLowerCase() || null;
   const source = utmSource ?? referrer ?? '(direct)';
-  if (utmMedium) return { source, medium: utmMedium };
-  if (input.paid) return { source, medium: 'cpc' };
-  if (utmSource) return { source, medium: '(not set)' };
-  if (!referrer) return { source, medium: '(none)' };
-  const category = sourceCategory(referrer);
-  return { source, medium: category === 'search' ? 'organic' : category === 'email' ? 'email' : 'referral' };
+  const category = source === '(direct)' ? null : sourceCategory(source);
+  if (utmMedium) return { source, medium: utmMedium, category };
+  if (input.paid) return { source, medium: 'cpc', category };
+  if (utmSource) return { source, medium: '(not set)', category };
+  if (!referrer) return { source, medium: '(none)', category };
+  return { source, medium: category === 'search' ? 'organic' : category === 'email' ? 'email' : 'referral', category };
+}
+
+export function sourceAndMedium(input: AcquisitionInput): { source: string; medium: string } {
+  const { source, medium } = derive(input);
+  return { source, medium };
 }
 
 /** The channel of a visit, by the rules above. */
 export function channelOf(input: AcquisitionInput): Channel {
-  const { source, medium } = sourceAndMedium(input);
+  const { source, medium, category } = derive(input);
   const campaign = input.utmCampaign?.trim().toLowerCase() ?? '';
-  const category = source === '(direct)' ? null : sourceCategory(source);
   const paid = PAID_MEDIUM.test(medium);
   const shopping = category === 'shopping' || SHOP_CAMPAIGN.test(campaign);
   if (source === '(direct)' && (medium === '(none)' || medium === '(not set)')) return 'Direct';
