@@ -102,4 +102,19 @@ describe('goals admin API', () => {
     });
     expect(denied.statusCode).toBe(403);
   });
+
+  test('the OpenAPI document has the goal routes', async () => {
+    const spec = (await h.app.inject({ url: '/docs/json' })).json();
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/admin/practices/{id}/goals',
+        '/v1/admin/practices/{id}/goals/{goalId}',
+        '/v1/practices/{id}/stats/goals',
+        '/v1/practices/{id}/stats/goals/{goalId}',
+      ]),
+    );
+    expect(Object.keys(spec.paths['/v1/admin/practices/{id}/goals/{goalId}'])).toEqual(
+      expect.arrayContaining(['put', 'delete']),
+    );
+  });
 });
