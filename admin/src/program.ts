@@ -4,6 +4,7 @@ import { loadAdminConfig, type AdminConfig } from './admin.config.ts';
 import { createCommandContext, type AdminIo, type CommandContext } from './command-context.ts';
 import { addAuditCommand } from './commands/audit.command.ts';
 import { addExportCommand } from './commands/export.command.ts';
+import { addGoalsCommands } from './commands/goals.command.ts';
 import { addKeyCommands } from './commands/key.command.ts';
 import { addLogsCommands } from './commands/logs.command.ts';
 import { addPartnerCommands } from './commands/partner.command.ts';
@@ -30,6 +31,7 @@ export function createProgram(ctx: CommandContext): Command {
     .addHelpText('afterAll', `\n${EXIT_CODES_HELP}\n`);
   program.addHelpText('after', () => `\n${commandIndex(program)}`);
   addPracticeCommands(program, ctx);
+  addGoalsCommands(program, ctx);
   addPartnerCommands(program, ctx);
   addKeyCommands(program, ctx);
   addReportCommand(program, ctx);

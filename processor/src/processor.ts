@@ -7,6 +7,7 @@ import {
   LIVE_VISITS_PUBLISH_MS,
   LiveVisitsStore,
   pendingMigrations,
+  GoalStore,
   PracticeStore,
   topicsFor,
   type ControlDb,
@@ -57,6 +58,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   const metrics = deps.metrics ?? createProcessorMetrics();
   const topics = topicsFor(config.kafka.topicPrefix);
   const practices = new PracticeCache(() => new PracticeStore(deps.control).list(), {
+    goals: () => new GoalStore(deps.control).all(),
     onStale: (error) => logger.warn({ err: error }, 'practices not refreshed; going on with the last known list'),
   });
   // Without PostgreSQL at start the first batch waits for it (the consumer pauses and retries).

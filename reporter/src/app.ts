@@ -10,6 +10,7 @@ import {
   installErrorHandling,
   isClickHouseReady,
   opsRoutes,
+  GoalStore,
   PracticeStore,
   runPrivacyAudit,
   isControlPlaneReady,
@@ -26,6 +27,8 @@ import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
 import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
+import { goalStatsRoutes } from './routes/goal-stats.route.ts';
+import { goalRoutes } from './routes/goals.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
 import { shareLinkRoutes } from './routes/share-link.route.ts';
@@ -157,7 +160,10 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
       runPrivacyAudit({ db, control, topicPrefix: config.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
   // Each route module is its own scope: the admin routes' admin-only hook applies to them alone.
   await app.register(adminRoutes, { practices, partners, keys, audit });
-  await app.register(practiceRoutes, { db, practices });
+  const goals = new GoalStore(control);
+  await app.register(goalRoutes, { practices, goals });
+  await app.register(practiceRoutes, { db, practices, goals });
+  await app.register(goalStatsRoutes, { db, practices, goals });
   await app.register(dashboardRoutes, { db, practices, live: new LiveVisitsStore(control), now });
   await app.register(shareLinkRoutes, { practices, shares });
   await app.register(partnerRoutes, {

@@ -20,6 +20,7 @@ export { renderReportHtml } from './render/report-html.ts';
 export { isMonth } from './report/month.ts';
 export { buildMonthlyReport, REPORT_SECTIONS, type MonthlyReport } from './report/monthly-report.ts';
 export { createKey, keyCreateSchema, practiceUpdateSchema, updatePractice } from './admin/admin-operations.ts';
+export { addGoal, listGoals, removeGoal, replaceGoal } from './admin/goal-operations.ts';
 export { hashesMatch, hashSecret } from './auth/api-key.ts';
 export { breakdownSql } from './queries/breakdown.query.ts';
 export { dailyTotalsSql } from './queries/monthly-report.query.ts';

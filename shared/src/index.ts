@@ -28,3 +28,7 @@ export * from './service/ops.route.ts';
 export * from './service/request-input.ts';
 export * from './platform/migrate-stores.ts';
 export * from './platform/postgres/legacy-control-plane.ts';
+export * from './paths/path-glob.ts';
+export * from './contracts/goal.ts';
+export * from './platform/goal-store.ts';
+export * from './acquisition/channel.ts';

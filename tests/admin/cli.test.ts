@@ -170,6 +170,40 @@ describe('confidant CLI', () => {
     expect(noIngestPractice.stderr).toMatch(/no practice no-such-clinic/);
   });
 
+  test('goals: add of each kind, list, update, remove, and clear errors', async () => {
+    const add = (...args: string[]) => confidant('goals', 'add', 'shell-clinic', ...args);
+    const booked = await add('booking', '--name', 'Booking pages', '--page', '/book-online/**');
+    expect(booked.code, booked.stderr).toBe(0);
+    expect(JSON.parse(booked.stdout)).toEqual({
+      id: 'booking',
+      name: 'Booking pages',
+      kind: 'page',
+      pattern: '/book-online/**',
+    });
+    expect((await add('portal', '--page-class', 'patient-portal')).code).toBe(0);
+    const list = await confidant('goals', 'list', 'shell-clinic');
+    expect(JSON.parse(list.stdout).map((g: { id: string }) => g.id)).toEqual(['booking', 'portal']);
+    const updated = await confidant('goals', 'update', 'shell-clinic', 'portal', '--page-class', 'forms');
+    expect(JSON.parse(updated.stdout)).toMatchObject({ id: 'portal', kind: 'page-class', pageClass: 'forms' });
+
+    const undeclared = await add('call', '--event', 'Call', '--prop', 'kind=tel');
+    expect(undeclared.code).toBe(2);
+    expect(undeclared.stderr).toMatch(/event Call is not declared/);
+    const twoKinds = await add('x', '--page', '/a', '--event', 'Call');
+    expect(twoKinds.code).toBe(2);
+    expect(twoKinds.stderr).toMatch(/exactly one of --page, --page-class and --event/);
+    const badPattern = await add('x', '--page', 'no-slash');
+    expect(badPattern.code).toBe(2);
+    expect(badPattern.stderr).toMatch(/must start with \//);
+    const again = await add('booking', '--page', '/b');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/has a goal booking/);
+    expect((await confidant('goals', 'list', 'no-such-clinic')).code).toBe(3);
+
+    expect((await confidant('goals', 'remove', 'shell-clinic', 'portal')).code).toBe(0);
+    expect((await confidant('goals', 'remove', 'shell-clinic', 'portal')).code).toBe(3);
+  });
+
   test('retention drops the month partitions older than RETENTION_MONTHS, and only those', async () => {
     const month = (monthsAgo: number): string => {
       const d = new Date();

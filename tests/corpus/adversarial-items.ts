@@ -456,7 +456,8 @@ function childrenSections(): CorpusItem[] {
 /** Referrers and outbound targets are reduced to the registrable domain, ignoring private suffixes. */
 function hosts(): CorpusItem[] {
   const category = 'hosts';
-  const referrers: Array<[string, string, string | null, string[]]> = [
+  // [label, URL, stored domain, PII, the referrer's stored domain when it differs: a listed source host]
+  const referrers: Array<[string, string, string | null, string[], string?]> = [
     ['netlify', 'https://jane-doe-5551234567.netlify.app/', 'netlify.app', ['jane-doe', '5551234567']],
     ['github-io', 'https://jose-garcia.github.io/blog/', 'github.io', ['jose-garcia']],
     ['herokuapp', 'https://ngozi-okonkwo-mrn4455.herokuapp.com/x', 'herokuapp.com', ['okonkwo', 'mrn4455']],
@@ -471,7 +472,14 @@ function hosts(): CorpusItem[] {
     ['idn', 'https://josé-garcía.blogspot.com/', 'blogspot.com', ['garcia', 'xn--jos-garca']],
     ['userinfo', 'https://jane.doe:hunter2@mail.example.net/inbox', 'example.net', ['jane.doe', 'hunter2']],
     ['search-query', 'https://www.google.com/search?q=jane+doe+dob+3-12-84+mrn12345', 'google.com', ['mrn12345']],
-    ['webmail-path', 'https://mail.yahoo.com/d/folders/1/messages/jane.doe@yahoo.com', 'yahoo.com', ['jane.doe']],
+    // A listed source host under its site is kept whole as a referrer (the Email channel), never its path.
+    [
+      'webmail-path',
+      'https://mail.yahoo.com/d/folders/1/messages/jane.doe@yahoo.com',
+      'yahoo.com',
+      ['jane.doe'],
+      'mail.yahoo.com',
+    ],
     ['fragment', 'https://l.facebook.com/l.php#jane.doe@gmail.com', 'facebook.com', ['jane.doe']],
     ['ipv4', 'http://10.0.0.1/portal', '(ip)', ['10.0.0.1']],
     ['ipv4-port', 'http://192.168.1.20:8080/', '(ip)', ['192.168.1.20']],
@@ -480,12 +488,12 @@ function hosts(): CorpusItem[] {
     ['ipv4-decimal', 'http://3232235796/', '(ip)', ['3232235796', '192.168.1.20']],
     ['ipv4-hex', 'http://0xC0A80114/', '(ip)', ['c0a80114', '192.168.1.20']],
   ];
-  const items: CorpusItem[] = referrers.flatMap(([label, referrer, domain, pii]): CorpusItem[] => [
+  const items: CorpusItem[] = referrers.flatMap(([label, referrer, domain, pii, asReferrer = domain]): CorpusItem[] => [
     {
       id: `${category}/referrer-${label}`,
       category,
       input: pageview(`${ORIGIN}/services`, { referrer }),
-      expect: { outcome: 'ok', page: '/services', referrerDomain: domain },
+      expect: { outcome: 'ok', page: '/services', referrerDomain: asReferrer },
       pii,
     },
     {
@@ -499,7 +507,7 @@ function hosts(): CorpusItem[] {
       id: `${category}/log-referrer-${label}`,
       category,
       input: logLine('/services', referrer),
-      expect: { outcome: 'ok', page: '/services', referrerDomain: domain },
+      expect: { outcome: 'ok', page: '/services', referrerDomain: asReferrer },
       pii,
     },
   ]);

@@ -272,6 +272,46 @@ describe('visitor sealer', () => {
     });
   });
 
+  it('holds goal breakdowns by referrer and campaign to the same rule, keeping a rare value under its goal', async () => {
+    const g = (dim: string, value: string, visitors: number[]) => ({
+      practiceId: 'goal-p',
+      day: '2024-06-01',
+      dim,
+      value,
+      visits: visitors.length,
+      events: visitors.length,
+      visitors,
+    });
+    await new RollupFixture()
+      .daily(g('goal_referrer', 'booking:jane-doe-blog.example', [1]))
+      .daily(g('goal_referrer', 'booking:google.com', [2, 3, 4]))
+      .daily(g('goal_referrer', 'contact:google.com', [5]))
+      .daily(g('goal_campaign', 'booking:olena-kovalenko', [1, 2]))
+      .daily({ ...g('goal_channel', 'booking:Organic Search', []), visits: 3, events: 3 })
+      .flush(h.db);
+    const rows = async () =>
+      Object.fromEntries(
+        (
+          await h.db.rows<{ k: string; visits: string; ev: string }>(
+            `SELECT concat(dim, '=', value) AS k, toString(sumMerge(visits)) AS visits, toString(sumMerge(events)) AS ev
+             FROM ${TABLES.rollupDaily} WHERE practice_id = 'goal-p' GROUP BY k`,
+          )
+        ).map((r) => [r.k, `${r.visits}/${r.ev}`]),
+      );
+    await sealClosedVisitorStates({ db: h.db, clickhouse: h.config.clickhouse, now: () => dayMs('2024-06-04') });
+    expect(await rows()).toEqual({
+      'goal_referrer=booking:(rare)': '1/1',
+      'goal_referrer=booking:google.com': '3/3',
+      'goal_referrer=contact:(rare)': '1/1',
+      'goal_campaign=booking:(rare)': '2/2',
+      'goal_channel=booking:Organic Search': '3/3',
+    });
+    const [left] = await h.db.rows<{ n: string }>(
+      `SELECT toString(count()) AS n FROM (SELECT value FROM ${TABLES.rollupDaily} UNION ALL SELECT value FROM ${TABLES.rollupMonthlyVisitors}) AS everything WHERE value LIKE '%jane-doe%' OR value LIKE '%kovalenko%'`,
+    );
+    expect(left!.n).toBe('0');
+  });
+
   it('lets one process seal at a time', async () => {
     let release!: () => void;
     const held = h.control.exclusively(

@@ -1,5 +1,5 @@
 import { buildMonthlyReport, renderReportCsv, renderReportHtml } from '@confidant/reporter';
-import { DomainError, PracticeStore } from '@confidant/shared';
+import { DomainError, GoalStore, PracticeStore } from '@confidant/shared';
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
 import { month } from '../option-parsers.ts';
@@ -18,7 +18,8 @@ export function addReportCommand(program: Command, ctx: CommandContext): void {
       ctx.withDb(async (db, control) => {
         const p = await new PracticeStore(control).get(o.practice);
         if (!p) throw new DomainError('not-found', `no practice ${o.practice}`);
-        const report = await buildMonthlyReport(db, p, o.month, { limit: o.limit });
+        const goals = await new GoalStore(control).list(p.id);
+        const report = await buildMonthlyReport(db, p, o.month, { limit: o.limit, goals });
         const text =
           o.format === 'csv'
             ? renderReportCsv(report)

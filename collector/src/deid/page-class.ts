@@ -1,5 +1,4 @@
-import type { PageClassRule, PathTemplate } from '@confidant/shared';
-import { compileGlob, matchGlob, type PathGlob } from './path-glob.ts';
+import { compileGlob, matchGlob, type PageClassRule, type PathGlob, type PathTemplate } from '@confidant/shared';
 
 const compiled = new Map<string, PathGlob>();
 

@@ -335,4 +335,23 @@ describe('issue 16 examples (defaults of a new practice)', () => {
     });
     expect(await event({ referrer: 'http://10.0.0.1/' })).toMatchObject({ referrerDomain: '(ip)' });
   });
+
+  it('keeps a listed source host under a site whole (an AI assistant is not its search engine)', async () => {
+    expect(await event({ referrer: 'https://gemini.google.com/app/abc' })).toMatchObject({
+      referrerDomain: 'gemini.google.com',
+    });
+    expect(await event({ referrer: 'https://copilot.microsoft.com/chats/x' })).toMatchObject({
+      referrerDomain: 'copilot.microsoft.com',
+    });
+    expect(await event({ referrer: 'https://www.google.co.uk/' })).toMatchObject({ referrerDomain: 'google.co.uk' });
+  });
+
+  it('marks a paid click by its click id without storing the id', async () => {
+    const paid = await event({ url: 'https://clinic.example/services?gclid=EAIaIQobChMI-secret-id&utm_source=google' });
+    expect(paid).toMatchObject({ paid: true, utmSource: 'google' });
+    expect(JSON.stringify(paid)).not.toContain('EAIaIQobChMI');
+    expect(await event({ url: 'https://clinic.example/services?MSCLKID=1f2e3d' })).toMatchObject({ paid: true });
+    expect(await event({ url: 'https://clinic.example/services?utm_source=google' })).not.toHaveProperty('paid');
+    expect(await event({ url: 'https://clinic.example/portal/x?gclid=abc' })).not.toHaveProperty('paid');
+  });
 });

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
   type ActionKind,
+  hasPaidClickId,
   drop,
   invalid,
   ok,
@@ -83,6 +84,8 @@ export type PageFacts = {
   utmCampaign: string | null;
   utmTerm: string | null;
   utmContent: string | null;
+  /** The URL named a paid-click parameter (its value is not read). */
+  paid: boolean;
 };
 export type VisitorFacts = { visitor: string; period: 'day' | 'month' };
 export type PlaceFacts = { country: string; agent: UaClass };
@@ -109,7 +112,14 @@ export type Deidentified = {
 export type DeidResult = Step<Deidentified>;
 
 const COOKIE_ID_RE = /^[0-9a-f]{32}$/;
-const NO_CAMPAIGN = { utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, utmContent: null } as const;
+const NO_CAMPAIGN = {
+  utmSource: null,
+  utmMedium: null,
+  utmCampaign: null,
+  utmTerm: null,
+  utmContent: null,
+  paid: false,
+} as const;
 // Shared results of the steps with nothing to say (a log import runs them for millions of lines).
 const PASS = Object.freeze(ok(null));
 const NOT_CUSTOM = Object.freeze(ok(Object.freeze({ name: null, props: null, freeTextProps: [] })));
@@ -150,6 +160,7 @@ export function pageStep(url: string, practice: Practice): Step<PageFacts> {
     utmCampaign: firstValue(q.utm_campaign),
     utmTerm: firstValue(q.utm_term),
     utmContent: firstValue(q.utm_content),
+    paid: hasPaidClickId(parsed.searchParams),
   });
 }
 
@@ -262,6 +273,7 @@ export function deidentifyHit(
     device: place.agent.device,
   };
   addSignals(event, hit, action, page);
+  if (page.paid) event.paid = true;
   // A count-only event carries no visitor value at all, and sets no cookie.
   if (countOnly) return ok({ event, issueCookieId: null });
   const visitor = steps.visitor(hit.client, hit.time);

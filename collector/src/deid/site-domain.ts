@@ -1,3 +1,4 @@
+import { listedSourceHost } from '@confidant/shared';
 import { parse } from 'tldts';
 import { parseWebUrl, urlHost } from './url-scrubber.ts';
 
@@ -58,5 +59,8 @@ export function referrerDomain(referrer: string | null | undefined, practiceDoma
   if (!host) return null;
   if (hostInDomains(host, practiceDomains)) return INTERNAL_REFERRER;
   const site = siteOf(host);
-  return practiceDomains.some((d) => ownSite(d) === site) ? INTERNAL_REFERRER : site;
+  if (practiceDomains.some((d) => ownSite(d) === site)) return INTERNAL_REFERRER;
+  // A listed host under a site (gemini.google.com under google.com) is another traffic source: kept whole.
+  const listed = listedSourceHost(host);
+  return listed !== null && listed.length > site.length ? listed : site;
 }

@@ -115,6 +115,7 @@ describe('scrubUrl rules', () => {
       utmCampaign: null,
       utmTerm: 'knee',
       utmContent: null,
+      paid: false,
     });
     expect(scrubUrl('https://Clinic.Example./a')).toEqual({ host: 'clinic.example', path: '/a' });
   });

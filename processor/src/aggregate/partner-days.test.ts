@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PARTNER_ALL_CELL, partnerDayClosesAt, type EventEnvelope } from '@confidant/shared';
+import { compileGoals, PARTNER_ALL_CELL, partnerDayClosesAt, type EventEnvelope } from '@confidant/shared';
 import { testEnvelope } from '@confidant/shared/testing';
 import { aggregateStep } from '../pipeline/aggregate.step.ts';
 import type { PracticeInfo } from '../pipeline/resolve-practice.step.ts';
@@ -16,6 +16,7 @@ const practice = (timeZone: string, cookieMode = false): PracticeInfo => ({
   id: 'p',
   timeZone,
   domains: ['p.example'],
+  goals: compileGoals([]),
   cookieMode,
 });
 

@@ -1,4 +1,5 @@
 import {
+  goalValue,
   ok,
   propDimension,
   ROLLUP_STATES,
@@ -7,17 +8,11 @@ import {
   type StepResult,
 } from '@confidant/shared';
 import { D, M, NO_METRIC, type DayRollup, type RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
-import type { ScrollChange } from '../session/sessionizer.ts';
+import type { Conversions, ScrollChange, Visit } from '../session/sessionizer.ts';
 import type { PracticeInfo } from './resolve-practice.step.ts';
 import type { Sessionized } from './sessionize.step.ts';
 
-export const DIRECT = '(direct)';
 export const UNKNOWN = '(unknown)';
-
-/** True when the referrer is the practice's own site (a self-referral is not a traffic source). */
-export function isInternalReferrer(referrer: string, domains: readonly string[]): boolean {
-  return domains.some((d) => referrer === d || referrer.endsWith(`.${d}`));
-}
 
 /** Country, browser, OS, device and screen rows of one event. */
 function technology(rows: DayRollup, event: EventEnvelope, metric: number, visitor: string | null): void {
@@ -49,6 +44,48 @@ function propRows(rows: DayRollup, event: EventEnvelope, practice: PracticeInfo,
     const declared = practice.declaredPropValues?.get(key)?.has(value) ?? false;
     rows.addDim(propDimension(key), value, M.events, 1, declared ? null : visitor);
   }
+}
+
+/**
+ * The goal rows of one event: a conversion per goal it reached, and a converting visit for each goal
+ * its visit reaches for the first time, in the goal's row and its breakdowns by the visit's entry and
+ * acquisition and the event's country and device. Free-text breakdowns carry the visitor (the rare
+ * value rule, as for referrers); a conversion outside a visit (a count-only page, an event with no
+ * page view before it) has no breakdowns.
+ */
+function goalRows(
+  rows: DayRollup,
+  event: EventEnvelope,
+  visit: Visit | null,
+  conversions: Conversions,
+  visitor: string | null,
+): void {
+  for (const id of conversions.matched) {
+    rows.add(D.goal, id, M.events, 1, visitor);
+    if (visit) breakdowns(rows, event, visit, id, M.events, visitor);
+  }
+  if (!visit) return;
+  for (const id of conversions.first) {
+    rows.add(D.goal, id, M.visits, 1, null);
+    breakdowns(rows, event, visit, id, M.visits, null);
+  }
+}
+
+function breakdowns(
+  rows: DayRollup,
+  event: EventEnvelope,
+  visit: Visit,
+  id: string,
+  metric: number,
+  visitor: string | null,
+) {
+  const { referrer, campaign, channel } = visit.acquisition;
+  rows.add(D.goal_entry, goalValue(id, visit.entry), metric, 1, null);
+  rows.add(D.goal_channel, goalValue(id, channel), metric, 1, null);
+  rows.add(D.goal_referrer, goalValue(id, referrer), metric, 1, visitor);
+  if (campaign) rows.add(D.goal_campaign, goalValue(id, campaign), metric, 1, visitor);
+  rows.add(D.goal_country, goalValue(id, event.country), metric, 1, null);
+  rows.add(D.goal_device, goalValue(id, event.device), metric, 1, null);
 }
 
 /**
@@ -113,10 +150,9 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
     rows.add(D.entry, event.page, M.visits, 1, null);
     rows.add(D.entry, event.page, M.bounces, 1, null);
     rows.add(D.exit, event.page, M.visits, 1, null);
-    const referrer =
-      event.referrerDomain && !isInternalReferrer(event.referrerDomain, practice.domains)
-        ? event.referrerDomain
-        : DIRECT;
+    const { referrer, channel } = effect.visit.acquisition;
+    rows.add(D.channel, channel, M.visits, 1, visitor);
+    rows.add(D.channel, channel, M.bounces, 1, null);
     // Free-text values carry their visitors: the sealer stores those seen by fewer than k as (rare).
     rows.add(D.referrer, referrer, M.visits, 1, visitor);
     if (event.utmSource) rows.add(D.utm_source, event.utmSource, M.visits, 1, visitor);
@@ -138,8 +174,14 @@ export function aggregateStep(acc: RollupAccumulator, item: Sessionized): StepRe
     if (effect.bounceRemoved) {
       visitRows.add(D.total, '', M.bounces, -1, null);
       visitRows.add(D.entry, visit.entry, M.bounces, -1, null);
+      visitRows.add(D.channel, visit.acquisition.channel, M.bounces, -1, null);
       visitRows.addHour(visit.slot.hour, M.bounces, -1, null);
     }
   }
+
+  if (effect.kind === 'none') {
+    const matched = practice.goals.matches(event);
+    if (matched.length) goalRows(rows, event, null, { matched, first: [] }, visitor);
+  } else if (effect.conversions.matched.length) goalRows(rows, event, effect.visit, effect.conversions, visitor);
   return ok(null);
 }

@@ -1,4 +1,4 @@
-import { dlq, ok, type EventEnvelope, type StepResult } from '@confidant/shared';
+import { dlq, ok, type EventEnvelope, type GoalMatcher, type StepResult } from '@confidant/shared';
 import { localSlot, type LocalSlot } from '../session/local-time.ts';
 
 /** What the processor needs from the practice registry. */
@@ -9,6 +9,7 @@ export type PracticeInfo = {
   cookieMode: boolean;
   /** Property key → the values declared for it (any event): these are counted at once, others held as free text. */
   declaredPropValues?: ReadonlyMap<string, ReadonlySet<string>>;
+  goals: GoalMatcher;
 };
 
 export type Located = { event: EventEnvelope; practice: PracticeInfo; slot: LocalSlot };

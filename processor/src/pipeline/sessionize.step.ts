@@ -10,6 +10,6 @@ export function sessionizeStep(visits: Overlay<Visit>, located: Located): StepRe
   const effect: SessionEffect =
     located.event.countOnly || located.event.visitor === undefined
       ? { kind: 'none' }
-      : sessionize(visits, located.event, located.slot);
+      : sessionize(visits, located.event, located.slot, located.practice);
   return ok({ ...located, effect });
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, encodeEventBatch, type EventEnvelope } from '@confidant/shared';
+import { compileGoals, encodeEvent, encodeEventBatch, type EventEnvelope } from '@confidant/shared';
 import { RollupAccumulator } from '../aggregate/rollup-accumulator.ts';
 import { BoundedMap, Overlay } from '../session/bounded-map.ts';
-import { VISIT_IDLE_MS, type Visit } from '../session/sessionizer.ts';
+import { isInternalReferrer, VISIT_IDLE_MS, type Visit } from '../session/sessionizer.ts';
 import { hourlyRowIdentity, rowVisitorValue } from '../session/visitor-hash.ts';
-import { aggregateStep, isInternalReferrer } from './aggregate.step.ts';
+import { aggregateStep } from './aggregate.step.ts';
 import { decodeBatchMessage, decodeEventMessage, decodeStep } from './decode.step.ts';
 import { dedupeStep, type SeenId } from './dedupe.step.ts';
 import { resolvePracticeStep, type PracticeInfo } from './resolve-practice.step.ts';
@@ -16,6 +16,7 @@ const practice: PracticeInfo = {
   timeZone: 'America/New_York',
   domains: ['clinic.example'],
   cookieMode: false,
+  goals: compileGoals([]),
 };
 // 2024-01-15 14:00 in New York.
 const T = Date.UTC(2024, 0, 15, 19, 0);
@@ -302,6 +303,61 @@ describe('sessionize + aggregate: built-in signals and properties', () => {
     expect(rows['prop:plan=premium']).toEqual([0, 0, 0, 0, 1, 1]);
     expect(rows['prop:source_page=spring']).toEqual([0, 0, 0, 0, 1, 1]);
     expect(daily.find((r) => r.dim === 'prop:plan' && r.value === 'premium')).toMatchObject({ states: 1 });
+  });
+});
+
+describe('channels and goals', () => {
+  const withGoals: PracticeInfo = {
+    ...practice,
+    goals: compileGoals([
+      { id: 'contact', name: 'Contact sent', kind: 'page', pattern: '/contact/thanks' },
+      { id: 'booking', name: 'Booking pages', kind: 'page-class', pageClass: 'appointments' },
+      { id: 'new-patient', name: 'New patient', kind: 'event', event: 'Booked', prop: { key: 'plan', value: 'new' } },
+    ]),
+  };
+  const other = { visitor: 'cd'.repeat(16) };
+
+  it('gives each visit the channel of its entry, with bounces corrected as the visit goes on', () => {
+    const { rows } = runAll([
+      ev({ referrerDomain: 'google.com', paid: true }),
+      ev({ id: 'b'.repeat(32), ts: T + 60_000, page: '/team', referrerDomain: 'clinic.example' }),
+      ev({ ...other, id: 'c'.repeat(32), referrerDomain: 'chatgpt.com' }),
+    ]);
+    expect(rows['channel=Paid Search']).toEqual([0, 1, 0, 0, 0, 1]);
+    expect(rows['channel=AI assistants']).toEqual([0, 1, 1, 0, 0, 1]);
+  });
+
+  it('counts conversions per event and converting visits once per visit, with breakdowns by the visit', () => {
+    const { rows } = runAll(
+      [
+        ev({ page: '/services', referrerDomain: 'facebook.com', utmCampaign: 'spring', utmSource: 'facebook' }),
+        ev({ id: 'b'.repeat(32), ts: T + 60_000, page: '/contact/thanks' }),
+        ev({ id: 'c'.repeat(32), ts: T + 120_000, page: '/contact/thanks' }),
+        ev({ id: 'd'.repeat(32), ts: T + 180_000, type: 'event', name: 'Booked', props: { plan: 'new' } }),
+        ev({ id: 'e'.repeat(32), ts: T + 200_000, type: 'event', name: 'Booked', props: { plan: 'follow-up' } }),
+        // another visitor: enters on the goal page itself, direct
+        ev({ ...other, id: 'f'.repeat(32), page: '/contact/thanks', device: 'mobile' }),
+        // count-only: a conversion, never a converting visit, no breakdowns
+        ev({ id: '1'.repeat(32), page: 'appointments', countOnly: true }),
+      ],
+      withGoals,
+    );
+    // [pageviews, visits, bounces, engagedMs, events, visitor values]
+    expect(rows['goal=contact']).toEqual([0, 2, 0, 0, 3, 2]);
+    expect(rows['goal=new-patient']).toEqual([0, 1, 0, 0, 1, 1]);
+    expect(rows['goal=booking']).toEqual([0, 0, 0, 0, 1, 0]);
+    expect(rows['goal_entry=contact:/services']).toEqual([0, 1, 0, 0, 2, 0]);
+    expect(rows['goal_entry=contact:/contact/thanks']).toEqual([0, 1, 0, 0, 1, 0]);
+    expect(rows['goal_channel=contact:Organic Social']).toEqual([0, 1, 0, 0, 2, 0]);
+    expect(rows['goal_channel=contact:Direct']).toEqual([0, 1, 0, 0, 1, 0]);
+    expect(rows['goal_referrer=contact:facebook.com']).toEqual([0, 1, 0, 0, 2, 1]);
+    expect(rows['goal_referrer=contact:(direct)']).toEqual([0, 1, 0, 0, 1, 1]);
+    expect(rows['goal_campaign=contact:spring']).toEqual([0, 1, 0, 0, 2, 1]);
+    expect(rows['goal_campaign=new-patient:spring']).toEqual([0, 1, 0, 0, 1, 1]);
+    expect(rows['goal_device=contact:mobile']).toEqual([0, 1, 0, 0, 1, 0]);
+    expect(Object.keys(rows).filter((k) => k.startsWith('goal_') && k.includes('booking'))).toEqual([]);
+    // the event goal's property value must match
+    expect(rows['goal_channel=new-patient:Organic Social']).toEqual([0, 1, 0, 0, 1, 0]);
   });
 });
 

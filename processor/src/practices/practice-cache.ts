@@ -1,4 +1,4 @@
-import type { Practice } from '@confidant/shared';
+import { compileGoals, type Goal, type Practice } from '@confidant/shared';
 import type { PracticeInfo } from '../pipeline/resolve-practice.step.ts';
 
 /** Each property key's declared values, across the practice's declared events (as the collector spells them). */
@@ -28,6 +28,7 @@ export class PracticeCache {
   private readonly missRefreshMs: number;
   private readonly now: () => number;
   private readonly onStale: (error: unknown) => void;
+  private readonly goals: () => Promise<ReadonlyMap<string, readonly Goal[]>>;
 
   constructor(
     private readonly list: () => Promise<Practice[]>,
@@ -37,12 +38,15 @@ export class PracticeCache {
       now?: () => number;
       /** A refresh failed and the last list serves on. */
       onStale?: (error: unknown) => void;
+      /** Every practice's goals, loaded with the list (default: none). */
+      goals?: () => Promise<ReadonlyMap<string, readonly Goal[]>>;
     } = {},
   ) {
     this.maxAgeMs = options.maxAgeMs ?? 60_000;
     this.missRefreshMs = options.missRefreshMs ?? 5_000;
     this.now = options.now ?? Date.now;
     this.onStale = options.onStale ?? (() => {});
+    this.goals = options.goals ?? (async () => new Map());
   }
 
   get(id: string): PracticeInfo | undefined {
@@ -63,8 +67,8 @@ export class PracticeCache {
   }
 
   refresh(): Promise<void> {
-    this.loading ??= this.list()
-      .then((list) => {
+    this.loading ??= Promise.all([this.list(), this.goals()])
+      .then(([list, goals]) => {
         this.practices = new Map(
           list.map((p) => [
             p.id,
@@ -74,6 +78,7 @@ export class PracticeCache {
               domains: p.domains,
               cookieMode: p.cookieMode,
               declaredPropValues: declaredPropValues(p),
+              goals: compileGoals(goals.get(p.id) ?? []),
             },
           ]),
         );

@@ -11,6 +11,8 @@ const visit = (lastAt: number): Visit => ({
   pages: 1,
   engagedMs: 0,
   bounceCounted: true,
+  acquisition: { referrer: '(direct)', campaign: null, channel: 'Direct' },
+  goals: [],
 });
 
 describe('countLiveVisits', () => {

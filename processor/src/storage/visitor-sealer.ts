@@ -4,7 +4,10 @@ import {
   isPropDimension,
   PROP_CUT_VALUE,
   PROP_VALUES_CAP,
+  GOAL_BREAKDOWNS,
   RARE_VALUE,
+  goalValue,
+  splitGoalValue,
   ROLLUP_STATES,
   ROLLUP_TABLES,
   SEAL_MARGIN_MS,
@@ -101,6 +104,12 @@ function propValuesKept(rows: readonly DailyRollupRow[], k: number, cap: number)
   return kept;
 }
 
+const GOAL_ROWS: ReadonlySet<string> = new Set(Object.keys(GOAL_BREAKDOWNS));
+
+/** What a rare value is stored as: RARE_VALUE, under its goal in a goal breakdown. */
+const rareValue = (row: DailyRollupRow): string =>
+  GOAL_ROWS.has(row.dim) ? goalValue(splitGoalValue(row.value).goalId, RARE_VALUE) : RARE_VALUE;
+
 /**
  * The rare-value rule: a free-text row seen from fewer than `k` visitors is counted under RARE_VALUE
  * (with the other rare ones of its day, source and dimension); its value is stored nowhere else. A
@@ -112,7 +121,7 @@ function foldRare(rows: DailyRollupRow[], k: number, cap: number): DailyRollupRo
   for (const row of rows) {
     const rare = isFreeTextDimension(row.dim) && row.visitorCount < k;
     const cut = !rare && isPropDimension(row.dim) && !propsKept.has(row);
-    const value = rare ? RARE_VALUE : cut ? PROP_CUT_VALUE : row.value;
+    const value = rare ? rareValue(row) : cut ? PROP_CUT_VALUE : row.value;
     const id = `${row.day}\u0000${row.source}\u0000${row.dim}\u0000${value}`;
     const into = out.get(id);
     if (!into) out.set(id, { ...row, value });

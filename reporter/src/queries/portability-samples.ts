@@ -1,5 +1,6 @@
 import { REPORT_SECTIONS } from '../report/monthly-report.ts';
 import { breakdownSql, sectionsSql } from './breakdown.query.ts';
+import { baseVisitsSql, GOAL_BREAKDOWN_DIMS, goalBreakdownsSql, goalTotalsSql, visitTotalSql } from './goals.query.ts';
 import { dailyTotalsSql, monthVisitorsSql, sourceTotalsSql } from './monthly-report.query.ts';
 import { partnerDataSinceSql, partnerExportSql, partnerOpenDaysSql } from './partner-export.query.ts';
 import { timeseriesSql } from './timeseries.query.ts';
@@ -33,6 +34,22 @@ export function portabilitySamples(): Array<{ name: string; sql: string }> {
     {
       name: 'reporter.timeseries.hour',
       sql: timeseriesSql({ ...range, interval: 'hour', metrics: ['pageviews', 'bounces', 'engaged_ms', 'visitors'] }),
+    },
+    { name: 'reporter.goalTotals', sql: goalTotalsSql(range) },
+    { name: 'reporter.visitTotal', sql: visitTotalSql(range) },
+    {
+      name: 'reporter.goalBreakdowns',
+      sql: goalBreakdownsSql({ ...range, goalId: 'book-online', breakdowns: GOAL_BREAKDOWN_DIMS, limit: 10 }),
+    },
+    {
+      name: 'reporter.goalBaseVisits',
+      sql: baseVisitsSql({
+        ...range,
+        values: new Map([
+          ['channel', ['Paid Search', "it's"]],
+          ['utm_campaign', ['back\\slash']],
+        ]),
+      }),
     },
     {
       name: 'reporter.partnerExport',

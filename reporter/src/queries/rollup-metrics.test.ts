@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  GOAL_BREAKDOWNS,
   MONTHLY_VISITORS_TABLE,
   PARTNER_VISITOR_DAYS_TABLE,
   ROLLUP_DIMENSIONS,
@@ -13,10 +14,11 @@ import { BREAKDOWN_DIMENSIONS, DAILY, HOURLY, HOURLY_METRICS, METRICS, metricSel
 
 // The reporter's reads against the rollup schema (which tests/clickhouse checks against the migrations).
 describe('the reporter reads the rollups by the rollup schema', () => {
-  it('offers the metrics each table keeps, and breakdowns of every dimension but the totals', () => {
+  it('offers the metrics each table keeps, and breakdowns of every dimension but the totals and goal breakdowns', () => {
     expect(METRICS).toEqual(ROLLUP_TABLES.daily.metrics);
     expect(HOURLY_METRICS).toEqual(ROLLUP_TABLES.hourly.metrics);
-    expect(['total', ...BREAKDOWN_DIMENSIONS]).toEqual([...ROLLUP_DIMENSIONS]);
+    // A goal's breakdowns are read through the goal stats, with their rates.
+    expect(['total', ...BREAKDOWN_DIMENSIONS, ...Object.keys(GOAL_BREAKDOWNS)]).toEqual([...ROLLUP_DIMENSIONS]);
     expect([DAILY, HOURLY]).toEqual([`\`${ROLLUP_TABLES.daily.name}\``, `\`${ROLLUP_TABLES.hourly.name}\``]);
   });
 

@@ -1,5 +1,6 @@
 import {
   isPropDimension,
+  GOAL_BREAKDOWNS,
   metricMergeExpression,
   PROP_KEY_RE,
   ROLLUP_DIMENSIONS,
@@ -7,6 +8,7 @@ import {
   sqlv,
   type EventSource,
   type PropDimension,
+  type GoalBreakdown,
   type RollupDimension,
   type RollupMetric,
 } from '@confidant/shared';
@@ -19,9 +21,12 @@ export const METRICS = ROLLUP_TABLES.daily.metrics;
 /** rollup_hourly keeps no events. */
 export const HOURLY_METRICS: readonly RollupMetric[] = ROLLUP_TABLES.hourly.metrics;
 
-/** Breakdown dimensions a caller may ask for (`total` is read through the totals queries). */
+/**
+ * Breakdown dimensions a caller may ask for (`total` is read through the totals queries, a goal's
+ * breakdowns through the goal stats, which pair each value with its conversion rate).
+ */
 export const BREAKDOWN_DIMENSIONS = ROLLUP_DIMENSIONS.filter(
-  (d): d is Exclude<RollupDimension, 'total'> => d !== 'total',
+  (d): d is Exclude<RollupDimension, 'total' | GoalBreakdown> => d !== 'total' && !(d in GOAL_BREAKDOWNS),
 );
 /** A breakdown dimension: one of the schema's, or a declared property's (`prop:<key>`). */
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number] | PropDimension;

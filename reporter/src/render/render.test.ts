@@ -43,6 +43,28 @@ function sampleReport(): MonthlyReport {
       engagedMs: 0,
     })),
     sections,
+    goals: [
+      {
+        id: 'booking',
+        name: 'Booked <online>',
+        kind: 'event',
+        conversions: 12,
+        convertingVisits: 10,
+        convertingVisitors: 9,
+        visits: 2000,
+        conversionRatePercent: 0.5,
+        breakdowns: {
+          channel: [
+            { value: 'Paid Search', conversions: 7, convertingVisits: 6, visits: 40, conversionRatePercent: 15 },
+          ],
+          campaign: [{ value: '<spring>', conversions: 5, convertingVisits: 4, visits: 20, conversionRatePercent: 20 }],
+          entry: [],
+          referrer: [{ value: '(rare)', conversions: 1, convertingVisits: 1, visits: 0, conversionRatePercent: null }],
+          country: [],
+          device: [],
+        },
+      },
+    ],
     generatedAt: '2024-03-01T00:00:00.000Z',
   };
 }
@@ -104,6 +126,19 @@ describe('HTML report', () => {
     expect(html.match(/<rect class="bar"/g)).toHaveLength(29);
     expect(html).toContain('No data this month.');
   });
+
+  test('has a Channels section and a Goals section with rates per goal and breakdown value', () => {
+    expect(html).toContain('<section id="channels"><h2>Channels</h2>');
+    expect(html).toContain('<section id="goals"><h2>Goals</h2>');
+    expect(html).toContain('Booked &lt;online&gt;');
+    expect(html).toContain('data-goal="booking" data-metric="conversionRatePercent">0.5</td>');
+    expect(html).toContain(
+      'data-goal="booking" data-breakdown="channel" data-key="Paid Search" data-metric="conversionRatePercent">15</td>',
+    );
+    expect(html).toContain('data-key="&lt;spring&gt;"');
+    expect(html).not.toContain('<spring>');
+    expect(html).toContain('No converting visits this month.');
+  });
 });
 
 describe('CSV report', () => {
@@ -121,5 +156,14 @@ describe('CSV report', () => {
     expect(lines).toContain('pages,"/a,""b""",pageviews,1234');
     expect(lines).toContain(`pages,"'=HYPERLINK(""x"")",pageviews,2`);
     expect(lines).toContain('totals,visits,changePercent,-20');
+  });
+
+  test('goals and their breakdowns, a rate without visits left empty', () => {
+    expect(lines).toContain('goals,booking,conversions,12');
+    expect(lines).toContain('goals,booking,convertingVisits,10');
+    expect(lines).toContain('goals,booking,conversionRatePercent,0.5');
+    expect(lines).toContain('goal:booking:channel,Paid Search,conversionRatePercent,15');
+    expect(lines).toContain('goal:booking:campaign,<spring>,visits,20');
+    expect(lines).toContain('goal:booking:referrer,(rare),conversionRatePercent,');
   });
 });

@@ -1,5 +1,14 @@
 import { csvField as field } from '@confidant/shared';
-import { REPORT_SECTIONS, TOTAL_LABELS, type MonthlyReport, type TotalKey } from '../report/monthly-report.ts';
+import {
+  GOAL_BREAKDOWN_TITLES,
+  REPORT_SECTIONS,
+  TOTAL_LABELS,
+  type MonthlyReport,
+  type TotalKey,
+} from '../report/monthly-report.ts';
+import type { GoalBreakdownName } from '../report/goal-report.ts';
+
+const GOAL_METRICS = ['conversions', 'convertingVisits', 'conversionRatePercent'] as const;
 
 /** Long format, one line per figure: `section,key,metric,value`. Same object as JSON and HTML. */
 export function renderReportCsv(r: MonthlyReport): string {
@@ -35,6 +44,14 @@ export function renderReportCsv(r: MonthlyReport): string {
   }
   for (const s of REPORT_SECTIONS) {
     for (const row of r.sections[s.key]) for (const m of s.metrics) rows.push([s.key, row.value, m, row[m] ?? null]);
+  }
+  // Goals: `goals,<goal id>,<metric>`, and each breakdown as `goal:<goal id>:<breakdown>,<value>,<metric>`.
+  for (const g of r.goals) {
+    rows.push(['goals', g.id, 'name', g.name], ['goals', g.id, 'visits', g.visits]);
+    for (const m of GOAL_METRICS) rows.push(['goals', g.id, m, g[m]]);
+    for (const b of Object.keys(GOAL_BREAKDOWN_TITLES) as GoalBreakdownName[])
+      for (const row of g.breakdowns[b])
+        for (const m of [...GOAL_METRICS, 'visits'] as const) rows.push([`goal:${g.id}:${b}`, row.value, m, row[m]]);
   }
   return `section,key,metric,value\n${rows.map((row) => row.map(field).join(',')).join('\n')}\n`;
 }

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { REPORT_SECTIONS, TOTAL_LABELS, type MonthlyReport, type TotalKey } from '../report/monthly-report.ts';
+import type { GoalBreakdownName, GoalFigures } from '../report/goal-report.ts';
+import {
+  GOAL_BREAKDOWN_TITLES,
+  REPORT_SECTIONS,
+  TOTAL_LABELS,
+  type GoalReport,
+  type MonthlyReport,
+  type TotalKey,
+} from '../report/monthly-report.ts';
 import { esc, formatNumber } from './escape.ts';
 import { dailyChartSvg } from './svg-chart.ts';
 
@@ -40,6 +48,53 @@ const changeText = (pct: number | null): string => {
   const cls = pct > 0 ? 'up' : pct < 0 ? 'down' : '';
   return `<span class="change ${cls}">${pct > 0 ? '+' : ''}${esc(formatNumber(pct))}% vs previous month</span>`;
 };
+
+const GOAL_COLUMNS = [
+  ['convertingVisits', 'Converting visits'],
+  ['conversions', 'Conversions'],
+  ['visits', 'Visits'],
+  ['conversionRatePercent', 'Conversion rate (%)'],
+] as const;
+
+const goalCells = (row: GoalFigures & { visits: number }, attrs: string): string =>
+  GOAL_COLUMNS.map(([m]) => `<td class="n" ${attrs} data-metric="${m}">${esc(formatNumber(row[m] ?? null))}</td>`).join(
+    '',
+  );
+const goalHead = (first: string): string =>
+  `<tr><th>${esc(first)}</th>${GOAL_COLUMNS.map(([, label]) => `<th class="n">${esc(label)}</th>`).join('')}</tr>`;
+
+/** The Goals section: each goal's month, then its top values by channel, campaign, entry page and the rest. */
+function goalsSection(goals: readonly GoalReport[]): string {
+  if (goals.length === 0)
+    return '<section id="goals"><h2>Goals</h2><p class="note">No goals are set up for this practice.</p></section>';
+  const summary = goals
+    .map(
+      (g) =>
+        `<tr><td class="key">${esc(g.name ?? `${g.id} (removed)`)}</td>${goalCells(g, `data-goal="${esc(g.id)}"`)}</tr>`,
+    )
+    .join('');
+  const details = goals
+    .map((g) => {
+      const tables = (Object.keys(GOAL_BREAKDOWN_TITLES) as GoalBreakdownName[])
+        .map((b) => {
+          const rows = g.breakdowns[b];
+          const body = rows.length
+            ? rows
+                .map(
+                  (row) =>
+                    `<tr><td class="key">${esc(row.value || '(none)')}</td>${goalCells(row, `data-goal="${esc(g.id)}" data-breakdown="${b}" data-key="${esc(row.value)}"`)}</tr>`,
+                )
+                .join('')
+            : `<tr><td colspan="${GOAL_COLUMNS.length + 1}" class="note">No converting visits this month.</td></tr>`;
+          return `<table>${goalHead(GOAL_BREAKDOWN_TITLES[b])}${body}</table>`;
+        })
+        .join('');
+      return `<h3>${esc(g.name ?? g.id)}</h3>${tables}`;
+    })
+    .join('');
+  return `<section id="goals"><h2>Goals</h2><table>${goalHead('Goal')}${summary}</table>
+<p class="note">A conversion is an event that reached the goal; a converting visit is a visit that reached it (once). The conversion rate is converting visits over visits, for each value over that value's visits. Count-only pages (booking, portal) are never linked to a visit: their goals have conversions only.</p>${details}</section>`;
+}
 
 /** The printable monthly report: server-rendered, no scripts, no external assets. */
 export function renderReportHtml(r: MonthlyReport): string {
@@ -99,6 +154,7 @@ export function renderReportHtml(r: MonthlyReport): string {
 <section id="daily"><h2>Daily page views and visits</h2>${chart}
 <details open><summary>Daily figures</summary><table><tr><th>Day</th><th class="n">Page views</th><th class="n">Visits</th><th class="n">Visitors</th></tr>${dailyRows}</table></details></section>
 ${sections}
+${goalsSection(r.goals)}
 <p class="note">Generated ${esc(r.generatedAt)} by Confidant.</p>
 </body></html>
 `;

@@ -1,7 +1,15 @@
-import type { Db, EventSource, Practice, RollupMetric } from '@confidant/shared';
+import type { Db, EventSource, Goal, Practice, RollupMetric } from '@confidant/shared';
 import { sectionsSql } from '../queries/breakdown.query.ts';
 import { dailyTotalsSql, monthVisitorsSql, sourceTotalsSql } from '../queries/monthly-report.query.ts';
 import { metricAlias, toCount, type BreakdownDimension } from '../queries/rollup-metrics.ts';
+import {
+  GOAL_BREAKDOWN_KEYS,
+  goalBreakdowns,
+  goalSummaries,
+  type GoalBreakdownName,
+  type GoalBreakdownRow,
+  type GoalSummary,
+} from './goal-report.ts';
 import { monthRange, previousMonth } from './month.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -11,6 +19,7 @@ export const REPORT_SECTIONS = [
   { key: 'pages', title: 'Top pages', dim: 'page', metrics: ['pageviews', 'visitors'], orderBy: 'pageviews' },
   { key: 'entryPages', title: 'Entry pages', dim: 'entry', metrics: ['visits', 'bounces'], orderBy: 'visits' },
   { key: 'exitPages', title: 'Exit pages', dim: 'exit', metrics: ['visits'], orderBy: 'visits' },
+  { key: 'channels', title: 'Channels', dim: 'channel', metrics: ['visits', 'visitors', 'bounces'], orderBy: 'visits' },
   { key: 'referrers', title: 'Referrer domains', dim: 'referrer', metrics: ['visits'], orderBy: 'visits' },
   { key: 'campaigns', title: 'Campaigns', dim: 'utm_campaign', metrics: ['visits'], orderBy: 'visits' },
   { key: 'campaignSources', title: 'Campaign sources', dim: 'utm_source', metrics: ['visits'], orderBy: 'visits' },
@@ -88,7 +97,20 @@ export type MonthlyReport = {
   totals: Record<TotalKey, TotalFigure>;
   daily: ReportDayRow[];
   sections: Record<SectionKey, SectionRow[]>;
+  /** Each goal's month, with its top values by entry page, channel, referrer, campaign, country and device. */
+  goals: GoalReport[];
   generatedAt: string;
+};
+
+export type GoalReport = GoalSummary & { breakdowns: Record<GoalBreakdownName, GoalBreakdownRow[]> };
+
+export const GOAL_BREAKDOWN_TITLES: Record<GoalBreakdownName, string> = {
+  channel: 'Channel',
+  campaign: 'Campaign',
+  entry: 'Entry page',
+  referrer: 'Referrer domain',
+  country: 'Country',
+  device: 'Device',
 };
 
 export const TOTAL_LABELS: Record<TotalKey, string> = {
@@ -119,7 +141,13 @@ export function figures(s: Sums): Record<TotalKey, number | null> {
 export const change = (cur: number | null, prev: number | null): number | null =>
   cur === null || prev === null || prev === 0 ? null : round1((100 * (cur - prev)) / prev);
 
-export type ReportOptions = { limit: number; source?: EventSource; now?: Date };
+export type ReportOptions = {
+  limit: number;
+  source?: EventSource;
+  now?: Date;
+  /** The practice's goals (default: none; goals with stored counts are reported by id). */
+  goals?: readonly Goal[];
+};
 
 export async function buildMonthlyReport(
   db: Db,
@@ -154,6 +182,7 @@ export async function buildMonthlyReport(
   const sectionRows = REPORT_SECTIONS.map((s) => topRows.filter((r) => r.d === s.dim));
   const scrollRows = sectionRows[REPORT_SECTIONS.findIndex((s) => s.dim === 'scroll')]!;
   scrollRows.sort((a, b) => Number(a.v) - Number(b.v));
+  const goals = await readGoals(db, { practiceId: practice.id, source, from: range.from, to: range.to }, options);
 
   const byDay = new Map(daily.map((d) => [d.day, d]));
   const filled = range.days.map(
@@ -207,8 +236,23 @@ export async function buildMonthlyReport(
     totals,
     daily: filled,
     sections,
+    goals,
     generatedAt: (options.now ?? new Date()).toISOString(),
   };
+}
+
+async function readGoals(
+  db: Db,
+  f: { practiceId: string; source: EventSource; from: string; to: string },
+  options: ReportOptions,
+): Promise<GoalReport[]> {
+  const summaries = await goalSummaries(db, f, options.goals ?? []);
+  return Promise.all(
+    summaries.map(async (g) => ({
+      ...g,
+      breakdowns: await goalBreakdowns(db, f, g.id, GOAL_BREAKDOWN_KEYS, options.limit),
+    })),
+  );
 }
 
 async function readSources(db: Db, practiceId: string, from: string, to: string): Promise<MonthlyReport['sources']> {

@@ -6,6 +6,7 @@ import {
   EVENT_SOURCES,
   parseInput,
   type Db,
+  type GoalStore,
   type PracticeStore,
   type RollupMetric,
 } from '@confidant/shared';
@@ -28,7 +29,7 @@ import { daysBetween, isDay, isMonth } from '../report/month.ts';
 import { buildMonthlyReport } from '../report/monthly-report.ts';
 import { idParam, openApi } from './route-schemas.ts';
 
-const MAX_DAYS = { day: 366, hour: 31 } as const;
+export const MAX_DAYS = { day: 366, hour: 31 } as const;
 
 export const day = (name: string) => z.string().refine(isDay, `${name} must be a date written YYYY-MM-DD`);
 const metricList = (allowed: readonly RollupMetric[], fallback?: string) =>
@@ -110,7 +111,7 @@ function negotiate(req: FastifyRequest, format: 'json' | 'csv' | 'html' | undefi
   return 'json';
 }
 
-export type PracticeRouteDeps = { db: Db; practices: PracticeStore };
+export type PracticeRouteDeps = { db: Db; practices: PracticeStore; goals: GoalStore };
 
 /** Per-practice figures: practice keys for their own practice, and admins. */
 export const practiceRoutes: FastifyPluginAsync<PracticeRouteDeps> = async (app, deps) => {
@@ -141,6 +142,7 @@ export const practiceRoutes: FastifyPluginAsync<PracticeRouteDeps> = async (app,
       const q = parseInput(monthlyQuery, req.query, 'query');
       const report = await buildMonthlyReport(deps.db, practice, q.month, {
         limit: q.limit,
+        goals: await deps.goals.list(practice.id),
         ...(q.source ? { source: q.source } : {}),
       });
       const format = negotiate(req, q.format);

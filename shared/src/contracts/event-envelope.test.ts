@@ -188,3 +188,13 @@ describe('built-in signals', () => {
     }
   });
 });
+
+describe('paid flag', () => {
+  it('is true or absent on produce and consume; an older event without it is read as before', () => {
+    expect(produces(ev({ paid: true }))).toBe(true);
+    expect(consumes({ ...ev(), paid: true })).toBe(true);
+    expect(consumes(ev())).toBe(true);
+    expect(consumes({ ...ev(), paid: false })).toBe(false);
+    expect(consumes({ ...ev(), paid: 'gclid=abc' })).toBe(false);
+  });
+});

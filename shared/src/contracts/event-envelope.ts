@@ -113,6 +113,8 @@ export const eventEnvelopeSchema = z.object({
   /** Free text like utmCampaign, scrubbed the same way (added in v1, optional). */
   utmTerm: label.nullable().optional(),
   utmContent: label.nullable().optional(),
+  /** The landing URL carried a paid-click id (gclid, msclkid, fbclid, ...): only this flag, never the id (added in v1, optional). */
+  paid: z.literal(true).optional(),
   /** Outbound: destination domain; download: scrubbed file path. */
   target: label.nullable(),
   /** Custom event name. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Path patterns (page classes and path templates) are matched segment by segment on the canonical
- * path (collector `deid/path-glob.ts`): a segment is literal text with `*` wildcards inside it (each
+ * path (`paths/path-glob.ts`): a segment is literal text with `*` wildcards inside it (each
  * matches any run within that one segment), `*` alone is one whole segment, and `**` (last segment
  * only) is any rest, including nothing. Matching is case-insensitive and never backtracks across
  * segments. A pattern this grammar does not describe is refused when the practice is registered.

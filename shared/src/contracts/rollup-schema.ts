@@ -53,6 +53,14 @@ export const ROLLUP_DIMENSIONS = [
   'scroll_page',
   /** Visits and page views by screen class (mobile, tablet, laptop, desktop). */
   'screen',
+  'channel',
+  'goal',
+  'goal_entry',
+  'goal_channel',
+  'goal_referrer',
+  'goal_campaign',
+  'goal_country',
+  'goal_device',
 ] as const;
 export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 
@@ -76,11 +84,36 @@ export const PROP_CUT_VALUE = '(other)';
 export const SCROLL_PAGE_SEPARATOR = '#';
 
 /**
+ * Goals (issue 18). `goal` rows hold each goal's conversions (`events`: events that reached it),
+ * converting visits (`visits`: visits that reached it, once each) and converting visitors, by goal
+ * id. The breakdowns hold the same two counts per goal and value of the visit's entry page, channel,
+ * referrer, campaign, country and device, as `<goal id>:<value>` (goal ids have no colon). A
+ * conversion rate is read as converting visits over the visits of the same value (its base dimension).
+ */
+export const GOAL_BREAKDOWNS = {
+  goal_entry: 'entry',
+  goal_channel: 'channel',
+  goal_referrer: 'referrer',
+  goal_campaign: 'utm_campaign',
+  goal_country: 'country',
+  goal_device: 'device',
+} as const satisfies Partial<Record<RollupDimension, RollupDimension>>;
+export type GoalBreakdown = keyof typeof GOAL_BREAKDOWNS;
+
+/** The stored value of a goal breakdown row. */
+export const goalValue = (goalId: string, value: string): string => `${goalId}:${value}`;
+/** A goal breakdown row's goal id and value. */
+export function splitGoalValue(stored: string): { goalId: string; value: string } {
+  const cut = stored.indexOf(':');
+  return cut < 0 ? { goalId: stored, value: '' } : { goalId: stored.slice(0, cut), value: stored.slice(cut + 1) };
+}
+
+/**
  * Dimensions whose values are free text from outside (a referring site, campaign parameters, a form
  * name that anyone may send with a beacon). Their
- * counts stay beside their visitor states until the day is sealed (migrations 0029, 0032); a value seen
- * from fewer than k distinct visitors is then stored as RARE_VALUE, and the value itself is dropped with
- * the states' partition. Property dimensions (`prop:<key>`) are held the same way when their rows carry
+ * counts stay beside their visitor states until the day is sealed (migrations 0029, 0031); a value seen
+ * from fewer than k distinct visitors is then stored as RARE_VALUE (in a goal breakdown, under its goal:
+ * `<goal id>:(rare)`), and the value itself is dropped with the states' partition. Property dimensions (`prop:<key>`) are held the same way when their rows carry
  * visitor values: the processor writes a declared value without any, so that only undeclared values
  * are held and folded; so too a form counted by its page (a scrubbed path, as the `page` rows hold).
  */
@@ -92,6 +125,8 @@ export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
   'utm_term',
   'utm_content',
   'form',
+  'goal_referrer',
+  'goal_campaign',
 ];
 const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
 /** Whether the rows of `dim` are held and folded by the rare-value rule (a free-text or a property dimension). */

@@ -1,4 +1,4 @@
-import { pathPatternProblem } from '@confidant/shared';
+import { pathPatternProblem } from '../contracts/practice.ts';
 import { describe, expect, it } from 'vitest';
 import { compileGlob, globWork, matchGlob } from './path-glob.ts';
 

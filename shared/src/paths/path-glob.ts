@@ -1,4 +1,4 @@
-import { pathPatternProblem } from '@confidant/shared';
+import { pathPatternProblem } from '../contracts/practice.ts';
 
 /**
  * Page-class and path-template patterns, matched without backtracking: segment by segment, a `*`
