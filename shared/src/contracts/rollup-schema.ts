@@ -2,7 +2,7 @@ import type { EventSource } from './event-envelope.ts';
 import { TABLES } from './names.ts';
 
 /**
- * The rollup tables as the migrations create them (0026): the one description the processor
+ * The rollup tables as the migrations create them (0026, 0030): the one description the processor
  * writes by and the reporter reads by. `tests/clickhouse/rollup-schema.test.ts` checks it against a
  * migrated database, so a migration that changes a rollup column must change this module too.
  * Type names are spelled as ClickHouse reports them in `system.columns`.
@@ -118,6 +118,11 @@ export type RollupTable = {
   readonly name: string;
   /** The columns that identify a row (the sorting key, and `states`, which picks its partition), in table order. */
   readonly keyColumns: readonly ColumnSpec[];
+  /**
+   * The sorting key, in order: what a read can narrow by. Daily rows are sorted by dimension before
+   * day (0030), so a read of one dimension over a day range touches only that dimension's rows.
+   */
+  readonly sortedBy: readonly string[];
   /** The metrics a reader may ask for. */
   readonly metrics: readonly RollupMetric[];
   /** The state columns, in table order, after the key columns. */
@@ -128,6 +133,7 @@ export const ROLLUP_TABLES = {
   daily: {
     name: TABLES.rollupDaily,
     keyColumns: [PRACTICE_ID, DAY, SOURCE, DIM, VALUE, STATES, WRITTEN_HOUR],
+    sortedBy: ['practice_id', 'dim', 'source', 'day', 'value'],
     metrics: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'events', 'visitors'],
     stateColumns: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'events', 'visitors', 'visitors_closed'],
   },
@@ -135,6 +141,7 @@ export const ROLLUP_TABLES = {
   hourly: {
     name: TABLES.rollupHourly,
     keyColumns: [PRACTICE_ID, DAY, HOUR, SOURCE, STATES, WRITTEN_HOUR],
+    sortedBy: ['practice_id', 'day', 'hour', 'source'],
     metrics: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors'],
     stateColumns: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors', 'visitors_closed'],
   },
