@@ -28,6 +28,7 @@ import {
   timeseriesSql,
   type MonthlyReport,
 } from '@confidant/reporter';
+import { readsLargestMonthly } from './bench.config.ts';
 import { openNamespace, type Namespace } from './support/namespace.ts';
 import { fmt, median, quantile, sleep } from './support/stats.ts';
 import type { Bench, BenchContext, Row } from './support/result.ts';
@@ -612,7 +613,7 @@ export const multiTenantReadsBench: Bench = {
       const months = monthsEndingLastMonth(new Date());
       const month = months.at(-1)!;
       const previous = months.at(-2)!;
-      const largestMonthly = ctx.smoke ? 30_000 : 3_000_000;
+      const largestMonthly = ctx.smoke ? 30_000 : readsLargestMonthly;
       const { rows: planRows, perPractice } = plan(largestMonthly, months);
       const total = [...perPractice.values()].reduce((a, c) => a + c.reduce((x, y) => x + y, 0), 0);
       ctx.log(`${fmt(total)} events for ${PRACTICES} practices over ${MONTHS} months`);
