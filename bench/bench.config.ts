@@ -22,3 +22,9 @@ function controlPlaneUrl(database: string): string {
 }
 
 export const keepBenchData = process.env.KEEP_BENCH_DATA === '1';
+
+/**
+ * Events a month of the reads bench's largest practice (the issue's scale, 3 M, unless
+ * BENCH_READS_LARGEST says less): a smaller scale for a look that a loaded machine can finish.
+ */
+export const readsLargestMonthly = Number(process.env.BENCH_READS_LARGEST ?? 3_000_000);

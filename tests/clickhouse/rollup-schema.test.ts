@@ -53,6 +53,13 @@ describe('rollup schema module vs the migrated database', () => {
     },
   );
 
+  it.each(Object.values(ROLLUP_TABLES))('$name is sorted in the order of the schema', async (table) => {
+    const [row] = await db.rows<{ sorting_key: string }>(
+      `SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = ${sqlv.str(table.name)}`,
+    );
+    expect(row?.sorting_key.split(',').map((c) => c.trim())).toEqual(table.sortedBy);
+  });
+
   it(`${INGEST_TABLE.name}, the processor's entry point, has the columns and types of the schema, in order`, async () => {
     const actual = await columns(INGEST_TABLE.name);
     expect(actual.map(({ name, type }) => ({ name, type }))).toEqual(INGEST_TABLE.columns);

@@ -36,7 +36,7 @@ function scrollRows(rows: DayRollup, change: ScrollChange): void {
 /**
  * A declared event's properties, a row per key and value (`prop:<key>`). A declared value is counted at
  * once; any other is free text, so its row carries the visitor and is held for the rare-value rule
- * (0032), which also caps how many of them a practice's day keeps. A count-only event carries none.
+ * (0030), which also caps how many of them a practice's day keeps. A count-only event carries none.
  */
 function propRows(rows: DayRollup, event: EventEnvelope, practice: PracticeInfo, visitor: string | null): void {
   if (!event.props || visitor === null) return;

@@ -1,7 +1,7 @@
 import { sqlv, type RollupMetric } from '@confidant/shared';
 import {
   DAILY,
-  dailyWhere,
+  dailyKeyConditions,
   metricAlias,
   metricSelect,
   type BreakdownDimension,
@@ -23,7 +23,7 @@ export function breakdownSql(p: BreakdownParams): string {
   const metrics = p.metrics.includes(p.orderBy) ? p.metrics : [...p.metrics, p.orderBy];
   const nonZero = metrics.filter((m) => m !== 'visitors').map((m) => `${sqlv.ident(metricAlias(m))} != 0`);
   return (
-    `SELECT value AS v, ${metricSelect(metrics)} FROM ${DAILY} WHERE ${dailyWhere(p, p.dimension)} GROUP BY value` +
+    `SELECT value AS v, ${metricSelect(metrics)} FROM ${DAILY} PREWHERE ${dailyKeyConditions(p, [p.dimension])} GROUP BY value` +
     (nonZero.length ? ` HAVING ${nonZero.join(' OR ')}` : '') +
     ` ORDER BY ${sqlv.ident(metricAlias(p.orderBy))} DESC, v ASC LIMIT ${sqlv.int(p.limit)}`
   );
@@ -45,14 +45,12 @@ export function sectionsSql(p: RangeFilter & { sections: readonly SectionSpec[];
     const counted = [...new Set([...s.metrics, s.orderBy])].filter((m) => m !== 'visitors');
     return counted.length ? `(${counted.map((m) => `${alias(m)} != 0`).join(' OR ')})` : '1';
   };
+  const keys = dailyKeyConditions(
+    p,
+    p.sections.map((s) => s.dim),
+  );
   return (
     `SELECT dim AS d, value AS v, ${metricSelect(metrics)}, ${perDim((s) => `toFloat64(${alias(s.orderBy)})`)} AS rank_by FROM ${DAILY}` +
-    ` WHERE practice_id = ${sqlv.str(p.practiceId)} AND source = ${sqlv.str(p.source)} AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}` +
-    ` AND ${sqlv.inList(
-      'dim',
-      p.sections.map((s) => s.dim),
-      sqlv.str,
-    )}` +
-    ` GROUP BY d, v HAVING ${perDim(nonZero)} ORDER BY d ASC, rank_by DESC, v ASC LIMIT ${sqlv.int(p.limit)} BY d`
+    ` PREWHERE ${keys} GROUP BY d, v HAVING ${perDim(nonZero)} ORDER BY d ASC, rank_by DESC, v ASC LIMIT ${sqlv.int(p.limit)} BY d`
   );
 }

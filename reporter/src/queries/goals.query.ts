@@ -1,20 +1,17 @@
 import { GOAL_BREAKDOWNS, sqlv, type GoalBreakdown, type RollupDimension } from '@confidant/shared';
-import { DAILY, dailyWhere, metricSelect, type RangeFilter } from './rollup-metrics.ts';
-
-const rangeWhere = (f: RangeFilter): string =>
-  `practice_id = ${sqlv.str(f.practiceId)} AND source = ${sqlv.str(f.source)} AND day BETWEEN ${sqlv.date(f.from)} AND ${sqlv.date(f.to)}`;
+import { DAILY, dailyKeyConditions, metricSelect, type RangeFilter } from './rollup-metrics.ts';
 
 /** Each goal's conversions (`m_events`), converting visits (`m_visits`) and converting visitors over a range. */
 export function goalTotalsSql(f: RangeFilter): string {
   return (
-    `SELECT value AS v, ${metricSelect(['events', 'visits', 'visitors'])} FROM ${DAILY} WHERE ${dailyWhere(f, 'goal')}` +
+    `SELECT value AS v, ${metricSelect(['events', 'visits', 'visitors'])} FROM ${DAILY} PREWHERE ${dailyKeyConditions(f, ['goal'])}` +
     ` GROUP BY value ORDER BY v`
   );
 }
 
 /** The range's visits (`m_visits`): what a goal's conversion rate divides by. */
 export function visitTotalSql(f: RangeFilter): string {
-  return `SELECT ${metricSelect(['visits'])} FROM ${DAILY} WHERE ${dailyWhere(f, 'total')}`;
+  return `SELECT ${metricSelect(['visits'])} FROM ${DAILY} PREWHERE ${dailyKeyConditions(f, ['total'])}`;
 }
 
 /**
@@ -25,8 +22,8 @@ export function goalBreakdownsSql(
   f: RangeFilter & { goalId: string; breakdowns: readonly GoalBreakdown[]; limit: number },
 ): string {
   return (
-    `SELECT dim AS d, value AS v, ${metricSelect(['events', 'visits'])} FROM ${DAILY} WHERE ${rangeWhere(f)}` +
-    ` AND ${sqlv.inList('dim', f.breakdowns, sqlv.str)} AND value LIKE ${sqlv.likePrefix(`${f.goalId}:`)}` +
+    `SELECT dim AS d, value AS v, ${metricSelect(['events', 'visits'])} FROM ${DAILY} PREWHERE ${dailyKeyConditions(f, f.breakdowns)}` +
+    ` WHERE value LIKE ${sqlv.likePrefix(`${f.goalId}:`)}` +
     ` GROUP BY d, v HAVING m_events != 0 OR m_visits != 0` +
     ` ORDER BY d ASC, m_visits DESC, m_events DESC, v ASC LIMIT ${sqlv.int(f.limit)} BY d`
   );
@@ -34,12 +31,12 @@ export function goalBreakdownsSql(
 
 /** Visits of the given values of base dimensions (entry, channel, ...): the denominators of breakdown rates. */
 export function baseVisitsSql(f: RangeFilter & { values: ReadonlyMap<RollupDimension, readonly string[]> }): string {
-  const terms = [...f.values]
-    .filter(([, values]) => values.length > 0)
-    .map(([dim, values]) => `(dim = ${sqlv.str(dim)} AND ${sqlv.inList('value', values, sqlv.str)})`);
+  const asked = [...f.values].filter(([, values]) => values.length > 0);
+  const terms = asked.map(([dim, values]) => `(dim = ${sqlv.str(dim)} AND ${sqlv.inList('value', values, sqlv.str)})`);
   return (
-    `SELECT dim AS d, value AS v, ${metricSelect(['visits'])} FROM ${DAILY} WHERE ${rangeWhere(f)}` +
-    ` AND (${terms.length ? terms.join(' OR ') : '0'}) GROUP BY d, v`
+    `SELECT dim AS d, value AS v, ${metricSelect(['visits'])} FROM ${DAILY}` +
+    ` PREWHERE ${dailyKeyConditions(f, asked.length ? asked.map(([dim]) => dim) : ['total'])}` +
+    ` WHERE ${terms.length ? terms.join(' OR ') : '0'} GROUP BY d, v`
   );
 }
 

@@ -1,22 +1,18 @@
 import { MONTHLY_VISITORS_TABLE, sqlv, type RollupDimension } from '@confidant/shared';
-import { DAILY, METRICS, metricSelect, type RangeFilter } from './rollup-metrics.ts';
+import { DAILY, dailyKeyConditions, METRICS, metricSelect, type RangeFilter } from './rollup-metrics.ts';
 
 /** Page views per source over a range: picks which source a report shows. */
 export function sourceTotalsSql(p: { practiceId: string; from: string; to: string }): string {
   return (
     `SELECT toString(source) AS src, ${metricSelect(['pageviews', 'visits'])} FROM ${DAILY}` +
-    ` WHERE practice_id = ${sqlv.str(p.practiceId)} AND dim = 'total' AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}` +
+    ` PREWHERE practice_id = ${sqlv.str(p.practiceId)} AND dim = 'total' AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)}` +
     ` GROUP BY src ORDER BY src`
   );
 }
 
-/** Per-day totals; `m_visitors` is the day's unique visitors. */
+/** Per-day totals; `m_visitors` is the day's unique visitors (one row a day: merged in one read). */
 export function dailyTotalsSql(p: RangeFilter): string {
-  return (
-    `SELECT toString(day) AS d, ${metricSelect(METRICS)}` +
-    ` FROM ${DAILY} WHERE practice_id = ${sqlv.str(p.practiceId)} AND source = ${sqlv.str(p.source)} AND dim = 'total'` +
-    ` AND day BETWEEN ${sqlv.date(p.from)} AND ${sqlv.date(p.to)} GROUP BY d ORDER BY d`
-  );
+  return `SELECT toString(day) AS d, ${metricSelect(METRICS)} FROM ${DAILY} PREWHERE ${dailyKeyConditions(p, ['total'])} GROUP BY d ORDER BY d`;
 }
 
 /**

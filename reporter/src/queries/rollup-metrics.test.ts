@@ -35,6 +35,14 @@ describe('the reporter reads the rollups by the rollup schema', () => {
     }
   });
 
+  // 18.16 moves no condition to PREWHERE itself; there the key columns are read first and the state columns only where they match.
+  it('reads the daily rollups with their key conditions in PREWHERE', () => {
+    const daily = portabilitySamples().filter(({ sql }) => sql.includes(`FROM ${DAILY} `));
+    expect(daily.length).toBeGreaterThan(3);
+    for (const { name, sql } of daily.filter(({ name }) => !/monthVisitors|partnerExport/.test(name)))
+      expect(sql, name).toMatch(new RegExp(`FROM ${DAILY} PREWHERE practice_id = .* AND day BETWEEN `));
+  });
+
   it('merges metric columns in its SQL only as the schema says', () => {
     const merges = new Set([
       ...(Object.keys(ROLLUP_METRICS) as RollupStateColumn[]).map((c) => `${ROLLUP_METRICS[c].aggregate}Merge(${c})`),

@@ -21,8 +21,11 @@ export function topicsFor(prefix: string): { events: TopicSpec; eventBatches: To
 
 export const TABLES = {
   migrations: 'schema_migrations',
-  /** Counts and, apart from them, visitor states until their salt period closes (migration 0026). */
-  rollupDaily: 'rollup_daily_v3',
+  /**
+   * Counts and, apart from them, visitor states until their salt period closes (migration 0026), sorted
+   * by dimension before day (0030).
+   */
+  rollupDaily: 'rollup_daily_v4',
   rollupHourly: 'rollup_hourly_v3',
   /** Unique visitors of a cookie-mode month, counted when its states were sealed. */
   rollupMonthlyVisitors: 'rollup_monthly_visitors',

@@ -2,7 +2,7 @@ import type { EventSource } from './event-envelope.ts';
 import { TABLES } from './names.ts';
 
 /**
- * The rollup tables as the migrations create them (0026): the one description the processor
+ * The rollup tables as the migrations create them (0026, 0030): the one description the processor
  * writes by and the reporter reads by. `tests/clickhouse/rollup-schema.test.ts` checks it against a
  * migrated database, so a migration that changes a rollup column must change this module too.
  * Type names are spelled as ClickHouse reports them in `system.columns`.
@@ -111,7 +111,7 @@ export function splitGoalValue(stored: string): { goalId: string; value: string 
 /**
  * Dimensions whose values are free text from outside (a referring site, campaign parameters, a form
  * name that anyone may send with a beacon). Their
- * counts stay beside their visitor states until the day is sealed (migrations 0029, 0031); a value seen
+ * counts stay beside their visitor states until the day is sealed (migrations 0029, 0030); a value seen
  * from fewer than k distinct visitors is then stored as RARE_VALUE (in a goal breakdown, under its goal:
  * `<goal id>:(rare)`), and the value itself is dropped with the states' partition. Property dimensions (`prop:<key>`) are held the same way when their rows carry
  * visitor values: the processor writes a declared value without any, so that only undeclared values
@@ -131,7 +131,7 @@ export const FREE_TEXT_DIMENSIONS: readonly RollupDimension[] = [
 const FREE_TEXT: ReadonlySet<string> = new Set(FREE_TEXT_DIMENSIONS);
 /** Whether the rows of `dim` are held and folded by the rare-value rule (a free-text or a property dimension). */
 export const isFreeTextDimension = (dim: string): boolean => FREE_TEXT.has(dim) || isPropDimension(dim);
-/** The same test in ClickHouse SQL over a `dim` column, as migration 0032's views spell it (`LIKE` works on 18.16 and 24.x alike). */
+/** The same test in ClickHouse SQL over a `dim` column, as migration 0030's views spell it (`LIKE` works on 18.16 and 24.x alike). */
 export const FREE_TEXT_DIM_SQL = `(dim IN (${FREE_TEXT_DIMENSIONS.map((d) => `'${d}'`).join(', ')}) OR dim LIKE 'prop:%')`;
 export const RARE_VALUE = '(rare)';
 
@@ -195,6 +195,11 @@ export type RollupTable = {
   readonly name: string;
   /** The columns that identify a row (the sorting key, and `states`, which picks its partition), in table order. */
   readonly keyColumns: readonly ColumnSpec[];
+  /**
+   * The sorting key, in order: what a read can narrow by. Daily rows are sorted by dimension before
+   * day (0030), so a read of one dimension over a day range touches only that dimension's rows.
+   */
+  readonly sortedBy: readonly string[];
   /** The metrics a reader may ask for. */
   readonly metrics: readonly RollupMetric[];
   /** The state columns, in table order, after the key columns. */
@@ -205,6 +210,7 @@ export const ROLLUP_TABLES = {
   daily: {
     name: TABLES.rollupDaily,
     keyColumns: [PRACTICE_ID, DAY, SOURCE, DIM, VALUE, STATES, WRITTEN_HOUR],
+    sortedBy: ['practice_id', 'dim', 'source', 'day', 'value'],
     metrics: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'events', 'visitors'],
     stateColumns: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'events', 'visitors', 'visitors_closed'],
   },
@@ -212,6 +218,7 @@ export const ROLLUP_TABLES = {
   hourly: {
     name: TABLES.rollupHourly,
     keyColumns: [PRACTICE_ID, DAY, HOUR, SOURCE, STATES, WRITTEN_HOUR],
+    sortedBy: ['practice_id', 'day', 'hour', 'source'],
     metrics: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors'],
     stateColumns: ['pageviews', 'visits', 'bounces', 'engaged_ms', 'visitors', 'visitors_closed'],
   },
