@@ -1,7 +1,8 @@
 -- Accounts for people (issue 19): users, their roles, sessions, single-use links, two-factor, sign-in
 -- throttling and the audit log. The rules that must hold under concurrency are the database's: a link
 -- or recovery code is used once (trigger), never after it expired (CHECK), an email is stored in one
--- normalised form (CHECK), so a lockout cannot be side-stepped by case or spaces, and the audit log
+-- normalised form (CHECK) and is throttled by a digest of that form, so a lockout cannot be side-stepped
+-- by case or spaces, and the audit log
 -- refuses UPDATE, DELETE and TRUNCATE from everyone (triggers).
 
 -- Raised by the single-use triggers; the reporter maps this SQLSTATE to "link already used".
@@ -90,17 +91,18 @@ CREATE TABLE totp_used_steps (
   PRIMARY KEY (user_id, step)
 );
 
--- Sign-in attempts per account (its normalised email) and per address (SHA-256 of it, never the address),
--- counted before the password is checked by one upsert, so concurrent guesses are counted one by one.
+-- Sign-in attempts per account and per address, counted before the password is checked by one upsert,
+-- so concurrent guesses are counted one by one. Subjects are SHA-256 (an attempt may name any email);
+-- the account's is taken by `sign_in_account()` of the email as typed, so case and spaces make no other subject.
 CREATE TABLE sign_in_throttle (
   kind text NOT NULL CHECK (kind IN ('account', 'address')),
-  subject text NOT NULL,
+  subject text NOT NULL CHECK (subject ~ '^[0-9a-f]{64}$'),
   attempts integer NOT NULL CHECK (attempts > 0),
   window_started_at timestamptz NOT NULL,
-  PRIMARY KEY (kind, subject),
-  CHECK (kind <> 'account' OR subject = lower(btrim(subject))),
-  CHECK (kind <> 'address' OR subject ~ '^[0-9a-f]{64}$')
+  PRIMARY KEY (kind, subject)
 );
+
+CREATE FUNCTION sign_in_account(email text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT encode(sha256(convert_to(lower(btrim(email)), 'UTF8')), 'hex') $$;
 
 -- Every change of access. Actors and targets are user ids or key ids, addresses are hashed.
 CREATE TABLE audit_log (
