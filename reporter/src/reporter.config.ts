@@ -33,6 +33,8 @@ const reporterEnvShape = {
   /** `smtp://user:password@host:port` for account mail; without it invitations and resets are refused. */
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: envField.string('Confidant <no-reply@localhost>'),
+  /** Operator admins must enrol two-factor before anything else; `false` is for the `npm start` demo only. */
+  OPERATOR_TWO_FACTOR_REQUIRED: envField.bool(true),
 };
 
 export type ReporterConfig = CommonConfig & {
@@ -54,6 +56,7 @@ export type AccountsConfig = {
   invitationTtlMs: number;
   passwordResetTtlMs: number;
   mail: MailConfig;
+  operatorTwoFactorRequired: boolean;
 };
 
 export function loadReporterConfig(env: Env = process.env): ReporterConfig {
@@ -76,6 +79,7 @@ export function loadReporterConfig(env: Env = process.env): ReporterConfig {
       invitationTtlMs: e.INVITATION_TTL_SECONDS * 1000,
       passwordResetTtlMs: e.PASSWORD_RESET_TTL_SECONDS * 1000,
       mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+      operatorTwoFactorRequired: e.OPERATOR_TWO_FACTOR_REQUIRED,
     },
   }));
 }

@@ -82,7 +82,7 @@ export class AccountService {
         return fail({ ok: false, reason: 'invalid' }, 'code', account.userId);
     }
     await this.throttle.succeeded(email);
-    const needsTotp = account.operatorAdmin && !account.totpSecret;
+    const needsTotp = this.deps.config.operatorTwoFactorRequired && account.operatorAdmin && !account.totpSecret;
     const token = await this.sessions.create(account.userId, needsTotp);
     await this.audit.record({ action: 'sign_in', actor: `user:${account.userId}`, addressHash: address });
     return { ok: true, token, needsTotp };
@@ -196,6 +196,8 @@ export class AccountService {
   async requestPasswordReset(email: string, address: string): Promise<void> {
     const mailer = this.deps.mailer;
     if (!mailer) throw mailUnavailable();
+    // Reset requests count against the address's sign-in allowance: no mail bombing from one address.
+    if (!(await this.throttle.admitAddress(addressHash(address)))) return;
     const account = await this.accounts.byEmail(email);
     if (!account?.passwordHash || account.disabled) return;
     const { token, expiresAt } = await this.links.create(

@@ -22,6 +22,11 @@ export class SignInThrottle {
     return account <= this.policy.perAccount && address <= this.policy.perAddress;
   }
 
+  /** Counts a request from an address alone (a password reset); false while the address is locked. */
+  async admitAddress(addressHash: string): Promise<boolean> {
+    return (await this.count('address', addressHash)) <= this.policy.perAddress;
+  }
+
   async succeeded(email: string): Promise<void> {
     await this.db.query(`DELETE FROM sign_in_throttle WHERE kind = 'account' AND subject = sign_in_account($1)`, [
       email,
