@@ -520,3 +520,80 @@ describe('audit log', () => {
     );
   });
 });
+
+describe('abuse', () => {
+  test('reset requests from one address stop sending mail at the address limit', async () => {
+    await createPerson(h.control, 'flooded@example.org');
+    const b = browser();
+    for (let i = 0; i < 12; i++)
+      expect(
+        (await b.submit('/account/password-reset', '/account/password-reset', { email: 'flooded@example.org' }))
+          .statusCode,
+      ).toBe(200);
+    for (let i = 0; i < 12; i++) await mail.next('flooded@example.org');
+    const over = await b.submit('/account/password-reset', '/account/password-reset', { email: 'flooded@example.org' });
+    expect(over.statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(mail.received.filter((m) => m.to === 'flooded@example.org')).toHaveLength(12);
+  });
+
+  test('bad input to every account page is a 4xx or a page, never a 5xx', async () => {
+    const token = 'A'.repeat(43);
+    const bodies: unknown[] = [
+      {},
+      [],
+      'x',
+      { email: ['a@b.c', 'd@e.f'], password: { $ne: 1 } },
+      { token: [token, token], password: 'p'.repeat(300) },
+      { token: `${token}\u0000`, password: 'a long enough password' },
+      { email: `${'a'.repeat(400)}@example.org`, password: 'x', code: '1'.repeat(100) },
+      { code: null },
+    ];
+    for (const action of [
+      '/account/sign-in',
+      '/account/invitation',
+      '/account/password-reset',
+      '/account/reset',
+      '/account/two-factor',
+    ]) {
+      for (const payload of bodies) {
+        const b = browser();
+        const csrf = csrfIn((await b.get('/account/sign-in')).body);
+        const res = await h.app.inject({
+          method: 'POST',
+          url: action,
+          remoteAddress: '198.51.100.7',
+          headers: { ...b.jar.header(), 'csrf-token': csrf, 'content-type': 'application/json' },
+          payload: JSON.stringify(payload),
+        });
+        expect(res.statusCode, `${action} ${JSON.stringify(payload)}`).toBeLessThan(500);
+      }
+    }
+    for (const url of [
+      '/account/invitation',
+      '/account/invitation?token=short',
+      `/account/invitation?token=${token}&token=${token}`,
+      `/account/reset?token=${encodeURIComponent('<script>')}`,
+      '/account/reset?token[a]=1',
+    ]) {
+      const res = await h.app.inject({ url });
+      expect(res.statusCode, url).toBe(410);
+      expect(res.body).not.toContain('<script>');
+    }
+    const forged = await h.app.inject({ url: ALPHA_STATS, headers: { cookie: 'confidant_session=../../etc' } });
+    expect(forged.statusCode).toBe(401);
+  });
+
+  test('without OPERATOR_TWO_FACTOR_REQUIRED (the demo) an operator admin may work without two-factor', async () => {
+    const demo = await startReporter('accountsdemo', { OPERATOR_TWO_FACTOR_REQUIRED: 'false' });
+    try {
+      await createPerson(demo.control, 'demo.admin@example.org', { operatorAdmin: true });
+      const b = new Browser(demo.app);
+      const res = await b.signIn('demo.admin@example.org', PASSWORD);
+      expect(res.headers.location).toBe('/account');
+      expect((await b.get('/v1/admin/practices')).statusCode).toBe(200);
+    } finally {
+      await demo.cleanup();
+    }
+  });
+});
