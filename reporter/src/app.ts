@@ -29,6 +29,7 @@ import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
 import { accountRoutes, SESSION_COOKIE } from './routes/account.route.ts';
 import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
+import { consoleRoutes } from './routes/console.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
 import { practiceUserRoutes } from './routes/practice-users.route.ts';
@@ -59,10 +60,13 @@ const isPublic = (req: FastifyRequest): boolean => {
   const url = req.routeOptions.url;
   return url !== undefined && (PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/'));
 };
-/** The sign-in pages and `/v1/session`: open to anyone, they look at the session themselves. */
+/** The pages for people and `/v1/session`: open to anyone, they look at the session themselves. */
 const isAccountPage = (req: FastifyRequest): boolean => {
   const url = req.routeOptions.url;
-  return url !== undefined && (url === '/account' || url.startsWith('/account/') || url === '/v1/session');
+  return (
+    url !== undefined &&
+    (url === '/account' || url.startsWith('/account/') || url === '/v1/session' || url === '/console')
+  );
 };
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -203,6 +207,7 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   await app.register(adminRoutes, { practices, partners, keys, audit, accounts });
   await app.register(practiceRoutes, { db, practices });
   await app.register(practiceUserRoutes, { accounts });
+  await app.register(consoleRoutes, { practices, partners, keys, accounts, audit });
   await app.register(accountRoutes, { accounts, absoluteSessionMs: config.accounts.session.absoluteMs, now });
   await app.register(partnerRoutes, {
     db,

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createPerson, PASSWORD, totpCode } from '../support/accounts-fixture.ts';
+import { createPerson, newSecret, PASSWORD, totpCode } from '../support/accounts-fixture.ts';
 import { linkIn, startMailServer, type MailServer } from '../support/mail-server.ts';
 import {
   adminAuth,
@@ -230,6 +230,29 @@ describe('accounts in Chromium', () => {
     expect(refused.status()).toBe(403);
     expect((await context.cookies()).find((c) => c.name === 'confidant_session')?.value).toBe(staleSession);
     await context.close();
+  });
+
+  test('the operator console lists practices, partners, keys, people and the privacy audit; others are refused', async () => {
+    const secret = newSecret();
+    await createPerson(h.control, 'operator@example.org', { operatorAdmin: true, totpSecret: secret });
+    const { context, page, problems } = await open(1200);
+    expect(await signIn(page, 'operator@example.org', PASSWORD, totpCode(secret))).toBe(303);
+    await page.getByRole('link', { name: 'operator console' }).click();
+    await page.waitForURL(`${base}/console`);
+    expect(await page.textContent('[role=status]')).toMatch(/Privacy audit: clean/);
+    for (const caption of ['Practices', 'Partners', 'API keys', 'People'])
+      expect(await page.locator('caption', { hasText: caption }).count(), caption).toBe(1);
+    expect(await page.textContent('main')).toContain('Harbour Clinic');
+    expect(await page.textContent('main')).toContain('operator@example.org');
+    await shot(page, 'operator-console');
+    expect(problems).toEqual([]);
+    await context.close();
+
+    await createPerson(h.control, 'not.operator@example.org', { practices: { sunrise: 'owner' } });
+    const owner = await open();
+    await signIn(owner.page, 'not.operator@example.org', PASSWORD);
+    expect((await owner.page.goto(`${base}/console`))?.status()).toBe(403);
+    await owner.context.close();
   });
 
   test('role boundaries: a viewer of one practice sees nothing of another; a partner user sees no practice', async () => {

@@ -6,6 +6,11 @@ const ACCOUNT_CSS = `
 *{box-sizing:border-box}
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}
 main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid #d0d4da;border-radius:6px}
+main.wide{max-width:72rem}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
+caption{text-align:left;font-weight:600;padding:.25rem 0}
 h1{font-size:1.4rem;margin-top:0}
 label{display:block;margin-top:1rem;font-weight:600}
 input{display:block;width:100%;padding:.6rem;margin-top:.25rem;font:inherit;border:1px solid #6b7280;border-radius:4px}
@@ -31,14 +36,14 @@ export const ACCOUNT_CSP = [
 
 type Messages = { error?: string | undefined; notice?: string | undefined };
 
-function page(title: string, body: string, messages: Messages = {}): string {
+function page(title: string, body: string, messages: Messages = {}, wide = false): string {
   const alert = messages.error ? `<p class="alert" role="alert">${esc(messages.error)}</p>` : '';
   const notice = messages.notice ? `<p class="notice" role="status">${esc(messages.notice)}</p>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} – Confidant</title>
 <style>${ACCOUNT_CSS}</style></head>
-<body><main><h1>${esc(title)}</h1>${alert}${notice}${body}</main></body></html>`;
+<body><main${wide ? ' class="wide"' : ''}><h1>${esc(title)}</h1>${alert}${notice}${body}</main></body></html>`;
 }
 
 const csrfField = (csrf: string) => `<input type="hidden" name="_csrf" value="${esc(csrf)}">`;
@@ -82,7 +87,9 @@ export function accountPage(o: Messages & { csrf: string; account: AccountSummar
         )
         .join('')}</ul>`
     : '';
-  const admin = o.account.operatorAdmin ? '<p>You are an operator admin.</p>' : '';
+  const admin = o.account.operatorAdmin
+    ? '<p>You are an operator admin: <a href="/console">operator console</a>.</p>'
+    : '';
   return page(
     'Your account',
     `<p>Signed in as <strong>${esc(o.account.email)}</strong>.</p>${admin}${practices}${partners}
@@ -158,4 +165,98 @@ export function recoveryCodesPage(codes: string[]): string {
 
 export function messagePage(title: string, text: string, link: { href: string; label: string }, m: Messages = {}) {
   return page(title, `<p>${esc(text)}</p><p><a href="${esc(link.href)}">${esc(link.label)}</a></p>`, m);
+}
+
+export type ConsoleData = {
+  practices: Array<{
+    id: string;
+    name: string;
+    domains: string[];
+    timezone: string;
+    cookieMode: boolean;
+    pageClasses: Array<{ name: string; mode: string }>;
+    events: Array<{ name: string }>;
+  }>;
+  partners: Array<{ id: string; name: string }>;
+  keys: Array<{
+    keyId: string;
+    role: string;
+    scopeId: string | null;
+    label: string;
+    revoked: boolean;
+    lastUsedDay: string | null;
+  }>;
+  users: Array<{ email: string; operatorAdmin: boolean; twoFactor: boolean }>;
+  audit: { findings: Array<{ kind: string; table?: string; column?: string; detail?: string }> } | { error: string };
+};
+
+function table(caption: string, head: string[], rows: string[][]): string {
+  const th = head.map((h) => `<th scope="col">${esc(h)}</th>`).join('');
+  const body = rows.length
+    ? rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')
+    : `<tr><td colspan="${head.length}">none</td></tr>`;
+  return `<div class="scroll"><table><caption>${esc(caption)}</caption><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+/** The operator console: what is configured and who has access, read-only; changes go through the admin API and CLI. */
+export function consolePage(d: ConsoleData): string {
+  const audit =
+    'error' in d.audit
+      ? `<p class="alert" role="alert">The privacy audit could not run: ${esc(d.audit.error)}</p>`
+      : d.audit.findings.length === 0
+        ? '<p class="notice" role="status">Privacy audit: clean (no findings).</p>'
+        : `<p class="alert" role="alert">Privacy audit: ${d.audit.findings.length} finding(s).</p>${table(
+            'Privacy audit findings',
+            ['Kind', 'Where', 'Detail'],
+            d.audit.findings.map((f) => [
+              esc(f.kind),
+              esc([f.table, f.column].filter(Boolean).join('.')),
+              esc(f.detail ?? ''),
+            ]),
+          )}`;
+  return page(
+    'Operator console',
+    `${audit}
+${table(
+  'Practices',
+  ['Id', 'Name', 'Domains', 'Time zone', 'Cookie mode', 'Page classes', 'Goals (events)'],
+  d.practices.map((p) => [
+    esc(p.id),
+    esc(p.name),
+    esc(p.domains.join(', ')),
+    esc(p.timezone),
+    yesNo(p.cookieMode),
+    // A class has a rule per pattern: each class once.
+    esc([...new Set(p.pageClasses.map((c) => `${c.name} (${c.mode})`))].join(', ')),
+    esc(p.events.map((e) => e.name).join(', ')),
+  ]),
+)}
+${table(
+  'Partners',
+  ['Id', 'Name'],
+  d.partners.map((p) => [esc(p.id), esc(p.name)]),
+)}
+${table(
+  'API keys',
+  ['Key id', 'Role', 'Scope', 'Label', 'Revoked', 'Last used'],
+  d.keys.map((k) => [
+    esc(k.keyId),
+    esc(k.role),
+    esc(k.scopeId ?? ''),
+    esc(k.label),
+    yesNo(k.revoked),
+    esc(k.lastUsedDay ?? ''),
+  ]),
+)}
+${table(
+  'People',
+  ['Email', 'Operator admin', 'Two-factor'],
+  d.users.map((u) => [esc(u.email), yesNo(u.operatorAdmin), yesNo(u.twoFactor)]),
+)}
+<p><a href="/v1/admin/audit-log?format=csv">Export the audit log (CSV)</a> · <a href="/account">Your account</a></p>`,
+    {},
+    true,
+  );
 }
