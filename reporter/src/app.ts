@@ -85,10 +85,6 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
         ? new ApiError(403, ErrorCode.forbidden, 'a missing or wrong CSRF token: reload the page and try again')
         : null,
   });
-  // The sign-in pages post plain HTML forms; read as a flat object (a repeated field keeps its last value).
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, Object.fromEntries(new URLSearchParams(body as string))),
-  );
 
   // zod validates every input (`parseInput` in the routes); JSON schemas on routes only describe the API in /docs.
   app.setValidatorCompiler(() => () => true);
@@ -170,10 +166,11 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
         'operator admins must turn on two-factor authentication first: /account/two-factor',
       );
   });
-  // A request a browser could be tricked into sending (no Authorization header: a cookie would speak for it)
-  // must carry the CSRF token when it changes anything.
+  // A request a browser could be tricked into sending must carry the CSRF token when it changes anything:
+  // a cookie, and Basic credentials a browser remembers, go along with a cross-site form. A Bearer key
+  // is only ever sent by a client that means to.
   app.addHook('preHandler', (req, reply, done) => {
-    if (SAFE_METHODS.has(req.method) || req.headers.authorization) return done();
+    if (SAFE_METHODS.has(req.method) || /^Bearer /i.test(req.headers.authorization ?? '')) return done();
     app.csrfProtection(req, reply, done);
   });
 

@@ -3,6 +3,7 @@ import { createPerson, PASSWORD, totpCode } from '../support/accounts-fixture.ts
 import { Browser, csrfIn } from '../support/account-session.ts';
 import { linkIn, startMailServer, type MailServer } from '../support/mail-server.ts';
 import {
+  ADMIN_KEY,
   adminAuth,
   practice,
   savePractices,
@@ -595,5 +596,29 @@ describe('abuse', () => {
     } finally {
       await demo.cleanup();
     }
+  });
+});
+
+describe('cross-site forms', () => {
+  test('a form body reaches only the account pages; Basic credentials a browser remembers need the CSRF token', async () => {
+    const basic = { authorization: `Basic ${Buffer.from(`x:${ADMIN_KEY}`).toString('base64')}` };
+    const form = new URLSearchParams({ id: 'forged-partner', name: 'Forged' }).toString();
+    const asForm = await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/partners',
+      headers: { ...adminAuth, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form,
+    });
+    expect(asForm.statusCode).toBe(415);
+    const withBasic = await h.app.inject({
+      method: 'POST',
+      url: '/v1/admin/partners',
+      headers: { ...basic, 'content-type': 'text/plain' },
+      payload: JSON.stringify({ id: 'forged-partner', name: 'Forged' }),
+    });
+    expect(withBasic.statusCode).toBe(403);
+    expect((await h.app.inject({ url: '/v1/admin/partners', headers: adminAuth })).body).not.toContain(
+      'forged-partner',
+    );
   });
 });

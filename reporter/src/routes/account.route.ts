@@ -42,6 +42,11 @@ const LINK_MESSAGES: Record<LinkRefused['reason'], string> = {
  */
 export const accountRoutes: FastifyPluginAsync<AccountRouteDeps> = async (app, deps) => {
   const { accounts } = deps;
+  // These pages post plain HTML forms, read as a flat object (a repeated field keeps its last value). Only
+  // here: elsewhere a form body stays a 415, so a cross-site form cannot reach the JSON API.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type('text/html; charset=utf-8').header('content-security-policy', ACCOUNT_CSP).send(body);
   const user = (req: FastifyRequest): UserPrincipal | null => (req.principal?.kind === 'user' ? req.principal : null);
