@@ -1,7 +1,7 @@
 import type { ControlQueries } from '@confidant/shared';
 
 /** The actions that change access; every one is written to the append-only `audit_log`. */
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   'sign_in',
   'sign_in_failed',
   'sign_out',
