@@ -18,6 +18,8 @@ export type AdminConfig = CommonConfig & {
   logImport: CollectorConfig;
   /** The salt database and its own user (`CLICKHOUSE_SALT_*`): `salts expire` and `audit` read it. */
   salts: ClickHouseConfig;
+  /** `user invite` sends the reporter's invitation mail (`SMTP_URL`, `MAIL_FROM`, `REPORTER_PUBLIC_URL`, TTLs). */
+  accounts: ReporterConfig['accounts'];
 };
 
 /**
@@ -32,5 +34,6 @@ export function loadAdminConfig(env: Env = process.env): AdminConfig {
     release: { ...reporter.dp, suppressionThreshold: reporter.suppressionThreshold },
     logImport: loadCollectorConfig(env),
     salts: loadSaltStoreConfig(env),
+    accounts: reporter.accounts,
   };
 }

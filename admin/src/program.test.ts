@@ -29,6 +29,10 @@ const COMMANDS = [
   'audit',
   'retention',
   'salts expire',
+  'user create',
+  'user invite',
+  'user list',
+  'audit-log',
 ];
 
 /** A control plane with no rows that records the statements (with their values) it is sent. */

@@ -12,6 +12,7 @@ import { addPracticeCommands } from './commands/practice.command.ts';
 import { addReportCommand } from './commands/report.command.ts';
 import { addRetentionCommand } from './commands/retention.command.ts';
 import { addSaltsCommands } from './commands/salts.command.ts';
+import { addUserCommands } from './commands/user.command.ts';
 import { errorReport, EXIT_CODE_MEANINGS, ExitCode, exitCodeFor } from './exit-codes.ts';
 
 const EXIT_CODES_HELP = [
@@ -23,7 +24,7 @@ const EXIT_CODES_HELP = [
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('confidant')
     .description(
-      'Confidant administration: practices, partners, API keys, reports, exports, log import, privacy audit, retention and salt expiry',
+      "Confidant administration: practices, partners, API keys, people's accounts, reports, exports, log import, privacy audit, audit log, retention and salt expiry",
     )
     // Settings the subcommands inherit: errors are thrown (not process.exit), output goes to `io`.
     .exitOverride()
@@ -40,6 +41,7 @@ export function createProgram(ctx: CommandContext): Command {
   addAuditCommand(program, ctx);
   addRetentionCommand(program, ctx);
   addSaltsCommands(program, ctx);
+  addUserCommands(program, ctx);
   return program;
 }
 

@@ -1,5 +1,6 @@
 /**
- * Demo data for `npm start`: two practices, an admin key kept under <data dir>/demo, and
+ * Demo data for `npm start`: two practices, an admin key and two demo sign-ins (an operator admin
+ * and a practice owner, two-factor off) kept under <data dir>/demo, and
  * (once) synthetic traffic sent through the real collector so the printed report URLs
  * show a populated report.
  */
@@ -7,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connectControlDb, loadCommonConfig, PracticeStore, type PracticeInput } from '@confidant/shared';
 import { createIngestKey } from '@confidant/collector/components';
+import { AccountStore, hashPassword } from '@confidant/reporter';
 import { sendDemoLogs, sendDemoTraffic } from './demo-traffic.ts';
 import type { loadStackConfig } from './stack.config.ts';
 
@@ -47,6 +49,7 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
   for (const practice of DEMO_PRACTICES) {
     if (!(await practices.get(practice.id))) await practices.save(practice);
   }
+  const signIns = await demoSignIns(control, demoDir);
   const preloaded = existsSync(`${demoDir}preloaded`);
   const ingestKeys = preloaded ? [] : await Promise.all(DEMO_PRACTICES.map((p) => createIngestKey(control, p.id)));
   await control.close();
@@ -55,7 +58,14 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
   const report = (id: string) => `${stack.reporterUrl}/v1/practices/${id}/reports/monthly?month=${month}`;
   return {
     adminKey,
-    env: { REPORTER_ADMIN_KEY: adminKey, TRUSTED_PROXIES: '127.0.0.1/32,::1/128' },
+    signIns,
+    signInUrl: `${stack.reporterUrl}/account/sign-in`,
+    // The demo's operator admin signs in without two-factor (the reporter warns that this is demo only).
+    env: {
+      REPORTER_ADMIN_KEY: adminKey,
+      TRUSTED_PROXIES: '127.0.0.1/32,::1/128',
+      OPERATOR_TWO_FACTOR_REQUIRED: 'false',
+    },
     reportJsonUrl: report('lakeside-derm'),
     dashboardUrl: `${stack.reporterUrl}/dashboard?practice=${DEMO_PRACTICES[0]!.id}`,
     reportUrls: DEMO_PRACTICES.map((p) => `${report(p.id)}&format=html`),
@@ -70,4 +80,29 @@ export async function prepareDemo(stack: ReturnType<typeof loadStackConfig>) {
       console.log(`[stack] preloaded ${logs} page views from access logs and ${beacons} beacons through the collector`);
     },
   };
+}
+
+const DEMO_PEOPLE = [
+  { label: 'operator admin', email: 'admin@demo.confidant.invalid', practice: null },
+  { label: 'practice owner', email: 'owner@demo.confidant.invalid', practice: DEMO_PRACTICES[0]!.id },
+] as const;
+
+/** The demo's two people, with passwords made once per data directory; returned to be printed. */
+async function demoSignIns(control: ReturnType<typeof connectControlDb>, demoDir: string) {
+  const accounts = new AccountStore(control);
+  const signIns: Array<{ label: string; email: string; password: string }> = [];
+  for (const person of DEMO_PEOPLE) {
+    const file = `${demoDir}password-${person.email.split('@')[0]}`;
+    if (!existsSync(file)) writeFileSync(file, `demo-${randomBytes(9).toString('base64url')}\n`, { mode: 0o600 });
+    const password = readFileSync(file, 'utf8').trim();
+    const existing = await accounts.byEmail(person.email);
+    if (!existing?.passwordHash) {
+      const userId = await accounts.ensure(person.email);
+      await accounts.setPassword(userId, await hashPassword(password));
+      if (person.practice) await accounts.grantPractice(userId, person.practice, 'owner');
+      else await accounts.grantOperatorAdmin(userId);
+    }
+    signIns.push({ label: person.label, email: person.email, password });
+  }
+  return signIns;
 }

@@ -74,6 +74,9 @@ function printBanner(): void {
     ? `  Dashboard              ${demo.dashboardUrl}
   Monthly reports (HTML) ${demo.reportUrls.join('\n                         ')}
 
+  Sign in (demo only)    ${demo.signInUrl}
+${demo.signIns.map((p) => `                         ${p.label}: ${p.email} / ${p.password}   (two-factor off, demo only)`).join('\n')}
+
   Admin API key (demo)   ${demo.adminKey}
                          (the browser asks for it: any user name, the key as password)
   Try: curl -s -H 'authorization: Bearer ${demo.adminKey}' '${demo.reportJsonUrl}'`

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -19,18 +21,24 @@ import {
   type Db,
   type Logger,
 } from '@confidant/shared';
+import { AccountService } from './accounts/account-service.ts';
+import { TOKEN_RE } from './accounts/account-token.ts';
+import { smtpMailer, type Mailer } from './accounts/mailer.ts';
 import { Authenticator, type Principal } from './auth/authenticate.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { PartnerStore } from './auth/partner-store.ts';
 import { ShareLinkStore } from './auth/share-link-store.ts';
 import type { UniformSource } from './privacy/discrete-laplace.ts';
 import type { ReporterConfig } from './reporter.config.ts';
+import { accountRoutes, SESSION_COOKIE } from './routes/account.route.ts';
 import { adminRoutes, type AuditRunner } from './routes/admin.route.ts';
+import { consoleRoutes } from './routes/console.route.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { goalStatsRoutes } from './routes/goal-stats.route.ts';
 import { goalRoutes } from './routes/goals.route.ts';
 import { partnerRoutes } from './routes/partner.route.ts';
 import { practiceRoutes } from './routes/practice.route.ts';
+import { practiceUserRoutes } from './routes/practice-users.route.ts';
 import { shareLinkRoutes } from './routes/share-link.route.ts';
 
 declare module 'fastify' {
@@ -50,6 +58,8 @@ export type ReporterAppDeps = {
   now?: () => Date;
   /** The privacy audit behind `GET /v1/admin/audit`; by default over this database (topics unchecked). */
   audit?: AuditRunner;
+  /** Account mail; by default SMTP as configured (none without SMTP_URL). */
+  mailer?: Mailer | null;
 };
 
 // The dashboard's script and styles hold no figures; the page and the data stay behind sign-in.
@@ -67,13 +77,31 @@ const isPublic = (req: FastifyRequest): boolean => {
   const url = req.routeOptions.url;
   return url !== undefined && (PUBLIC_ROUTES.has(url) || url === '/docs' || url.startsWith('/docs/'));
 };
+/** The pages for people and `/v1/session`: open to anyone, they look at the session themselves. */
+const isAccountPage = (req: FastifyRequest): boolean => {
+  const url = req.routeOptions.url;
+  return (
+    url !== undefined &&
+    (url === '/account' || url.startsWith('/account/') || url === '/v1/session' || url === '/console')
+  );
+};
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The reporter: aggregates only, every data route behind a scoped API key. */
+/**
+ * The reporter: aggregates only, every data route behind a scoped API key (machines) or a session
+ * (people, signed in through /account).
+ */
 export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> {
   const { config, db, control } = deps;
   const now = deps.now ?? (() => new Date());
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
-  installErrorHandling(app, { accepts: 'application/json' });
+  installErrorHandling(app, {
+    accepts: 'application/json',
+    routeErrors: (error) =>
+      'code' in error && typeof error.code === 'string' && error.code.startsWith('FST_CSRF_')
+        ? new ApiError(403, ErrorCode.forbidden, 'a missing or wrong CSRF token: reload the page and try again')
+        : null,
+  });
 
   // zod validates every input (`parseInput` in the routes); JSON schemas on routes only describe the API in /docs.
   app.setValidatorCompiler(() => () => true);
@@ -123,14 +151,48 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   const partners = new PartnerStore(control);
   const shares = new ShareLinkStore(control);
   const auth = new Authenticator(keys, shares, config.adminKey, deps.logger, now);
+  const mailer = deps.mailer === undefined ? smtpMailer(config.accounts.mail) : deps.mailer;
+  const accounts = new AccountService({ control, practices, partners, config: config.accounts, mailer, now });
 
-  app.addHook('onClose', async () => auth.drain());
+  await app.register(cookie);
+  // The CSRF secret lives in its own cookie; each page and `/v1/session` hand out a token derived from it.
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieOpts: { path: '/', httpOnly: true, secure: true, sameSite: 'strict', signed: false },
+  });
+
+  app.addHook('onClose', async () => {
+    await auth.drain();
+    mailer?.close();
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (isPublic(req)) return;
-    // Keys travel only in the Authorization header (Bearer, or Basic with the key as password so a
-    // browser can open an HTML report), never in URLs. Responses are not cached.
-    req.principal = await auth.authenticate(req.headers.authorization);
     reply.header('cache-control', 'no-store');
+    // Keys travel only in the Authorization header (Bearer, or Basic with the key as password so a
+    // browser can open an HTML report), never in URLs; without one, a session cookie may stand for a person.
+    const session = req.cookies[SESSION_COOKIE];
+    if (!req.headers.authorization && session && TOKEN_RE.test(session)) {
+      const user = await accounts.principalFor(session);
+      if (user) req.principal = user;
+    }
+    if (isAccountPage(req)) return;
+    // A person opening the dashboard without a session is sent to sign in, not asked for a key.
+    if (!req.principal && !req.headers.authorization && req.routeOptions.url === '/dashboard')
+      return reply.redirect('/account/sign-in', 303);
+    req.principal ??= await auth.authenticate(req.headers.authorization);
+    if (req.principal.kind === 'user' && req.principal.needsTotp)
+      throw new ApiError(
+        403,
+        ErrorCode.forbidden,
+        'operator admins must turn on two-factor authentication first: /account/two-factor',
+      );
+  });
+  // A request a browser could be tricked into sending must carry the CSRF token when it changes anything:
+  // a cookie, and Basic credentials a browser remembers, go along with a cross-site form. A Bearer key
+  // is only ever sent by a client that means to.
+  app.addHook('preHandler', (req, reply, done) => {
+    if (SAFE_METHODS.has(req.method) || /^Bearer /i.test(req.headers.authorization ?? '')) return done();
+    app.csrfProtection(req, reply, done);
   });
 
   await app.register(rateLimit, {
@@ -138,7 +200,8 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
     hook: 'preHandler',
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (req) => req.principal?.keyId ?? 'public',
+    keyGenerator: (req) =>
+      req.principal ? (req.principal.kind === 'key' ? req.principal.keyId : `user:${req.principal.userId}`) : 'public',
     allowList: (req) => !req.principal,
     errorResponseBuilder: (_req, ctx) =>
       new ApiError(
@@ -159,13 +222,16 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
     (() =>
       runPrivacyAudit({ db, control, topicPrefix: config.kafka.topicPrefix, retentionMonths: config.retentionMonths }));
   // Each route module is its own scope: the admin routes' admin-only hook applies to them alone.
-  await app.register(adminRoutes, { practices, partners, keys, audit });
+  await app.register(adminRoutes, { practices, partners, keys, audit, accounts });
   const goals = new GoalStore(control);
   await app.register(goalRoutes, { practices, goals });
   await app.register(practiceRoutes, { db, practices, goals });
   await app.register(goalStatsRoutes, { db, practices, goals });
   await app.register(dashboardRoutes, { db, practices, live: new LiveVisitsStore(control), now });
-  await app.register(shareLinkRoutes, { practices, shares });
+  await app.register(shareLinkRoutes, { practices, shares, audit: accounts.audit });
+  await app.register(practiceUserRoutes, { accounts });
+  await app.register(consoleRoutes, { practices, partners, keys, accounts, audit });
+  await app.register(accountRoutes, { accounts, absoluteSessionMs: config.accounts.session.absoluteMs, now });
   await app.register(partnerRoutes, {
     db,
     control,

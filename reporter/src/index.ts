@@ -25,3 +25,11 @@ export { hashesMatch, hashSecret } from './auth/api-key.ts';
 export { breakdownSql } from './queries/breakdown.query.ts';
 export { dailyTotalsSql } from './queries/monthly-report.query.ts';
 export { timeseriesSql } from './queries/timeseries.query.ts';
+// Accounts for people: the CLI (`confidant user`) and the tests use the same stores and service.
+export { AccountService } from './accounts/account-service.ts';
+export { AccountStore, PRACTICE_ROLES, type PracticeRole } from './accounts/account-store.ts';
+export { normaliseEmail } from './accounts/account-token.ts';
+export { AuditLog } from './accounts/audit-log.ts';
+export { smtpMailer } from './accounts/mailer.ts';
+export { hashPassword } from './accounts/password.ts';
+export { auditLogCsv } from './routes/admin.route.ts';

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { envField, loadServiceConfig, retentionEnvShape, type CommonConfig, type Env } from '@confidant/shared';
+import type { MailConfig } from './accounts/mailer.ts';
+import type { SessionPolicy } from './accounts/session-store.ts';
+import type { ThrottlePolicy } from './accounts/sign-in-throttle.ts';
 import { parseDecimal, type Rational } from './privacy/rational.ts';
 
 const decimal = (fallback: string) =>
@@ -18,6 +21,20 @@ const reporterEnvShape = {
   DP_EPSILON_PER_RELEASE: decimal('1'),
   DP_YEARLY_BUDGET: decimal('12'),
   SUPPRESSION_THRESHOLD: envField.int(10, 0, 1000),
+  /** Where people reach the reporter: the base of the links in invitation and reset mails. */
+  REPORTER_PUBLIC_URL: envField.url('http://127.0.0.1:8081'),
+  SESSION_IDLE_SECONDS: envField.int(30 * 60, 1),
+  SESSION_ABSOLUTE_SECONDS: envField.int(12 * 3600, 1),
+  SIGN_IN_ATTEMPTS_PER_ACCOUNT: envField.int(5, 1),
+  SIGN_IN_ATTEMPTS_PER_ADDRESS: envField.int(50, 1),
+  SIGN_IN_LOCKOUT_SECONDS: envField.int(15 * 60, 1),
+  INVITATION_TTL_SECONDS: envField.int(72 * 3600, 1),
+  PASSWORD_RESET_TTL_SECONDS: envField.int(3600, 1),
+  /** `smtp://user:password@host:port` for account mail; without it invitations and resets are refused. */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: envField.string('Confidant <no-reply@localhost>'),
+  /** Operator admins must enrol two-factor before anything else; `false` is for the `npm start` demo only. */
+  OPERATOR_TWO_FACTOR_REQUIRED: envField.bool(true),
 };
 
 export type ReporterConfig = CommonConfig & {
@@ -29,6 +46,17 @@ export type ReporterConfig = CommonConfig & {
   dp: { epsilonPerRelease: Rational; yearlyBudget: Rational };
   suppressionThreshold: number;
   retentionMonths: number;
+  accounts: AccountsConfig;
+};
+
+export type AccountsConfig = {
+  publicUrl: string;
+  session: SessionPolicy;
+  signIn: ThrottlePolicy;
+  invitationTtlMs: number;
+  passwordResetTtlMs: number;
+  mail: MailConfig;
+  operatorTwoFactorRequired: boolean;
 };
 
 export function loadReporterConfig(env: Env = process.env): ReporterConfig {
@@ -40,5 +68,18 @@ export function loadReporterConfig(env: Env = process.env): ReporterConfig {
     dp: { epsilonPerRelease: parseDecimal(e.DP_EPSILON_PER_RELEASE), yearlyBudget: parseDecimal(e.DP_YEARLY_BUDGET) },
     suppressionThreshold: e.SUPPRESSION_THRESHOLD,
     retentionMonths: e.RETENTION_MONTHS,
+    accounts: {
+      publicUrl: e.REPORTER_PUBLIC_URL.replace(/\/+$/, ''),
+      session: { idleMs: e.SESSION_IDLE_SECONDS * 1000, absoluteMs: e.SESSION_ABSOLUTE_SECONDS * 1000 },
+      signIn: {
+        perAccount: e.SIGN_IN_ATTEMPTS_PER_ACCOUNT,
+        perAddress: e.SIGN_IN_ATTEMPTS_PER_ADDRESS,
+        windowMs: e.SIGN_IN_LOCKOUT_SECONDS * 1000,
+      },
+      invitationTtlMs: e.INVITATION_TTL_SECONDS * 1000,
+      passwordResetTtlMs: e.PASSWORD_RESET_TTL_SECONDS * 1000,
+      mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+      operatorTwoFactorRequired: e.OPERATOR_TWO_FACTOR_REQUIRED,
+    },
   }));
 }

@@ -5,6 +5,8 @@ import { loadReporterConfig } from './reporter.config.ts';
 
 const config = loadReporterConfig();
 const logger = createLogger('reporter', config.logLevel);
+if (!config.accounts.operatorTwoFactorRequired)
+  logger.warn('OPERATOR_TWO_FACTOR_REQUIRED=false: operator admins may sign in without two-factor (demo only)');
 await migrateStores(config);
 const db = connectClickHouse(config.clickhouse);
 const control = connectControlDb(config.controlPlane);

@@ -29,20 +29,31 @@ describe('control-plane migrations', () => {
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
       );
       expect(tables.map((t) => t.tablename)).toEqual([
+        'account_links',
         'api_keys',
+        'audit_log',
+        'goals',
         'ingest_keys',
         'live_visits',
+        'memberships',
         'monthly_releases',
+        'operator_admins',
         'partner_releases',
+        'partner_users',
         'partners',
         'practice_settings_history',
         'practices',
         'privacy_budget_ledger',
+        'recovery_codes',
         'release_deliveries',
         'schema_migrations',
         'share_link_failures',
         'share_link_unlocks',
         'share_links',
+        'sessions',
+        'sign_in_throttle',
+        'totp_used_steps',
+        'users',
       ]);
     } finally {
       await db.close();

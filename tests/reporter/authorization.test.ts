@@ -1,5 +1,8 @@
 import { TABLES } from '@confidant/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createPerson, newSecret, PASSWORD, totpCode } from '../support/accounts-fixture.ts';
+import { Browser } from '../support/account-session.ts';
+import { startMailServer, type MailServer } from '../support/mail-server.ts';
 import {
   adminAuth,
   bearer,
@@ -10,7 +13,17 @@ import {
 } from '../support/reporter-fixture.ts';
 
 let h: ReporterHarness;
+let mail: MailServer;
 const keys: Record<string, string> = {};
+/** Signed-in people (sessions), by who they are in the matrix. */
+const people: Partial<Record<Who, Browser>> = {};
+
+async function signedIn(email: string, code = ''): Promise<Browser> {
+  const browser = new Browser(h.app);
+  const res = await browser.signIn(email, PASSWORD, code);
+  expect(res.statusCode, res.body).toBe(303);
+  return browser;
+}
 
 async function createKey(body: object): Promise<{ key: string; keyId: string }> {
   const res = await h.app.inject({ method: 'POST', url: '/v1/admin/keys', headers: adminAuth, payload: body });
@@ -19,7 +32,8 @@ async function createKey(body: object): Promise<{ key: string; keyId: string }> 
 }
 
 beforeAll(async () => {
-  h = await startReporter('authz');
+  mail = await startMailServer();
+  h = await startReporter('authz', { SMTP_URL: mail.url });
   await savePractices(h.control, practice('alpha'), practice('beta'));
   for (const id of ['acme', 'other']) {
     const res = await h.app.inject({
@@ -38,17 +52,68 @@ beforeAll(async () => {
   const revoked = await createKey({ role: 'admin' });
   await h.app.inject({ method: 'DELETE', url: `/v1/admin/keys/${revoked.keyId}`, headers: adminAuth });
   keys.revoked = revoked.key;
+
+  const operatorSecret = newSecret();
+  await createPerson(h.control, 'operator@example.org', { operatorAdmin: true, totpSecret: operatorSecret });
+  await createPerson(h.control, 'owner.alpha@example.org', { practices: { alpha: 'owner' } });
+  await createPerson(h.control, 'viewer.alpha@example.org', { practices: { alpha: 'viewer' } });
+  await createPerson(h.control, 'owner.beta@example.org', { practices: { beta: 'owner' } });
+  await createPerson(h.control, 'partner.acme@example.org', { partners: ['acme'] });
+  people.operatorUser = await signedIn('operator@example.org', totpCode(operatorSecret));
+  people.ownerOwn = await signedIn('owner.alpha@example.org');
+  people.viewerOwn = await signedIn('viewer.alpha@example.org');
+  people.ownerOther = await signedIn('owner.beta@example.org');
+  people.partnerUserOwn = await signedIn('partner.acme@example.org');
+  const gone = await signedIn('owner.alpha@example.org');
+  const goneCookie = gone.jar.header();
+  expect((await gone.signOut()).statusCode).toBe(303);
+  signedOutCookie = goneCookie;
 });
 
-afterAll(async () => h?.cleanup());
+let signedOutCookie: Record<string, string> = {};
 
-type Who = 'admin' | 'practiceOwn' | 'practiceOther' | 'partnerOwn' | 'partnerOther' | 'revoked' | 'forged' | 'none';
-const WHO: Who[] = ['admin', 'practiceOwn', 'practiceOther', 'partnerOwn', 'partnerOther', 'revoked', 'forged', 'none'];
+afterAll(async () => {
+  await h?.cleanup();
+  await mail?.close();
+});
+
+type Who =
+  | 'admin'
+  | 'practiceOwn'
+  | 'practiceOther'
+  | 'partnerOwn'
+  | 'partnerOther'
+  | 'revoked'
+  | 'forged'
+  | 'none'
+  | 'operatorUser'
+  | 'ownerOwn'
+  | 'viewerOwn'
+  | 'ownerOther'
+  | 'partnerUserOwn'
+  | 'signedOut';
+const WHO: Who[] = [
+  'admin',
+  'practiceOwn',
+  'practiceOther',
+  'partnerOwn',
+  'partnerOther',
+  'revoked',
+  'forged',
+  'none',
+  'operatorUser',
+  'ownerOwn',
+  'viewerOwn',
+  'ownerOther',
+  'partnerUserOwn',
+  'signedOut',
+];
+const UNAUTHENTICATED: Who[] = ['revoked', 'forged', 'none', 'signedOut'];
 
 let serial = 0;
 type Route = {
   name: string;
-  kind: 'admin' | 'practice' | 'partner' | 'dashboard';
+  kind: 'admin' | 'practice' | 'owner' | 'partner' | 'dashboard';
   /** The route as registered, when `request` fills in its parameters. */
   route: string;
   request: () => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object };
@@ -122,6 +187,56 @@ const ROUTES: Route[] = [
     request: () => ({ method: 'GET', url: '/v1/admin/audit' }),
   },
   {
+    name: 'list users',
+    route: 'GET /v1/admin/users',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/users' }),
+  },
+  {
+    name: 'invite anyone',
+    route: 'POST /v1/admin/invitations',
+    kind: 'admin',
+    request: () => ({
+      method: 'POST',
+      url: '/v1/admin/invitations',
+      payload: { email: `admin-invitee-${++serial}@example.org`, partnerId: 'acme' },
+    }),
+  },
+  {
+    name: 'audit log',
+    route: 'GET /v1/admin/audit-log',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/audit-log' }),
+  },
+  {
+    name: 'practice users',
+    route: 'GET /v1/practices/:id/users',
+    kind: 'owner',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/users' }),
+  },
+  {
+    name: 'invite to practice',
+    route: 'POST /v1/practices/:id/invitations',
+    kind: 'owner',
+    request: () => ({
+      method: 'POST',
+      url: '/v1/practices/alpha/invitations',
+      payload: { email: `invitee-${++serial}@example.org`, role: 'viewer' },
+    }),
+  },
+  {
+    name: 'change role',
+    route: 'PATCH /v1/practices/:id/users/:userId',
+    kind: 'owner',
+    request: () => ({ method: 'PATCH', url: '/v1/practices/alpha/users/00000000000000ff', payload: { role: 'owner' } }),
+  },
+  {
+    name: 'remove member',
+    route: 'DELETE /v1/practices/:id/users/:userId',
+    kind: 'owner',
+    request: () => ({ method: 'DELETE', url: '/v1/practices/alpha/users/00000000000000ff' }),
+  },
+  {
     name: 'monthly report',
     route: 'GET /v1/practices/:id/reports/monthly',
     kind: 'practice',
@@ -185,28 +300,28 @@ const ROUTES: Route[] = [
     request: () => ({ method: 'GET', url: '/v1/dashboard/config' }),
   },
   {
+    name: 'dashboard page',
+    route: 'GET /dashboard',
+    kind: 'dashboard',
+    request: () => ({ method: 'GET', url: '/dashboard' }),
+  },
+  {
     name: 'create share link',
     route: 'POST /v1/practices/:id/share-links',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({ method: 'POST', url: '/v1/practices/alpha/share-links', payload: { label: 'board' } }),
   },
   {
     name: 'list share links',
     route: 'GET /v1/practices/:id/share-links',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({ method: 'GET', url: '/v1/practices/alpha/share-links' }),
   },
   {
     name: 'revoke share link',
     route: 'DELETE /v1/practices/:id/share-links/:linkId',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({ method: 'DELETE', url: '/v1/practices/alpha/share-links/00000000000000ff' }),
-  },
-  {
-    name: 'dashboard page',
-    route: 'GET /dashboard',
-    kind: 'dashboard',
-    request: () => ({ method: 'GET', url: '/dashboard' }),
   },
   {
     name: 'partner export',
@@ -217,21 +332,27 @@ const ROUTES: Route[] = [
 ];
 
 function allowed(who: Who, kind: Route['kind']): boolean {
-  if (who === 'admin') return true;
-  // Every practice key opens its own practice's dashboard.
-  if (kind === 'dashboard') return who === 'practiceOwn' || who === 'practiceOther';
-  if (kind === 'practice') return who === 'practiceOwn';
-  if (kind === 'partner') return who === 'partnerOwn';
+  if (who === 'admin' || who === 'operatorUser') return true;
+  // Whoever may read a practice opens its dashboard: its own, for a practice key or member.
+  if (kind === 'dashboard')
+    return ['practiceOwn', 'practiceOther', 'ownerOwn', 'viewerOwn', 'ownerOther'].includes(who);
+  if (kind === 'practice') return ['practiceOwn', 'ownerOwn', 'viewerOwn'].includes(who);
+  if (kind === 'owner') return who === 'ownerOwn';
+  if (kind === 'partner') return who === 'partnerOwn' || who === 'partnerUserOwn';
   return false;
 }
 
-function headersFor(who: Who): Record<string, string> {
+async function headersFor(who: Who): Promise<Record<string, string>> {
+  const person = people[who];
+  // A person's session: its cookies and the CSRF token a page would give it.
+  if (person) return person.apiHeaders();
+  if (who === 'signedOut') return signedOutCookie;
   if (who === 'none') return {};
   if (who === 'forged') return bearer(keys.partnerOwn!.replace(/.$/, (c) => (c === '0' ? '1' : '0')));
   return bearer(keys[who]!);
 }
 
-/** Routes anyone may call: they carry no figures. */
+/** Routes anyone may call: they carry no figures, or carry their own credential. */
 const PUBLIC = [
   'GET /healthz',
   'GET /readyz',
@@ -242,8 +363,10 @@ const PUBLIC = [
   'GET /share/:token',
   'POST /v1/share-links/unlock',
 ];
+/** The pages for people, which look at the session themselves (tests/accounts). */
+const isAccountPage = (route: string) => / \/account(\/|$)| \/v1\/session$| \/console$/.test(route);
 
-describe('authorization matrix: every route × every role', () => {
+describe('the authorization matrix', () => {
   test('lists every route the reporter serves', () => {
     // printRoutes draws a radix tree: a line's depth is its indent (4 columns a level), its
     // path the segments above it joined, and `(METHODS)` marks a route.
@@ -265,18 +388,24 @@ describe('authorization matrix: every route × every role', () => {
               .map((verb) => `${verb} ${path}`)
           : [];
       })
-      .filter((r) => !/ \/docs(\/|$)/.test(r));
+      .filter((r) => !/ \/docs(\/|$)/.test(r) && !isAccountPage(r));
     const listed = new Set([...ROUTES.map((r) => r.route), ...PUBLIC]);
     expect(served.length).toBeGreaterThan(10);
     expect(served.filter((r) => !listed.has(r))).toEqual([]);
   });
+});
 
+describe('authorization matrix: every route × every key and every role of a person', () => {
   for (const route of ROUTES) {
     for (const who of WHO) {
       test(`${route.name} as ${who}`, async () => {
         const req = route.request();
-        const res = await h.app.inject({ ...req, headers: headersFor(who) });
-        if (['revoked', 'forged', 'none'].includes(who)) {
+        const res = await h.app.inject({ ...req, headers: await headersFor(who) });
+        if (route.route === 'GET /dashboard' && (who === 'none' || who === 'signedOut')) {
+          // A person without a session is sent to sign in.
+          expect(res.statusCode).toBe(303);
+          expect(res.headers.location).toBe('/account/sign-in');
+        } else if (UNAUTHENTICATED.includes(who)) {
           expect(res.statusCode).toBe(401);
           expect(res.json().error.code).toBe('unauthorized');
         } else if (allowed(who, route.kind)) {

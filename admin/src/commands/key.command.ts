@@ -1,4 +1,4 @@
-import { createKey, KeyStore, keyCreateSchema, PartnerStore, publicKey, ROLES } from '@confidant/reporter';
+import { AuditLog, createKey, KeyStore, keyCreateSchema, PartnerStore, publicKey, ROLES } from '@confidant/reporter';
 import { DomainError, PracticeStore } from '@confidant/shared';
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context.ts';
@@ -19,6 +19,12 @@ export function addKeyCommands(program: Command, ctx: CommandContext): void {
           { practices: new PracticeStore(control), partners: new PartnerStore(control), keys: new KeyStore(control) },
           input,
         );
+        await new AuditLog(control).record({
+          action: 'key_created',
+          actor: 'cli',
+          target: `key:${created.keyId}`,
+          detail: { role: created.role, scopeId: created.scopeId },
+        });
         ctx.io.stderr.write('Store this key now: it is shown only once.\n');
         ctx.print(created);
       }),
@@ -29,6 +35,7 @@ export function addKeyCommands(program: Command, ctx: CommandContext): void {
     .action((keyId: string) =>
       ctx.withDb(async (db, control) => {
         if (!(await new KeyStore(control).revoke(keyId))) throw new DomainError('not-found', `no key ${keyId}`);
+        await new AuditLog(control).record({ action: 'key_revoked', actor: 'cli', target: `key:${keyId}` });
         ctx.print({ keyId, revoked: true });
       }),
     );

@@ -1,10 +1,24 @@
 import { ApiError, ErrorCode, type Logger } from '@confidant/shared';
 import { bearerToken, hashesMatch, hashSecret, parseApiKey, type Role } from './api-key.ts';
+import type { Grants } from '../accounts/account-store.ts';
 import type { KeyStore } from './key-store.ts';
 import type { ShareLinkStore } from './share-link-store.ts';
 
-/** `share`: a share link's reader, scoped to one practice's figures and nothing else. */
-export type Principal = { keyId: string; role: Role | 'share'; scopeId: string };
+/** A machine with an API key, scoped to one role and practice or partner. */
+export type KeyPrincipal = { kind: 'key'; keyId: string; role: Role; scopeId: string };
+/** A person signed in with a session: whatever their grants allow. */
+export type UserPrincipal = Grants & {
+  kind: 'user';
+  userId: string;
+  email: string;
+  sessionHash: string;
+  /** An operator admin without two-factor yet: may only enrol it. */
+  needsTotp: boolean;
+};
+export type Principal = KeyPrincipal | UserPrincipal;
+
+/** Who did something, as the audit log names them. */
+export const actorOf = (p: Principal): string => (p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`);
 
 const BOOTSTRAP_ID = 'bootstrap-admin';
 /** A Basic challenge makes a browser ask for the key (as the password); API clients send Bearer. */
@@ -30,16 +44,17 @@ export class Authenticator {
     await Promise.all([...this.inflight]);
   }
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  async authenticate(header: string | undefined): Promise<KeyPrincipal> {
     const token = bearerToken(header);
     if (!token)
       throw new ApiError(401, ErrorCode.unauthorized, 'an API key is required: Authorization: Bearer <key>', CHALLENGE);
     if (this.bootstrapHash && hashesMatch(hashSecret(token), this.bootstrapHash))
-      return { keyId: BOOTSTRAP_ID, role: 'admin', scopeId: '' };
+      return { kind: 'key', keyId: BOOTSTRAP_ID, role: 'admin', scopeId: '' };
+    // A share link reads like its practice's own key, and like a key it manages nothing.
     if (token.startsWith('cs_') || token.startsWith('cu_')) {
       const link = await this.shares.authorize(token);
       if (!link) throw new ApiError(401, ErrorCode.unauthorized, 'invalid, expired or revoked share link');
-      return { keyId: `share:${link.linkId}`, role: 'share', scopeId: link.practiceId };
+      return { kind: 'key', keyId: `share:${link.linkId}`, role: 'practice', scopeId: link.practiceId };
     }
     const parsed = parseApiKey(token);
     const stored = parsed ? await this.keys.get(parsed.keyId) : null;
@@ -51,23 +66,34 @@ export class Authenticator {
       .catch((error: unknown) => this.logger.warn({ err: error, keyId: stored.keyId }, 'could not record key use'))
       .finally(() => this.inflight.delete(touch));
     this.inflight.add(touch);
-    return { keyId: stored.keyId, role: stored.role, scopeId: stored.scopeId };
+    return { kind: 'key', keyId: stored.keyId, role: stored.role, scopeId: stored.scopeId };
   }
 }
 
-const forbidden = (what: string): ApiError => new ApiError(403, ErrorCode.forbidden, `this key may not ${what}`);
+const forbidden = (p: Principal, what: string): ApiError =>
+  new ApiError(403, ErrorCode.forbidden, `this ${p.kind === 'key' ? 'key' : 'account'} may not ${what}`);
+
+const isAdmin = (p: Principal): boolean => (p.kind === 'key' ? p.role === 'admin' : p.operatorAdmin);
 
 export function requireAdmin(p: Principal): void {
-  if (p.role !== 'admin') throw forbidden('use the admin API');
+  if (!isAdmin(p)) throw forbidden(p, 'use the admin API');
 }
 
-/** Admins, or the practice's own key or share link. Partner keys never see a single practice's figures. */
+/** Admins, the practice's own key, and the practice's members. Partners never see a single practice's figures. */
 export function requirePracticeAccess(p: Principal, practiceId: string): void {
-  if (p.role === 'admin' || ((p.role === 'practice' || p.role === 'share') && p.scopeId === practiceId)) return;
-  throw forbidden(`read practice ${practiceId}`);
+  if (isAdmin(p)) return;
+  if (p.kind === 'key' ? p.role === 'practice' && p.scopeId === practiceId : p.practices.has(practiceId)) return;
+  throw forbidden(p, `read practice ${practiceId}`);
+}
+
+/** Admins and the practice's owners: inviting and removing its people. Keys are for reading figures. */
+export function requirePracticeOwner(p: Principal, practiceId: string): void {
+  if (isAdmin(p) || (p.kind === 'user' && p.practices.get(practiceId) === 'owner')) return;
+  throw forbidden(p, `manage practice ${practiceId}`);
 }
 
 export function requirePartnerAccess(p: Principal, partnerId: string): void {
-  if (p.role === 'admin' || (p.role === 'partner' && p.scopeId === partnerId)) return;
-  throw forbidden(`read partner ${partnerId} exports`);
+  if (isAdmin(p)) return;
+  if (p.kind === 'key' ? p.role === 'partner' && p.scopeId === partnerId : p.partners.has(partnerId)) return;
+  throw forbidden(p, `read partner ${partnerId} exports`);
 }

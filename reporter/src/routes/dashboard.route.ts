@@ -47,12 +47,16 @@ const currentQuery = z.object({ source: z.enum(EVENT_SOURCES).default('snippet')
 
 export type DashboardRouteDeps = { db: Db; practices: PracticeStore; live: LiveVisitsStore; now: () => Date };
 
-/** The practices a principal may open: all for admins, its own for a practice key or share link, none for a partner. */
+/**
+ * The practices a principal may open: all for admins, its own for a practice key or share link,
+ * its memberships for a person, none for a partner.
+ */
 async function visiblePractices(store: PracticeStore, p: Principal): Promise<Practice[]> {
-  if (p.role === 'admin') return (await store.list()).sort((a, b) => a.name.localeCompare(b.name));
-  if (p.role !== 'practice' && p.role !== 'share') return [];
-  const own = await store.get(p.scopeId);
-  return own ? [own] : [];
+  const admin = p.kind === 'key' ? p.role === 'admin' : p.operatorAdmin;
+  if (admin) return (await store.list()).sort((a, b) => a.name.localeCompare(b.name));
+  const ids = p.kind === 'key' ? (p.role === 'practice' ? [p.scopeId] : []) : [...p.practices.keys()];
+  const found = await Promise.all(ids.map((id) => store.get(id)));
+  return found.filter((x): x is Practice => x !== null).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**

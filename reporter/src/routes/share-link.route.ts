@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ApiError, ErrorCode, parseInput, type PracticeStore } from '@confidant/shared';
-import { requireAdmin } from '../auth/authenticate.ts';
+import type { AuditLog } from '../accounts/audit-log.ts';
+import { actorOf, requirePracticeOwner } from '../auth/authenticate.ts';
 import { SHARE_PASSWORD_WINDOW_MS, type ShareLinkStore } from '../auth/share-link-store.ts';
 import { DASHBOARD_CSP, renderDashboardPage } from '../dashboard/dashboard-page.ts';
 import { idParam, openApi } from './route-schemas.ts';
@@ -20,11 +21,11 @@ const linkParams = z
 const tokenParams = z.object({ token: z.string().max(200) }).strict();
 export const unlockBody = z.object({ token: z.string().max(200), password: z.string().max(256) }).strict();
 
-export type ShareLinkRouteDeps = { practices: PracticeStore; shares: ShareLinkStore };
+export type ShareLinkRouteDeps = { practices: PracticeStore; shares: ShareLinkStore; audit: AuditLog };
 
 /**
  * Share links: read-only, revocable, expiring access to one practice's dashboard, optionally behind
- * a password. The operator manages them; the link's page and its unlock are public (the token is the
+ * a password. The operator and the practice's owners manage them (each change in the audit log); the link's page and its unlock are public (the token is the
  * credential), and what they open is scoped by the authenticator to that practice's figures.
  */
 export const shareLinkRoutes: FastifyPluginAsync<ShareLinkRouteDeps> = async (app, deps) => {
@@ -43,14 +44,21 @@ export const shareLinkRoutes: FastifyPluginAsync<ShareLinkRouteDeps> = async (ap
       },
     },
     async (req, reply) => {
-      requireAdmin(req.principal!);
       const { id } = parseInput(idParam, req.params, 'path');
+      requirePracticeOwner(req.principal!, id);
       const body = parseInput(createShareLinkBody, req.body ?? {}, 'body');
       if (!(await deps.practices.get(id))) throw new ApiError(404, ErrorCode.notFound, `no practice ${id}`);
       const { link, token } = await deps.shares.create(id, {
         label: body.label,
         expiresInDays: body.expiresInDays,
         ...(body.password ? { password: body.password } : {}),
+      });
+      await deps.audit.record({
+        action: 'share_link_created',
+        actor: actorOf(req.principal!),
+        target: `share:${link.linkId}`,
+        practiceId: id,
+        detail: { expiresAt: link.expiresAt, password: link.hasPassword },
       });
       return reply.code(201).send({ ...link, token, path: `/share/${token}` });
     },
@@ -60,8 +68,8 @@ export const shareLinkRoutes: FastifyPluginAsync<ShareLinkRouteDeps> = async (ap
     '/v1/practices/:id/share-links',
     { schema: { tags, security, summary: "A practice's share links (never their tokens)", params: openApi(idParam) } },
     async (req) => {
-      requireAdmin(req.principal!);
       const { id } = parseInput(idParam, req.params, 'path');
+      requirePracticeOwner(req.principal!, id);
       return { links: await deps.shares.list(id) };
     },
   );
@@ -70,10 +78,16 @@ export const shareLinkRoutes: FastifyPluginAsync<ShareLinkRouteDeps> = async (ap
     '/v1/practices/:id/share-links/:linkId',
     { schema: { tags, security, summary: 'Revoke a share link at once', params: openApi(linkParams) } },
     async (req, reply) => {
-      requireAdmin(req.principal!);
       const { id, linkId } = parseInput(linkParams, req.params, 'path');
+      requirePracticeOwner(req.principal!, id);
       if (!(await deps.shares.revoke(id, linkId)))
         throw new ApiError(404, ErrorCode.notFound, `no share link ${linkId} for practice ${id}`);
+      await deps.audit.record({
+        action: 'share_link_revoked',
+        actor: actorOf(req.principal!),
+        target: `share:${linkId}`,
+        practiceId: id,
+      });
       return reply.code(204).send();
     },
   );

@@ -85,7 +85,10 @@ describe('free-text dimensions', () => {
   });
 
   it('are spelled in SQL exactly as the views of migration 0030 test them', async () => {
-    const sql = await readFile(new URL('../../migrations/0030-daily-rollups-by-dimension.sql', import.meta.url), 'utf8');
+    const sql = await readFile(
+      new URL('../../migrations/0030-daily-rollups-by-dimension.sql', import.meta.url),
+      'utf8',
+    );
     // Both views: the counts view's WHERE, and each of the states view's five sums.
     expect(sql.split(FREE_TEXT_DIM_SQL).length - 1).toBe(6);
   });

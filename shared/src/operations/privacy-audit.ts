@@ -80,6 +80,9 @@ export const VALUE_PATTERNS: Record<string, string> = {
  */
 const OPERATOR_HOST_COLUMNS = new Set(['practices.domains']);
 const ADDRESS_PATTERNS = ['ipv4'];
+/** The sign-in emails of the people who use Confidant (staff, partners, operators), which accounts need; no visitor's. */
+const ACCOUNT_EMAIL_COLUMNS = new Set(['users.email', 'account_links.email']);
+const EMAIL_PATTERNS = ['email'];
 /** A salt table's name (its period is checked apart). */
 const SALT_LIKE = /salt/i;
 /** Engines that keep no rows of their own. */
@@ -296,8 +299,17 @@ async function auditControlPlane(control: ControlQueries, report: AuditReport): 
           patterns: ADDRESS_PATTERNS,
           reason: "the practice's own configured hosts (operator configuration, not a visitor's data)",
         });
+      const accountEmails = ACCOUNT_EMAIL_COLUMNS.has(`${table}.${column.name}`);
+      if (accountEmails)
+        report.exemptions.push({
+          table: name,
+          column: column.name,
+          patterns: EMAIL_PATTERNS,
+          reason: 'the sign-in email of a person with an account (staff or operator), not a visitor',
+        });
       for (const [pattern, re] of Object.entries(VALUE_PATTERNS)) {
         if (hosts && ADDRESS_PATTERNS.includes(pattern)) continue;
+        if (accountEmails && EMAIL_PATTERNS.includes(pattern)) continue;
         const [hit] = await control.query<{ n: string }>(
           `SELECT count(*)::text AS n FROM "${table}" WHERE ${condition}`,
           [re],
