@@ -71,9 +71,10 @@ export async function buildRangeSummary(
   q: DayRange & { source: EventSource; compare: Comparison },
 ): Promise<RangeSummary> {
   const comparedWith = comparisonRange(q, q.compare);
+  // Decided by the asked range alone: a comparison range may be a whole month when the asked one is not.
+  const month = practice.cookieMode && isWholeMonth(q);
   const read = async (r: DayRange): Promise<Sums> => {
     const filter = { practiceId: practice.id, source: q.source, from: r.from, to: r.to };
-    const month = practice.cookieMode && isWholeMonth(r);
     const [days, unique] = await Promise.all([
       readDaily(db, filter),
       month ? readMonthVisitors(db, filter) : Promise.resolve(null),
@@ -106,7 +107,7 @@ export async function buildRangeSummary(
     compare: q.compare,
     comparedWith,
     visitors: {
-      definition: practice.cookieMode && isWholeMonth(q) ? 'monthly-unique-browsers' : 'sum-of-daily-visitors',
+      definition: month ? 'monthly-unique-browsers' : 'sum-of-daily-visitors',
     },
     totals,
   };
