@@ -157,6 +157,18 @@ describe('a share link with a password', () => {
     expect((await unlock(link.token, 'correct horse battery')).statusCode).toBe(404);
   });
 
+  test("revoking through another practice is a 404 and leaves that link's unlocks working", async () => {
+    const betaLink = await createLink('beta', { password: 'correct horse battery' });
+    const { accessToken } = (await unlock(betaLink.token, 'correct horse battery')).json();
+    const cross = await h.app.inject({
+      method: 'DELETE',
+      url: `/v1/practices/alpha/share-links/${betaLink.linkId}`,
+      headers: adminAuth,
+    });
+    expect(cross.statusCode).toBe(404);
+    expect((await h.app.inject({ url: summary('beta'), headers: bearer(accessToken) })).statusCode).toBe(200);
+  });
+
   test('throttles guesses per link, also when they arrive all at once', async () => {
     const link = await createLink('alpha', { password: 'correct horse battery' });
     const guesses = await Promise.all(Array.from({ length: 20 }, (_, i) => unlock(link.token, `guess number ${i}`)));
