@@ -113,7 +113,14 @@ describe('a share link without a password', () => {
   });
 
   test('refuses bad input with a machine-readable 400', async () => {
-    for (const payload of [{ expiresInDays: 0 }, { expiresInDays: 367 }, { password: 'short' }, { role: 'admin' }]) {
+    for (const payload of [
+      { expiresInDays: 0 },
+      { expiresInDays: 367 },
+      { password: 'short' },
+      { role: 'admin' },
+      // PostgreSQL text cannot hold NUL: refused up front rather than failing in the INSERT.
+      { label: 'board\u0000meeting' },
+    ]) {
       const res = await h.app.inject({
         method: 'POST',
         url: '/v1/practices/alpha/share-links',
