@@ -69,3 +69,16 @@ describe('a cookie-mode range compared with a whole month it is not itself', () 
     expect(report.json().totals.visitors.value).toBe(3);
   });
 });
+
+test('a comparison that would reach before 1970 (where no rollup can be) is a 400, not a 500', async () => {
+  for (const q of ['from=1970-01-05&to=1970-01-10', 'from=1970-03-01&to=1970-03-31&compare=year']) {
+    const res = await h.app.inject({ url: `/v1/practices/gamma/stats/summary?${q}`, headers: adminAuth });
+    expect(res.statusCode, q).toBe(400);
+    expect(res.json().error.code, q).toBe('invalid_parameter');
+  }
+  const none = await h.app.inject({
+    url: '/v1/practices/gamma/stats/summary?from=1970-01-05&to=1970-01-10&compare=none',
+    headers: adminAuth,
+  });
+  expect(none.statusCode).toBe(200);
+});
