@@ -97,11 +97,24 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
     metrics,
   });
 
+  // Current visitors for the dashboard: counts of the visits this member holds, never a visitor value.
+  const live = new LiveVisitsStore(deps.control);
+  const instanceId = randomUUID();
+  let publishing: Promise<void> | null = null;
+  const publishLive = () =>
+    (publishing ??= live
+      .publish(instanceId, countLiveVisits(processor.visitEntries(), Date.now(), LIVE_VISIT_WINDOW_MS))
+      .catch((error: unknown) => logger.warn({ err: error }, 'current visitors not published; retrying'))
+      .finally(() => (publishing = null)));
+
   let joined = false;
   let crashed = false;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     processor.resetPartitions();
+    // The counts published before the join name visits this member no longer holds (their partitions
+    // may have moved): replace them now, after any publish already under way, so no visit counts twice.
+    void (publishing ?? Promise.resolve()).then(publishLive);
     logger.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
   });
   consumer.on(consumer.events.CRASH, (e) => {
@@ -173,15 +186,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   const sealTimer = setInterval(seal, SEAL_EVERY_MS);
   sealTimer.unref();
 
-  // Current visitors for the dashboard: counts of the visits this member holds, never a visitor value.
-  const live = new LiveVisitsStore(deps.control);
-  const instanceId = randomUUID();
-  let publishing: Promise<void> | null = null;
-  const publishLive = () =>
-    (publishing ??= live
-      .publish(instanceId, countLiveVisits(processor.visitEntries(), Date.now(), LIVE_VISIT_WINDOW_MS))
-      .catch((error: unknown) => logger.warn({ err: error }, 'current visitors not published; retrying'))
-      .finally(() => (publishing = null)));
   const liveTimer = setInterval(publishLive, deps.liveVisitsEveryMs ?? LIVE_VISITS_PUBLISH_MS);
   liveTimer.unref();
 

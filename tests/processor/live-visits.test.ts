@@ -24,7 +24,7 @@ const running: RunningProcessor[] = [];
 
 beforeAll(async () => {
   ({ db, control, cleanup } = await prepareNamespace(config));
-  for (const id of ['live-a', 'live-b']) {
+  for (const id of ['live-a', 'live-b', 'live-c']) {
     await new PracticeStore(control).save({
       id,
       siteKey: `site-${id}`,
@@ -78,4 +78,32 @@ it('counts visits active in the last 5 minutes per practice, across two processo
     { openVisits: 0, asOf: null },
     { openVisits: 0, asOf: null },
   ]);
+});
+
+it('counts a visit once when a second processor joins and takes over partitions', async () => {
+  const live = new LiveVisitsStore(control);
+  const page = (who: string) =>
+    envelope({ practiceId: 'live-c', visitor: visitorOf(who), ts: Date.now(), type: 'pageview', page: '/' });
+  const visitors = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+  // The first processor publishes slowly, so its counts from before the rebalance would linger.
+  running.push(await startInProcess(env, db, control, { liveVisitsEveryMs: 8_000 }));
+  await produceEvents(producer, config.kafka.topicPrefix, visitors.map(page));
+  await eventually(
+    () => live.current('live-c', 'snippet'),
+    (c) => c.openVisits === visitors.length,
+    60_000,
+    'first',
+  );
+
+  const second = await startInProcess(env, db, control, { liveVisitsEveryMs: 200 });
+  running.push(second);
+  await eventually(() => second.ready(), Boolean, 60_000, 'second processor joined');
+  // The same visitors go on: whoever holds their partitions now, each visit is one current visit.
+  await produceEvents(producer, config.kafka.topicPrefix, visitors.map(page));
+  const seen: number[] = [];
+  for (const until = Date.now() + 4_000; Date.now() < until;) {
+    seen.push((await live.current('live-c', 'snippet')).openVisits);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(Math.max(...seen), seen.join(' ')).toBeLessThanOrEqual(visitors.length);
 });

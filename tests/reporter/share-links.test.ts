@@ -113,7 +113,14 @@ describe('a share link without a password', () => {
   });
 
   test('refuses bad input with a machine-readable 400', async () => {
-    for (const payload of [{ expiresInDays: 0 }, { expiresInDays: 367 }, { password: 'short' }, { role: 'admin' }]) {
+    for (const payload of [
+      { expiresInDays: 0 },
+      { expiresInDays: 367 },
+      { password: 'short' },
+      { role: 'admin' },
+      // PostgreSQL text cannot hold NUL: refused up front rather than failing in the INSERT.
+      { label: 'board\u0000meeting' },
+    ]) {
       const res = await h.app.inject({
         method: 'POST',
         url: '/v1/practices/alpha/share-links',
@@ -155,6 +162,18 @@ describe('a share link with a password', () => {
     await h.app.inject({ method: 'DELETE', url: `/v1/practices/alpha/share-links/${link.linkId}`, headers: adminAuth });
     expect((await h.app.inject({ url: summary('alpha'), headers: bearer(accessToken) })).statusCode).toBe(401);
     expect((await unlock(link.token, 'correct horse battery')).statusCode).toBe(404);
+  });
+
+  test("revoking through another practice is a 404 and leaves that link's unlocks working", async () => {
+    const betaLink = await createLink('beta', { password: 'correct horse battery' });
+    const { accessToken } = (await unlock(betaLink.token, 'correct horse battery')).json();
+    const cross = await h.app.inject({
+      method: 'DELETE',
+      url: `/v1/practices/alpha/share-links/${betaLink.linkId}`,
+      headers: adminAuth,
+    });
+    expect(cross.statusCode).toBe(404);
+    expect((await h.app.inject({ url: summary('beta'), headers: bearer(accessToken) })).statusCode).toBe(200);
   });
 
   test('throttles guesses per link, also when they arrive all at once', async () => {

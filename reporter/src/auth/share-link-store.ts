@@ -87,8 +87,9 @@ export class ShareLinkStore {
         'UPDATE share_links SET revoked_at = coalesce(revoked_at, now()) WHERE practice_id = $1 AND link_id = $2 RETURNING link_id',
         [practiceId, linkId],
       );
+      if (rows.length === 0) return false;
       await tx.query('DELETE FROM share_link_unlocks WHERE link_id = $1', [linkId]);
-      return rows.length > 0;
+      return true;
     });
   }
 

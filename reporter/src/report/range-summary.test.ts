@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { comparisonRange } from './range-summary.ts';
 
 describe('comparisonRange', () => {
@@ -37,5 +37,30 @@ describe('comparisonRange', () => {
 
   it('has nothing to compare with when asked for none', () => {
     expect(comparisonRange({ from: '2024-02-10', to: '2024-02-29' }, 'none')).toBeNull();
+  });
+});
+
+describe('comparisonRange whatever the time zone of the process', () => {
+  const zone = process.env.TZ;
+  afterEach(() => {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  });
+
+  it.each(['UTC', 'Europe/Berlin', 'America/New_York', 'Pacific/Auckland'])('is calendar arithmetic in %s', (tz) => {
+    process.env.TZ = tz;
+    // Ten days across the end of summer time (27 October 2024 in Europe, 3 November in America).
+    expect(comparisonRange({ from: '2024-11-05', to: '2024-11-14' }, 'previous')).toEqual({
+      from: '2024-10-26',
+      to: '2024-11-04',
+    });
+    expect(comparisonRange({ from: '2024-04-01', to: '2024-04-10' }, 'previous')).toEqual({
+      from: '2024-03-22',
+      to: '2024-03-31',
+    });
+    expect(comparisonRange({ from: '2024-02-29', to: '2024-03-05' }, 'year')).toEqual({
+      from: '2023-02-28',
+      to: '2023-03-05',
+    });
   });
 });

@@ -1,4 +1,3 @@
-import { subDays, subYears } from 'date-fns';
 import type { Db, EventSource, Practice } from '@confidant/shared';
 import { daysBetween } from './month.ts';
 import {
@@ -30,6 +29,14 @@ export type RangeSummary = {
 
 const iso = (d: Date): string => d.toISOString().slice(0, 10);
 const utcDay = (day: string): Date => new Date(`${day}T00:00:00Z`);
+// Calendar arithmetic in UTC: date-fns would count in the process's time zone and lose or gain a day across DST.
+const subDays = (d: Date, days: number): Date => new Date(d.getTime() - days * 86_400_000);
+/** The same date a year earlier; 29 February becomes 28 February. */
+const subYears = (d: Date, years: number): Date => {
+  const y = d.getUTCFullYear() - years;
+  const lastDay = new Date(Date.UTC(y, d.getUTCMonth() + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(y, d.getUTCMonth(), Math.min(d.getUTCDate(), lastDay)));
+};
 
 /**
  * The range before `r` of the same length (the previous calendar month for a whole month, so both
@@ -71,9 +78,10 @@ export async function buildRangeSummary(
   q: DayRange & { source: EventSource; compare: Comparison },
 ): Promise<RangeSummary> {
   const comparedWith = comparisonRange(q, q.compare);
+  // Decided by the asked range alone: a comparison range may be a whole month when the asked one is not.
+  const month = practice.cookieMode && isWholeMonth(q);
   const read = async (r: DayRange): Promise<Sums> => {
     const filter = { practiceId: practice.id, source: q.source, from: r.from, to: r.to };
-    const month = practice.cookieMode && isWholeMonth(r);
     const [days, unique] = await Promise.all([
       readDaily(db, filter),
       month ? readMonthVisitors(db, filter) : Promise.resolve(null),
@@ -106,7 +114,7 @@ export async function buildRangeSummary(
     compare: q.compare,
     comparedWith,
     visitors: {
-      definition: practice.cookieMode && isWholeMonth(q) ? 'monthly-unique-browsers' : 'sum-of-daily-visitors',
+      definition: month ? 'monthly-unique-browsers' : 'sum-of-daily-visitors',
     },
     totals,
   };

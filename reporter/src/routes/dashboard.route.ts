@@ -20,16 +20,23 @@ import { DASHBOARD_CSP, renderDashboardPage, type DashboardConfig } from '../das
 import { breakdownSql } from '../queries/breakdown.query.ts';
 import { BREAKDOWN_DIMENSIONS, metricAlias, toCount } from '../queries/rollup-metrics.ts';
 import { valueSeriesSql } from '../queries/value-series.query.ts';
-import { daysBetween } from '../report/month.ts';
+import { daysBetween, isDay } from '../report/month.ts';
 import { REPORT_SECTIONS } from '../report/monthly-report.ts';
-import { buildRangeSummary } from '../report/range-summary.ts';
+import { buildRangeSummary, comparisonRange } from '../report/range-summary.ts';
 import { breakdownQuery, checkRange, rangeQuery } from './practice.route.ts';
 import { idParam, openApi } from './route-schemas.ts';
 
 export const summaryQuery = z
   .object({ ...rangeQuery, compare: z.enum(['previous', 'year', 'none']).default('previous') })
   .strict()
-  .superRefine((q, ctx) => checkRange(q.from, q.to, 366, ctx));
+  .superRefine((q, ctx) => checkRange(q.from, q.to, 366, ctx))
+  .superRefine((q, ctx) => {
+    // The rollups' dates start in 1970: a comparison before that cannot be read.
+    if (!isDay(q.from) || !isDay(q.to)) return;
+    const before = comparisonRange(q, q.compare);
+    if (before && !isDay(before.from))
+      ctx.addIssue({ code: 'custom', path: ['compare'], message: 'nothing to compare with before 1970-01-01' });
+  });
 
 export const valueSeriesQuery = z
   .object({

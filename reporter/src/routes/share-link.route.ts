@@ -9,7 +9,12 @@ import { idParam, openApi } from './route-schemas.ts';
 
 export const createShareLinkBody = z
   .object({
-    label: z.string().trim().max(200).default(''),
+    label: z
+      .string()
+      .trim()
+      .max(200)
+      .refine((s) => !s.includes('\u0000'), 'a label cannot contain NUL')
+      .default(''),
     expiresInDays: z.number().int().min(1).max(366).default(30),
     password: z.string().min(8, 'a share link password has at least 8 characters').max(256).optional(),
   })
