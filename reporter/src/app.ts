@@ -191,7 +191,9 @@ export async function buildApp(deps: ReporterAppDeps): Promise<FastifyInstance> 
   // a cookie, and Basic credentials a browser remembers, go along with a cross-site form. A Bearer key
   // is only ever sent by a client that means to.
   app.addHook('preHandler', (req, reply, done) => {
-    if (SAFE_METHODS.has(req.method) || /^Bearer /i.test(req.headers.authorization ?? '')) return done();
+    // A public route carries its own credential in the request (a share link's unlock), nothing a browser adds.
+    if (SAFE_METHODS.has(req.method) || isPublic(req) || /^Bearer /i.test(req.headers.authorization ?? ''))
+      return done();
     app.csrfProtection(req, reply, done);
   });
 

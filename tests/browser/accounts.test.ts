@@ -136,7 +136,17 @@ describe('accounts in Chromium', () => {
       sameSite: 'Strict',
     });
 
-    await page.getByRole('link', { name: 'sunrise' }).click();
+    // The practice's name opens its dashboard with the session; its monthly report is beside it.
+    await page.getByRole('link', { name: 'sunrise', exact: true }).click();
+    await page.waitForURL(/\/dashboard\?practice=sunrise/);
+    expect(await page.textContent('h1')).toBe('Sunrise Family Practice');
+    await expect.poll(() => page.textContent('#status')).toMatch(/^Showing /);
+    expect(await page.locator('#practice option').allTextContents()).toEqual(['Sunrise Family Practice']);
+    const otherDashboard = await page.goto(page.url().replace('practice=sunrise', 'practice=harbour'));
+    expect(otherDashboard?.status()).toBe(403);
+    expect(await page.content()).not.toContain('Harbour Clinic');
+    await page.goto(`${base}/account`);
+    await page.getByRole('link', { name: 'monthly report' }).click();
     await page.waitForLoadState();
     expect(await page.textContent('h1')).toContain('Sunrise Family Practice');
     await shot(page, 'own-report');

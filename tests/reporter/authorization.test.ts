@@ -116,7 +116,7 @@ type Route = {
   kind: 'admin' | 'practice' | 'owner' | 'partner' | 'dashboard';
   /** The route as registered, when `request` fills in its parameters. */
   route: string;
-  request: () => { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; payload?: object };
+  request: () => { method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; payload?: object };
 };
 const ROUTES: Route[] = [
   {
@@ -322,6 +322,50 @@ const ROUTES: Route[] = [
     route: 'DELETE /v1/practices/:id/share-links/:linkId',
     kind: 'owner',
     request: () => ({ method: 'DELETE', url: '/v1/practices/alpha/share-links/00000000000000ff' }),
+  },
+  {
+    name: 'list goals',
+    route: 'GET /v1/admin/practices/:id/goals',
+    kind: 'admin',
+    request: () => ({ method: 'GET', url: '/v1/admin/practices/alpha/goals' }),
+  },
+  {
+    name: 'add goal',
+    route: 'POST /v1/admin/practices/:id/goals',
+    kind: 'admin',
+    request: () => ({
+      method: 'POST',
+      url: '/v1/admin/practices/alpha/goals',
+      payload: { id: `g-${++serial}`, name: 'Contact', kind: 'page', pattern: '/contact/thanks' },
+    }),
+  },
+  {
+    name: 'update goal',
+    route: 'PUT /v1/admin/practices/:id/goals/:goalId',
+    kind: 'admin',
+    request: () => ({
+      method: 'PUT',
+      url: '/v1/admin/practices/alpha/goals/nope',
+      payload: { name: 'Contact', kind: 'page', pattern: '/contact/thanks' },
+    }),
+  },
+  {
+    name: 'remove goal',
+    route: 'DELETE /v1/admin/practices/:id/goals/:goalId',
+    kind: 'admin',
+    request: () => ({ method: 'DELETE', url: '/v1/admin/practices/alpha/goals/nope' }),
+  },
+  {
+    name: 'goal stats',
+    route: 'GET /v1/practices/:id/stats/goals',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/goals?from=2024-03-01&to=2024-03-31' }),
+  },
+  {
+    name: 'one goal stats',
+    route: 'GET /v1/practices/:id/stats/goals/:goalId',
+    kind: 'practice',
+    request: () => ({ method: 'GET', url: '/v1/practices/alpha/stats/goals/nope?from=2024-03-01&to=2024-03-31' }),
   },
   {
     name: 'partner export',

@@ -97,7 +97,8 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRouteDeps> = async (ap
     if (visible.length === 0)
       throw new ApiError(403, ErrorCode.forbidden, 'this key may not open a practice dashboard');
     const practice = practiceId ? visible.find((p) => p.id === practiceId) : visible[0];
-    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${practiceId} for this key`);
+    // As on every practice route: refused, whether or not such a practice exists.
+    if (!practice) throw new ApiError(403, ErrorCode.forbidden, `this caller may not read practice ${practiceId}`);
     return {
       practice: { id: practice.id, name: practice.name, timezone: practice.timezone, cookieMode: practice.cookieMode },
       today: formatDate(new TZDate(deps.now(), practice.timezone), 'yyyy-MM-dd'),
