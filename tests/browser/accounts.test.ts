@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createPerson, newSecret, PASSWORD, totpCode } from '../support/accounts-fixture.ts';
@@ -85,8 +86,13 @@ async function open(width = 1000): Promise<{ context: BrowserContext; page: Page
   return { context, page, problems };
 }
 
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(testEnv.outputDir, `accounts-${name}.png`), fullPage: true });
+/** Saves the page as a screenshot, after checking it has no serious or critical axe-core violation. */
+async function shot(page: Page, name: string): Promise<void> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${name}: ${v.id} ${v.help}`)).toEqual([]);
+  await page.screenshot({ path: join(testEnv.outputDir, `accounts-${name}.png`), fullPage: true });
+}
 const local = (url: URL) => `${base}${url.pathname}${url.search}`;
 
 async function signIn(page: Page, email: string, password: string, code = ''): Promise<number | undefined> {

@@ -326,13 +326,13 @@ const ROUTES: Route[] = [
   {
     name: 'list goals',
     route: 'GET /v1/admin/practices/:id/goals',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({ method: 'GET', url: '/v1/admin/practices/alpha/goals' }),
   },
   {
     name: 'add goal',
     route: 'POST /v1/admin/practices/:id/goals',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({
       method: 'POST',
       url: '/v1/admin/practices/alpha/goals',
@@ -342,7 +342,7 @@ const ROUTES: Route[] = [
   {
     name: 'update goal',
     route: 'PUT /v1/admin/practices/:id/goals/:goalId',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({
       method: 'PUT',
       url: '/v1/admin/practices/alpha/goals/nope',
@@ -352,7 +352,7 @@ const ROUTES: Route[] = [
   {
     name: 'remove goal',
     route: 'DELETE /v1/admin/practices/:id/goals/:goalId',
-    kind: 'admin',
+    kind: 'owner',
     request: () => ({ method: 'DELETE', url: '/v1/admin/practices/alpha/goals/nope' }),
   },
   {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { comparisonRange } from './range-summary.ts';
 
 describe('comparisonRange', () => {
@@ -41,14 +41,12 @@ describe('comparisonRange', () => {
 });
 
 describe('comparisonRange whatever the time zone of the process', () => {
-  const zone = process.env.TZ;
   afterEach(() => {
-    if (zone === undefined) delete process.env.TZ;
-    else process.env.TZ = zone;
+    vi.unstubAllEnvs();
   });
 
   it.each(['UTC', 'Europe/Berlin', 'America/New_York', 'Pacific/Auckland'])('is calendar arithmetic in %s', (tz) => {
-    process.env.TZ = tz;
+    vi.stubEnv('TZ', tz);
     // Ten days across the end of summer time (27 October 2024 in Europe, 3 November in America).
     expect(comparisonRange({ from: '2024-11-05', to: '2024-11-14' }, 'previous')).toEqual({
       from: '2024-10-26',

@@ -2,18 +2,22 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { GOAL_ID_RE, goalSchema, parseInput } from '@confidant/shared';
 import { addGoal, listGoals, removeGoal, replaceGoal, type GoalStores } from '../admin/goal-operations.ts';
-import { requireAdmin } from '../auth/authenticate.ts';
+import { requirePracticeOwner } from '../auth/authenticate.ts';
 import { idParam, openApi } from './route-schemas.ts';
 
 const goalParams = idParam.extend({
   goalId: z.string().regex(GOAL_ID_RE, 'a goal id of lowercase letters, digits and -'),
 });
 
-/** The admin API for a practice's goals (what counts as a conversion). Admin keys only. */
+/** A practice's goals (what counts as a conversion): the operator and the practice's owners. */
 export const goalRoutes: FastifyPluginAsync<GoalStores> = async (app, stores) => {
   const tags = ['admin'];
   const security = [{ bearerAuth: [] }];
-  app.addHook('preHandler', async (req) => requireAdmin(req.principal!));
+  // Every route here is under /v1/admin/practices/:id; each route parses its own parameters.
+  app.addHook('preHandler', async (req) => {
+    const { id } = req.params as { id?: unknown };
+    requirePracticeOwner(req.principal!, typeof id === 'string' ? id : '');
+  });
 
   app.get(
     '/v1/admin/practices/:id/goals',
