@@ -14,7 +14,7 @@ import {
   type Practice,
   type PracticeStore,
 } from '@confidant/shared';
-import { requirePracticeAccess, type Principal } from '../auth/authenticate.ts';
+import type { Principal } from '../auth/authenticate.ts';
 import { buildDashboardAssets } from '../dashboard/build-dashboard.ts';
 import { DASHBOARD_CSP, renderDashboardPage, type DashboardConfig } from '../dashboard/dashboard-page.ts';
 import { breakdownSql } from '../queries/breakdown.query.ts';
@@ -25,6 +25,7 @@ import { REPORT_SECTIONS } from '../report/monthly-report.ts';
 import { buildRangeSummary, comparisonRange } from '../report/range-summary.ts';
 import { breakdownQuery, checkRange, rangeQuery } from './practice.route.ts';
 import { idParam, openApi } from './route-schemas.ts';
+import { readablePractice } from './readable-practice.ts';
 
 export const summaryQuery = z
   .object({ ...rangeQuery, compare: z.enum(['previous', 'year', 'none']).default('previous') })
@@ -76,13 +77,7 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRouteDeps> = async (ap
   const security = [{ bearerAuth: [] }];
   const assets = await buildDashboardAssets();
 
-  async function practiceFor(req: FastifyRequest): Promise<Practice> {
-    const { id } = parseInput(idParam, req.params, 'path');
-    requirePracticeAccess(req.principal!, id);
-    const practice = await deps.practices.get(id);
-    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${id}`);
-    return practice;
-  }
+  const practiceFor = (req: FastifyRequest) => readablePractice(req, deps.practices);
 
   app.get('/dashboard/app.js', { schema: { hide: true } }, async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').header('etag', assets.etag).send(assets.js),

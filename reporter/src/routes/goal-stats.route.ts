@@ -9,10 +9,10 @@ import {
   type GoalStore,
   type PracticeStore,
 } from '@confidant/shared';
-import { requirePracticeAccess } from '../auth/authenticate.ts';
 import { GOAL_BREAKDOWN_KEYS, goalBreakdowns, goalSummaries, type GoalBreakdownName } from '../report/goal-report.ts';
 import { checkRange, MAX_DAYS, rangeQuery } from './practice.route.ts';
 import { idParam, openApi } from './route-schemas.ts';
+import { readablePractice } from './readable-practice.ts';
 
 export const goalsQuery = z
   .object(rangeQuery)
@@ -54,13 +54,8 @@ export const goalStatsRoutes: FastifyPluginAsync<GoalStatsRouteDeps> = async (ap
   const tags = ['practice'];
   const security = [{ bearerAuth: [] }];
 
-  async function practiceFor(req: FastifyRequest, params: z.ZodType<{ id: string }> = idParam) {
-    const { id } = parseInput(params, req.params, 'path');
-    requirePracticeAccess(req.principal!, id);
-    const practice = await deps.practices.get(id);
-    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${id}`);
-    return practice;
-  }
+  const practiceFor = (req: FastifyRequest, params?: z.ZodType<{ id: string }>) =>
+    readablePractice(req, deps.practices, params);
 
   app.get(
     '/v1/practices/:id/stats/goals',

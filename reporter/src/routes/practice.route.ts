@@ -1,8 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  ApiError,
-  ErrorCode,
   EVENT_SOURCES,
   parseInput,
   type Db,
@@ -10,7 +8,6 @@ import {
   type PracticeStore,
   type RollupMetric,
 } from '@confidant/shared';
-import { requirePracticeAccess } from '../auth/authenticate.ts';
 import { breakdownSql } from '../queries/breakdown.query.ts';
 import {
   BREAKDOWN_DIMENSIONS,
@@ -28,6 +25,7 @@ import { REPORT_CSP, renderReportHtml } from '../render/report-html.ts';
 import { daysBetween, isDay, isMonth } from '../report/month.ts';
 import { buildMonthlyReport } from '../report/monthly-report.ts';
 import { idParam, openApi } from './route-schemas.ts';
+import { readablePractice } from './readable-practice.ts';
 
 export const MAX_DAYS = { day: 366, hour: 31 } as const;
 
@@ -118,13 +116,7 @@ export const practiceRoutes: FastifyPluginAsync<PracticeRouteDeps> = async (app,
   const tags = ['practice'];
   const security = [{ bearerAuth: [] }];
 
-  async function practiceFor(req: FastifyRequest) {
-    const { id } = parseInput(idParam, req.params, 'path');
-    requirePracticeAccess(req.principal!, id);
-    const practice = await deps.practices.get(id);
-    if (!practice) throw new ApiError(404, ErrorCode.notFound, `no practice ${id}`);
-    return practice;
-  }
+  const practiceFor = (req: FastifyRequest) => readablePractice(req, deps.practices);
 
   app.get(
     '/v1/practices/:id/reports/monthly',
