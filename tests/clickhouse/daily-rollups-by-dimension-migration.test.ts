@@ -35,18 +35,31 @@ afterEach(async () => {
   cleanups = [];
 });
 
-/** A database migrated up to 0029, with rows written as the processor and the sealer write them. */
-async function beforeMigration(label: string): Promise<{ config: CommonConfig; db: Db }> {
-  const config = isolatedConfig(label);
+/** The migrations before `version` in a directory of their own. */
+async function migrationsBefore(version: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < '0030'))
+  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < version))
     await copyFile(join(MIGRATIONS_DIR, file), join(dir, file));
   await writeFile(join(dir, 'released.json'), JSON.stringify({ released: {}, superseded: {} }));
+  return dir;
+}
+
+/**
+ * A database migrated up to 0029, with rows written as the processor and the sealer write them, and
+ * `migrateTo0033`, which applies 0030 to 0033 (0034 drops the table 0030 empties).
+ */
+async function beforeMigration(
+  label: string,
+): Promise<{ config: CommonConfig; db: Db; migrateTo0033: () => Promise<{ applied: string[] }> }> {
+  const config = isolatedConfig(label);
+  const dir = await migrationsBefore('0030');
+  const through0033 = await migrationsBefore('0034');
   await migrate(config.clickhouse, dir);
   const db = connectClickHouse(config.clickhouse);
   cleanups.push(async () => {
     await db.close();
     await rm(dir, { recursive: true, force: true });
+    await rm(through0033, { recursive: true, force: true });
     const server = connectClickHouse(config.clickhouse, { database: null });
     await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
     await server.close();
@@ -89,7 +102,7 @@ async function beforeMigration(label: string): Promise<{ config: CommonConfig; d
   ]);
   // A second part for one key: the copy must keep both.
   await insert([row('daily', 'p1', CLOSED[0]!, 'page', '/a', 0, 1, 1)]);
-  return { config, db };
+  return { config, db, migrateTo0033: () => migrate(config.clickhouse, through0033) };
 }
 
 /** Every figure per row identity and partition of a daily table. */
@@ -112,10 +125,10 @@ const statementsOf0030 = async () => (await readMigrations()).find((m) => m.name
 
 describe('migration 0030 from the previous schema with data', () => {
   it('moves every row with the same figures, states included, and leaves the old table empty', async () => {
-    const { config, db } = await beforeMigration('mig0030');
+    const { db, migrateTo0033 } = await beforeMigration('mig0030');
     const before = await figures(db, OLD_DAILY);
     expect(before.length).toBe(25);
-    expect(await migrate(config.clickhouse)).toMatchObject({ applied: expect.arrayContaining([MIGRATION]) });
+    expect(await migrateTo0033()).toMatchObject({ applied: expect.arrayContaining([MIGRATION]) });
 
     expect(TABLES.rollupDaily).not.toBe(OLD_DAILY);
     expect(await figures(db, TABLES.rollupDaily)).toEqual(before);
@@ -130,8 +143,8 @@ describe('migration 0030 from the previous schema with data', () => {
   });
 
   it('writes new rows to the new table only, and the sealer seals the copied states there', async () => {
-    const { config, db } = await beforeMigration('mig0030ingest');
-    await migrate(config.clickhouse);
+    const { config, db, migrateTo0033 } = await beforeMigration('mig0030ingest');
+    await migrateTo0033();
     await db.command(
       `INSERT INTO ${TABLES.rollupIngest} (${INGEST_COLUMNS}) VALUES ('daily', 'p3', ${sqlv.date(CLOSED[0]!)}, 0, 'logs', 'page', '/new', 0, 0, 3, 1, 0, 0, 0, [], 2)`,
     );
@@ -165,7 +178,7 @@ describe('migration 0030 from the previous schema with data', () => {
   });
 
   it('fails, keeping the old rows and refusing inserts, when a copy stopped part way', async () => {
-    const { config, db } = await beforeMigration('mig0030partial');
+    const { db, migrateTo0033 } = await beforeMigration('mig0030partial');
     const before = await figures(db, OLD_DAILY);
     // As a copy that committed some partitions and then stopped: the new table with part of the rows.
     const [create] = await statementsOf0030();
@@ -173,7 +186,7 @@ describe('migration 0030 from the previous schema with data', () => {
     await db.command(
       `INSERT INTO ${TABLES.rollupDaily} SELECT * FROM ${OLD_DAILY} WHERE day = ${sqlv.date(CLOSED[0]!)}`,
     );
-    await expect(migrate(config.clickhouse)).rejects.toThrow(/throwIf|non zero|non-zero/);
+    await expect(migrateTo0033()).rejects.toThrow(/throwIf|non zero|non-zero/);
     expect(await figures(db, OLD_DAILY)).toEqual(before);
     // The gate stays shut: nothing is written that the finished migration would not count.
     await expect(
@@ -184,7 +197,7 @@ describe('migration 0030 from the previous schema with data', () => {
 
     // Once the operator empties the new table, the migration completes with every figure.
     await db.command(`TRUNCATE TABLE ${TABLES.rollupDaily}`);
-    await migrate(config.clickhouse);
+    await migrateTo0033();
     expect(await figures(db, TABLES.rollupDaily)).toEqual(before);
   });
 });
