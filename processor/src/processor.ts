@@ -100,10 +100,12 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   // Current visitors for the dashboard: counts of the visits this member holds, never a visitor value.
   const live = new LiveVisitsStore(deps.control);
   const instanceId = randomUUID();
+  // The partitions of the last assignment (`topic:partition`): their counts are this member's to replace.
+  let owned: string[] = [];
   let publishing: Promise<void> | null = null;
   const publishLive = () =>
     (publishing ??= live
-      .publish(instanceId, countLiveVisits(processor.visitEntries(), Date.now(), LIVE_VISIT_WINDOW_MS))
+      .publish(instanceId, owned, countLiveVisits(processor.partitionVisits(), Date.now(), LIVE_VISIT_WINDOW_MS))
       .catch((error: unknown) => logger.warn({ err: error }, 'current visitors not published; retrying'))
       .finally(() => (publishing = null)));
 
@@ -112,8 +114,12 @@ export async function startProcessor(deps: ProcessorDeps): Promise<RunningProces
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     processor.resetPartitions();
+    owned = Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) =>
+      partitions.map((partition) => `${topic}:${partition}`),
+    );
     // The counts published before the join name visits this member no longer holds (their partitions
-    // may have moved): replace them now, after any publish already under way, so no visit counts twice.
+    // may have moved), and a member that crashed left counts of partitions this one now owns: replace
+    // both now, after any publish already under way, so no visit counts twice.
     void (publishing ?? Promise.resolve()).then(publishLive);
     logger.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
   });

@@ -74,13 +74,19 @@ beforeAll(async () => {
   f.daily({ practiceId: 'lakeside', day: '2024-04-30', dim: 'total', pageviews: 7, visits: 7 });
   await f.flush(h.db);
   // Two processors' published counts of visits open now.
-  await new LiveVisitsStore(h.control).publish('processor-1', [
-    { practiceId: 'sunrise', source: 'snippet', openVisits: 3 },
-  ]);
-  await new LiveVisitsStore(h.control).publish('processor-2', [
-    { practiceId: 'sunrise', source: 'snippet', openVisits: 2 },
-    { practiceId: 'lakeside', source: 'snippet', openVisits: 9 },
-  ]);
+  await new LiveVisitsStore(h.control).publish(
+    'processor-1',
+    ['events:0'],
+    [{ partition: 'events:0', practiceId: 'sunrise', source: 'snippet', openVisits: 3 }],
+  );
+  await new LiveVisitsStore(h.control).publish(
+    'processor-2',
+    ['events:1'],
+    [
+      { partition: 'events:1', practiceId: 'sunrise', source: 'snippet', openVisits: 2 },
+      { partition: 'events:1', practiceId: 'lakeside', source: 'snippet', openVisits: 9 },
+    ],
+  );
   practiceKey = await createKey({ role: 'practice', scopeId: 'sunrise' });
   const partner = await h.app.inject({
     method: 'POST',

@@ -9,8 +9,10 @@ import {
   kafkaFor,
   processorEnv,
   produceEvents,
+  spawnProcessor,
   startInProcess,
   visitorOf,
+  type ChildProcessor,
 } from '../support/processor-harness.ts';
 
 // "Current visitors": each processor publishes counts of the visits it holds; the store adds up the fresh ones.
@@ -21,10 +23,11 @@ let control: ControlDb;
 let cleanup: () => Promise<void>;
 let producer: Producer;
 const running: RunningProcessor[] = [];
+let crashing: ChildProcessor | undefined;
 
 beforeAll(async () => {
   ({ db, control, cleanup } = await prepareNamespace(config));
-  for (const id of ['live-a', 'live-b', 'live-c']) {
+  for (const id of ['live-a', 'live-b', 'live-c', 'live-d']) {
     await new PracticeStore(control).save({
       id,
       siteKey: `site-${id}`,
@@ -38,6 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  crashing?.child.kill('SIGKILL');
   for (const p of running) await p.stop().catch(() => undefined);
   await producer?.disconnect();
   await cleanup?.();
@@ -70,7 +74,14 @@ it('counts visits active in the last 5 minutes per practice, across two processo
 
   // Only counts are stored: no row names a visitor.
   const rows = await control.query<Record<string, unknown>>('SELECT * FROM live_visits');
-  expect(Object.keys(rows[0]!).sort()).toEqual(['instance_id', 'open_visits', 'practice_id', 'published_at', 'source']);
+  expect(Object.keys(rows[0]!).sort()).toEqual([
+    'instance_id',
+    'open_visits',
+    'partition_key',
+    'practice_id',
+    'published_at',
+    'source',
+  ]);
 
   // Stopping both withdraws their counts at once, rather than after they go stale.
   for (const p of running.splice(0)) await p.stop();
@@ -107,3 +118,38 @@ it('counts a visit once when a second processor joins and takes over partitions'
   }
   expect(Math.max(...seen), seen.join(' ')).toBeLessThanOrEqual(visitors.length);
 });
+
+it('counts a visit once when a processor crashes and another takes its partitions over', async () => {
+  const live = new LiveVisitsStore(control);
+  // A short session timeout, so the group notices the crash within seconds, well inside the 90 s
+  // for which the crashed member's last counts stay fresh.
+  const crashEnv = { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' };
+  const page = (who: string) =>
+    envelope({ practiceId: 'live-d', visitor: visitorOf(who), ts: Date.now(), type: 'pageview', page: '/' });
+  const visitors = ['d1', 'd2', 'd3', 'd4', 'd5'];
+  for (const p of running.splice(0)) await p.stop();
+  crashing = await spawnProcessor(crashEnv);
+  await produceEvents(producer, config.kafka.topicPrefix, visitors.map(page));
+  // Its counts, published on its own half-minute timer, name every visit.
+  await eventually(
+    () => live.current('live-d', 'snippet'),
+    (c) => c.openVisits === visitors.length,
+    90_000,
+    'crashing processor published',
+  );
+  crashing.child.kill('SIGKILL');
+  await crashing.exited;
+
+  const successor = await startInProcess(crashEnv, db, control, { liveVisitsEveryMs: 200 });
+  running.push(successor);
+  await eventually(() => successor.ready(), Boolean, 60_000, 'successor joined');
+  await produceEvents(producer, config.kafka.topicPrefix, visitors.map(page));
+  const seen: number[] = [];
+  for (const until = Date.now() + 5_000; Date.now() < until;) {
+    seen.push((await live.current('live-d', 'snippet')).openVisits);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // The successor holds every visit again, and the crashed member's rows for its partitions are gone.
+  expect(seen.at(-1)).toBe(visitors.length);
+  expect(Math.max(...seen), seen.join(' ')).toBeLessThanOrEqual(visitors.length);
+}, 180_000);

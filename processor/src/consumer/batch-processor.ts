@@ -135,9 +135,9 @@ export class BatchProcessor {
     return n;
   }
 
-  /** The open visits of every partition this member holds, keyed as `sessionKey` writes them. */
-  *visitEntries(): IterableIterator<[string, Visit]> {
-    for (const p of this.partitions.values()) yield* p.visits.entries();
+  /** The open visits of each partition this member holds (`topic:partition`), keyed as `sessionKey` writes them. */
+  *partitionVisits(): IterableIterator<[string, IterableIterator<[string, Visit]>]> {
+    for (const [key, p] of this.partitions) yield [key, p.visits.entries()];
   }
 
   async handle(payload: EachBatchPayload): Promise<void> {

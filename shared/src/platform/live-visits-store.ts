@@ -5,31 +5,44 @@ import type { ControlDb } from './postgres/control-db.ts';
 export const LIVE_VISIT_WINDOW_MS = 5 * 60_000;
 /** How often a processor publishes its counts. */
 export const LIVE_VISITS_PUBLISH_MS = 30_000;
-/** A processor's rows older than this are ignored (it stopped or lost its partitions) and then removed. */
+/** Rows older than this are ignored (their processor stopped and nobody took its partitions) and then removed. */
 export const LIVE_VISITS_FRESH_MS = 3 * LIVE_VISITS_PUBLISH_MS;
 
-export type LiveVisitCount = { practiceId: string; source: EventSource; openVisits: number };
+/** Open visits of one practice and source among those of one Kafka partition (`topic:partition`). */
+export type LiveVisitCount = { partition: string; practiceId: string; source: EventSource; openVisits: number };
 
 /** The "current visitors" counts in the control plane: written by processors, read by the reporter. */
 export class LiveVisitsStore {
   constructor(private readonly db: ControlDb) {}
 
   /**
-   * Replaces this instance's counts in one transaction, and clears stale rows of any instance.
-   * Times are the database's, so processors' and reporters' clocks need not agree.
+   * Replaces, in one transaction, this instance's counts and every count of the partitions it owns
+   * (`owned`, as `topic:partition`), whoever published them: a member that crashed counts no longer
+   * beside the one that took its partitions over. Also clears stale rows. A member that lost a
+   * partition without knowing it yet overwrites that partition's counts, so each visit still counts
+   * once. Times are the database's, so processors' and reporters' clocks need not agree.
    */
-  async publish(instanceId: string, counts: readonly LiveVisitCount[]): Promise<void> {
+  async publish(instanceId: string, owned: readonly string[], counts: readonly LiveVisitCount[]): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(
-        `DELETE FROM live_visits WHERE instance_id = $1 OR published_at < now() - $2 * interval '1 millisecond'`,
-        [instanceId, LIVE_VISITS_FRESH_MS],
+        `DELETE FROM live_visits
+         WHERE instance_id = $1 OR partition_key = ANY($2::text[]) OR published_at < now() - $3 * interval '1 millisecond'`,
+        [instanceId, [...owned], LIVE_VISITS_FRESH_MS],
       );
       const rows = counts.filter((c) => c.openVisits > 0);
       if (!rows.length) return;
       await tx.query(
-        `INSERT INTO live_visits (instance_id, practice_id, source, open_visits, published_at)
-         SELECT $1, p, s, n, now() FROM unnest($2::text[], $3::text[], $4::int[]) AS t(p, s, n)`,
-        [instanceId, rows.map((r) => r.practiceId), rows.map((r) => r.source), rows.map((r) => r.openVisits)],
+        `INSERT INTO live_visits (instance_id, partition_key, practice_id, source, open_visits, published_at)
+         SELECT $1, k, p, s, n, now() FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS t(k, p, s, n)
+         ON CONFLICT (partition_key, practice_id, source)
+         DO UPDATE SET instance_id = EXCLUDED.instance_id, open_visits = EXCLUDED.open_visits, published_at = EXCLUDED.published_at`,
+        [
+          instanceId,
+          rows.map((r) => r.partition),
+          rows.map((r) => r.practiceId),
+          rows.map((r) => r.source),
+          rows.map((r) => r.openVisits),
+        ],
       );
     });
   }
