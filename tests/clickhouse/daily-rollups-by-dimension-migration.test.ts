@@ -1,18 +1,8 @@
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connectClickHouse,
-  migrate,
-  MIGRATIONS_DIR,
-  readMigrations,
-  sqlv,
-  TABLES,
-  type CommonConfig,
-  type Db,
-} from '@confidant/shared';
+import { migrate, readMigrations, sqlv, TABLES, type CommonConfig, type Db } from '@confidant/shared';
 import { sealClosedVisitorStates } from '@confidant/processor';
+import { databaseBefore, migrationsBefore } from '../support/migrations-before.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 /**
@@ -35,15 +25,6 @@ afterEach(async () => {
   cleanups = [];
 });
 
-/** The migrations before `version` in a directory of their own. */
-async function migrationsBefore(version: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < version))
-    await copyFile(join(MIGRATIONS_DIR, file), join(dir, file));
-  await writeFile(join(dir, 'released.json'), JSON.stringify({ released: {}, superseded: {} }));
-  return dir;
-}
-
 /**
  * A database migrated up to 0029, with rows written as the processor and the sealer write them, and
  * `migrateTo0033`, which applies 0030 to 0033 (0034 drops the table 0030 empties).
@@ -52,17 +33,11 @@ async function beforeMigration(
   label: string,
 ): Promise<{ config: CommonConfig; db: Db; migrateTo0033: () => Promise<{ applied: string[] }> }> {
   const config = isolatedConfig(label);
-  const dir = await migrationsBefore('0030');
+  const { db, remove } = await databaseBefore(config, '0030');
   const through0033 = await migrationsBefore('0034');
-  await migrate(config.clickhouse, dir);
-  const db = connectClickHouse(config.clickhouse);
   cleanups.push(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
+    await remove();
     await rm(through0033, { recursive: true, force: true });
-    const server = connectClickHouse(config.clickhouse, { database: null });
-    await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
-    await server.close();
   });
   const row = (
     kind: 'daily' | 'hourly',

@@ -1,8 +1,6 @@
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClickHouse, migrate, MIGRATIONS_DIR, sqlv, type Db } from '@confidant/shared';
+import { migrate, type Db } from '@confidant/shared';
+import { databaseBefore } from '../support/migrations-before.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 /**
@@ -18,19 +16,8 @@ afterEach(async () => {
 
 async function migratedTo0033(label: string) {
   const config = isolatedConfig(label);
-  const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < '0034'))
-    await copyFile(join(MIGRATIONS_DIR, file), join(dir, file));
-  await writeFile(join(dir, 'released.json'), JSON.stringify({ released: {}, superseded: {} }));
-  await migrate(config.clickhouse, dir);
-  const db = connectClickHouse(config.clickhouse);
-  cleanups.push(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-    const server = connectClickHouse(config.clickhouse, { database: null });
-    await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
-    await server.close();
-  });
+  const { db, remove } = await databaseBefore(config, '0034');
+  cleanups.push(remove);
   return { config, db };
 }
 

@@ -1,18 +1,7 @@
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connectClickHouse,
-  migrate,
-  migrateStores,
-  MIGRATIONS_DIR,
-  sqlv,
-  TABLES,
-  type CommonConfig,
-  type Db,
-} from '@confidant/shared';
+import { migrateStores, sqlv, TABLES, type CommonConfig, type Db } from '@confidant/shared';
 import { dropTestControlDatabase } from '../support/control-db.ts';
+import { databaseBefore } from '../support/migrations-before.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 /**
@@ -32,18 +21,9 @@ afterEach(async () => {
 /** A database at the schema before 0026 with 100 days of old rollups (3 page views each). */
 async function beforeVisitorStates(label: string): Promise<{ config: CommonConfig; db: Db }> {
   const config = isolatedConfig(label);
-  const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < '0026'))
-    await copyFile(join(MIGRATIONS_DIR, file), join(dir, file));
-  await writeFile(join(dir, 'released.json'), JSON.stringify({ released: {}, superseded: {} }));
-  await migrate(config.clickhouse, dir);
-  const db = connectClickHouse(config.clickhouse);
+  const { db, remove } = await databaseBefore(config, '0026');
   cleanups.push(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-    const server = connectClickHouse(config.clickhouse, { database: null });
-    await server.command(`DROP DATABASE IF EXISTS ${sqlv.ident(config.clickhouse.database)}`);
-    await server.close();
+    await remove();
     await dropTestControlDatabase(config.controlPlane);
   });
   const rows = Array.from(

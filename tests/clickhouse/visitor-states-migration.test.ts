@@ -1,19 +1,16 @@
-import { readdir } from 'node:fs/promises';
-import { mkdtemp, copyFile, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectClickHouse,
   metricMergeExpression,
   migrate,
-  MIGRATIONS_DIR,
   sqlv,
   TABLES,
   type CommonConfig,
   type Db,
 } from '@confidant/shared';
 import { sealClosedVisitorStates } from '@confidant/processor';
+import { migrationsBefore } from '../support/migrations-before.ts';
 import { isolatedConfig } from '../support/test-env.ts';
 
 /**
@@ -34,10 +31,7 @@ describe('migration 0026 from the previous schema with data', () => {
 
   beforeAll(async () => {
     config = isolatedConfig('mig0026');
-    dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-    for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < '0026'))
-      await copyFile(join(MIGRATIONS_DIR, file), join(dir, file));
-    await writeFile(join(dir, 'released.json'), JSON.stringify({ released: {}, superseded: {} }));
+    dir = await migrationsBefore('0026');
     await migrate(config.clickhouse, dir);
     db = connectClickHouse(config.clickhouse);
     // The old writer: one visitor hash shared by every row of a visitor, across days (cookie mode).

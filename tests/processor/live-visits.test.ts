@@ -47,6 +47,17 @@ afterAll(async () => {
   await cleanup?.();
 });
 
+/** The current visits of a practice's snippet, read every 50 ms for `ms`. */
+async function sampleCurrent(practiceId: string, ms: number): Promise<number[]> {
+  const live = new LiveVisitsStore(control);
+  const seen: number[] = [];
+  for (const until = Date.now() + ms; Date.now() < until;) {
+    seen.push((await live.current(practiceId, 'snippet')).openVisits);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return seen;
+}
+
 it('counts visits active in the last 5 minutes per practice, across two processors, and withdraws on stop', async () => {
   const live = new LiveVisitsStore(control);
   const now = Date.now();
@@ -111,11 +122,7 @@ it('counts a visit once when a second processor joins and takes over partitions'
   await eventually(() => second.ready(), Boolean, 60_000, 'second processor joined');
   // The same visitors go on: whoever holds their partitions now, each visit is one current visit.
   await produceEvents(producer, config.kafka.topicPrefix, visitors.map(page));
-  const seen: number[] = [];
-  for (const until = Date.now() + 4_000; Date.now() < until;) {
-    seen.push((await live.current('live-c', 'snippet')).openVisits);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const seen = await sampleCurrent('live-c', 4_000);
   expect(Math.max(...seen), seen.join(' ')).toBeLessThanOrEqual(visitors.length);
 });
 
@@ -144,11 +151,7 @@ it('counts a visit once when a processor crashes and another takes its partition
   running.push(successor);
   await eventually(() => successor.ready(), Boolean, 60_000, 'successor joined');
   await produceEvents(producer, config.kafka.topicPrefix, visitors.map(page));
-  const seen: number[] = [];
-  for (const until = Date.now() + 5_000; Date.now() < until;) {
-    seen.push((await live.current('live-d', 'snippet')).openVisits);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const seen = await sampleCurrent('live-d', 5_000);
   // The successor holds every visit again, and the crashed member's rows for its partitions are gone.
   expect(seen.at(-1)).toBe(visitors.length);
   expect(Math.max(...seen), seen.join(' ')).toBeLessThanOrEqual(visitors.length);
